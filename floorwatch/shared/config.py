@@ -1,0 +1,71 @@
+"""Settings for every service: one pydantic-settings model, read from ``FLOORWATCH_*`` env vars.
+
+Built once in each composition root (``main.py`` / the CLI) and passed down; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLOORWATCH_", extra="ignore")
+
+    # Kafka
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="HOST:PORT[,HOST:PORT…]")
+    topic_prefix: str = "floorwatch."
+    raw_topics: list[str] = Field(default_factory=list, description="extra raw topics; default: <prefix>raw.v1")
+    # Tansu does not answer a parked fetch when data arrives; Apache Kafka does. A short wait is
+    # free on Kafka and keeps every hop at ~10 ms on Tansu (see docs/benchmarks.md).
+    fetch_max_wait_ms: int = Field(10, ge=1, le=500)
+    max_poll_interval_ms: int = Field(10_000, ge=1000)
+    session_timeout_ms: int = Field(10_000, ge=1000)
+    partitions: int = Field(3, ge=1, description="partitions for topics Floorwatch creates")
+
+    # Database
+    database_url: str = "sqlite+aiosqlite:///./floorwatch.db"
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    admin_token: str | None = None
+
+    # Engine
+    rules_file: Path | None = None
+    floor_interval_s: float = Field(0.5, gt=0)
+    snapshot_interval_s: float = Field(5.0, gt=0)
+    allowed_lateness_s: float = Field(2.0, ge=0)
+
+    # Ingest
+    max_event_bytes: int = Field(64 * 1024, ge=256)
+    ingest_batch: int = Field(2000, ge=1)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _hostport(cls, value: str) -> str:
+        for part in value.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"expected HOST:PORT, got {part!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+    def topic(self, name: str) -> str:
+        """Full topic name: ``topic("events")`` -> ``floorwatch.events.v1``."""
+        return f"{self.topic_prefix}{name}.v1"
+
+    @property
+    def raw_topic_list(self) -> list[str]:
+        return self.raw_topics or [self.topic("raw")]

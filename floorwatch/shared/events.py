@@ -1,0 +1,211 @@
+"""Canonical event, schema v1: the one language every service speaks.
+
+Each event type is a frozen ``msgspec.Struct`` tagged by its ``type`` field, so a single
+decoder validates a record, picks its class and gives the core a typed value in one pass.
+The field names and rules are the external contract of ``design.md``; keep them in step.
+
+Pure: no I/O, no clock. ``decode_event`` is the only door from bytes into the system; it
+raises :class:`InvalidEvent` with a human-readable reason, which ingest puts on the DLQ.
+Unknown extra fields are accepted here and kept by ingest, which forwards the original
+bytes (see ``services/ingest``), so a newer producer never loses data on an older Floorwatch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+
+SCHEMA_VERSION: Final = 1
+MAX_EVENT_BYTES: Final = 64 * 1024
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+
+AgentStateName = Literal["available", "not_ready"]
+AbandonCause = Literal["caller", "timeout", "empty", "key"]
+
+
+class InvalidEvent(ValueError):
+    """The record is not a valid canonical v1 event; ``str(exc)`` says why."""
+
+
+class _Base(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=False, kw_only=True):
+    v: Literal[1]
+    id: Id
+    source: Name
+    ts: dt.datetime
+    site: Name
+
+    def __post_init__(self) -> None:
+        if self.ts.tzinfo is None:
+            raise ValueError("ts must carry a UTC offset (RFC 3339), e.g. 2026-11-28T09:15:02+08:00")
+
+
+class AgentLogin(_Base, frozen=True, tag="agent.login"):
+    agent: Ref
+    team: Name | None = None
+    queues: list[Name] | None = None
+    seat: Name | None = None
+
+
+class AgentLogout(_Base, frozen=True, tag="agent.logout"):
+    agent: Ref
+
+
+class AgentStateChanged(_Base, frozen=True, tag="agent.state"):
+    agent: Ref
+    state: AgentStateName
+    reason: Name | None = None
+
+
+class CallQueued(_Base, frozen=True, tag="call.queued"):
+    call: Ref
+    queue: Name
+    campaign: Name | None = None
+    priority: int | None = None
+
+
+class CallAnswered(_Base, frozen=True, tag="call.answered"):
+    call: Ref
+    queue: Name
+    agent: Ref
+    wait_s: Seconds | None = None
+
+
+class CallAbandoned(_Base, frozen=True, tag="call.abandoned"):
+    call: Ref
+    queue: Name
+    wait_s: Seconds | None = None
+    cause: AbandonCause | None = None
+
+
+class CallHeld(_Base, frozen=True, tag="call.held"):
+    call: Ref
+    agent: Ref
+
+
+class CallResumed(_Base, frozen=True, tag="call.resumed"):
+    call: Ref
+    agent: Ref
+
+
+class CallEnded(_Base, frozen=True, tag="call.ended"):
+    call: Ref
+    agent: Ref
+    talk_s: Seconds | None = None
+
+
+class Outcome(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    code: Name
+    success: bool | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    follow_up_at: dt.datetime | None = None
+
+
+class CallWrapped(_Base, frozen=True, tag="call.wrapped"):
+    call: Ref
+    agent: Ref
+    outcome: Outcome | None = None
+
+
+class CallTransferred(_Base, frozen=True, tag="call.transferred"):
+    call: Ref
+    agent: Ref
+    to_queue: Name | None = None
+    to_agent: Ref | None = None
+
+
+Event = (
+    AgentLogin
+    | AgentLogout
+    | AgentStateChanged
+    | CallQueued
+    | CallAnswered
+    | CallAbandoned
+    | CallHeld
+    | CallResumed
+    | CallEnded
+    | CallWrapped
+    | CallTransferred
+)
+EVENT_TYPES: Final[tuple[type[_Base], ...]] = (
+    AgentLogin,
+    AgentLogout,
+    AgentStateChanged,
+    CallQueued,
+    CallAnswered,
+    CallAbandoned,
+    CallHeld,
+    CallResumed,
+    CallEnded,
+    CallWrapped,
+    CallTransferred,
+)
+TYPE_NAMES: Final[frozenset[str]] = frozenset(t.__struct_config__.tag for t in EVENT_TYPES)  # type: ignore[misc]
+
+_decoder: Final = msgspec.json.Decoder(Event)
+_encoder: Final = msgspec.json.Encoder()
+
+
+def decode_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
+    """Validate one record and return its typed event, or raise :class:`InvalidEvent`.
+
+    Checks, in order: size, JSON syntax, schema version, the ``type`` tag, then each field.
+    """
+    if len(data) > max_bytes:
+        raise InvalidEvent(f"payload too large: {len(data)} bytes > limit {max_bytes}")
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise InvalidEvent(_explain(data, str(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidEvent(f"not valid JSON: {exc}") from None
+
+
+def _explain(data: bytes, message: str) -> str:
+    """Turn msgspec's message into one a producer's developer can act on."""
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return message
+    if not isinstance(raw, dict):
+        return f"an event must be a JSON object, got {type(raw).__name__}"
+    version = raw.get("v")
+    if version != SCHEMA_VERSION and "`$.v`" in message:
+        return f"unsupported schema version v={version!r}: this Floorwatch speaks v{SCHEMA_VERSION}"
+    kind = raw.get("type")
+    if kind is None:
+        return "missing required field `type`"
+    if kind not in TYPE_NAMES:
+        return f"unknown event type {kind!r}; known: {', '.join(sorted(TYPE_NAMES))}"
+    return message
+
+
+def encode_event(event: Event, extra: dict[str, Any] | None = None) -> bytes:
+    """Canonical JSON bytes of ``event`` (with ``type``); ``extra`` fields are merged in."""
+    if not extra:
+        return _encoder.encode(event)
+    merged = msgspec.to_builtins(event)
+    merged.update({k: v for k, v in extra.items() if k not in merged})
+    return _encoder.encode(merged)
+
+
+def dedup_key(event: Event) -> tuple[str, str]:
+    """``(source, id)``: two records with this key are the same event."""
+    return (event.source, event.id)
+
+
+def event_type(event: Event) -> str:
+    return type(event).__struct_config__.tag  # type: ignore[return-value]
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the canonical event (exported to ``docs/``)."""
+    schema: dict[str, Any] = msgspec.json.schema(Event)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Floorwatch canonical event v1"
+    return schema
