@@ -7,9 +7,20 @@ environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SourceSpec(BaseModel):
+    """A vendor raw topic: which adapter reads it, and the site/source its events belong to."""
+
+    topic: str
+    adapter: str
+    site: str
+    source: str
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):
@@ -18,7 +29,8 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="HOST:PORT[,HOST:PORT…]")
     topic_prefix: str = "floorwatch."
-    raw_topics: list[str] = Field(default_factory=list, description="extra raw topics; default: <prefix>raw.v1")
+    raw_topics: list[str] = Field(default_factory=list, description="canonical raw topics; default: <prefix>raw.v1")
+    sources: list[SourceSpec] = Field(default_factory=list, description="vendor topics with their adapters")
     # Tansu does not answer a parked fetch when data arrives; Apache Kafka does. A short wait is
     # free on Kafka and keeps every hop at ~10 ms on Tansu (see docs/benchmarks.md).
     fetch_max_wait_ms: int = Field(10, ge=1, le=500)

@@ -1,0 +1,144 @@
+"""Who is calling: roles, scopes, token stores and the authenticator.
+
+A token is never stored: stores are looked up by the SHA-256 hex digest of the token. The
+configured admin token (``settings.admin_token``) is compared in constant time and gives ``admin``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["admin", "supervisor", "wallboard"]
+ROLES: tuple[Role, ...] = ("admin", "supervisor", "wallboard")
+DIMENSIONS = ("sites", "teams", "queues")
+
+
+def _frozen(values: Iterable[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a caller may see. Each dimension is either ``None`` (unrestricted) or a set of names;
+    dimensions combine with AND. The admin scope is all ``None``."""
+
+    sites: frozenset[str] | None = None
+    teams: frozenset[str] | None = None
+    queues: frozenset[str] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        sites: Iterable[str] | None = None,
+        teams: Iterable[str] | None = None,
+        queues: Iterable[str] | None = None,
+    ) -> Scope:
+        return cls(_frozen(sites), _frozen(teams), _frozen(queues))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Scope:
+        """``{"sites": [...], "teams": [...], "queues": [...]}``; a missing or null key = unrestricted."""
+        data = data or {}
+        unknown = set(data) - set(DIMENSIONS)
+        if unknown:
+            raise ValueError(f"unknown scope keys {sorted(unknown)}; allowed: {list(DIMENSIONS)}")
+        return cls.of(data.get("sites"), data.get("teams"), data.get("queues"))
+
+    def to_json(self) -> dict[str, list[str] | None]:
+        return {d: None if (v := getattr(self, d)) is None else sorted(v) for d in DIMENSIONS}
+
+    @property
+    def partial(self) -> bool:
+        """True when the caller sees only part of a site (queues or teams restricted)."""
+        return self.teams is not None or self.queues is not None
+
+    def allows_site(self, site: str) -> bool:
+        return self.sites is None or site in self.sites
+
+    def narrow(self, sites: Iterable[str] | None, teams: Iterable[str] | None,
+               queues: Iterable[str] | None) -> Scope:
+        """The intersection with a requested subscription; never wider than ``self``."""
+
+        def meet(mine: frozenset[str] | None, asked: Iterable[str] | None) -> frozenset[str] | None:
+            if asked is None:
+                return mine
+            asked_set = frozenset(asked)
+            return asked_set if mine is None else mine & asked_set
+
+        return Scope(meet(self.sites, sites), meet(self.teams, teams), meet(self.queues, queues))
+
+
+ADMIN_SCOPE = Scope()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    role: Role
+    scope: Scope
+    name: str
+    # identifies the credential (sha256 of the token) so a resumed WS session stays with its owner
+    key: str = field(default="", compare=False)
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("admin", "supervisor")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenStore(Protocol):
+    async def lookup(self, token_sha256: str) -> Principal | None:
+        """The principal for a token hash, or None when unknown or revoked."""
+        ...
+
+
+class InMemoryTokenStore:
+    """Tokens held in a dict; for tests and for ``floorwatch up`` without a database."""
+
+    def __init__(self, tokens: Mapping[str, Principal] | None = None) -> None:
+        self._by_hash: dict[str, Principal] = {}
+        for token, principal in (tokens or {}).items():
+            self.add(token, principal)
+
+    def add(self, token: str, principal: Principal) -> None:
+        self._by_hash[hash_token(token)] = principal
+
+    def revoke(self, token: str) -> None:
+        self._by_hash.pop(hash_token(token), None)
+
+    async def lookup(self, token_sha256: str) -> Principal | None:
+        return self._by_hash.get(token_sha256)
+
+
+class Authenticator:
+    """Token -> Principal: the admin token first (constant-time), then the store."""
+
+    def __init__(self, admin_token: str | None, store: TokenStore) -> None:
+        self._admin = admin_token.encode() if admin_token else None
+        self._store = store
+
+    async def authenticate(self, token: str | None) -> Principal | None:
+        if not token:
+            return None
+        digest = hash_token(token)
+        if self._admin is not None and hmac.compare_digest(token.encode(), self._admin):
+            return Principal("admin", ADMIN_SCOPE, "admin", key=digest)
+        found = await self._store.lookup(digest)
+        if found is None:
+            return None
+        return Principal(found.role, found.scope, found.name, key=digest)
+
+
+def bearer_token(authorization: str | None, query_token: str | None) -> str | None:
+    """The token from ``Authorization: Bearer …`` (preferred) or ``?token=``."""
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return query_token or None

@@ -1,0 +1,66 @@
+"""Process plumbing shared by the service shells: an asyncio loop in its own thread, and the
+stop-signal handling of the composition roots.
+
+Shutdown follows one pattern everywhere: a flag is set (signal handlers do nothing else), each
+component drains with a time limit, then is torn down in reverse order; ``stop()`` is idempotent;
+a second Ctrl-C forces exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop running in a daemon thread; other threads hand it coroutines with :meth:`call`."""
+
+    def __init__(self, name: str):
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if not self.loop.is_running():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+def install_stop_handlers(stop: threading.Event) -> None:
+    """SIGINT/SIGTERM set ``stop``; a second one exits at once (exit code 130)."""
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            logger.warning("second signal %s: forcing exit", signum)
+            os._exit(130)
+        logger.info("signal %s: stopping (again to force)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("kafka").setLevel(logging.WARNING)

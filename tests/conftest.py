@@ -1,0 +1,82 @@
+"""Fixtures for the real services: the embedded Tansu broker and PostgreSQL.
+
+Under ``CI=true`` a missing service is a failure, never a skip: CI must prove the integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from floorwatch.shared.broker import EmbeddedBroker
+from floorwatch.shared.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_DSN = os.environ.get("FLOORWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def unavailable(what: str) -> None:
+    """Skip locally, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{what} (CI=true: integration tests may not skip)")
+    pytest.skip(what)
+
+
+def data_file(rel: str) -> Path:
+    path = DATA / rel
+    if not path.exists():
+        unavailable(f"real data {path} is absent (it lives beside the checkout in ../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    try:
+        b = EmbeddedBroker(log_path=log).start()
+    except Exception as exc:  # noqa: BLE001
+        unavailable(f"embedded Tansu broker did not start: {exc}")
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
+    """Settings on the shared broker with a topic prefix and SQLite file of this test's own."""
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    return Settings(
+        kafka_bootstrap=broker.bootstrap,
+        topic_prefix=prefix,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'fw.db'}",
+        partitions=2,
+    )
+
+
+async def _pg_exec(dsn: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (dropped afterwards)."""
+    name = f"floorwatch_test_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_pg_exec(PG_ADMIN_DSN, f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        unavailable(f"PostgreSQL at {PG_ADMIN_DSN} is not usable: {exc}")
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    asyncio.run(_pg_exec(PG_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,0 +1,88 @@
+"""ingest against the real broker and a real database: valid events through, bad ones to the DLQ
+with reasons, duplicates once, history stored once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+from sqlalchemy import func, select
+
+from floorwatch.services.ingest.main import IngestRunner
+from floorwatch.shared.config import Settings
+from floorwatch.shared.db import make_engine
+from floorwatch.shared.kafka import ensure_topics
+from floorwatch.shared.migrate import upgrade
+from floorwatch.shared.tables import EventRow
+from tests.support.kafkautil import canonical, produce, read_topic
+
+pytestmark = pytest.mark.kafka
+
+BAD = {
+    b"not json at all": "not valid JSON",
+    b"[1, 2]": "must be a JSON object",
+    orjson.dumps(canonical("call.queued", call="c9", queue=7)): "Expected `str`",
+    orjson.dumps({**canonical("call.queued", call="c9"), "queue": None} | {"queue": "q"} | {"call": None}): "Expected `str`",
+    orjson.dumps({k: v for k, v in canonical("call.answered", call="c9", queue="q").items()}): "missing required field `agent`",
+    orjson.dumps(canonical("call.teleported", call="c9")): "unknown event type",
+    orjson.dumps(canonical("call.queued", call="c9", queue="q", ts="yesterday")): "RFC3339",
+    orjson.dumps(canonical("call.queued", call="c9", queue="q", ts="2026-11-28T09:00:00")): "UTC offset",
+    orjson.dumps({**canonical("call.queued", call="c9", queue="q"), "v": 2}): "unsupported schema version",
+    orjson.dumps(canonical("call.queued", call="c9", queue="q", blob="x" * 70_000)): "payload too large",
+}
+
+
+def _count_rows(url: str) -> int:
+    async def go() -> int:
+        engine = make_engine(url)
+        async with engine.connect() as conn:
+            n = (await conn.execute(select(func.count()).select_from(EventRow))).scalar_one()
+        await engine.dispose()
+        return int(n)
+
+    return asyncio.run(go())
+
+
+def _run_ingest(settings: Settings, values: list[bytes], expect_events: int, expect_dlq: int):
+    ensure_topics(settings)
+    produce(settings, settings.topic("raw"), values)
+    runner = IngestRunner(settings, CollectorRegistry()).start()
+    try:
+        events = read_topic(settings, settings.topic("events"), expect_events, settle=1.0)
+        dlq = read_topic(settings, settings.topic("dlq"), expect_dlq, settle=0.5)
+    finally:
+        runner.stop()
+    assert runner.failed is None
+    return events, dlq
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_valid_through_bad_to_dlq_duplicates_once(settings: Settings, db: str, request: pytest.FixtureRequest) -> None:
+    if db == "postgres":
+        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
+    good = [canonical("call.queued", call=f"c{i}", queue="sales", extra_field={"kept": i}) for i in range(5)]
+    values = [orjson.dumps(e) for e in good]
+    values += [orjson.dumps(good[0]), orjson.dumps(good[3])]  # redelivered duplicates
+    values += list(BAD)
+    upgrade(settings.database_url)
+    before = _count_rows(settings.database_url)
+
+    events, dlq = _run_ingest(settings, values, expect_events=5, expect_dlq=len(BAD))
+
+    assert sorted(json.loads(r.value)["id"] for r in events) == sorted(e["id"] for e in good)
+    # unknown extra fields survive, key is the site
+    assert all(json.loads(r.value)["extra_field"]["kept"] >= 0 for r in events)
+    assert {r.key for r in events} == {b"bj-01"}
+    assert len(dlq) == len(BAD)
+    reasons = {r.value: dict(r.headers)["error"].decode() for r in dlq}
+    for value, expected in BAD.items():
+        assert expected in reasons[value], (value[:60], reasons[value])
+    for r in dlq:
+        h = dict(r.headers)
+        assert h["adapter"] == b"canonical"
+        assert h["source_topic"] == settings.topic("raw").encode()
+        assert int(h["source_offset"]) >= 0
+    assert _count_rows(settings.database_url) - before == 5
