@@ -107,7 +107,8 @@ class BatchLoop:
     """Owns one consumer in one thread: poll → ``handle(batch)`` → commit.
 
     ``on_idle`` runs after every poll (also empty ones), in the same thread — for time-driven
-    work such as ticks and coalesced publication. ``stop()`` is idempotent; the loop finishes the
+    work such as ticks and coalesced publication; ``on_stop`` once on a clean stop, before the
+    consumer closes (e.g. a last snapshot). ``stop()`` is idempotent; the loop finishes the
     batch in hand, commits it, and closes the consumer.
     """
 
@@ -117,6 +118,7 @@ class BatchLoop:
         handle: Callable[[Batch], None],
         *,
         on_idle: Callable[[], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
         commit: bool = True,
         poll_timeout_ms: int = 50,
         name: str = "consumer",
@@ -124,6 +126,7 @@ class BatchLoop:
         self.consumer = consumer
         self._handle = handle
         self._on_idle = on_idle
+        self._on_stop = on_stop
         self._commit = commit
         self._poll_timeout_ms = poll_timeout_ms
         self._stop = threading.Event()
@@ -155,6 +158,8 @@ class BatchLoop:
                         self.consumer.commit(next_offsets(batch))
                 if self._on_idle is not None:
                     self._on_idle()
+            if self._on_stop is not None:  # a clean stop only: never after a failed batch
+                self._on_stop()
         except BaseException as exc:
             self.error = exc
             logger.exception("%s loop stopped by an error; the batch in hand was not committed", self.thread.name)

@@ -1,0 +1,36 @@
+# The two commands: `make run` (the whole system on embedded defaults) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench clean setup system-deps
+
+run: $(STAMP)
+	$(BIN)/floorwatch up --simulate
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check floorwatch tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy floorwatch/services/alerts/core floorwatch/shared/events.py
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run_all
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# What the test suite needs from the machine: PostgreSQL running, Chromium and CJK fonts.
+system-deps:
+	bash scripts/system-deps.sh
+
+clean:
+	rm -rf $(VENV) build *.egg-info floorwatch.db floorwatch.db-wal floorwatch.db-shm test-artifacts

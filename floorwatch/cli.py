@@ -1,0 +1,360 @@
+"""``floorwatch``: the command line. Each sub-command is a composition root of its own.
+
+Settings come from ``FLOORWATCH_*`` environment variables; flags override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from floorwatch.shared.config import Settings
+
+logger = logging.getLogger("floorwatch")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for flag, field in (("kafka", "kafka_bootstrap"), ("db", "database_url"), ("host", "host"), ("port", "port"),
+                        ("rules", "rules_file")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[field] = value
+    return Settings(**overrides)
+
+
+def _add_common(p: argparse.ArgumentParser, *, api: bool = False, rules: bool = False) -> None:
+    p.add_argument("--kafka", metavar="HOST:PORT", help="Kafka bootstrap servers (env FLOORWATCH_KAFKA_BOOTSTRAP)")
+    p.add_argument("--db", metavar="URL", help="database URL, e.g. postgresql+asyncpg://… (env FLOORWATCH_DATABASE_URL)")
+    p.add_argument("--log-level", default=os.environ.get("FLOORWATCH_LOG_LEVEL", "INFO"))
+    if api:
+        p.add_argument("--host", help="API host (default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="API port (default 8000)")
+    if rules:
+        p.add_argument("--rules", type=Path, metavar="FILE", help="rules YAML (default: the built-in rule set)")
+
+
+def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
+    """The rules file's rule set, or the built-in defaults; raises ``RulesError`` with every problem."""
+    from floorwatch.services.alerts.core.defaults import default_ruleset
+    from floorwatch.services.alerts.core.rulesfile import load_rules
+
+    if path is None:
+        return default_ruleset()
+    return load_rules(path.read_text(encoding="utf-8"), name=str(path))
+
+
+def _wait_for_stop(stop: threading.Event, *components: Any) -> None:
+    from floorwatch.shared.runtime import install_stop_handlers
+
+    install_stop_handlers(stop)
+    while not stop.wait(0.5):
+        for comp in components:
+            if getattr(comp, "failed", None) is not None:
+                logger.error("%s failed: %r", type(comp).__name__, comp.failed)
+                stop.set()
+
+
+def _serve_metrics(registry: Any, port: int) -> None:
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr="127.0.0.1", registry=registry)
+    logger.info("metrics on http://127.0.0.1:%d/metrics", port)
+
+
+# -- services ----------------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from floorwatch.services.ingest.main import IngestRunner
+    from floorwatch.shared.kafka import ensure_topics
+
+    settings = _settings(args)
+    ensure_topics(settings)
+    registry = CollectorRegistry()
+    _serve_metrics(registry, args.metrics_port)
+    runner = IngestRunner(settings, registry).start()
+    stop = threading.Event()
+    _wait_for_stop(stop, runner)
+    runner.stop()
+    return 1 if runner.failed else 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from floorwatch.services.alerts.main import AlertsRunner
+    from floorwatch.shared.kafka import ensure_topics
+
+    settings = _settings(args)
+    rules = load_ruleset(settings.rules_file)
+    ensure_topics(settings)
+    registry = CollectorRegistry()
+    _serve_metrics(registry, args.metrics_port)
+    runner = AlertsRunner(settings, registry, rules).start()
+    stop = threading.Event()
+    _wait_for_stop(stop, runner)
+    runner.stop()
+    return 1 if runner.failed else 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from floorwatch.shared.kafka import ensure_topics
+
+    settings = _settings(args)
+    ensure_topics(settings)
+    _run_api(settings, CollectorRegistry())
+    return 0
+
+
+def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] | None = None) -> None:
+    import datetime as dt
+
+    import uvicorn
+
+    from floorwatch.services.api.app import create_app
+    from floorwatch.services.api.kafka_feed import KafkaCommandSink, KafkaFeed
+    from floorwatch.shared.kafka import make_producer
+
+    producer = make_producer(settings, linger_ms=0)
+    app = create_app(
+        settings,
+        feed=KafkaFeed(settings),
+        commands=KafkaCommandSink(producer, settings.topic("control"), lambda: dt.datetime.now(dt.UTC)),
+        registry=registry,
+    )
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False)
+    server = uvicorn.Server(config)
+    if on_started is not None:
+        app.router.on_startup.append(on_started)  # type: ignore[attr-defined]
+    try:
+        server.run()
+    finally:
+        producer.close(5)
+
+
+# -- the whole system -------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from floorwatch.services.alerts.main import AlertsRunner
+    from floorwatch.services.ingest.main import IngestRunner
+    from floorwatch.shared.broker import EmbeddedBroker
+    from floorwatch.shared.kafka import ensure_topics
+    from floorwatch.shared.migrate import upgrade
+
+    settings = _settings(args)
+    if not settings.admin_token:
+        settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
+    rules = load_ruleset(settings.rules_file)
+    broker = None
+    if args.kafka is None and "FLOORWATCH_KAFKA_BOOTSTRAP" not in os.environ:
+        broker = EmbeddedBroker().start()
+        settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+        logger.info("embedded Kafka-compatible broker (Tansu) on %s", broker.bootstrap)
+    started: list[Any] = []
+    try:
+        upgrade(settings.database_url)
+        ensure_topics(settings)
+        registry = CollectorRegistry()
+        started.append(IngestRunner(settings, registry).start())
+        started.append(AlertsRunner(settings, registry, rules).start())
+        if args.simulate:
+            started.append(_start_simulator(settings, args))
+
+        def announce() -> None:
+            base = f"http://{settings.host}:{settings.port}"
+            print(
+                "\nFloorwatch is up.\n"
+                f"  wallboard:  {base}/wallboard?token={settings.admin_token}\n"
+                f"  supervisor: {base}/wallboard?mode=supervisor&token={settings.admin_token}\n"
+                f"  API docs:   {base}/docs   (Authorization: Bearer {settings.admin_token})\n"
+                f"  stream:     ws://{settings.host}:{settings.port}/v1/stream?token={settings.admin_token}\n"
+                f"  metrics:    {base}/metrics\n"
+                f"  Kafka:      {settings.kafka_bootstrap}   database: {settings.database_url}\n"
+                "Ctrl-C stops everything.\n",
+                flush=True,
+            )
+
+        _run_api(settings, registry, on_started=announce)
+    finally:
+        for comp in reversed(started):
+            comp.stop()
+        if broker is not None:
+            broker.stop()
+    return 0
+
+
+class _SimulatorThread:
+    def __init__(self, settings: Settings, args: argparse.Namespace):
+        from floorwatch.shared.kafka import make_producer
+
+        self.settings = settings
+        self.args = args
+        self.stop_event = threading.Event()
+        self.producer = make_producer(settings)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="simulator", daemon=True)
+
+    def _run(self) -> None:
+        from floorwatch.sim.cli import run_from_args
+
+        topic = self.settings.topic("raw")
+        try:
+            run_from_args(self.args, lambda key, value: self.producer.send(topic, key=key, value=value), self.stop_event)
+        except BaseException as exc:
+            self.error = exc
+            logger.exception("simulator stopped by an error")
+        finally:
+            self.producer.flush()
+
+    @property
+    def failed(self) -> BaseException | None:
+        return self.error
+
+    def start(self) -> _SimulatorThread:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(10)
+        self.producer.close(5)
+
+
+def _start_simulator(settings: Settings, args: argparse.Namespace) -> _SimulatorThread:
+    return _SimulatorThread(settings, args).start()
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from floorwatch.shared.kafka import ensure_topics
+
+    settings = _settings(args)
+    ensure_topics(settings)
+    sim = _start_simulator(settings, args)
+    stop = threading.Event()
+    from floorwatch.shared.runtime import install_stop_handlers
+
+    install_stop_handlers(stop)
+    while sim.thread.is_alive() and not stop.wait(0.5):
+        pass
+    sim.stop()
+    return 1 if sim.failed else 0
+
+
+# -- tools -------------------------------------------------------------------------------------
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from floorwatch.services.alerts.core.rulesfile import RulesError
+
+    try:
+        ruleset = load_ruleset(args.file)
+    except RulesError as exc:
+        for line, message in exc.errors:
+            print(f"{args.file}:{line}: {message}", file=sys.stderr)
+        print(f"{args.file}: {len(exc.errors)} error(s); not loaded", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"{args.file}: OK, {len(ruleset.rules)} rule(s)")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from floorwatch.shared.migrate import upgrade
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    print(f"database at {settings.database_url} is at the latest schema")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from floorwatch.services.ingest.adapters.files import iter_records
+    from floorwatch.shared.kafka import ensure_topics, make_producer
+
+    settings = _settings(args)
+    topic = args.topic or settings.topic("raw")
+    ensure_topics(settings, [topic])
+    producer = make_producer(settings)
+    count = 0
+    for key, value in iter_records(args.file, args.format):
+        producer.send(topic, key=key, value=value)
+        count += 1
+    producer.flush()
+    producer.close()
+    print(f"replayed {count} record(s) from {args.file} to {topic}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="floorwatch", description="Real-time call-center floor monitoring.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", help="the whole system on one machine (embedded broker, SQLite, all services)")
+    _add_common(p, api=True, rules=True)
+    p.add_argument("--simulate", action="store_true", help="add the built-in floor simulator")
+    _add_sim_arguments(p)
+    p.set_defaults(func=cmd_up)
+
+    for name, func, port in (("ingest", cmd_ingest, 9101), ("alerts", cmd_alerts, 9102)):
+        p = sub.add_parser(name, help=f"run the {name} service alone")
+        _add_common(p, rules=name == "alerts")
+        p.add_argument("--metrics-port", type=int, default=port)
+        p.set_defaults(func=func)
+    p = sub.add_parser("api", help="run the API service alone")
+    _add_common(p, api=True)
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("simulate", help="produce a simulated floor to the raw topic")
+    _add_common(p)
+    _add_sim_arguments(p)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("replay", help="produce a file of recorded events (any supported format) to Kafka")
+    _add_common(p)
+    p.add_argument("file", type=Path)
+    p.add_argument("--format", required=True, help="canonical, asterisk-queue-log, asterisk-ami, amazon-connect-*, …")
+    p.add_argument("--topic", help="target topic (default: the canonical raw topic)")
+    p.set_defaults(func=cmd_replay)
+
+    rules = sub.add_parser("rules", help="rules files").add_subparsers(dest="rules_command", required=True)
+    p = rules.add_parser("check", help="validate a rules file; every error with its line")
+    p.add_argument("file", type=Path)
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_rules_check)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("upgrade", help="migrate the database to the latest schema")
+    _add_common(p)
+    p.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def _add_sim_arguments(p: argparse.ArgumentParser) -> None:
+    try:  # TEMP until sim lands
+        from floorwatch.sim.cli import add_arguments
+    except ModuleNotFoundError:
+        return
+    add_arguments(p)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from floorwatch.shared.runtime import configure_logging
+
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
