@@ -1,0 +1,45 @@
+"""ingest's pure decisions: every record becomes events or a rejection; duplicates once."""
+
+from __future__ import annotations
+
+import orjson
+
+from floorwatch.services.ingest.core import RawRecord, classify_known, triage
+from floorwatch.services.ingest.main import CanonicalDecoder
+
+ADAPTERS = {"raw": CanonicalDecoder(max_bytes=4096)}
+
+
+def rec(offset: int, value: bytes | None, topic: str = "raw") -> RawRecord:
+    return RawRecord(topic, 0, offset, b"bj", value)
+
+
+def good(eid: str, **extra: object) -> bytes:
+    return orjson.dumps({"v": 1, "id": eid, "source": "pbx", "type": "agent.logout", "ts": "2026-11-28T09:00:00Z",
+                         "site": "bj", "agent": "a1", **extra})
+
+
+def test_every_record_is_accounted_for() -> None:
+    records = [rec(0, good("a")), rec(1, b"garbage"), rec(2, None), rec(3, good("b")), rec(4, good("a")),
+               rec(5, b"x" * 5000)]
+    out = triage(records, ADAPTERS, max_bytes=4096)
+    assert [a.event.id for a in out.accepted] == ["a", "b"]
+    assert [r.record.offset for r in out.rejected] == [1, 2, 5]
+    assert out.in_batch_duplicates == 1
+    assert len(out.accepted) + len(out.rejected) + out.in_batch_duplicates + out.ignored == len(records)
+    assert "null value" in out.rejected[1].reason
+    assert "too large" in out.rejected[2].reason
+
+
+def test_canonical_payload_is_forwarded_byte_for_byte() -> None:
+    raw = good("a", vendor_field={"kept": True})
+    out = triage([rec(0, raw)], ADAPTERS, max_bytes=4096)
+    assert out.accepted[0].payload is raw
+
+
+def test_replay_of_own_batch_is_republished_but_foreign_duplicate_is_not() -> None:
+    out = triage([rec(7, good("a")), rec(8, good("b"))], ADAPTERS, max_bytes=4096)
+    stored = {("pbx", "a"): ("raw", 0, 7), ("pbx", "b"): ("raw", 0, 3)}
+    republish, dups = classify_known(out.accepted, stored)
+    assert [a.event.id for a in republish] == ["a"]
+    assert dups == 1
