@@ -206,11 +206,17 @@ class _SimulatorThread:
         self.thread = threading.Thread(target=self._run, name="simulator", daemon=True)
 
     def _run(self) -> None:
-        from floorwatch.sim.cli import run_from_args
+        from floorwatch.sim.cli import config_from_args, runner_kwargs
+        from floorwatch.sim.runner import run_simulation
 
         topic = self.settings.topic("raw")
         try:
-            run_from_args(self.args, lambda key, value: self.producer.send(topic, key=key, value=value), self.stop_event)
+            run_simulation(
+                lambda key, value: self.producer.send(topic, key=key, value=value),
+                config=config_from_args(self.args),
+                stop=self.stop_event,
+                **runner_kwargs(self.args),
+            )
         except BaseException as exc:
             self.error = exc
             logger.exception("simulator stopped by an error")
@@ -341,10 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_sim_arguments(p: argparse.ArgumentParser) -> None:
-    try:  # TEMP until sim lands
-        from floorwatch.sim.cli import add_arguments
-    except ModuleNotFoundError:
-        return
+    from floorwatch.sim.cli import add_arguments
+
     add_arguments(p)
 
 

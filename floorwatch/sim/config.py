@@ -106,7 +106,11 @@ FAILURE_REASONS: tuple[tuple[str, float], ...] = (
     ("call_back", 0.2),
     ("wrong_person", 0.1),
 )
-SERVICE_OUTCOMES: tuple[tuple[str, float], ...] = (("resolved", 0.8), ("follow_up", 0.12), ("escalated", 0.08))
+SERVICE_OUTCOMES: tuple[tuple[str, float], ...] = (
+    ("resolved", 0.8),
+    ("follow_up", 0.12),
+    ("escalated", 0.08),
+)
 
 
 @dataclass(frozen=True)
@@ -158,26 +162,43 @@ class SimConfig:
 
 
 def default_config(**changes: object) -> SimConfig:
-    """The default Beijing floor: 32 agents in four teams, ~240 calls/hour at the 15:00 peak."""
+    """The default Beijing floor: 34 agents in four teams, ~240 calls/hour at the 15:00 peak."""
     queues = (
         QueueConfig(
-            "sales", share=0.55, talk_s=240, wrap_s=40, patience_s=100,
+            "sales",
+            share=0.55,
+            talk_s=240,
+            wrap_s=40,
+            patience_s=100,
             campaigns=(("kd-upgrade", 0.6), ("xyk-signup", 0.4)),
         ),
         QueueConfig(
-            "service", share=0.35, talk_s=300, wrap_s=60, patience_s=150, hold_p=0.2,
-            transfer_p=0.04, transfer_to="sales",
+            "service",
+            share=0.35,
+            talk_s=300,
+            wrap_s=60,
+            patience_s=150,
+            hold_p=0.2,
+            transfer_p=0.04,
+            transfer_to="sales",
         ),
         QueueConfig(
-            "vip", share=0.10, talk_s=360, wrap_s=60, patience_s=200, priority=10,
+            "vip",
+            share=0.10,
+            talk_s=360,
+            wrap_s=60,
+            patience_s=200,
+            priority=10,
             campaigns=(("xyk-signup", 0.5), ("vip-retention", 0.5)),
         ),
     )
     teams = (
         TeamConfig("changjiang", "cj", 10, ("sales", "service"), (0, 510), lunch_at=225, title="长江组"),
         TeamConfig("taishan", "ts", 4, ("vip", "sales"), (0, 540), lunch_at=255, title="泰山组"),
-        TeamConfig("huanghe", "hh", 10, ("service", "sales"), (90, 600), lunch_at=270, title="黄河组"),
-        TeamConfig("zhujiang", "zj", 8, ("sales", "service", "vip"), (210, 720), lunch_at=345, title="珠江组"),
+        TeamConfig("huanghe", "hh", 10, ("service", "sales"), (60, 600), lunch_at=270, title="黄河组"),
+        TeamConfig(
+            "zhujiang", "zj", 10, ("sales", "service", "vip"), (210, 720), lunch_at=345, title="珠江组"
+        ),
     )
     projects = (
         ProjectConfig("kd-upgrade", conversion=0.25, title="宽带提速"),

@@ -6,6 +6,7 @@ from ``open_min`` until the next opening. Pure.
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 
 Profile = tuple[tuple[float, float], ...]
@@ -32,7 +33,7 @@ def integral(profile: Profile, open_min: float, until: float | None = None) -> f
     end = open_min if until is None else min(until, open_min)
     points = sorted({0.0, end} | {m for m, _ in profile if 0 < m < end})
     total = 0.0
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         # linear between knots, so the trapezoid rule is exact
         total += (level(profile, a, open_min) + _left_limit(profile, b, open_min)) / 2 * (b - a)
     return total
