@@ -2,8 +2,10 @@
 
 Rules (each restricted dimension must be satisfied; ``None`` dimensions pass):
 
-* floor: other sites are invisible; ``queues`` / ``teams`` lists keep only members in scope; an agent
-  is kept when its team is in ``teams`` and it serves a queue in ``queues``. When the scope is
+* floor: other sites are invisible; an agent is kept when its team is in ``teams`` and it serves a
+  queue in ``queues``; a queue row is kept when it is in ``queues`` (and, for a team-scoped caller,
+  served by a visible agent); a team row when it is in ``teams`` (and, for a queue-scoped caller,
+  has a visible agent). When the scope is
   partial, ``totals`` is rebuilt from what is visible: sums and maxima exactly, ``abandon_rate``
   from the sums, the other averages/ratios copied when exactly one queue (team for
   ``occupancy``) is visible and ``null`` otherwise — never a figure that includes hidden data.
@@ -33,9 +35,13 @@ def filter_floor(snapshot: dict[str, Any], scope: Scope) -> dict[str, Any] | Non
         return None
     if not scope.partial:
         return snapshot
-    queues = [q for q in snapshot.get("queues") or [] if _in(scope.queues, q.get("queue"))]
-    teams = [t for t in snapshot.get("teams") or [] if _in(scope.teams, t.get("team"))]
     agents = [a for a in snapshot.get("agents") or [] if agent_visible(a, scope)]
+    served = {q for a in agents for q in a.get("queues") or ()}
+    staffed = {a.get("team") for a in agents}
+    queues = [q for q in snapshot.get("queues") or []
+              if _in(scope.queues, q.get("queue")) and (scope.teams is None or q.get("queue") in served)]
+    teams = [t for t in snapshot.get("teams") or []
+             if _in(scope.teams, t.get("team")) and (scope.queues is None or t.get("team") in staffed)]
     out = dict(snapshot)
     out.update(queues=queues, teams=teams, agents=agents, totals=_totals(queues, teams, agents))
     return out
@@ -58,7 +64,10 @@ def alert_visible(alert: dict[str, Any], scope: Scope, agents: AgentLookup | Non
     agent = agents(site, where["agent"]) if agents is not None and where.get("agent") else None
     if scope.queues is not None:
         queue = where.get("queue") or labels.get("queue")
-        ok = queue in scope.queues if queue else agent is not None and _meets(scope.queues, agent.get("queues"))
+        if queue:
+            ok = queue in scope.queues
+        else:
+            ok = agent is not None and _meets(scope.queues, agent.get("queues"))
         if not ok:
             return False
     if scope.teams is not None:

@@ -1,0 +1,132 @@
+"""``create_app``: the API service's FastAPI application, wired to a Feed and a CommandSink."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+
+from floorwatch.services.api import ops, rest, wallboard, ws
+from floorwatch.services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
+from floorwatch.services.api.hub import Hub
+from floorwatch.services.api.metrics import ApiMetrics
+from floorwatch.services.api.ports import Closable, CommandSink, Feed, ReadyReporting
+from floorwatch.services.api.runtime import ApiOptions, Runtime
+from floorwatch.services.api.state import LiveState, Skip
+from floorwatch.shared.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    feed: Feed,
+    commands: CommandSink,
+    registry: CollectorRegistry | None = None,
+    tokens: TokenStore | None = None,
+    options: ApiOptions | None = None,
+) -> FastAPI:
+    """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
+    live state and the hub; shutdown closes clients (1001), closes the feed if it can be closed,
+    drains the pump for ``options.drain_timeout_s`` and then cancels it."""
+    options = options or ApiOptions()
+    registry = registry if registry is not None else CollectorRegistry()
+    live = LiveState()
+    metrics = ApiMetrics(registry, live)
+    runtime = Runtime(
+        settings=settings, options=options, registry=registry, metrics=metrics,
+        hub=Hub(live, metrics, options.hub), auth=Authenticator(settings.admin_token,
+                                                                tokens or InMemoryTokenStore()),
+        feed=feed, commands=commands,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.stopping = False
+        runtime.pump = asyncio.create_task(_pump(runtime), name="floorwatch-api-pump")
+        reaper = asyncio.create_task(_reap(runtime), name="floorwatch-api-reaper")
+        try:
+            yield
+        finally:
+            await _shutdown(runtime, reaper)
+
+    app = FastAPI(title="Floorwatch API", version="1", lifespan=lifespan)
+    app.state.floorwatch = runtime
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.include_router(rest.router)
+    app.include_router(ws.router)
+    app.include_router(ops.router)
+    wallboard.mount(app)
+    return app
+
+
+async def _pump(runtime: Runtime) -> None:
+    live, hub, metrics = runtime.live, runtime.hub, runtime.metrics
+    if isinstance(runtime.feed, ReadyReporting):
+        runtime.feed.set_ready_callback(live.mark_ready)
+    try:
+        async for item in runtime.feed:
+            result = live.apply(item)
+            if isinstance(result, Skip):
+                metrics.feed_skipped.labels(item.kind, result.reason).inc()
+                if result.reason == "invalid":
+                    logger.warning("feed record ignored kind=%s site=%s reason=%s", item.kind, item.site,
+                                   result.detail)
+                continue
+            metrics.feed.labels(item.kind).inc()
+            hub.publish(result)
+        if not runtime.stopping:
+            runtime.pump_error = "the feed ended"
+            logger.error("feed ended while the API is running")
+    except Exception as exc:
+        runtime.pump_error = f"feed pump failed: {exc!r}"
+        logger.exception("feed pump failed")
+        raise
+
+
+async def _reap(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(runtime.options.reap_interval_s)
+        runtime.hub.reap()
+
+
+async def _shutdown(runtime: Runtime, reaper: asyncio.Task[None]) -> None:
+    runtime.stopping = True
+    runtime.hub.close_all(ws.CLOSE_GOING_AWAY)
+    limit = runtime.options.drain_timeout_s
+    if isinstance(runtime.feed, Closable):
+        try:
+            async with asyncio.timeout(limit):
+                await runtime.feed.aclose()
+        except TimeoutError:
+            logger.warning("feed did not close within %.1f s", limit)
+    pump = runtime.pump
+    if pump is not None:
+        done, _ = await asyncio.wait({pump}, timeout=limit)
+        if not done:
+            logger.warning("feed pump did not drain within %.1f s; cancelling", limit)
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+    reaper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reaper
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A readable ``detail`` string (what is wrong, where), plus FastAPI's structured ``errors``."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg')}")
+    errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+    return JSONResponse({"detail": "; ".join(parts), "errors": errors},
+                        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -1,0 +1,315 @@
+"""The fan-out: every feed update is offered to every session that may see it, without ever waiting.
+
+Design (python-websockets' broadcast pattern, plus what a floor needs):
+
+* A message is encoded once per distinct scope (alerts: never re-encoded, the feed's bytes are
+  spliced; floor snapshots: re-encoded only for partial scopes). What is queued per session is the
+  envelope *tail* (``,"alert":{…}}``); the writer splices ``{"type":"alert","seq":N`` in front when
+  it sends, so ``seq`` counts exactly the messages that session sent.
+* Each session has one ordered pending map. A floor update for a site replaces the one still
+  pending for that site (coalescing, counted as ``floor_coalesced``). Alerts are never coalesced;
+  when more than ``max_alert_backlog`` are pending, the pending data is dropped (counted as
+  ``alert_overflow``) and the session owes a ``resync`` — a fresh hello-like snapshot built from
+  live state at the moment it is sent; until then the session gets nothing (the snapshot will
+  contain it). More than ``max_resyncs`` resyncs within ``resync_window_s`` marks a connected
+  session as stuck: its writer closes it with 4008.
+* Every sent frame is logged (bounded by ``replay_size``) so that a client reconnecting with its
+  session id can ``resume`` from its last seq. A disconnected session keeps collecting (and
+  coalescing) for ``resume_ttl_s``, then expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+from floorwatch.services.api.auth import Principal, Scope
+from floorwatch.services.api.metrics import ApiMetrics
+from floorwatch.services.api.scoping import alert_visible, filter_floor
+from floorwatch.services.api.state import LiveState, Update
+
+CLOSE_TOO_SLOW = 4008
+Snapshot = Literal["hello", "resync"]
+
+
+@dataclass(frozen=True, slots=True)
+class HubOptions:
+    max_alert_backlog: int = 1000
+    replay_size: int = 2048
+    heartbeat_s: float = 15.0
+    send_timeout_s: float = 10.0
+    max_resyncs: int = 3
+    resync_window_s: float = 60.0
+    resume_ttl_s: float = 60.0
+    max_sessions: int = 10_000
+
+
+class Session:
+    """One client's stream: its scope, seq counter, pending messages and sent log."""
+
+    __slots__ = ("alert_backlog", "closing", "connected", "controls", "detached_at", "id", "keys", "log",
+                 "pending", "principal", "resumable", "resumed", "resyncs", "scope", "seq", "snapshot_due",
+                 "wake", "writer_gen")
+
+    def __init__(self, principal: Principal, replay_size: int) -> None:
+        self.id = secrets.token_urlsafe(12)
+        self.principal = principal
+        self.scope: Scope = principal.scope
+        self.seq = 0
+        self.pending: OrderedDict[Any, tuple[str, str]] = OrderedDict()
+        self.controls: deque[tuple[str, str]] = deque()
+        self.keys = itertools.count()
+        self.alert_backlog = 0
+        self.snapshot_due: Snapshot | None = "hello"
+        self.resumed: bool | None = None
+        self.log: deque[tuple[int, str, str]] = deque(maxlen=replay_size)
+        self.wake = asyncio.Event()
+        self.resyncs: deque[float] = deque()
+        self.closing: int | None = None
+        self.resumable = True
+        self.connected = False
+        self.detached_at: float | None = None
+        self.writer_gen = 0
+
+
+def frame(kind: str, seq: int, tail: str) -> str:
+    """``{"type":kind,"seq":seq`` + tail; ``tail`` is ``}`` or ``,"key":value…}``."""
+    return '{"type":"' + kind + '","seq":' + str(seq) + tail
+
+
+def _tail(body: dict[str, Any]) -> str:
+    encoded = orjson.dumps(body).decode()
+    return "}" if encoded == "{}" else "," + encoded[1:]
+
+
+class Hub:
+    def __init__(self, live: LiveState, metrics: ApiMetrics, options: HubOptions | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.live = live
+        self.metrics = metrics
+        self.options = options or HubOptions()
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+
+    # -- sessions ------------------------------------------------------------------------------
+    def open(self, principal: Principal) -> Session:
+        """A new session owing a ``hello``; evicts the oldest detached sessions beyond the limit."""
+        while len(self._sessions) >= self.options.max_sessions and self._evict_one():
+            pass
+        session = Session(principal, self.options.replay_size)
+        self._sessions[session.id] = session
+        self.metrics.ws_sessions.set(len(self._sessions))
+        return session
+
+    def find(self, session_id: str, principal: Principal) -> Session | None:
+        """A held session owned by the same credential, else None."""
+        session = self._sessions.get(session_id)
+        if session is None or session.principal.key != principal.key or session.closing is not None:
+            return None
+        return session
+
+    def attach(self, session: Session) -> int:
+        """Mark ``session`` connected; returns the writer generation (an older writer must stop)."""
+        session.writer_gen += 1
+        session.connected = True
+        session.detached_at = None
+        session.wake.set()
+        return session.writer_gen
+
+    def detach(self, session: Session, gen: int) -> None:
+        """The connection of writer ``gen`` ended; keep the session for a resume unless it was closed
+        for good (shutdown). A session closed as too slow stays resumable: replay + pending is the
+        cheapest way back for that client."""
+        if session.writer_gen != gen:
+            return
+        session.connected = False
+        session.detached_at = self._clock()
+        if session.closing is not None:
+            if not session.resumable:
+                self.discard(session)
+                return
+            session.closing = None
+            session.resyncs.clear()
+
+    def discard(self, session: Session) -> None:
+        if self._sessions.pop(session.id, None) is not None:
+            lost = sum(1 for kind, _ in session.pending.values() if kind in ("alert", "floor"))
+            if lost:
+                self.metrics.dropped["session_expired"].inc(lost)
+            session.pending.clear()
+            self.metrics.ws_sessions.set(len(self._sessions))
+
+    def reap(self) -> None:
+        """Expire detached sessions older than ``resume_ttl_s``. Call periodically."""
+        limit = self._clock() - self.options.resume_ttl_s
+        for session in list(self._sessions.values()):
+            if not session.connected and session.detached_at is not None and session.detached_at < limit:
+                self.discard(session)
+
+    def _evict_one(self) -> bool:
+        detached = [s for s in self._sessions.values() if not s.connected]
+        if not detached:
+            return False
+        self.discard(min(detached, key=lambda s: s.detached_at or 0.0))
+        return True
+
+    def sessions(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    # -- fan-out (never awaits) ----------------------------------------------------------------
+    def publish(self, update: Update) -> None:
+        if update.kind == "alert":
+            self._publish_alert(update)
+        else:
+            self._publish_floor(update)
+
+    def _publish_alert(self, update: Update) -> None:
+        visible: dict[Scope, bool] = {}
+        tail: str | None = None
+        for session in self._sessions.values():
+            if session.snapshot_due is not None or session.closing is not None:
+                continue
+            ok = visible.get(session.scope)
+            if ok is None:
+                ok = visible[session.scope] = alert_visible(update.doc, session.scope, self.live.agent)
+            if not ok:
+                continue
+            if tail is None:
+                tail = ',"alert":' + update.raw.decode() + "}"
+            session.pending[next(session.keys)] = ("alert", tail)
+            session.alert_backlog += 1
+            if session.alert_backlog > self.options.max_alert_backlog:
+                self._overflow(session)
+            session.wake.set()
+
+    def _publish_floor(self, update: Update) -> None:
+        tails: dict[Scope, str | None] = {}
+        key = ("floor", update.site)
+        site_json = orjson.dumps(update.site).decode()
+        coalesced = 0
+        for session in self._sessions.values():
+            if session.snapshot_due is not None or session.closing is not None:
+                continue
+            if session.scope in tails:
+                tail = tails[session.scope]
+            else:
+                tail = tails[session.scope] = self._floor_tail(update, session.scope, site_json)
+            if tail is None:
+                continue
+            coalesced += key in session.pending
+            session.pending[key] = ("floor", tail)
+            session.wake.set()
+        if coalesced:
+            self.metrics.dropped["floor_coalesced"].inc(coalesced)
+
+    @staticmethod
+    def _floor_tail(update: Update, scope: Scope, site_json: str) -> str | None:
+        if not scope.allows_site(update.site):
+            return None
+        if scope.partial:
+            doc = filter_floor(update.doc, scope)
+            body = orjson.dumps(doc).decode()
+        else:
+            body = update.raw.decode()
+        return ',"site":' + site_json + ',"floor":' + body + "}"
+
+    def _overflow(self, session: Session) -> None:
+        lost = sum(1 for kind, _ in session.pending.values() if kind == "alert")
+        self.metrics.dropped["alert_overflow"].inc(lost)
+        session.pending.clear()
+        session.alert_backlog = 0
+        session.snapshot_due = "resync"
+        self.metrics.resyncs.inc()
+        if not session.connected:
+            return
+        now = self._clock()
+        session.resyncs.append(now)
+        while session.resyncs and session.resyncs[0] < now - self.options.resync_window_s:
+            session.resyncs.popleft()
+        if len(session.resyncs) > self.options.max_resyncs:
+            self.close(session, CLOSE_TOO_SLOW, resumable=True)
+            self.metrics.slow_closes.inc()
+
+    def close(self, session: Session, code: int, *, resumable: bool = False) -> None:
+        """Ask the session's writer to close the connection with ``code``; unless ``resumable``,
+        the session is discarded once its connection has ended."""
+        session.closing = code
+        session.resumable = resumable
+        session.wake.set()
+        if not session.connected:
+            self.discard(session)
+
+    # -- client requests -----------------------------------------------------------------------
+    def control(self, session: Session, kind: str, body: dict[str, Any]) -> None:
+        """Queue a reply (``pong``, ``error``, ``heartbeat``) ahead of data (after an owed hello /
+        resync); never dropped."""
+        session.controls.append((kind, _tail(body)))
+        session.wake.set()
+
+    def subscribe(self, session: Session, sites: list[str] | None, teams: list[str] | None,
+                  queues: list[str] | None) -> Scope:
+        """Narrow the session to the token scope ∩ request; the client then gets a fresh ``hello``."""
+        session.scope = session.principal.scope.narrow(sites, teams, queues)
+        session.pending.clear()
+        session.alert_backlog = 0
+        session.snapshot_due = "hello"
+        session.wake.set()
+        return session.scope
+
+    def replay(self, session: Session, since: int) -> list[str] | None:
+        """Frames after ``since`` from the sent log (original seqs), or None when not covered."""
+        if since < 0 or since > session.seq:
+            return None
+        oldest = session.log[0][0] if session.log else session.seq + 1
+        if since < oldest - 1:
+            return None
+        return [frame(kind, seq, tail) for seq, kind, tail in session.log if seq > since]
+
+    # -- the writer's side ---------------------------------------------------------------------
+    def next_frame(self, session: Session) -> str | None:
+        """The next frame to send (seq assigned and logged now), or None when nothing is owed."""
+        if session.snapshot_due is not None:  # a hello is always a session's first message
+            kind, tail = session.snapshot_due, self.snapshot_tail(session)
+            session.snapshot_due = None
+            session.resumed = None
+        elif session.controls:
+            kind, tail = session.controls.popleft()
+        elif session.pending:
+            _, (kind, tail) = session.pending.popitem(last=False)
+            if kind == "alert":
+                session.alert_backlog -= 1
+        else:
+            return None
+        session.seq += 1
+        session.log.append((session.seq, kind, tail))
+        self.metrics.sent[kind].inc()
+        return frame(kind, session.seq, tail)
+
+    def snapshot_tail(self, session: Session) -> str:
+        """The body of a ``hello`` / ``resync``: role, scope, visible floor and active alerts."""
+        scope = session.scope
+        floor = {}
+        for site in self.live.sites():
+            doc = self.live.floor(site)
+            filtered = filter_floor(doc, scope) if doc is not None else None
+            if filtered is not None:
+                floor[site] = filtered
+        alerts = [a for a in self.live.alerts() if alert_visible(a, scope, self.live.agent)]
+        body: dict[str, Any] = {"session": session.id, "role": session.principal.role,
+                                "scope": scope.to_json(), "heartbeat_s": self.options.heartbeat_s,
+                                "floor": floor, "alerts": alerts}
+        if session.resumed is not None:
+            body["resumed"] = session.resumed
+        return _tail(body)
+
+    def close_all(self, code: int) -> None:
+        for session in list(self._sessions.values()):
+            self.close(session, code)

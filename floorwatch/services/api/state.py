@@ -1,0 +1,148 @@
+"""LiveState: what the API knows right now, built only from the Feed.
+
+* the latest floor snapshot per site (an older ``as_of`` than the one held is ignored);
+* the active alerts (``pending`` / ``firing``) by fingerprint; a ``resolved`` transition removes one;
+* a bounded memory of recent ``transition_id`` values, so a redelivered transition is dropped.
+
+``apply(item)`` is the only writer; it returns what changed (or why nothing did) and does no I/O.
+``mark_ready()`` may be called from any thread (it only sets a flag).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from floorwatch.services.api.ports import FeedItem
+
+ACTIVE_STATES = frozenset({"pending", "firing"})
+ALERT_STATES = ACTIVE_STATES | {"resolved"}
+SkipReason = Literal["invalid", "duplicate", "stale"]
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """An accepted item: the parsed document and its original bytes (forwarded unchanged)."""
+
+    kind: Literal["alert", "floor"]
+    site: str
+    doc: dict[str, Any]
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    reason: SkipReason
+    detail: str
+
+
+@dataclass(slots=True)
+class _Floor:
+    doc: dict[str, Any]
+    raw: bytes
+    as_of: dt.datetime | None
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class LiveState:
+    def __init__(self, *, dedup_size: int = 50_000) -> None:
+        self._floors: dict[str, _Floor] = {}
+        self._alerts: dict[str, dict[str, Any]] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._dedup_size = dedup_size
+        self._ready = False
+
+    # -- readiness -------------------------------------------------------------------------
+    def mark_ready(self) -> None:
+        """The feed delivered its first record or reported it is caught up. Thread-safe."""
+        self._ready = True
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    # -- writes ----------------------------------------------------------------------------
+    def apply(self, item: FeedItem) -> Update | Skip:
+        try:
+            doc = orjson.loads(item.value)
+        except orjson.JSONDecodeError as exc:
+            return Skip("invalid", f"not JSON: {exc}")
+        if not isinstance(doc, dict):
+            return Skip("invalid", "not a JSON object")
+        self._ready = True
+        if item.kind == "alert":
+            return self._apply_alert(doc, item.value)
+        return self._apply_floor(doc, item.value)
+
+    def _apply_alert(self, doc: dict[str, Any], raw: bytes) -> Update | Skip:
+        fingerprint = doc.get("fingerprint") or doc.get("id")
+        scope = doc.get("scope")
+        state = doc.get("state")
+        if not isinstance(fingerprint, str) or not isinstance(scope, dict) or state not in ALERT_STATES:
+            return Skip("invalid", "alert needs fingerprint, scope and state pending|firing|resolved")
+        site = scope.get("site")
+        if not isinstance(site, str):
+            return Skip("invalid", "alert scope has no site")
+        tid = doc.get("transition_id")
+        if isinstance(tid, str):
+            if tid in self._seen:
+                self._seen.move_to_end(tid)
+                return Skip("duplicate", tid)
+            self._seen[tid] = None
+            if len(self._seen) > self._dedup_size:
+                self._seen.popitem(last=False)
+        if state in ACTIVE_STATES:
+            self._alerts[fingerprint] = doc
+        else:
+            self._alerts.pop(fingerprint, None)
+        return Update("alert", site, doc, raw)
+
+    def _apply_floor(self, doc: dict[str, Any], raw: bytes) -> Update | Skip:
+        site = doc.get("site")
+        if not isinstance(site, str):
+            return Skip("invalid", "floor snapshot has no site")
+        as_of = _parse_time(doc.get("as_of"))
+        held = self._floors.get(site)
+        if held is not None and held.as_of is not None and as_of is not None and as_of < held.as_of:
+            return Skip("stale", f"as_of {doc.get('as_of')} older than held snapshot")
+        agents = {a["agent"]: a for a in doc.get("agents") or [] if isinstance(a, dict) and "agent" in a}
+        self._floors[site] = _Floor(doc, raw, as_of, agents)
+        return Update("floor", site, doc, raw)
+
+    # -- reads -----------------------------------------------------------------------------
+    def sites(self) -> list[str]:
+        return sorted(self._floors)
+
+    def floor(self, site: str) -> dict[str, Any] | None:
+        held = self._floors.get(site)
+        return None if held is None else held.doc
+
+    def floor_raw(self, site: str) -> bytes | None:
+        held = self._floors.get(site)
+        return None if held is None else held.raw
+
+    def agent(self, site: str, agent: str) -> dict[str, Any] | None:
+        held = self._floors.get(site)
+        return None if held is None else held.agents.get(agent)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Active alerts, oldest first by ``started_at`` (then fingerprint) for a stable order."""
+        return sorted(self._alerts.values(), key=lambda a: (str(a.get("started_at") or ""),
+                                                             str(a.get("fingerprint") or a.get("id"))))
+
+    def alert(self, fingerprint: str) -> dict[str, Any] | None:
+        return self._alerts.get(fingerprint)
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
