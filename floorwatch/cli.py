@@ -43,11 +43,11 @@ def _add_common(p: argparse.ArgumentParser, *, api: bool = False, rules: bool = 
 
 def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
     """The rules file's rule set, or the built-in defaults; raises ``RulesError`` with every problem."""
-    from floorwatch.services.alerts.core.defaults import default_ruleset
+    from floorwatch.services.alerts.core.defaults import default_rules
     from floorwatch.services.alerts.core.rulesfile import load_rules
 
     if path is None:
-        return default_ruleset()
+        return default_rules()
     return load_rules(path.read_text(encoding="utf-8"), name=str(path))
 
 
@@ -125,12 +125,17 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     from floorwatch.services.api.kafka_feed import KafkaCommandSink, KafkaFeed
     from floorwatch.shared.kafka import make_producer
 
+    from floorwatch.services.api.tokens_sql import SqlTokenStore
+    from floorwatch.shared.db import make_engine, sessions
+
     producer = make_producer(settings, linger_ms=0)
+    db = make_engine(settings.database_url)
     app = create_app(
         settings,
         feed=KafkaFeed(settings),
         commands=KafkaCommandSink(producer, settings.topic("control"), lambda: dt.datetime.now(dt.UTC)),
         registry=registry,
+        tokens=SqlTokenStore(sessions(db)),
     )
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False)
     server = uvicorn.Server(config)

@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     # Tansu does not answer a parked fetch when data arrives; Apache Kafka does. A short wait is
     # free on Kafka and keeps every hop at ~10 ms on Tansu (see docs/benchmarks.md).
     fetch_max_wait_ms: int = Field(10, ge=1, le=500)
-    max_poll_interval_ms: int = Field(10_000, ge=1000)
-    session_timeout_ms: int = Field(10_000, ge=1000)
+    # A consumer-group join waits up to the rebalance timeout (= max poll interval) on Tansu: keep it short.
+    max_poll_interval_ms: int = Field(5_000, ge=1000)
+    session_timeout_ms: int = Field(6_000, ge=1000)
     partitions: int = Field(3, ge=1, description="partitions for topics Floorwatch creates")
 
     # Database

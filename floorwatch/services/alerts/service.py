@@ -76,6 +76,7 @@ class Partition:
     newest_event: dt.datetime | None = None
     newest_wall: float = 0.0
     last_floor: dict[str, float] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)  # changed since it was last published
 
 
 class AlertsWorker:
@@ -127,7 +128,7 @@ class AlertsWorker:
                 logger.info("partition %s: no snapshot, starting from committed/earliest", tp.partition)
             else:
                 offset, data, side = saved
-                part = Partition(Engine.restore(data, self.rules, allowed_lateness_s=self.allowed_lateness_s))
+                part = Partition(Engine.restore(data, self.rules))
                 part.next_offset = offset
                 self.consumer.seek(tp, offset)
                 control = side.get(self.control_topic)
@@ -175,10 +176,12 @@ class AlertsWorker:
             op = cmd["op"]
             at = dt.datetime.fromisoformat(cmd["at"])
             if op == "ack":
-                result = part.engine.ack(cmd["fingerprint"], by=cmd["by"], note=cmd.get("note"), at=at)
+                result = part.engine.ack(cmd["fingerprint"], by=cmd["by"], note=cmd.get("note") or "", at=at)
             elif op == "silence":
                 until = dt.datetime.fromisoformat(cmd["until"])
-                result = part.engine.silence(cmd["matchers"], until=until, by=cmd["by"], comment=cmd.get("comment"), at=at)
+                result = part.engine.silence(
+                    cmd["matchers"], until=until, by=cmd["by"], comment=cmd.get("comment") or "", at=at
+                )
             else:
                 raise ValueError(f"unknown op {op!r}")
         except (ValueError, KeyError, TypeError) as exc:
@@ -221,14 +224,13 @@ class AlertsWorker:
         sent = False
         wall = self.wall()
         for part in self.parts.values():
-            dirty = part.engine.pop_dirty_sites()
-            for site in set(dirty) | set(part.last_floor):
-                last = part.last_floor.get(site, 0.0)
-                due = self.floor_interval_s if site in dirty else HEARTBEAT_S
-                if mono - last < due:
-                    if site in dirty:  # changed, but too soon: keep it dirty for the next pass
-                        part.engine.mark_dirty(site)
+            part.dirty |= part.engine.pop_dirty_sites()
+            for site in part.dirty | set(part.last_floor):
+                last = part.last_floor.get(site, -1e9)
+                # Changed sites at most every floor_interval_s; unchanged ones as a heartbeat.
+                if mono - last < (self.floor_interval_s if site in part.dirty else HEARTBEAT_S):
                     continue
+                part.dirty.discard(site)
                 snap = part.engine.floor_snapshot(site)
                 self.producer.send(self.floor_topic, key=site.encode(), value=orjson.dumps(snap))
                 part.last_floor[site] = mono
