@@ -143,6 +143,8 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         app.router.on_startup.append(on_started)  # type: ignore[attr-defined]
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it already handled by shutting down gracefully
     finally:
         producer.close(5)
 

@@ -1,0 +1,26 @@
+"""The pure core of the floor engine: floor state, KPIs, rules, alert lifecycle, engine.
+
+No I/O, no clock, no logging: time comes in as parameters and decisions go out as values.
+The shell (``services/alerts/service.py``) drives :class:`Engine`; see ``engine.py`` for the
+call order.
+"""
+
+from .defaults import default_rules
+from .engine import Engine
+from .kpis import FloorConfig
+from .rules import Guard, RuleSet, ThresholdRule
+from .rulesfile import RulesError, load_rules, parse_duration
+from .transition import Transition
+
+__all__ = [
+    "Engine",
+    "FloorConfig",
+    "Guard",
+    "RuleSet",
+    "RulesError",
+    "ThresholdRule",
+    "Transition",
+    "default_rules",
+    "load_rules",
+    "parse_duration",
+]

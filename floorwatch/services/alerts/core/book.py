@@ -1,0 +1,137 @@
+"""The alert book: turns lifecycle decisions into numbered transitions; acks and silences.
+
+Call order: the engine calls ``record(...)`` with each :class:`~.lifecycle.Decision` of a
+machine; operators' ``ack(...)`` and ``silence(...)`` return a transition with the state
+unchanged. Everything is a pure function of the calls made (times are parameters).
+
+Silences follow Alertmanager: a silence has equality matchers over the alert's labels (``rule``,
+``severity``, the scope keys and the rule's own labels) and an end time; alerts keep being
+evaluated and published, with ``silenced_until`` set, so receivers decide what to mute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import msgspec
+
+from .lifecycle import INACTIVE, Ack, AlertState, Decision
+from .rules import ThresholdRule
+from .transition import Transition
+
+
+class Silence(msgspec.Struct, frozen=True):
+    id: str
+    matchers: dict[str, str]
+    until: float
+    created_at: float
+    by: str = ""
+    comment: str = ""
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(labels.get(k) == v for k, v in self.matchers.items())
+
+
+def alert_labels(rule: ThresholdRule, st: AlertState) -> dict[str, str]:
+    """Labels silences match on: rule labels, then ``rule``, ``severity`` and the scope."""
+    labels = dict(rule.labels)
+    labels.update(rule=rule.name, severity=rule.severity)
+    labels.update(st.scope())
+    return labels
+
+
+class AlertBook(msgspec.Struct):
+    seq: dict[str, int] = msgspec.field(default_factory=dict)  # fingerprint -> records so far
+    silences: list[Silence] = msgspec.field(default_factory=list)
+
+    def record(self, rule: ThresholdRule, st: AlertState, d: Decision, tz: int) -> Transition | None:
+        """The transition for decision ``d`` (``None`` for a silently dropped pending alert)."""
+        if d.state == INACTIVE:
+            return None
+        return self._make(rule, st, d.state, d.previous, d.at, d.value, tz)
+
+    def ack(
+        self, rule: ThresholdRule, st: AlertState, *, by: str, at: float, note: str, tz: int
+    ) -> Transition:
+        st.ack = Ack(by=by, at=at, note=note)
+        return self._make(rule, st, st.state, st.state, at, st.value, tz)
+
+    def silence(
+        self, matchers: Mapping[str, str], *, until: float, at: float, by: str = "", comment: str = ""
+    ) -> Silence:
+        """Add a silence (expired ones are forgotten); its id is a hash of its content."""
+        self.silences = [s for s in self.silences if s.until > at]
+        text = repr((sorted(matchers.items()), until, at, by, comment, len(self.seq)))
+        sil = Silence(
+            id=hashlib.sha1(text.encode()).hexdigest()[:16],
+            matchers=dict(matchers),
+            until=until,
+            created_at=at,
+            by=by,
+            comment=comment,
+        )
+        self.silences.append(sil)
+        return sil
+
+    def touched_by(
+        self, sil: Silence, rule: ThresholdRule, st: AlertState, at: float, tz: int
+    ) -> Transition | None:
+        """The state-unchanged record of an active alert newly covered by silence ``sil``."""
+        if not sil.matches(alert_labels(rule, st)):
+            return None
+        return self._make(rule, st, st.state, st.state, at, st.value, tz)
+
+    def silenced_until(self, labels: Mapping[str, str], at: float) -> float | None:
+        ends = [s.until for s in self.silences if s.until > at and s.matches(labels)]
+        return max(ends, default=None)
+
+    def current(self, rule: ThresholdRule, st: AlertState, tz: int) -> Transition:
+        """The latest record of an active alert, rebuilt (no new sequence number)."""
+        n = self.seq.get(st.fingerprint, 0)
+        tr = self._make(rule, st, st.state, st.state, st.updated_at, st.value, tz)
+        self.seq[st.fingerprint] = n
+        return msgspec.structs.replace(tr, transition_id=f"{st.fingerprint}:{n}")
+
+    def _make(
+        self,
+        rule: ThresholdRule,
+        st: AlertState,
+        state: str,
+        previous: str,
+        at: float,
+        value: float | None,
+        tz: int,
+    ) -> Transition:
+        fp = st.fingerprint
+        n = self.seq[fp] = self.seq.get(fp, 0) + 1
+        scope = st.scope()
+        return Transition(
+            id=fp,
+            fingerprint=fp,
+            rule=rule.name,
+            kind=rule.kind,
+            severity=rule.severity,
+            state=state,
+            previous=previous,
+            scope=scope,
+            summary=rule.render(value, scope),
+            value=value,
+            threshold=rule.value,
+            started_at=st.started_at,
+            updated_at=at,
+            event_time=at,
+            ack=st.ack,
+            silenced_until=self.silenced_until(alert_labels(rule, st), at),
+            labels=dict(rule.labels),
+            details={
+                "metric": rule.metric,
+                "op": rule.op,
+                "clear": rule.clear_at,
+                "for_s": rule.for_s,
+                "scope_kind": st.kind,
+                "min_sample": rule.min_sample,
+            },
+            transition_id=f"{fp}:{n}",
+            tz=tz,
+        )

@@ -1,0 +1,137 @@
+"""Floor KPIs: counter layout, per-scope aggregates and the formulas built on them.
+
+Every aggregate (queue, team, site) owns an :class:`Agg`: a :class:`~.window.Window` of the
+counters below plus the number of agents in each state. Team and site aggregates are *timed*:
+they integrate "agents in state S" over event time into per-minute ``SEC_*`` buckets, so
+occupancy needs no per-agent scan. Definitions (see ``docs/metrics.md``):
+
+* service level = answered within ``sl_threshold_s`` / (answered + abandoned - short abandons)
+* abandon rate = (abandoned - short abandons) / (answered + abandoned - short abandons)
+* short abandon = abandoned after waiting less than ``short_abandon_s``; excluded from both ratios
+* ASA = mean wait of answered calls; AHT = mean (talk + hold + wrap) of calls wrapped in the window
+* occupancy = (talking + hold + wrap seconds) / (those + available seconds); not-ready time is out
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+
+from .times import MINUTE, minute_of
+from .window import Window
+
+# agent states (index into Agg.counts and, offset by SEC_BASE, into the window)
+AVAILABLE, NOT_READY, TALKING, HOLD, WRAP = range(5)
+STATE_NAMES: Final = ("available", "not_ready", "talking", "hold", "wrap")
+N_STATES: Final = 5
+
+# window counters
+OFFERED, ANSWERED, ABANDONED, SHORT_ABANDONED, ANSWERED_WITHIN, WAIT_SUM = range(6)
+HANDLED, HANDLE_SUM, TALK_SUM, HOLD_SUM, WRAP_SUM = range(6, 11)
+SEC_BASE: Final = 11  # SEC_BASE + state = seconds spent by agents in that state
+WIDTH: Final = SEC_BASE + N_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class FloorConfig:
+    """Floor metric parameters; ``window_s`` must be a positive multiple of 60."""
+
+    window_s: int = 1800
+    sl_threshold_s: float = 20.0
+    short_abandon_s: float = 5.0
+    recent_calls: int = 100_000  # per site: finished-call memory used to drop stale re-deliveries
+    max_wait_s: float = 4 * 3600.0  # a call "waiting" longer was lost by the feed: forget it
+
+    def __post_init__(self) -> None:
+        if self.window_s < MINUTE or self.window_s % MINUTE:
+            raise ValueError(f"window_s must be a positive multiple of 60, got {self.window_s}")
+        if self.sl_threshold_s < 0 or self.short_abandon_s < 0:
+            raise ValueError("sl_threshold_s and short_abandon_s must be >= 0")
+        if self.recent_calls < 2 or self.max_wait_s <= 0:
+            raise ValueError("recent_calls must be >= 2 and max_wait_s > 0")
+
+    @property
+    def minutes(self) -> int:
+        return self.window_s // MINUTE
+
+
+class Agg(msgspec.Struct):
+    """Window counters and agents-by-state of one scope; ``timed`` aggregates integrate state time."""
+
+    win: Window
+    timed: bool
+    counts: list[int] = msgspec.field(default_factory=lambda: [0] * N_STATES)
+    accrued_to: float | None = None
+
+    @classmethod
+    def new(cls, minutes: int, *, timed: bool) -> Agg:
+        return cls(win=Window(minutes=minutes, width=WIDTH), timed=timed)
+
+    def move(self, old: int | None, new: int | None, t: float) -> None:
+        """One agent leaves state ``old`` and enters ``new`` (``None`` = not on the floor) at ``t``."""
+        if self.timed:
+            self.accrue(t)
+        if old is not None:
+            self.counts[old] -= 1
+        if new is not None:
+            self.counts[new] += 1
+
+    def accrue(self, t: float) -> None:
+        """Book state seconds up to ``t``; time never runs backwards (earlier ``t`` is a no-op)."""
+        start = self.accrued_to
+        self.accrued_to = t if start is None else max(start, t)
+        if start is None or t <= start or not any(self.counts):
+            return
+        start = max(start, float((minute_of(t) - self.win.minutes) * MINUTE))
+        counts = self.counts
+        while start < t:
+            end = min(t, float((minute_of(start) + 1) * MINUTE))
+            span = end - start
+            self.win.add_many(start, [(SEC_BASE + state, n * span) for state, n in enumerate(counts) if n])
+            start = end
+
+    def state_seconds(self, now: float) -> list[float]:
+        """Seconds per agent state in the window ending at ``now``, the open interval included."""
+        secs = list(self.win.at(now)[SEC_BASE:])
+        since = self.accrued_to
+        if since is not None and now > since:
+            dur = now - max(since, self.win.start(now))
+            if dur > 0:
+                for state, n in enumerate(self.counts):
+                    secs[state] += n * dur
+        return secs
+
+    @property
+    def logged_in(self) -> int:
+        return sum(self.counts)
+
+
+def service_level(v: Sequence[float]) -> tuple[float | None, float]:
+    """(answered within threshold / (answered + abandoned - short), that denominator)."""
+    denom = v[ANSWERED] + v[ABANDONED] - v[SHORT_ABANDONED]
+    return (v[ANSWERED_WITHIN] / denom if denom > 0 else None), denom
+
+
+def abandon_rate(v: Sequence[float]) -> tuple[float | None, float]:
+    denom = v[ANSWERED] + v[ABANDONED] - v[SHORT_ABANDONED]
+    return ((v[ABANDONED] - v[SHORT_ABANDONED]) / denom if denom > 0 else None), denom
+
+
+def asa(v: Sequence[float]) -> tuple[float | None, float]:
+    n = v[ANSWERED]
+    return (v[WAIT_SUM] / n if n > 0 else None), n
+
+
+def aht(v: Sequence[float]) -> tuple[float | None, float]:
+    n = v[HANDLED]
+    return (v[HANDLE_SUM] / n if n > 0 else None), n
+
+
+def occupancy(secs: Sequence[float]) -> tuple[float | None, float]:
+    """(busy / (busy + available), that denominator in seconds) from :meth:`Agg.state_seconds`."""
+    busy = secs[TALKING] + secs[HOLD] + secs[WRAP]
+    denom = busy + secs[AVAILABLE]
+    return (busy / denom if denom > 0 else None), denom

@@ -1,0 +1,124 @@
+"""Alert lifecycle of one rule and one scope: inactive -> pending -> firing -> resolved.
+
+Prometheus semantics: the condition must hold for ``for_s`` seconds (``pending``) before the
+alert fires; with ``for_s == 0`` it fires at once. A pending alert whose condition stops holding
+is dropped silently — no ``resolved`` record, as in Prometheus — and returns to inactive. A firing
+alert stays firing until its (hysteresis) condition stops holding, then resolves; it never goes
+back to pending. A later breach starts a new episode with a new ``started_at``.
+
+Call order for :class:`ThresholdAlert` (the engine owns the calls):
+
+1. ``observe(cond, value, now)`` whenever the metric may have changed (events touching the scope,
+   window/clock grid points). ``cond`` is the rule's condition for the machine's current state
+   (entry threshold while inactive/pending, clear threshold while firing; see ``rules.py``).
+2. ``tick(now)`` when time passed without a fresh reading: only promotes pending to firing.
+3. ``next_deadline()``: the event time at which ``tick``/``observe`` would promote pending.
+4. ``snapshot()``: the plain :class:`AlertState` to persist; ``ThresholdAlert(rule_for_s, state)``
+   rebuilds the machine.
+
+Each call returns a :class:`Decision` or ``None`` (nothing changed); it never performs anything.
+Time never runs backwards: an earlier ``now`` is treated as the latest one seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import msgspec
+
+INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
+
+
+def fingerprint(rule: str, scope: Mapping[str, str]) -> str:
+    """Stable identity of an alert instance: sha1 of rule name and sorted scope, 16 hex chars."""
+    text = rule + "\x00" + "\x00".join(f"{k}={v}" for k, v in sorted(scope.items()))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+class Ack(msgspec.Struct, frozen=True):
+    by: str
+    at: float
+    note: str = ""
+
+
+class AlertState(msgspec.Struct):
+    """The persisted state of one alert instance (one rule, one scope)."""
+
+    fingerprint: str
+    rule: str
+    site: str
+    kind: str  # scope kind
+    name: str  # scope name within the kind (the site name for kind "site")
+    state: str = INACTIVE
+    started_at: float = 0.0
+    updated_at: float = 0.0
+    last_eval: float = float("-inf")
+    value: float | None = None
+    ack: Ack | None = None
+
+    def scope(self) -> dict[str, str]:
+        if self.kind == "site":
+            return {"site": self.site}
+        return {"site": self.site, self.kind: self.name}
+
+
+class Decision(NamedTuple):
+    """A state change to publish (or, for ``state == "inactive"``, a pending alert to drop silently)."""
+
+    state: str
+    previous: str
+    at: float
+    value: float | None
+
+
+class ThresholdAlert:
+    """The per-scope state machine; see the module docstring for the call order."""
+
+    __slots__ = ("for_s", "st")
+
+    def __init__(self, for_s: float, state: AlertState) -> None:
+        self.for_s = for_s
+        self.st = state
+
+    def observe(self, cond: bool, value: float | None, now: float) -> Decision | None:
+        st = self.st
+        now = max(now, st.last_eval)
+        st.last_eval = now
+        if value is not None or not cond:
+            st.value = value
+        if st.state == INACTIVE:
+            if not cond:
+                return None
+            st.started_at = now
+            return self._move(PENDING if self.for_s > 0 else FIRING, now)
+        if st.state == PENDING:
+            if not cond:
+                return self._move(INACTIVE, now)
+            return self.tick(now)
+        if st.state == FIRING and not cond:
+            return self._move(RESOLVED, now)
+        return None
+
+    def tick(self, now: float) -> Decision | None:
+        st = self.st
+        now = max(now, st.last_eval)
+        if st.state == PENDING and now - st.started_at >= self.for_s:
+            st.last_eval = now
+            return self._move(FIRING, now)
+        return None
+
+    def next_deadline(self) -> float | None:
+        return self.st.started_at + self.for_s if self.st.state == PENDING else None
+
+    def snapshot(self) -> AlertState:
+        return self.st
+
+    @property
+    def firing(self) -> bool:
+        return self.st.state == FIRING
+
+    def _move(self, state: str, now: float) -> Decision:
+        previous, self.st.state, self.st.updated_at = self.st.state, state, now
+        return Decision(state, previous, now, self.st.value)

@@ -1,0 +1,259 @@
+"""Rule configuration: frozen, validated threshold rules and the rule set.
+
+A :class:`ThresholdRule` compares one live metric of one scope kind with a threshold:
+``metric op value`` (``op`` in ``> >= < <=``) must hold, plus every ``when`` guard on the same
+scope, with at least ``min_sample`` evidence behind the metric (see ``metrics.py`` for the unit
+per metric). Then the alert goes pending, and fires once that held for ``for_s`` seconds.
+
+Hysteresis: a *firing* alert stays firing while ``metric op clear`` holds (and the guards and
+sample still do), and resolves when it stops — so ``calls_waiting > 10, clear 5`` fires above 10
+and resolves at 5 or fewer. ``clear`` defaults to ``value`` and must not be on the firing side of
+it. Pending uses the entry threshold: ``for_s`` is counted over an unbroken breach of ``value``.
+A metric with no value (no data, scope gone) satisfies no condition: pending drops, firing
+resolves — like a Prometheus series that disappears.
+
+Call order: construct (raises ``ValueError`` listing every problem), then ``matches(...)`` to
+pick scopes, ``condition(read, firing=...)`` to evaluate, ``build(state)`` for the per-scope
+machine, ``render(...)`` for the summary text.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final, Literal
+
+from .lifecycle import AlertState, ThresholdAlert
+from .metrics import METRICS, SCOPE_KEYS, Reading
+
+Op = Literal[">", ">=", "<", "<="]
+Severity = Literal["info", "warning", "critical"]
+ScopeKind = Literal["queue", "team", "site", "agent"]
+OPS: Final[dict[str, Callable[[float, float], bool]]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+SEVERITIES: Final = ("info", "warning", "critical")
+NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_TEMPLATE_KEYS: Final = (
+    "rule",
+    "metric",
+    "op",
+    "value",
+    "threshold",
+    "clear",
+    "severity",
+    "site",
+    "queue",
+    "team",
+    "agent",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """An extra condition on another metric of the same scope, e.g. ``calls_waiting > 0``."""
+
+    metric: str
+    op: Op
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRule:
+    """A classic threshold rule; see the module docstring. Fields mirror the YAML keys."""
+
+    kind: ClassVar[str] = "threshold"
+
+    name: str
+    metric: str
+    op: Op
+    value: float
+    scope: ScopeKind = "queue"
+    clear: float | None = None
+    for_s: float = 0.0
+    severity: Severity = "warning"
+    matchers: tuple[tuple[str, str], ...] = ()
+    when: tuple[Guard, ...] = ()
+    min_sample: float = 0.0
+    summary: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    family: int = field(init=False, repr=False, compare=False, default=0)
+    timings: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ValueError(f"rule {self.name!r}: " + "; ".join(msg for _, msg in problems))
+        metrics = [METRICS[self.metric]] + [METRICS[g.metric] for g in self.when]
+        family = 0
+        for m in metrics:
+            family |= m.family
+        object.__setattr__(self, "family", family)
+        object.__setattr__(self, "timings", frozenset(m.timing for m in metrics))
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every problem as ``(yaml key, message)``; empty when the rule is valid."""
+        return rule_problems(
+            name=self.name,
+            metric=self.metric,
+            op=self.op,
+            value=self.value,
+            scope=self.scope,
+            clear=self.clear,
+            for_s=self.for_s,
+            severity=self.severity,
+            matchers=self.matchers,
+            when=self.when,
+            min_sample=self.min_sample,
+            summary=self.summary,
+        )
+
+    @property
+    def clear_at(self) -> float:
+        return self.value if self.clear is None else self.clear
+
+    def matches(self, scope: Mapping[str, str]) -> bool:
+        return all(scope.get(k) == v for k, v in self.matchers)
+
+    def condition(self, read: Callable[[str], Reading], *, firing: bool) -> tuple[bool, float | None]:
+        """(condition holds, metric value); ``read(metric)`` reads the scope at the evaluation time."""
+        value, sample = read(self.metric)
+        if value is None or sample < self.min_sample:
+            return False, value
+        if not OPS[self.op](value, self.clear_at if firing else self.value):
+            return False, value
+        for g in self.when:
+            other, _ = read(g.metric)
+            if other is None or not OPS[g.op](other, g.value):
+                return False, value
+        return True, value
+
+    def build(self, state: AlertState) -> ThresholdAlert:
+        """The per-scope state machine (see ``lifecycle.py``) for ``state``."""
+        return ThresholdAlert(self.for_s, state)
+
+    def render(self, value: float | None, scope: Mapping[str, str]) -> str:
+        """The summary text for ``value`` in ``scope``."""
+        if value is None:
+            return f"{self.name}: no data"
+        return _render(
+            self.summary,
+            scope,
+            rule=self.name,
+            metric=self.metric,
+            op=self.op,
+            value=value,
+            threshold=self.value,
+            clear=self.clear_at,
+            severity=self.severity,
+        )
+
+
+def _render(template: str, scope: Mapping[str, str], **data: Any) -> str:
+    values: dict[str, Any] = dict.fromkeys(("site", "queue", "team", "agent"), "")
+    values.update(scope)
+    values.update(data)
+    return (template or "{metric} {value:g} {op} {threshold:g}").format_map(values)
+
+
+def rule_problems(
+    *,
+    name: str,
+    metric: str,
+    op: str,
+    value: float,
+    scope: str = "queue",
+    clear: float | None = None,
+    for_s: float = 0.0,
+    severity: str = "warning",
+    matchers: tuple[tuple[str, str], ...] = (),
+    when: tuple[Guard, ...] = (),
+    min_sample: float = 0.0,
+    summary: str = "",
+) -> list[tuple[str, str]]:
+    """Every problem of a would-be :class:`ThresholdRule` as ``(yaml key, message)``."""
+    out: list[tuple[str, str]] = []
+    if not NAME_RE.match(name):
+        out.append(("name", f"bad rule name {name!r}: use letters, digits, - _ . : (max 64)"))
+    if scope not in SCOPE_KEYS:
+        out.append(("scope", f"unknown scope {scope!r}; known: {', '.join(SCOPE_KEYS)}"))
+    out += _metric_problems("metric", metric, scope)
+    out += _op_problems("op", op)
+    for key, number in (("value", value), ("clear", clear), ("for", for_s), ("min_sample", min_sample)):
+        if number is not None and not math.isfinite(number):
+            out.append((key, f"{key} must be a finite number"))
+        elif number is not None and key in ("for", "min_sample") and number < 0:
+            out.append((key, f"{key} must be >= 0"))
+    if clear is not None and op in OPS and math.isfinite(value) and OPS[op](clear, value):
+        side = "above" if op in (">", ">=") else "below"
+        out.append(
+            (
+                "clear",
+                f"clear {clear:g} is on the firing side of value {value:g} "
+                f"(for op {op} it must not be {side} it)",
+            )
+        )
+    if severity not in SEVERITIES:
+        out.append(("severity", f"unknown severity {severity!r}; known: {', '.join(SEVERITIES)}"))
+    allowed = SCOPE_KEYS.get(scope, ())
+    for key, _ in matchers:
+        if key not in allowed:
+            out.append(("match", f"cannot match on {key!r} for scope {scope}; allowed: {', '.join(allowed)}"))
+    for guard in when:
+        out += _metric_problems("when", guard.metric, scope) + _op_problems("when", guard.op)
+    if summary:
+        try:
+            _render(
+                summary,
+                {"site": "s"},
+                rule=name,
+                metric=metric,
+                op=op,
+                value=1.0,
+                threshold=1.0,
+                clear=1.0,
+                severity=severity,
+            )
+        except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
+            out.append(
+                ("summary", f"bad summary template ({exc!r}); placeholders: {', '.join(_TEMPLATE_KEYS)}")
+            )
+    return out
+
+
+def _metric_problems(key: str, metric: str, scope: str) -> list[tuple[str, str]]:
+    spec = METRICS.get(metric)
+    if spec is None:
+        return [(key, f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")]
+    if scope in SCOPE_KEYS and scope not in spec.readers:
+        return [(key, f"metric {metric!r} is not available per {scope}; it is per {', '.join(spec.readers)}")]
+    return []
+
+
+def _op_problems(key: str, op: str) -> list[tuple[str, str]]:
+    return [] if op in OPS else [(key, f"bad op {op!r}; use one of {' '.join(OPS)}")]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """An ordered set of uniquely named rules. ``projects`` is reserved for project plans (raw)."""
+
+    rules: tuple[ThresholdRule, ...] = ()
+    projects: Any = None
+    source: str = "<defaults>"
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"duplicate rule name {rule.name!r}")
+            seen.add(rule.name)
+
+    def by_name(self, name: str) -> ThresholdRule | None:
+        return next((r for r in self.rules if r.name == name), None)

@@ -1,0 +1,162 @@
+"""Hypothesis properties of the floor and the engine over random, messy event streams."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from floorwatch.services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition
+from floorwatch.services.alerts.core.kpis import N_STATES, WIDTH
+from floorwatch.services.alerts.core.model import SiteFloor
+from floorwatch.shared.events import Event
+
+from .feed import KINDS, T0
+
+LATENESS = 2.0
+RULES = RuleSet(
+    (
+        ThresholdRule(name="waiting", metric="calls_waiting", op=">", value=2, clear=1, for_s=5),
+        ThresholdRule(name="oldest", metric="longest_wait_s", op=">", value=20, clear=10),
+        ThresholdRule(name="site-oldest", metric="longest_wait_s", scope="site", op=">", value=40, for_s=3),
+        ThresholdRule(
+            name="sl", metric="service_level", op="<", value=0.8, clear=0.9, min_sample=2, for_s=10
+        ),
+        ThresholdRule(name="abandons", metric="abandon_rate", op=">", value=0.2, min_sample=1),
+        ThresholdRule(name="busy", metric="occupancy", scope="team", op=">", value=0.5, clear=0.4, for_s=3),
+        ThresholdRule(name="away", metric="not_ready_s", scope="agent", op=">", value=30, for_s=2),
+        ThresholdRule(
+            name="nobody", metric="agents_available", op="<=", value=0, when=(Guard("calls_waiting", ">", 0),)
+        ),
+        ThresholdRule(name="aht", metric="aht_s", scope="site", op=">", value=25, clear=20),
+    )
+)
+
+step = st.tuples(
+    st.sampled_from(sorted(KINDS)),
+    st.integers(0, 3),
+    st.integers(0, 5),
+    st.integers(0, 1),
+    st.one_of(st.floats(0, 12), st.floats(0, 400)),
+    st.floats(0, 1.5),
+    st.integers(0, 9),
+)
+
+
+def build(steps: list[tuple[str, int, int, int, float, float, int]]) -> list[Event]:
+    """Events from drawn steps: time moves forward by ``gap``, each event may be ``back`` s early
+    (out of order, within the lateness), and ``pick`` sometimes repeats an earlier event."""
+    events: list[Event] = []
+    clock = 0.0
+    for n, (kind, agent, call, queue, gap, back, pick) in enumerate(steps):
+        if pick == 0 and events:
+            events.append(events[n * 7 % len(events)])  # a re-delivery (same source and id)
+            continue
+        clock += gap
+        fields: dict[str, Any] = {"agent": f"a{agent}", "call": f"c{call}", "queue": f"q{queue}"}
+        if kind == "login":
+            fields = {
+                "agent": f"a{agent}",
+                "team": f"t{agent % 2}",
+                "queues": [None, ["q0"], ["q0", "q1"]][pick % 3],
+            }
+        elif kind in ("logout", "state"):
+            fields = {"agent": f"a{agent}"}
+            if kind == "state":
+                fields.update(state=["available", "not_ready"][pick % 2], reason=["break", None][queue])
+        elif kind in ("queued", "abandoned"):
+            fields = {"call": f"c{call}", "queue": f"q{queue}"}
+            if kind == "abandoned" and pick % 2:
+                fields["wait_s"] = float(pick)
+        elif kind == "answered":
+            fields["wait_s"] = float(pick * 4) if pick % 3 == 0 else None
+        else:
+            del fields["queue"]
+        ts = T0 + dt.timedelta(seconds=max(0.0, clock - back))
+        events.append(KINDS[kind](v=1, id=f"e{n}", source="acd", ts=ts, site="bj-01", **fields))
+    return events
+
+
+def check_floor(s: SiteFloor, now: float) -> None:
+    assert sum(s.total.counts) == len(s.agents)  # agents are conserved across states
+    assert all(c >= 0 for c in s.total.counts)
+    for team, agg in s.teams.items():
+        members = [a for a in s.agents.values() if a.team == team]
+        assert agg.counts == [sum(1 for a in members if a.state == k) for k in range(N_STATES)]
+    for name, q in s.queues.items():
+        serving = [a for a in s.agents.values() if name in a.queues]
+        assert q.agg.counts == [sum(1 for a in serving if a.state == k) for k in range(N_STATES)]
+        assert q.oldest == min(q.waiting.values(), default=None)
+        assert all(s.waiting_in[c] == name for c in q.waiting)
+    assert s.calls_waiting() == sum(len(q.waiting) for q in s.queues.values())
+    for agg in [s.total, *s.teams.values(), *(q.agg for q in s.queues.values())]:
+        for t in (now, now + 90, now + 4000):
+            totals = agg.win.at(t)
+            assert len(totals) == WIDTH and min(totals) >= -1e-9  # counters never negative
+            assert min(agg.state_seconds(t)) >= -1e-9
+
+
+def replay(
+    events: list[Event],
+    advances: dict[int, float] | None = None,
+    restore_at: int | None = None,
+    end: float = 0.0,
+) -> list[dict[str, Any]]:
+    """Transitions of a run; ``advances[i]`` = advance(now) before event i; restore before ``restore_at``."""
+    eng, out = Engine(RULES, allowed_lateness_s=LATENESS), []
+    for i, ev in enumerate(events):
+        if restore_at == i:
+            eng = Engine.restore(eng.snapshot(), RULES)
+        if advances and i in advances:
+            out += eng.advance(T0 + dt.timedelta(seconds=advances[i]))
+        out += eng.on_event(ev)
+    out += eng.advance(T0 + dt.timedelta(seconds=end))
+    return [t.to_wire() for t in out]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(step, max_size=60))
+def test_floor_invariants_and_lifecycle(steps: list[Any]) -> None:
+    events = build(steps)
+    eng = Engine(RULES, allowed_lateness_s=LATENESS)
+    transitions: list[Transition] = []
+    for ev in events:
+        transitions += eng.on_event(ev)
+        s = eng.floor.sites[ev.site]
+        check_floor(s, ev.ts.timestamp())
+    if events:
+        transitions += eng.advance(max(e.ts for e in events) + dt.timedelta(seconds=600))
+    last: dict[str, str] = {}
+    for tr in transitions:
+        before = last.get(tr.fingerprint, "inactive")
+        assert (tr.previous, tr.state) != ("firing", "pending")  # never back to pending
+        assert tr.previous == before or (before in ("pending", "resolved") and tr.previous == "inactive")
+        assert (tr.previous, tr.state) in {
+            ("inactive", "pending"),
+            ("inactive", "firing"),
+            ("pending", "firing"),
+            ("firing", "resolved"),
+        }
+        last[tr.fingerprint] = tr.state
+    active = {a["fingerprint"]: a["state"] for a in eng.active_alerts()}
+    assert all(state in ("pending", "firing") for state in active.values())
+    assert all(last[fp] == state for fp, state in active.items())
+    assert eng.duplicates == sum(1 for i, e in enumerate(events) if e in events[:i])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(step, min_size=1, max_size=50), st.data())
+def test_replay_is_independent_of_advance_calls_and_restores(steps: list[Any], data: st.DataObject) -> None:
+    events = build(steps)
+    secs = [(e.ts - T0).total_seconds() for e in events]
+    end = max(secs) + 700
+    # an advance before event i may reach any now with now - lateness <= ts of every later event
+    positions = data.draw(st.sets(st.integers(0, len(events) - 1), max_size=8))
+    advances = {i: min(secs[i:]) + LATENESS * data.draw(st.floats(0, 1)) for i in positions}
+    restore_at = data.draw(st.integers(0, len(events) - 1))
+    expected = replay(events, end=end)
+    assert replay(events, advances=advances, end=end) == expected
+    assert replay(events, restore_at=restore_at, end=end) == expected
+    assert replay(events, advances=advances, restore_at=restore_at, end=end) == expected

@@ -1,0 +1,58 @@
+"""The core stays pure: only stdlib, msgspec, yaml (rules-file loader only) and the event model.
+
+(pyproject's import-linter contract names ``floorwatch.core``; this test guards the real package.)
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+import floorwatch.services.alerts.core as core
+
+CORE = Path(core.__file__).parent
+FORBIDDEN = {
+    "asyncio",
+    "threading",
+    "time",
+    "socket",
+    "logging",
+    "kafka",
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "prometheus_client",
+    "uvicorn",
+    "random",
+    "os",
+    "subprocess",
+}
+ALLOWED_THIRD_PARTY = {"msgspec", "yaml"}
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
+def test_core_module_imports(path: Path) -> None:
+    for name in imports(path):
+        root = name.split(".")[0]
+        assert root not in FORBIDDEN, f"{path.name} imports {name}"
+        if root == "floorwatch":
+            assert name == "floorwatch.shared.events", f"{path.name} imports {name}"
+        elif root == "yaml":
+            assert path.name == "rulesfile.py", f"{path.name} imports yaml"
+        else:
+            assert root in sys.stdlib_module_names or root in ALLOWED_THIRD_PARTY, (
+                f"{path.name} imports {name}"
+            )
