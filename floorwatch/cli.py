@@ -123,10 +123,9 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
 
     from floorwatch.services.api.app import create_app
     from floorwatch.services.api.kafka_feed import KafkaCommandSink, KafkaFeed
-    from floorwatch.shared.kafka import make_producer
-
     from floorwatch.services.api.tokens_sql import SqlTokenStore
     from floorwatch.shared.db import make_engine, sessions
+    from floorwatch.shared.kafka import make_producer
 
     producer = make_producer(settings, linger_ms=0)
     db = make_engine(settings.database_url)
@@ -153,52 +152,59 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
 def cmd_up(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
-    from floorwatch.services.alerts.main import AlertsRunner
-    from floorwatch.services.ingest.main import IngestRunner
-    from floorwatch.shared.broker import EmbeddedBroker
     from floorwatch.shared.kafka import ensure_topics
     from floorwatch.shared.migrate import upgrade
+    from floorwatch.supervisor import Supervisor, start_broker
 
     settings = _settings(args)
     if not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
-    rules = load_ruleset(settings.rules_file)
+    load_ruleset(settings.rules_file)  # refuse a bad rules file before anything starts
     broker = None
     if args.kafka is None and "FLOORWATCH_KAFKA_BOOTSTRAP" not in os.environ:
-        broker = EmbeddedBroker().start()
+        broker = start_broker()
         settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
-        logger.info("embedded Kafka-compatible broker (Tansu) on %s", broker.bootstrap)
-    started: list[Any] = []
+    supervisor = None
     try:
         upgrade(settings.database_url)
         ensure_topics(settings)
-        registry = CollectorRegistry()
-        started.append(IngestRunner(settings, registry).start())
-        started.append(AlertsRunner(settings, registry, rules).start())
-        if args.simulate:
-            started.append(_start_simulator(settings, args))
+        supervisor = Supervisor(settings, simulate_argv=_sim_argv(args) if args.simulate else None,
+                                log_level=args.log_level)
+        supervisor.start()
+        ports = supervisor.metrics_ports
 
         def announce() -> None:
             base = f"http://{settings.host}:{settings.port}"
+            token = settings.admin_token
             print(
                 "\nFloorwatch is up.\n"
-                f"  wallboard:  {base}/wallboard?token={settings.admin_token}\n"
-                f"  supervisor: {base}/wallboard?mode=supervisor&token={settings.admin_token}\n"
-                f"  API docs:   {base}/docs   (Authorization: Bearer {settings.admin_token})\n"
-                f"  stream:     ws://{settings.host}:{settings.port}/v1/stream?token={settings.admin_token}\n"
-                f"  metrics:    {base}/metrics\n"
+                f"  wallboard:  {base}/wallboard?token={token}&mode=wallboard\n"
+                f"  supervisor: {base}/wallboard?token={token}\n"
+                f"  API docs:   {base}/docs   (Authorization: Bearer {token})\n"
+                f"  stream:     ws://{settings.host}:{settings.port}/v1/stream?token={token}\n"
+                f"  metrics:    {base}/metrics  ingest: http://127.0.0.1:{ports['ingest']}/metrics"
+                f"  alerts: http://127.0.0.1:{ports['alerts']}/metrics\n"
                 f"  Kafka:      {settings.kafka_bootstrap}   database: {settings.database_url}\n"
                 "Ctrl-C stops everything.\n",
                 flush=True,
             )
 
-        _run_api(settings, registry, on_started=announce)
+        _run_api(settings, CollectorRegistry(), on_started=announce)
     finally:
-        for comp in reversed(started):
-            comp.stop()
+        if supervisor is not None:
+            supervisor.stop()
         if broker is not None:
             broker.stop()
-    return 0
+    return 1 if supervisor is not None and supervisor.failed.is_set() else 0
+
+
+def _sim_argv(args: argparse.Namespace) -> list[str]:
+    """The simulator options given to `up`, to pass on to its `floorwatch simulate` child."""
+    own = argparse.ArgumentParser(add_help=False)
+    _add_common(own, api=True, rules=True)
+    own.add_argument("--simulate", action="store_true")
+    _, rest = own.parse_known_args(args.raw_argv[1:])
+    return rest
 
 
 class _SimulatorThread:
@@ -362,7 +368,9 @@ def _add_sim_arguments(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     from floorwatch.shared.runtime import configure_logging
 
-    args = build_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(raw)
+    args.raw_argv = raw
     configure_logging(args.log_level)
     return int(args.func(args) or 0)
 

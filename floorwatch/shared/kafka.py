@@ -42,7 +42,7 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | None = None, timeo
         try:
             admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="floorwatch-admin")
             break
-        except Exception as exc:  # noqa: BLE001 - any connection error: retry until the deadline
+        except Exception as exc:
             if time.monotonic() > deadline:
                 raise
             logger.info("waiting for kafka bootstrap=%s error=%s", settings.kafka_bootstrap, exc)
@@ -131,6 +131,7 @@ class BatchLoop:
         self._poll_timeout_ms = poll_timeout_ms
         self._stop = threading.Event()
         self.error: BaseException | None = None
+        self._last: dict[TopicPartition, OffsetAndMetadata] | None = None
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> BatchLoop:
@@ -154,12 +155,18 @@ class BatchLoop:
                 batch: Batch = [rec for recs in polled.values() for rec in recs]
                 if batch:
                     self._handle(batch)
+                    self._last = {**(self._last or {}), **next_offsets(batch)}
                     if self._commit:
-                        self.consumer.commit(next_offsets(batch))
+                        # Asynchronous: a commit lost to a crash only means the batch is consumed
+                        # again, which every consumer here must survive anyway; waiting for the
+                        # broker's answer would add a round trip to every event's latency.
+                        self.consumer.commit_async(next_offsets(batch))
                 if self._on_idle is not None:
                     self._on_idle()
             if self._on_stop is not None:  # a clean stop only: never after a failed batch
                 self._on_stop()
+            if self._commit and self._last is not None:
+                self.consumer.commit(self._last)  # the final position, synchronously
         except BaseException as exc:
             self.error = exc
             logger.exception("%s loop stopped by an error; the batch in hand was not committed", self.thread.name)
@@ -167,5 +174,5 @@ class BatchLoop:
         finally:
             try:
                 self.consumer.close(autocommit=False)
-            except Exception:  # noqa: BLE001 - closing is best effort
+            except Exception:
                 logger.warning("closing %s consumer failed", self.thread.name, exc_info=True)

@@ -9,6 +9,7 @@ a second Ctrl-C forces exit.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import signal
@@ -34,6 +35,26 @@ class LoopThread:
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def submit(self, coro: Coroutine[Any, Any, Any], *, what: str) -> None:
+        """Run ``coro`` without waiting for it; a failure is logged loudly."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+        def done(f: concurrent.futures.Future[Any]) -> None:
+            if not f.cancelled() and f.exception() is not None:
+                logger.error("%s failed", what, exc_info=f.exception())
+
+        future.add_done_callback(done)
+
+    def drain(self, timeout: float = 5.0) -> None:
+        """Wait (up to ``timeout``) for everything submitted so far to finish."""
+
+        async def _all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            if tasks:
+                await asyncio.wait(tasks, timeout=timeout)
+
+        self.call(_all(), timeout + 1)
 
     def stop(self, timeout: float = 5.0) -> None:
         if not self.loop.is_running():

@@ -93,6 +93,7 @@ class AlertsRunner:
         db, self._db = self._db, None
         loop, self._loop = self._loop, None
         if loop is not None:
+            loop.drain(timeout)
             if db is not None:
                 loop.call(db.dispose(), timeout)
             loop.stop()

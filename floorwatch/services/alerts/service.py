@@ -77,6 +77,9 @@ class Partition:
     newest_wall: float = 0.0
     last_floor: dict[str, float] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)  # changed since it was last published
+    # Up to this events offset the engine may be re-deriving transitions it published before a
+    # restart: check them against the history before publishing.
+    replay_until: int | None = None
 
 
 class AlertsWorker:
@@ -141,7 +144,8 @@ class AlertsWorker:
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
             if tp.topic == self.events_topic and tp.partition in self.parts:
-                self._save(tp.partition, self.parts.pop(tp.partition))
+                # kafka-python runs rebalance listeners on its IO thread: no blocking client calls.
+                self._save(tp.partition, self.parts.pop(tp.partition), commit=False)
 
     def _new_engine(self) -> Engine:
         return Engine(self.rules, allowed_lateness_s=self.allowed_lateness_s)
@@ -149,6 +153,8 @@ class AlertsWorker:
     # -- per batch --------------------------------------------------------------------------
     def handle(self, batch: Batch) -> None:
         out: list[Any] = []
+        self._bound_replays()
+        replaying = any(p.next_offset is None or p.next_offset < (p.replay_until or 0) for p in self.parts.values())
         for rec in batch:
             part = self.parts.get(rec.partition)
             if part is None:  # revoked in the middle of a poll: the new owner replays it
@@ -168,7 +174,16 @@ class AlertsWorker:
             elif rec.topic == self.control_topic:
                 part.control_offset = rec.offset + 1
                 out.extend(self._command(part, rec))
-        self._emit(out)
+        self._emit(out, check_history=replaying)
+
+    def _bound_replays(self) -> None:
+        """For newly assigned partitions: the end offset at assignment bounds the stretch where
+        transitions may already have been published by a previous run."""
+        fresh = [n for n, p in self.parts.items() if p.replay_until is None]
+        if fresh:
+            tps = [TopicPartition(self.events_topic, n) for n in fresh]
+            for tp, end in self.consumer.end_offsets(tps).items():
+                self.parts[tp.partition].replay_until = end
 
     def _command(self, part: Partition, rec: Any) -> list[Any]:
         try:
@@ -192,17 +207,21 @@ class AlertsWorker:
             return []
         return list(result) if isinstance(result, list) else [result]
 
-    def _emit(self, transitions: list[Any]) -> None:
+    def _emit(self, transitions: list[Any], *, check_history: bool = False) -> None:
+        """Publish transitions, then record them. Published first: a crash in between republishes
+        on restart (consumers dedup on ``transition_id``) rather than losing one."""
         if not transitions:
             return
-        wires = [t.to_wire() for t in transitions]
-        known = self.loop.call(self.store.known_transitions([w["transition_id"] for w in wires]))
-        fresh = [w for w in wires if w["transition_id"] not in known]
+        fresh = [t.to_wire() for t in transitions]
+        if check_history:
+            known = self.loop.call(self.store.known_transitions([w["transition_id"] for w in fresh]))
+            fresh = [w for w in fresh if w["transition_id"] not in known]
         for w in fresh:
             self.producer.send(self.alerts_topic, key=w["scope"].get("site", "").encode(), value=orjson.dumps(w))
             self.metrics.transitions.labels(w["state"], w["severity"]).inc()
         self.producer.flush()
-        self.loop.call(self.store.record(fresh, self.wall()))
+        # Recording is off the latency path; the loop runs these in order.
+        self.loop.submit(self.store.record(fresh, self.wall()), what="recording alert transitions")
 
     # -- time-driven work --------------------------------------------------------------------
     def on_idle(self) -> None:
@@ -241,13 +260,15 @@ class AlertsWorker:
         if sent:
             self.producer.flush()
 
-    def _save(self, number: int, part: Partition) -> None:
+    def _save(self, number: int, part: Partition, *, commit: bool = True) -> None:
         if part.next_offset is None:
             return
         side = {self.control_topic: part.control_offset} if part.control_offset is not None else {}
         self.loop.call(
             self.store.save_snapshot(self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall())
         )
+        if not commit:
+            return
         # Kafka's committed offsets only mirror the snapshot (for lag dashboards); the snapshot rules.
         offsets = {TopicPartition(self.events_topic, number): OffsetAndMetadata(part.next_offset, "", -1)}
         offsets.update({TopicPartition(t, number): OffsetAndMetadata(o, "", -1) for t, o in side.items()})

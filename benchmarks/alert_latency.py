@@ -1,0 +1,234 @@
+"""Event produced → alert on the WebSocket, under a background load of ~1,000 events/s.
+
+    .venv/bin/python -m benchmarks.alert_latency [--rate 1000] [--seconds 30]
+
+Runs `floorwatch up` (embedded Tansu broker, SQLite, all services) as a child process, as a user
+would. A load thread produces a steady floor of call lifecycles (queued → answered → ended →
+wrapped over 400 agents and 20 queues) at ``--rate`` events/s. Every 200 ms a probe call queues
+on one of 50 probe queues, which trips a `calls_waiting > 0` rule there; the probe's
+``producer.send`` time is compared with the arrival of that queue's `firing` alert on a WebSocket
+client. Each probe call is abandoned 100 ms later so the alert resolves before its queue is
+reused. Prints p50 / p95 / p99 / max over all probes and how many never arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import datetime as dt
+import itertools
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import websockets
+
+from floorwatch.shared.broker import EmbeddedBroker, free_port
+from floorwatch.shared.config import Settings
+from floorwatch.shared.kafka import ensure_topics, make_producer
+
+TOKEN = "bench-token"
+SITE = "load"
+RULES = """
+rules:
+  - name: probe
+    metric: calls_waiting
+    scope: queue
+    match: {site: load}
+    op: ">"
+    value: 0
+    summary: "{queue}: probe"
+"""
+_ids = itertools.count()
+PROBES: list[tuple[str, str, float]] = []  # (call, queue, wall time sent)
+RECEIVED: collections.defaultdict[str, list[float]] = collections.defaultdict(list)
+
+
+def breakdown(settings: Settings) -> None:
+    """Where the time goes: Kafka CreateTime of the probe on each topic, against send and receipt."""
+    from tests.support.kafkautil import read_topic
+
+    events = read_topic(settings, settings.topic("events"), 1, timeout=30, settle=1.0)
+    alerts = read_topic(settings, settings.topic("alerts"), 1, timeout=10, settle=0.5)
+    at_events = {}
+    for r in events:
+        doc = orjson.loads(r.value)
+        if doc["type"] == "call.queued" and doc["call"].startswith("P"):
+            at_events[doc["call"]] = r.timestamp / 1000
+    firing: collections.defaultdict[str, list[float]] = collections.defaultdict(list)
+    for r in alerts:
+        doc = orjson.loads(r.value)
+        if doc["state"] == "firing":
+            firing[doc["scope"].get("queue", "")].append(r.timestamp / 1000)
+    hops: dict[str, list[float]] = {"raw→events (ingest)": [], "events→alerts (engine)": [], "alerts→ws (api)": []}
+    seen: collections.Counter[str] = collections.Counter()
+    for call, q, t0 in PROBES:
+        i = seen[q]
+        seen[q] += 1
+        if call not in at_events or i >= len(firing[q]) or i >= len(RECEIVED[q]):
+            continue
+        hops["raw→events (ingest)"].append(at_events[call] - t0)
+        hops["events→alerts (engine)"].append(firing[q][i] - at_events[call])
+        hops["alerts→ws (api)"].append(RECEIVED[q][i] - firing[q][i])
+    for name, xs in hops.items():
+        xs = sorted(x * 1000 for x in xs)
+        if len(xs) > 2:
+            qs = statistics.quantiles(xs, n=100)
+            print(f"  {name:26s} p50 {qs[49]:6.0f} ms  p99 {qs[98]:6.0f} ms")
+
+
+def event(etype: str, prefix: str = "L", **fields: object) -> bytes:
+    now = dt.datetime.now(dt.UTC).isoformat()
+    return orjson.dumps({"v": 1, "id": f"{prefix}{next(_ids)}", "source": "bench", "type": etype, "ts": now, "site": SITE,
+                         **fields})
+
+
+def _load_process(settings: Settings, rate: float, stop: Any, produced: Any) -> None:
+    produced.value = load(settings, rate, stop)
+
+
+def load(settings: Settings, rate: float, stop: Any) -> int:
+    producer = make_producer(settings, linger_ms=5)
+    topic = settings.topic("raw")
+    agents = [f"a{i}" for i in range(400)]
+    for i, agent in enumerate(agents):
+        producer.send(topic, key=SITE.encode(),
+                      value=event("agent.login", agent=agent, team=f"t{i % 10}", queues=[f"q{i % 20}"]))
+    sent = 0
+    start = time.perf_counter()
+    pending: collections.deque[tuple[float, bytes]] = collections.deque()
+    calls = 0
+    while not stop.is_set():
+        now = time.perf_counter()
+        # four events per call: queued and answered now, ended and wrapped shortly after
+        while calls < int((now - start) * rate / 4):
+            c, agent, q = f"L{calls}", agents[calls % len(agents)], f"q{calls % 20}"
+            calls += 1
+            producer.send(topic, key=SITE.encode(), value=event("call.queued", call=c, queue=q))
+            producer.send(topic, key=SITE.encode(), value=event("call.answered", call=c, queue=q, agent=agent))
+            pending.append((now + 0.8, event("call.ended", call=c, agent=agent)))
+            pending.append((now + 1.2, event("call.wrapped", call=c, agent=agent, outcome={"code": "ok"})))
+            sent += 2
+        while pending and pending[0][0] <= now:
+            producer.send(topic, key=SITE.encode(), value=pending.popleft()[1])
+            sent += 1
+        time.sleep(0.002)
+    producer.flush()
+    producer.close()
+    return sent
+
+
+async def probe(settings: Settings, ws_url: str, seconds: float) -> tuple[list[float], int]:
+    producer = make_producer(settings, linger_ms=0, acks=1)
+    topic = settings.topic("raw")
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+    global PROBES
+    async with websockets.connect(ws_url, max_size=None, compression=None) as ws:
+        await ws.recv()  # hello
+
+        async def reader() -> None:
+            async for raw in ws:
+                head = raw[:40] if isinstance(raw, str) else raw[:40].decode(errors="replace")
+                if '"type":"alert"' not in head:
+                    continue  # floor snapshots are large; parsing them here would bill their cost to the API
+                msg = json.loads(raw)
+                if msg["type"] == "alert" and msg["alert"]["state"] == "firing":
+                    q = msg["alert"]["scope"].get("queue", "")
+                    if q in sent_at:
+                        latencies.append(time.perf_counter() - sent_at.pop(q))
+                        RECEIVED[q].append(time.time())
+
+        task = asyncio.create_task(reader())
+        end = time.perf_counter() + seconds
+        k = 0
+        while time.perf_counter() < end:
+            q = f"probe-{k % 50}"
+            call = f"P{k}"
+            sent_at[q] = time.perf_counter()
+            PROBES.append((call, q, time.time()))
+            producer.send(topic, key=SITE.encode(), value=event("call.queued", "P", call=call, queue=q))
+            await asyncio.sleep(0.1)
+            producer.send(topic, key=SITE.encode(), value=event("call.abandoned", "P", call=call, queue=q))
+            await asyncio.sleep(0.1)
+            k += 1
+        await asyncio.sleep(2)
+        if task.done() and task.exception():
+            raise task.exception()
+        task.cancel()
+    producer.close()
+    return latencies, len(sent_at)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rate", type=float, default=1000)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    ap.add_argument("--split", action="store_true", help="ingest, alerts and api as three processes")
+    ap.add_argument("--breakdown", action="store_true", help="per-hop times from Kafka record timestamps")
+    args = ap.parse_args()
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        db = args.db or f"sqlite+aiosqlite:///{tmp}/fw.db"
+        settings = Settings(kafka_bootstrap=broker.bootstrap, database_url=db)
+        ensure_topics(settings)
+        rules = Path(tmp, "rules.yaml")
+        rules.write_text(RULES)
+        port = free_port()
+        env = {**os.environ, "FLOORWATCH_ADMIN_TOKEN": TOKEN, "FLOORWATCH_LOG_LEVEL": "WARNING"}
+        log = open(Path(tmp, "up.log"), "wb")  # noqa: SIM115
+        common = ["--kafka", broker.bootstrap, "--db", settings.database_url]
+        if args.split:  # the three services as separate processes, as in production
+            subprocess.run([sys.executable, "-m", "floorwatch.cli", "db", "upgrade", *common], check=True, env=env)
+            cmds = [["ingest", "--metrics-port", str(free_port())],
+                    ["alerts", "--metrics-port", str(free_port()), "--rules", str(rules)],
+                    ["api", "--port", str(port)]]
+        else:
+            cmds = [["up", "--port", str(port), "--rules", str(rules)]]
+        procs = [subprocess.Popen([sys.executable, "-m", "floorwatch.cli", *c, *common], env=env, stdout=log,
+                                  stderr=subprocess.STDOUT) for c in cmds]
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            # The load runs in a process of its own so it never delays the measuring client.
+            stop = multiprocessing.Event()
+            produced = multiprocessing.Value("q", 0)
+            loader = multiprocessing.Process(target=_load_process, args=(settings, args.rate, stop, produced))
+            loader.start()
+            time.sleep(8)  # group joins and warm-up under load
+            lat, missing = asyncio.run(probe(settings, f"ws://127.0.0.1:{port}/v1/stream?token={TOKEN}", args.seconds))
+            stop.set()
+            loader.join()
+            if args.breakdown:
+                breakdown(settings)
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGINT)
+            for proc in procs:
+                proc.wait(30)
+            log.close()
+    lat_ms = sorted(x * 1000 for x in lat)
+    q = statistics.quantiles(lat_ms, n=100)
+    print(f"background load: {args.rate:.0f} events/s target, {produced.value / (args.seconds + 8):.0f} events/s produced")
+    print(f"probes: {len(lat_ms)} alerts received, {missing} missing")
+    print(f"event → WebSocket alert latency: p50 {q[49]:.0f} ms, p95 {q[94]:.0f} ms, p99 {q[98]:.0f} ms, "
+          f"max {lat_ms[-1]:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
