@@ -6,8 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint bench clean setup system-deps
 
+# A morning rush on the sales queue, so the demo shows alerts within a minute or two.
+DEMO ?= --agents 40 --incident surge:sales@0x25+20
+
 run: $(STAMP)
-	$(BIN)/floorwatch up --simulate
+	$(BIN)/floorwatch up --simulate $(DEMO)
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -71,7 +71,11 @@ def breakdown(settings: Settings) -> None:
         doc = orjson.loads(r.value)
         if doc["state"] == "firing":
             firing[doc["scope"].get("queue", "")].append(r.timestamp / 1000)
-    hops: dict[str, list[float]] = {"raw→events (ingest)": [], "events→alerts (engine)": [], "alerts→ws (api)": []}
+    hops: dict[str, list[float]] = {
+        "raw→events (ingest)": [],
+        "events→alerts (engine)": [],
+        "alerts→ws (api)": [],
+    }
     seen: collections.Counter[str] = collections.Counter()
     for call, q, t0 in PROBES:
         i = seen[q]
@@ -90,8 +94,17 @@ def breakdown(settings: Settings) -> None:
 
 def event(etype: str, prefix: str = "L", **fields: object) -> bytes:
     now = dt.datetime.now(dt.UTC).isoformat()
-    return orjson.dumps({"v": 1, "id": f"{prefix}{next(_ids)}", "source": "bench", "type": etype, "ts": now, "site": SITE,
-                         **fields})
+    return orjson.dumps(
+        {
+            "v": 1,
+            "id": f"{prefix}{next(_ids)}",
+            "source": "bench",
+            "type": etype,
+            "ts": now,
+            "site": SITE,
+            **fields,
+        }
+    )
 
 
 def _load_process(settings: Settings, rate: float, stop: Any, produced: Any) -> None:
@@ -103,8 +116,11 @@ def load(settings: Settings, rate: float, stop: Any) -> int:
     topic = settings.topic("raw")
     agents = [f"a{i}" for i in range(400)]
     for i, agent in enumerate(agents):
-        producer.send(topic, key=SITE.encode(),
-                      value=event("agent.login", agent=agent, team=f"t{i % 10}", queues=[f"q{i % 20}"]))
+        producer.send(
+            topic,
+            key=SITE.encode(),
+            value=event("agent.login", agent=agent, team=f"t{i % 10}", queues=[f"q{i % 20}"]),
+        )
     sent = 0
     start = time.perf_counter()
     pending: collections.deque[tuple[float, bytes]] = collections.deque()
@@ -116,7 +132,9 @@ def load(settings: Settings, rate: float, stop: Any) -> int:
             c, agent, q = f"L{calls}", agents[calls % len(agents)], f"q{calls % 20}"
             calls += 1
             producer.send(topic, key=SITE.encode(), value=event("call.queued", call=c, queue=q))
-            producer.send(topic, key=SITE.encode(), value=event("call.answered", call=c, queue=q, agent=agent))
+            producer.send(
+                topic, key=SITE.encode(), value=event("call.answered", call=c, queue=q, agent=agent)
+            )
             pending.append((now + 0.8, event("call.ended", call=c, agent=agent)))
             pending.append((now + 1.2, event("call.wrapped", call=c, agent=agent, outcome={"code": "ok"})))
             sent += 2
@@ -190,14 +208,25 @@ def main() -> None:
         log = open(Path(tmp, "up.log"), "wb")  # noqa: SIM115
         common = ["--kafka", broker.bootstrap, "--db", settings.database_url]
         if args.split:  # the three services as separate processes, as in production
-            subprocess.run([sys.executable, "-m", "floorwatch.cli", "db", "upgrade", *common], check=True, env=env)
-            cmds = [["ingest", "--metrics-port", str(free_port())],
-                    ["alerts", "--metrics-port", str(free_port()), "--rules", str(rules)],
-                    ["api", "--port", str(port)]]
+            subprocess.run(
+                [sys.executable, "-m", "floorwatch.cli", "db", "upgrade", *common], check=True, env=env
+            )
+            cmds = [
+                ["ingest", "--metrics-port", str(free_port())],
+                ["alerts", "--metrics-port", str(free_port()), "--rules", str(rules)],
+                ["api", "--port", str(port)],
+            ]
         else:
             cmds = [["up", "--port", str(port), "--rules", str(rules)]]
-        procs = [subprocess.Popen([sys.executable, "-m", "floorwatch.cli", *c, *common], env=env, stdout=log,
-                                  stderr=subprocess.STDOUT) for c in cmds]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "floorwatch.cli", *c, *common],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            for c in cmds
+        ]
         try:
             for _ in range(300):
                 try:
@@ -211,7 +240,9 @@ def main() -> None:
             loader = multiprocessing.Process(target=_load_process, args=(settings, args.rate, stop, produced))
             loader.start()
             time.sleep(8)  # group joins and warm-up under load
-            lat, missing = asyncio.run(probe(settings, f"ws://127.0.0.1:{port}/v1/stream?token={TOKEN}", args.seconds))
+            lat, missing = asyncio.run(
+                probe(settings, f"ws://127.0.0.1:{port}/v1/stream?token={TOKEN}", args.seconds)
+            )
             stop.set()
             loader.join()
             if args.breakdown:
@@ -224,10 +255,14 @@ def main() -> None:
             log.close()
     lat_ms = sorted(x * 1000 for x in lat)
     q = statistics.quantiles(lat_ms, n=100)
-    print(f"background load: {args.rate:.0f} events/s target, {produced.value / (args.seconds + 8):.0f} events/s produced")
+    print(
+        f"background load: {args.rate:.0f} events/s target, {produced.value / (args.seconds + 8):.0f} events/s produced"
+    )
     print(f"probes: {len(lat_ms)} alerts received, {missing} missing")
-    print(f"event → WebSocket alert latency: p50 {q[49]:.0f} ms, p95 {q[94]:.0f} ms, p99 {q[98]:.0f} ms, "
-          f"max {lat_ms[-1]:.0f} ms")
+    print(
+        f"event → WebSocket alert latency: p50 {q[49]:.0f} ms, p95 {q[94]:.0f} ms, p99 {q[98]:.0f} ms, "
+        f"max {lat_ms[-1]:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

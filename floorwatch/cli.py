@@ -22,8 +22,13 @@ logger = logging.getLogger("floorwatch")
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
-    for flag, field in (("kafka", "kafka_bootstrap"), ("db", "database_url"), ("host", "host"), ("port", "port"),
-                        ("rules", "rules_file")):
+    for flag, field in (
+        ("kafka", "kafka_bootstrap"),
+        ("db", "database_url"),
+        ("host", "host"),
+        ("port", "port"),
+        ("rules", "rules_file"),
+    ):
         value = getattr(args, flag, None)
         if value is not None:
             overrides[field] = value
@@ -31,14 +36,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _add_common(p: argparse.ArgumentParser, *, api: bool = False, rules: bool = False) -> None:
-    p.add_argument("--kafka", metavar="HOST:PORT", help="Kafka bootstrap servers (env FLOORWATCH_KAFKA_BOOTSTRAP)")
-    p.add_argument("--db", metavar="URL", help="database URL, e.g. postgresql+asyncpg://… (env FLOORWATCH_DATABASE_URL)")
+    p.add_argument(
+        "--kafka", metavar="HOST:PORT", help="Kafka bootstrap servers (env FLOORWATCH_KAFKA_BOOTSTRAP)"
+    )
+    p.add_argument(
+        "--db", metavar="URL", help="database URL, e.g. postgresql+asyncpg://… (env FLOORWATCH_DATABASE_URL)"
+    )
     p.add_argument("--log-level", default=os.environ.get("FLOORWATCH_LOG_LEVEL", "INFO"))
     if api:
         p.add_argument("--host", help="API host (default 127.0.0.1)")
         p.add_argument("--port", type=int, help="API port (default 8000)")
     if rules:
-        p.add_argument("--rules", type=Path, metavar="FILE", help="rules YAML (default: the built-in rule set)")
+        p.add_argument(
+            "--rules", type=Path, metavar="FILE", help="rules YAML (default: the built-in rule set)"
+        )
 
 
 def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
@@ -136,7 +147,9 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         registry=registry,
         tokens=SqlTokenStore(sessions(db)),
     )
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
+    )
     server = uvicorn.Server(config)
     if on_started is not None:
         app.router.on_startup.append(on_started)  # type: ignore[attr-defined]
@@ -168,8 +181,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         upgrade(settings.database_url)
         ensure_topics(settings)
-        supervisor = Supervisor(settings, simulate_argv=_sim_argv(args) if args.simulate else None,
-                                log_level=args.log_level)
+        supervisor = Supervisor(
+            settings, simulate_argv=_sim_argv(args) if args.simulate else None, log_level=args.log_level
+        )
         supervisor.start()
         ports = supervisor.metrics_ports
 
@@ -342,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="produce a file of recorded events (any supported format) to Kafka")
     _add_common(p)
     p.add_argument("file", type=Path)
-    p.add_argument("--format", required=True, help="canonical, asterisk-queue-log, asterisk-ami, amazon-connect-*, …")
+    p.add_argument(
+        "--format", required=True, help="canonical, asterisk-queue-log, asterisk-ami, amazon-connect-*, …"
+    )
     p.add_argument("--topic", help="target topic (default: the canonical raw topic)")
     p.set_defaults(func=cmd_replay)
 

@@ -77,7 +77,9 @@ class Supervisor:
         for child in self.children:
             argv = [sys.executable, "-m", "floorwatch.cli", *child.argv, "--log-level", self.log_level]
             child.proc = subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
-            watcher = threading.Thread(target=self._watch, args=(child,), name=f"watch-{child.name}", daemon=True)
+            watcher = threading.Thread(
+                target=self._watch, args=(child,), name=f"watch-{child.name}", daemon=True
+            )
             watcher.start()
             self._watchers.append(watcher)
             logger.info("started %s pid=%s", child.name, child.proc.pid)

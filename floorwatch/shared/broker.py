@@ -51,10 +51,14 @@ class EmbeddedBroker:
     def start(self, timeout: float = 15.0) -> EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
         cmd = [
-            tansu_binary(), "broker",
-            "--listener-url", url,
-            "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/",
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
         ]
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
         if self.log_path:

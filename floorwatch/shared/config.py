@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="HOST:PORT[,HOST:PORT…]")
     topic_prefix: str = "floorwatch."
-    raw_topics: list[str] = Field(default_factory=list, description="canonical raw topics; default: <prefix>raw.v1")
+    raw_topics: list[str] = Field(
+        default_factory=list, description="canonical raw topics; default: <prefix>raw.v1"
+    )
     sources: list[SourceSpec] = Field(default_factory=list, description="vendor topics with their adapters")
     # Tansu does not answer a parked fetch when data arrives (Apache Kafka does), so this bounds
     # each hop's wait there. Each empty fetch costs kafka-python ~2 ms of CPU: at 10 ms a consumer

@@ -46,7 +46,9 @@ async def _recv_until(ws, pred, timeout: float):  # type: ignore[no-untyped-def]
             return msg, seen
 
 
-def test_events_in_kafka_reach_a_websocket_as_floor_and_alert(settings: Settings, pg_url: str, tmp_path: Path) -> None:
+def test_events_in_kafka_reach_a_websocket_as_floor_and_alert(
+    settings: Settings, pg_url: str, tmp_path: Path
+) -> None:
     settings = settings.model_copy(update={"database_url": pg_url})
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
@@ -67,10 +69,15 @@ async def _scenario(up: Up, settings: Settings) -> None:
         assert hello["type"] == "hello" and hello["role"] == "admin"
         seqs = [hello["seq"]]
         events = [canonical("agent.login", site="e2e", ts=ts(0), agent="a1", team="t1", queues=["sales"])]
-        events += [canonical("call.queued", site="e2e", ts=ts(0.1 * i), call=f"c{i}", queue="sales") for i in range(4)]
+        events += [
+            canonical("call.queued", site="e2e", ts=ts(0.1 * i), call=f"c{i}", queue="sales")
+            for i in range(4)
+        ]
         produce(settings, settings.topic("raw"), [orjson.dumps(e) for e in events], key=b"e2e")
         t0 = time.monotonic()
-        alert, seen = await _recv_until(ws, lambda m: m["type"] == "alert" and m["alert"]["state"] == "firing", 30)
+        alert, seen = await _recv_until(
+            ws, lambda m: m["type"] == "alert" and m["alert"]["state"] == "firing", 30
+        )
         latency = time.monotonic() - t0
         seqs += [m["seq"] for m in seen]
         a = alert["alert"]
@@ -78,15 +85,25 @@ async def _scenario(up: Up, settings: Settings) -> None:
         assert a["scope"] == {"site": "e2e", "queue": "sales"}
         assert a["value"] >= 3
         floor, more = await _recv_until(
-            ws, lambda m: m["type"] == "floor" and m["site"] == "e2e"
-            and any(q["queue"] == "sales" and q["calls_waiting"] == 4 for q in m["floor"]["queues"]), 15)
+            ws,
+            lambda m: (
+                m["type"] == "floor"
+                and m["site"] == "e2e"
+                and any(q["queue"] == "sales" and q["calls_waiting"] == 4 for q in m["floor"]["queues"])
+            ),
+            15,
+        )
         seqs += [m["seq"] for m in more]
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
         # The calls get answered: the backlog clears and the alert resolves.
-        answered = [canonical("call.answered", site="e2e", ts=ts(5 + i), call=f"c{i}", queue="sales", agent="a1")
-                    for i in range(4)]
+        answered = [
+            canonical("call.answered", site="e2e", ts=ts(5 + i), call=f"c{i}", queue="sales", agent="a1")
+            for i in range(4)
+        ]
         produce(settings, settings.topic("raw"), [orjson.dumps(e) for e in answered], key=b"e2e")
-        resolved, _ = await _recv_until(ws, lambda m: m["type"] == "alert" and m["alert"]["state"] == "resolved", 30)
+        resolved, _ = await _recv_until(
+            ws, lambda m: m["type"] == "alert" and m["alert"]["state"] == "resolved", 30
+        )
         assert resolved["alert"]["fingerprint"] == a["fingerprint"]
     print(f"event→WebSocket alert latency incl. consumer-group joins: {latency:.2f}s")

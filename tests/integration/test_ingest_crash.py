@@ -37,8 +37,12 @@ def _rows(url: str) -> int:
     return asyncio.run(go())
 
 
-def test_kill_9_mid_stream_loses_nothing_and_stores_once(settings: Settings, pg_url: str, tmp_path: Path) -> None:
-    settings = settings.model_copy(update={"database_url": pg_url, "topic_prefix": settings.topic_prefix + "crash."})
+def test_kill_9_mid_stream_loses_nothing_and_stores_once(
+    settings: Settings, pg_url: str, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(
+        update={"database_url": pg_url, "topic_prefix": settings.topic_prefix + "crash."}
+    )
     upgrade(pg_url)
     ensure_topics(settings)
     before = _rows(pg_url)

@@ -25,8 +25,12 @@ BAD = {
     b"not json at all": "not valid JSON",
     b"[1, 2]": "must be a JSON object",
     orjson.dumps(canonical("call.queued", call="c9", queue=7)): "Expected `str`",
-    orjson.dumps({**canonical("call.queued", call="c9"), "queue": None} | {"queue": "q"} | {"call": None}): "Expected `str`",
-    orjson.dumps({k: v for k, v in canonical("call.answered", call="c9", queue="q").items()}): "missing required field `agent`",
+    orjson.dumps(
+        {**canonical("call.queued", call="c9"), "queue": None} | {"queue": "q"} | {"call": None}
+    ): "Expected `str`",
+    orjson.dumps(
+        {k: v for k, v in canonical("call.answered", call="c9", queue="q").items()}
+    ): "missing required field `agent`",
     orjson.dumps(canonical("call.teleported", call="c9")): "unknown event type",
     orjson.dumps(canonical("call.queued", call="c9", queue="q", ts="yesterday")): "RFC3339",
     orjson.dumps(canonical("call.queued", call="c9", queue="q", ts="2026-11-28T09:00:00")): "UTC offset",
@@ -60,7 +64,9 @@ def _run_ingest(settings: Settings, values: list[bytes], expect_events: int, exp
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
-def test_valid_through_bad_to_dlq_duplicates_once(settings: Settings, db: str, request: pytest.FixtureRequest) -> None:
+def test_valid_through_bad_to_dlq_duplicates_once(
+    settings: Settings, db: str, request: pytest.FixtureRequest
+) -> None:
     if db == "postgres":
         settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
     good = [canonical("call.queued", call=f"c{i}", queue="sales", extra_field={"kept": i}) for i in range(5)]

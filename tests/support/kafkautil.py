@@ -15,9 +15,24 @@ from floorwatch.shared.kafka import make_producer
 _seq = itertools.count()
 
 
-def canonical(etype: str, *, site: str = "bj-01", source: str = "test", ts: str = "2026-11-28T09:00:00+08:00",
-              eid: str | None = None, **fields: Any) -> dict[str, Any]:
-    return {"v": 1, "id": eid or f"e{next(_seq)}", "source": source, "type": etype, "ts": ts, "site": site, **fields}
+def canonical(
+    etype: str,
+    *,
+    site: str = "bj-01",
+    source: str = "test",
+    ts: str = "2026-11-28T09:00:00+08:00",
+    eid: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "id": eid or f"e{next(_seq)}",
+        "source": source,
+        "type": etype,
+        "ts": ts,
+        "site": site,
+        **fields,
+    }
 
 
 def produce(settings: Settings, topic: str, values: list[bytes], key: bytes | None = b"bj-01") -> None:
@@ -28,11 +43,17 @@ def produce(settings: Settings, topic: str, values: list[bytes], key: bytes | No
     producer.close()
 
 
-def read_topic(settings: Settings, topic: str, expect: int, timeout: float = 20.0, settle: float = 0.0) -> list[Any]:
+def read_topic(
+    settings: Settings, topic: str, expect: int, timeout: float = 20.0, settle: float = 0.0
+) -> list[Any]:
     """All records of ``topic`` from the beginning, waiting until at least ``expect`` arrived
     (then ``settle`` seconds more, to catch extras that must not be there)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                             fetch_max_wait_ms=10, auto_offset_reset="earliest")
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+        auto_offset_reset="earliest",
+    )
     deadline = time.monotonic() + timeout
     parts: set[int] | None = None
     while not parts and time.monotonic() < deadline:

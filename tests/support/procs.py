@@ -25,5 +25,6 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
 
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "floorwatch.cli", *args], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "floorwatch.cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )

@@ -21,8 +21,16 @@ class Up:
         self.port = free_port()
         self.log = workdir / "up.log"
         env = env_for(settings, FLOORWATCH_ADMIN_TOKEN=TOKEN)
-        cmd = ["up", "--kafka", settings.kafka_bootstrap, "--db", settings.database_url, "--port", str(self.port),
-               *args]
+        cmd = [
+            "up",
+            "--kafka",
+            settings.kafka_bootstrap,
+            "--db",
+            settings.database_url,
+            "--port",
+            str(self.port),
+            *args,
+        ]
         self.proc = spawn(cmd, env, self.log)
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws = f"ws://127.0.0.1:{self.port}/v1/stream?token={TOKEN}"
@@ -51,5 +59,7 @@ class Up:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise AssertionError(f"floorwatch up did not stop on Ctrl-C within {timeout}s:\n{self.tail()}") from None
+                raise AssertionError(
+                    f"floorwatch up did not stop on Ctrl-C within {timeout}s:\n{self.tail()}"
+                ) from None
         return self.proc.returncode

@@ -72,7 +72,12 @@ class AlertsRunner:
         )
         consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
         self._batch = BatchLoop(
-            consumer, self.worker.handle, on_idle=self.worker.on_idle, on_stop=self.worker.save_all, commit=False, name="alerts-consumer"
+            consumer,
+            self.worker.handle,
+            on_idle=self.worker.on_idle,
+            on_stop=self.worker.save_all,
+            commit=False,
+            name="alerts-consumer",
         ).start()
         logger.info("alerts started rules=%d", len(self.rules.rules))
         return self

@@ -50,17 +50,28 @@ class AlertsMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlertsMetrics:
         return cls(
-            events=Counter("floorwatch_alerts_events", "Canonical events applied to the floor", registry=registry),
-            transitions=Counter(
-                "floorwatch_alerts_transitions", "Alert transitions published", ["state", "severity"], registry=registry
+            events=Counter(
+                "floorwatch_alerts_events", "Canonical events applied to the floor", registry=registry
             ),
-            floor_published=Counter("floorwatch_floor_snapshots", "Floor snapshots published", registry=registry),
+            transitions=Counter(
+                "floorwatch_alerts_transitions",
+                "Alert transitions published",
+                ["state", "severity"],
+                registry=registry,
+            ),
+            floor_published=Counter(
+                "floorwatch_floor_snapshots", "Floor snapshots published", registry=registry
+            ),
             bad_records=Counter(
-                "floorwatch_alerts_bad_records", "Records on internal topics that could not be read", ["topic"],
+                "floorwatch_alerts_bad_records",
+                "Records on internal topics that could not be read",
+                ["topic"],
                 registry=registry,
             ),
             lag_s=Gauge(
-                "floorwatch_alerts_event_lag_seconds", "Wall clock minus the newest event time applied", ["site"],
+                "floorwatch_alerts_event_lag_seconds",
+                "Wall clock minus the newest event time applied",
+                ["site"],
                 registry=registry,
             ),
         )
@@ -154,7 +165,9 @@ class AlertsWorker:
     def handle(self, batch: Batch) -> None:
         out: list[Any] = []
         self._bound_replays()
-        replaying = any(p.next_offset is None or p.next_offset < (p.replay_until or 0) for p in self.parts.values())
+        replaying = any(
+            p.next_offset is None or p.next_offset < (p.replay_until or 0) for p in self.parts.values()
+        )
         for rec in batch:
             part = self.parts.get(rec.partition)
             if part is None:  # revoked in the middle of a poll: the new owner replays it
@@ -217,7 +230,9 @@ class AlertsWorker:
             known = self.loop.call(self.store.known_transitions([w["transition_id"] for w in fresh]))
             fresh = [w for w in fresh if w["transition_id"] not in known]
         for w in fresh:
-            self.producer.send(self.alerts_topic, key=w["scope"].get("site", "").encode(), value=orjson.dumps(w))
+            self.producer.send(
+                self.alerts_topic, key=w["scope"].get("site", "").encode(), value=orjson.dumps(w)
+            )
             self.metrics.transitions.labels(w["state"], w["severity"]).inc()
         self.producer.flush()
         # Recording is off the latency path; the loop runs these in order.
@@ -265,7 +280,9 @@ class AlertsWorker:
             return
         side = {self.control_topic: part.control_offset} if part.control_offset is not None else {}
         self.loop.call(
-            self.store.save_snapshot(self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall())
+            self.store.save_snapshot(
+                self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall()
+            )
         )
         if not commit:
             return

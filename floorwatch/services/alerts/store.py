@@ -30,7 +30,9 @@ class AlertStore:
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(EngineSnapshotRow.topic, EngineSnapshotRow.next_offset, EngineSnapshotRow.data).where(
+                    select(
+                        EngineSnapshotRow.topic, EngineSnapshotRow.next_offset, EngineSnapshotRow.data
+                    ).where(
                         EngineSnapshotRow.group_id == self._group, EngineSnapshotRow.partition == partition
                     )
                 )
@@ -42,7 +44,13 @@ class AlertStore:
         return int(main[0][1]), bytes(main[0][2]), side
 
     async def save_snapshot(
-        self, topic: str, partition: int, next_offset: int, data: bytes, side: dict[str, int], now: dt.datetime
+        self,
+        topic: str,
+        partition: int,
+        next_offset: int,
+        data: bytes,
+        side: dict[str, int],
+        now: dt.datetime,
     ) -> None:
         """Store the engine state with the offsets it covers, all in one transaction."""
         rows = [{"topic": topic, "next_offset": next_offset, "data": data}]
@@ -62,7 +70,9 @@ class AlertStore:
         if not ids:
             return set()
         async with self._engine.connect() as conn:
-            stmt = select(AlertTransitionRow.transition_id).where(AlertTransitionRow.transition_id.in_(list(ids)))
+            stmt = select(AlertTransitionRow.transition_id).where(
+                AlertTransitionRow.transition_id.in_(list(ids))
+            )
             return {r[0] for r in (await conn.execute(stmt)).all()}
 
     async def record(self, transitions: Sequence[dict[str, Any]], now: dt.datetime) -> None:
@@ -85,6 +95,8 @@ class AlertStore:
             }
             for t in transitions
         ]
-        stmt = self._dialect.insert(AlertTransitionRow).on_conflict_do_nothing(index_elements=["transition_id"])
+        stmt = self._dialect.insert(AlertTransitionRow).on_conflict_do_nothing(
+            index_elements=["transition_id"]
+        )
         async with self._engine.begin() as conn:
             await conn.execute(stmt, rows)

@@ -31,7 +31,10 @@ FLOOR_BACKLOG = 20  # floor records per partition read back at start
 class KafkaFeed:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.kinds: dict[str, FeedKind] = {settings.topic("alerts"): "alert", settings.topic("floor"): "floor"}
+        self.kinds: dict[str, FeedKind] = {
+            settings.topic("alerts"): "alert",
+            settings.topic("floor"): "floor",
+        }
         self._stop = threading.Event()
         self._ready_cb: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None

@@ -77,7 +77,9 @@ def triage(records: Iterable[RawRecord], adapters: Mapping[str, Decoder], *, max
             out.rejected.append(Rejected(rec, adapter.name, "empty record (null value)"))
             continue
         if len(rec.value) > max_bytes:
-            out.rejected.append(Rejected(rec, adapter.name, f"payload too large: {len(rec.value)} bytes > limit {max_bytes}"))
+            out.rejected.append(
+                Rejected(rec, adapter.name, f"payload too large: {len(rec.value)} bytes > limit {max_bytes}")
+            )
             continue
         try:
             events = adapter.decode(rec.value, rec.key)
@@ -99,7 +101,9 @@ def triage(records: Iterable[RawRecord], adapters: Mapping[str, Decoder], *, max
     return out
 
 
-def classify_known(accepted: Iterable[Accepted], stored: Mapping[tuple[str, str], Origin]) -> tuple[list[Accepted], int]:
+def classify_known(
+    accepted: Iterable[Accepted], stored: Mapping[tuple[str, str], Origin]
+) -> tuple[list[Accepted], int]:
     """Split events whose key the history already holds.
 
     An event stored from the very same (topic, partition, offset) is ingest's own work from a batch

@@ -58,7 +58,11 @@ class EventHistory:
                 chunk = keys[i : i + _LOOKUP_CHUNK]
                 cond = or_(*(and_(EventRow.source == s, EventRow.event_id == e) for s, e in chunk))
                 stmt = select(
-                    EventRow.source, EventRow.event_id, EventRow.src_topic, EventRow.src_partition, EventRow.src_offset
+                    EventRow.source,
+                    EventRow.event_id,
+                    EventRow.src_topic,
+                    EventRow.src_partition,
+                    EventRow.src_offset,
                 ).where(cond)
                 for s, e, topic, part, off in (await conn.execute(stmt)).all():
                     found[(s, e)] = (topic, part, off)

@@ -14,7 +14,7 @@ from floorwatch.services.ingest.service import Ingest, IngestMetrics
 from floorwatch.shared.config import Settings
 from floorwatch.shared.db import make_engine
 from floorwatch.shared.events import Event, decode_event
-from floorwatch.shared.kafka import BatchLoop, make_consumer, make_producer
+from floorwatch.shared.kafka import BatchLoop, Outcome, make_consumer, make_producer
 from floorwatch.shared.runtime import LoopThread
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,9 @@ class CanonicalDecoder:
 
 
 def build_adapters(settings: Settings) -> Mapping[str, Decoder]:
-    adapters: dict[str, Decoder] = {t: CanonicalDecoder(settings.max_event_bytes) for t in settings.raw_topic_list}
+    adapters: dict[str, Decoder] = {
+        t: CanonicalDecoder(settings.max_event_bytes) for t in settings.raw_topic_list
+    }
     for spec in settings.sources:
         from floorwatch.services.ingest.adapters import get_adapter
 
@@ -74,8 +76,8 @@ class IngestRunner:
         consumer = make_consumer(s, GROUP, list(adapters))
         loop = self._loop
 
-        def handle(batch: list) -> None:  # type: ignore[type-arg]
-            loop.call(ingest.process(batch))
+        def handle(batch: list) -> Outcome:  # type: ignore[type-arg]
+            return loop.call(ingest.process(batch))
 
         self._batch = BatchLoop(consumer, handle, name="ingest-consumer").start()
         logger.info("ingest started topics=%s", list(adapters))

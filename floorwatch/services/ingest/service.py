@@ -9,18 +9,19 @@ in the history, and the alerts engine dedups the events topic on ``(source, id)`
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
+from collections import Counter as Counter_
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaProducer
 from prometheus_client import CollectorRegistry, Counter
 
 from floorwatch.services.ingest.core import Decoder, RawRecord, Rejected, classify_known, triage
 from floorwatch.services.ingest.history import EventHistory
-from floorwatch.shared.kafka import Batch
+from floorwatch.shared.kafka import Batch, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +37,30 @@ class IngestMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
         return cls(
-            consumed=Counter("floorwatch_ingest_records_consumed", "Raw records consumed", ["topic"], registry=registry),
+            consumed=Counter(
+                "floorwatch_ingest_records_consumed", "Raw records consumed", ["topic"], registry=registry
+            ),
             published=Counter(
-                "floorwatch_ingest_events_published", "Canonical events published", ["type"], registry=registry
+                "floorwatch_ingest_events_published",
+                "Canonical events published",
+                ["type"],
+                registry=registry,
             ),
             rejected=Counter(
-                "floorwatch_ingest_records_rejected", "Raw records sent to the DLQ", ["adapter"], registry=registry
+                "floorwatch_ingest_records_rejected",
+                "Raw records sent to the DLQ",
+                ["adapter"],
+                registry=registry,
             ),
             duplicates=Counter(
-                "floorwatch_ingest_duplicates", "Events dropped as duplicates of (source, id)", registry=registry
+                "floorwatch_ingest_duplicates",
+                "Events dropped as duplicates of (source, id)",
+                registry=registry,
             ),
             ignored=Counter(
-                "floorwatch_ingest_records_ignored", "Vendor records that carry no floor event", registry=registry
+                "floorwatch_ingest_records_ignored",
+                "Vendor records that carry no floor event",
+                registry=registry,
             ),
         )
 
@@ -79,10 +92,11 @@ class Ingest:
         self.max_bytes = max_bytes
         self.clock = clock
 
-    async def process(self, batch: Batch) -> None:
+    async def process(self, batch: Batch) -> Outcome:
+        """Store, then send; returns the sends' :class:`Outcome` (the loop commits once it settles)."""
         records = [to_raw(r) for r in batch]
-        for rec in records:
-            self.metrics.consumed.labels(rec.topic).inc()
+        for topic, n in Counter_(rec.topic for rec in records).items():
+            self.metrics.consumed.labels(topic).inc(n)
         result = triage(records, self.adapters, max_bytes=self.max_bytes)
         inserted = await self.history.store(result.accepted, self.clock())
         fresh = [a for a in result.accepted if a.key in inserted]
@@ -93,18 +107,21 @@ class Ingest:
             replayed, dup = classify_known(known, origins)
             fresh.extend(replayed)
             duplicates += dup
+        outcome = Outcome()
+        send, topic, track = self.producer.send, self.events_topic, outcome.track
         for acc in fresh:
-            self.producer.send(self.events_topic, key=acc.event.site.encode(), value=acc.payload)
-            self.metrics.published.labels(acc.event.__struct_config__.tag).inc()
+            track(send(topic, key=acc.event.site.encode(), value=acc.payload))
+        for etype, n in Counter_(acc.event.__struct_config__.tag for acc in fresh).items():
+            self.metrics.published.labels(etype).inc(n)
         for rej in result.rejected:
-            self._dead_letter(rej)
-        await asyncio.get_running_loop().run_in_executor(None, self.producer.flush)
+            track(self._dead_letter(rej))
         if duplicates:
             self.metrics.duplicates.inc(duplicates)
         if result.ignored:
             self.metrics.ignored.inc(result.ignored)
+        return outcome
 
-    def _dead_letter(self, rej: Rejected) -> None:
+    def _dead_letter(self, rej: Rejected) -> Any:
         rec = rej.record
         headers = [
             *rec.headers,
@@ -114,6 +131,6 @@ class Ingest:
             ("source_partition", str(rec.partition).encode()),
             ("source_offset", str(rec.offset).encode()),
         ]
-        self.producer.send(self.dlq_topic, key=rec.key, value=rec.value, headers=headers)
         self.metrics.rejected.labels(rej.adapter).inc()
         logger.info("rejected record topic=%s offset=%s reason=%s", rec.topic, rec.offset, rej.reason)
+        return self.producer.send(self.dlq_topic, key=rec.key, value=rec.value, headers=headers)

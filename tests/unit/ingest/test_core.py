@@ -15,13 +15,29 @@ def rec(offset: int, value: bytes | None, topic: str = "raw") -> RawRecord:
 
 
 def good(eid: str, **extra: object) -> bytes:
-    return orjson.dumps({"v": 1, "id": eid, "source": "pbx", "type": "agent.logout", "ts": "2026-11-28T09:00:00Z",
-                         "site": "bj", "agent": "a1", **extra})
+    return orjson.dumps(
+        {
+            "v": 1,
+            "id": eid,
+            "source": "pbx",
+            "type": "agent.logout",
+            "ts": "2026-11-28T09:00:00Z",
+            "site": "bj",
+            "agent": "a1",
+            **extra,
+        }
+    )
 
 
 def test_every_record_is_accounted_for() -> None:
-    records = [rec(0, good("a")), rec(1, b"garbage"), rec(2, None), rec(3, good("b")), rec(4, good("a")),
-               rec(5, b"x" * 5000)]
+    records = [
+        rec(0, good("a")),
+        rec(1, b"garbage"),
+        rec(2, None),
+        rec(3, good("b")),
+        rec(4, good("a")),
+        rec(5, b"x" * 5000),
+    ]
     out = triage(records, ADAPTERS, max_bytes=4096)
     assert [a.event.id for a in out.accepted] == ["a", "b"]
     assert [r.record.offset for r in out.rejected] == [1, 2, 5]

@@ -41,7 +41,9 @@ def test_unknown_extra_fields_are_accepted() -> None:
 
 
 def test_nested_outcome() -> None:
-    got = decode_event(ev(type="call.wrapped", call="c1", agent="a1", outcome={"code": "sale", "success": True}))
+    got = decode_event(
+        ev(type="call.wrapped", call="c1", agent="a1", outcome={"code": "sale", "success": True})
+    )
     assert isinstance(got, CallWrapped) and got.outcome is not None and got.outcome.success is True
 
 
@@ -52,8 +54,12 @@ def test_nested_outcome() -> None:
         (b'"hello"', "must be a JSON object"),
         (ev(type="call.answered", call="c1", queue="sales"), "missing required field `agent`"),
         (ev(type="call.vanished", call="c1"), "unknown event type 'call.vanished'"),
-        (orjson.dumps({k: v for k, v in BASE.items() if k != "site"} | {"type": "agent.logout", "agent": "a"}),
-         "missing required field `site`"),
+        (
+            orjson.dumps(
+                {k: v for k, v in BASE.items() if k != "site"} | {"type": "agent.logout", "agent": "a"}
+            ),
+            "missing required field `site`",
+        ),
         (ev(type="agent.logout", agent="a", v=2), "unsupported schema version"),
         (ev(type="agent.logout", agent="a", ts="2026-11-28 09:15"), "RFC3339"),
         (ev(type="agent.logout", agent="a", ts="2026-11-28T09:15:02"), "UTC offset"),
@@ -77,11 +83,22 @@ def test_size_limit() -> None:
 
 @given(st.text(min_size=1, max_size=64), st.text(min_size=1, max_size=128), st.floats(0, 1e6))
 def test_encode_decode_round_trip(site: str, call: str, wait: float) -> None:
-    original = CallAnswered(v=1, id="e", source="s", ts=dt.datetime(2026, 11, 28, 1, tzinfo=dt.UTC), site=site,
-                            call=call, queue="q", agent="a", wait_s=wait)
+    original = CallAnswered(
+        v=1,
+        id="e",
+        source="s",
+        ts=dt.datetime(2026, 11, 28, 1, tzinfo=dt.UTC),
+        site=site,
+        call=call,
+        queue="q",
+        agent="a",
+        wait_s=wait,
+    )
     assert decode_event(encode_event(original)) == original
 
 
 def test_exported_schema_is_current() -> None:
     doc = Path(__file__).resolve().parents[3] / "docs" / "event-schema.json"
-    assert doc.read_text(encoding="utf-8") == render(), "run: python -m floorwatch.shared.schema_export docs/event-schema.json"
+    assert doc.read_text(encoding="utf-8") == render(), (
+        "run: python -m floorwatch.shared.schema_export docs/event-schema.json"
+    )
