@@ -302,6 +302,39 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_backtest(args: argparse.Namespace) -> int:
+    from floorwatch.services.alerts.backtest import backtest
+    from floorwatch.services.alerts.core.rulesfile import RulesError
+    from floorwatch.services.ingest.adapters import get_adapter
+    from floorwatch.services.ingest.adapters.files import iter_records
+    from floorwatch.shared.events import InvalidEvent
+
+    try:
+        rules = load_ruleset(args.rules)
+    except RulesError as exc:
+        for line, message in exc.errors:
+            print(f"{args.rules}:{line}: {message}", file=sys.stderr)
+        return 1
+    adapter = get_adapter(args.format, site=args.site, source=args.source)
+    events, unreadable = [], 0
+    for key, value in iter_records(args.events, args.format):
+        try:
+            events.extend(adapter.decode(value, key))
+        except InvalidEvent:
+            unreadable += 1
+    result = backtest(events, rules)
+    for t in result.transitions:
+        scope = ",".join(f"{k}={v}" for k, v in t["scope"].items())
+        print(f"{t['event_time']}  {t['state']:<8} {t['severity']:<8} {t['rule']:<24} {scope:<32} {t['summary']}")
+    print(
+        f"\n{result.events} events ({unreadable} unreadable records, {result.duplicates} duplicates), "
+        f"{len(result.transitions)} transitions:"
+    )
+    for (rule, state), n in sorted(result.counts().items()):
+        print(f"  {rule:<24} {state:<8} {n}")
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from floorwatch.shared.migrate import upgrade
 
@@ -367,6 +400,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_check)
+
+    p = rules.add_parser("backtest", help="which alerts a rule set would have raised over recorded events")
+    p.add_argument("rules", type=Path, nargs="?", help="rules YAML (default: the built-in rules)")
+    p.add_argument("--events", type=Path, required=True, help="recorded events file")
+    p.add_argument("--format", default="canonical", help="file format (an adapter name; default canonical)")
+    p.add_argument("--site", default="replay", help="site for vendor formats that do not name one")
+    p.add_argument("--source", default="replay", help="source for vendor formats")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_rules_backtest)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     p = db.add_parser("upgrade", help="migrate the database to the latest schema")

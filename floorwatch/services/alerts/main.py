@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 
 from floorwatch.services.alerts.core.rules import RuleSet
+from floorwatch.services.alerts.reload import RulesWatcher
 from floorwatch.services.alerts.service import AlertsMetrics, AlertsWorker
 from floorwatch.services.alerts.store import AlertStore
 from floorwatch.shared.config import Settings
@@ -69,6 +71,7 @@ class AlertsRunner:
             snapshot_interval_s=s.snapshot_interval_s,
             allowed_lateness_s=s.allowed_lateness_s,
             wall=utcnow,
+            rules_watcher=RulesWatcher(s.rules_file, clock=time.monotonic) if s.rules_file else None,
         )
         consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
         self._batch = BatchLoop(

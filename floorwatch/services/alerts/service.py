@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from floorwatch.services.alerts.core.engine import Engine
 from floorwatch.services.alerts.core.rules import RuleSet
+from floorwatch.services.alerts.reload import RulesWatcher
 from floorwatch.services.alerts.store import AlertStore
 from floorwatch.shared.events import InvalidEvent, decode_event
 from floorwatch.shared.kafka import Batch
@@ -112,6 +113,7 @@ class AlertsWorker:
         allowed_lateness_s: float,
         wall: Callable[[], dt.datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        rules_watcher: RulesWatcher | None = None,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -128,6 +130,7 @@ class AlertsWorker:
         self.allowed_lateness_s = allowed_lateness_s
         self.wall = wall
         self.monotonic = monotonic
+        self.rules_watcher = rules_watcher
         self.parts: dict[int, Partition] = {}
         self._last_snapshot = monotonic()
 
@@ -242,10 +245,15 @@ class AlertsWorker:
     def on_idle(self) -> None:
         mono = self.monotonic()
         out: list[Any] = []
+        if self.rules_watcher is not None:
+            fresh = self.rules_watcher.poll()
+            if fresh is not None:
+                self.rules = fresh
+                for part in self.parts.values():
+                    out.extend(part.engine.replace_rules(fresh, at=self._event_now(part, mono)))
         for part in self.parts.values():
-            if part.newest_event is not None:
-                # Event time keeps flowing between events at the wall clock's pace.
-                now = part.newest_event + dt.timedelta(seconds=mono - part.newest_wall)
+            now = self._event_now(part, mono)
+            if now is not None:
                 out.extend(part.engine.advance(now))
         self._emit(out)
         self._publish_floors(mono)
@@ -253,6 +261,13 @@ class AlertsWorker:
             self._last_snapshot = mono
             for number, part in self.parts.items():
                 self._save(number, part)
+
+    @staticmethod
+    def _event_now(part: Partition, mono: float) -> dt.datetime | None:
+        """Event time keeps flowing between events at the wall clock's pace."""
+        if part.newest_event is None:
+            return None
+        return part.newest_event + dt.timedelta(seconds=mono - part.newest_wall)
 
     def _publish_floors(self, mono: float) -> None:
         sent = False
