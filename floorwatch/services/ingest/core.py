@@ -54,6 +54,7 @@ class Rejected:
 class Triage:
     accepted: list[Accepted] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    records_accepted: int = 0  # records that became one or more events (duplicates included)
     ignored: int = 0  # records an adapter deliberately maps to no event (vendor noise)
     in_batch_duplicates: int = 0
 
@@ -89,6 +90,7 @@ def triage(records: Iterable[RawRecord], adapters: Mapping[str, Decoder], *, max
         if not events:
             out.ignored += 1
             continue
+        out.records_accepted += 1
         for ev in events:
             key = dedup_key(ev)
             if key in seen:

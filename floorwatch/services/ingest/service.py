@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class IngestMetrics:
     consumed: Counter
+    accepted: Counter
     published: Counter
     rejected: Counter
     duplicates: Counter
@@ -39,6 +40,11 @@ class IngestMetrics:
         return cls(
             consumed=Counter(
                 "floorwatch_ingest_records_consumed", "Raw records consumed", ["topic"], registry=registry
+            ),
+            accepted=Counter(
+                "floorwatch_ingest_records_accepted",
+                "Raw records that became canonical events (consumed = accepted + rejected + ignored)",
+                registry=registry,
             ),
             published=Counter(
                 "floorwatch_ingest_events_published",
@@ -117,6 +123,7 @@ class Ingest:
             track(self._dead_letter(rej))
         if duplicates:
             self.metrics.duplicates.inc(duplicates)
+        self.metrics.accepted.inc(result.records_accepted)
         if result.ignored:
             self.metrics.ignored.inc(result.ignored)
         return outcome

@@ -43,6 +43,7 @@ def test_every_record_is_accounted_for() -> None:
     assert [r.record.offset for r in out.rejected] == [1, 2, 5]
     assert out.in_batch_duplicates == 1
     assert len(out.accepted) + len(out.rejected) + out.in_batch_duplicates + out.ignored == len(records)
+    assert out.records_accepted + len(out.rejected) + out.ignored == len(records)
     assert "null value" in out.rejected[1].reason
     assert "too large" in out.rejected[2].reason
 
