@@ -168,9 +168,7 @@ class AlertsWorker:
     def handle(self, batch: Batch) -> None:
         out: list[Any] = []
         self._bound_replays()
-        replaying = any(
-            p.next_offset is None or p.next_offset < (p.replay_until or 0) for p in self.parts.values()
-        )
+        replaying = any((p.next_offset or 0) < (p.replay_until or 0) for p in self.parts.values())
         for rec in batch:
             part = self.parts.get(rec.partition)
             if part is None:  # revoked in the middle of a poll: the new owner replays it
