@@ -134,6 +134,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
 
     from floorwatch.services.api.app import create_app
     from floorwatch.services.api.kafka_feed import KafkaCommandSink, KafkaFeed
+    from floorwatch.services.api.audit_sql import SqlAuditLog
     from floorwatch.services.api.tokens_sql import SqlTokenStore
     from floorwatch.shared.db import make_engine, sessions
     from floorwatch.shared.kafka import make_producer
@@ -146,6 +147,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         commands=KafkaCommandSink(producer, settings.topic("control"), lambda: dt.datetime.now(dt.UTC)),
         registry=registry,
         tokens=SqlTokenStore(sessions(db)),
+        audit=SqlAuditLog(sessions(db)),
     )
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
@@ -409,6 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="replay", help="source for vendor formats")
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_backtest)
+
+    from floorwatch.services.api.admin_cli import add_token_commands
+
+    add_token_commands(sub)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     p = db.add_parser("upgrade", help="migrate the database to the latest schema")

@@ -13,7 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from floorwatch.services.api import ops, rest, wallboard, ws
+from floorwatch.services.api import ops, rest, rest_admin, rest_silences, rest_views, wallboard, ws
+from floorwatch.services.api.audit import AuditLog, InMemoryAuditLog
 from floorwatch.services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
 from floorwatch.services.api.hub import Hub
 from floorwatch.services.api.metrics import ApiMetrics
@@ -24,6 +25,14 @@ from floorwatch.shared.config import Settings
 
 logger = logging.getLogger(__name__)
 
+DESCRIPTION = """Live floor state, alerts and their handling, for one call-center floor or many.
+
+Authenticate with `Authorization: Bearer <token>` (or `?token=`). Roles: **admin** (everything,
+token administration), **supervisor** (read + acknowledge / silence, within its scope of sites,
+queues, teams), **wallboard** (read-only, scoped). Out-of-scope sites are 403; data outside the
+scope is never returned. Errors are `{"detail": "…"}`. The WebSocket `/v1/stream` is described in
+docs/api.md."""
+
 
 def create_app(
     settings: Settings,
@@ -33,10 +42,15 @@ def create_app(
     registry: CollectorRegistry | None = None,
     tokens: TokenStore | None = None,
     options: ApiOptions | None = None,
+    audit: AuditLog | None = None,
 ) -> FastAPI:
     """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
-    live state and the hub; shutdown closes clients (1001), closes the feed if it can be closed,
-    drains the pump for ``options.drain_timeout_s`` and then cancels it."""
+    live state and the hub, and a reaper expires detached sessions and closes the connections of
+    revoked tokens; shutdown closes clients (1001), closes the feed if it can be closed, drains the
+    pump for ``options.drain_timeout_s`` and then cancels it.
+
+    ``tokens``: a :class:`TokenAdmin` (SQL or in-memory) also enables ``/v1/tokens``. ``audit``:
+    where acknowledgements, silences and token changes are recorded (default: in memory)."""
     options = options or ApiOptions()
     registry = registry if registry is not None else CollectorRegistry()
     live = LiveState()
@@ -45,7 +59,7 @@ def create_app(
         settings=settings, options=options, registry=registry, metrics=metrics,
         hub=Hub(live, metrics, options.hub), auth=Authenticator(settings.admin_token,
                                                                 tokens or InMemoryTokenStore()),
-        feed=feed, commands=commands,
+        feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
     )
 
     @asynccontextmanager
@@ -58,10 +72,13 @@ def create_app(
         finally:
             await _shutdown(runtime, reaper)
 
-    app = FastAPI(title="Floorwatch API", version="1", lifespan=lifespan)
+    app = FastAPI(title="Floorwatch API", version="1", lifespan=lifespan, description=DESCRIPTION)
     app.state.floorwatch = runtime
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.include_router(rest.router)
+    app.include_router(rest_silences.router)
+    app.include_router(rest_views.router)
+    app.include_router(rest_admin.router)
     app.include_router(ws.router)
     app.include_router(ops.router)
     wallboard.mount(app)
@@ -93,9 +110,28 @@ async def _pump(runtime: Runtime) -> None:
 
 
 async def _reap(runtime: Runtime) -> None:
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + runtime.options.revalidate_interval_s
     while True:
         await asyncio.sleep(runtime.options.reap_interval_s)
         runtime.hub.reap()
+        if loop.time() >= next_check:
+            next_check = loop.time() + runtime.options.revalidate_interval_s
+            try:
+                await revalidate(runtime)
+            except Exception:
+                logger.exception("checking WebSocket sessions against the token store failed")
+
+
+async def revalidate(runtime: Runtime) -> int:
+    """Close the sessions of credentials no longer accepted (revoked elsewhere); returns how many
+    connections were closed. One store lookup per distinct credential."""
+    closed = 0
+    for key in runtime.hub.credentials():
+        if not await runtime.auth.still_valid(key):
+            closed += runtime.hub.close_key(key, ws.CLOSE_UNAUTHORIZED)
+            logger.info("closed the sessions of a revoked token connections=%d", closed)
+    return closed
 
 
 async def _shutdown(runtime: Runtime, reaper: asyncio.Task[None]) -> None:

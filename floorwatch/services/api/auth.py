@@ -6,11 +6,13 @@ configured admin token (``settings.admin_token``) is compared in constant time a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["admin", "supervisor", "wallboard"]
 ROLES: tuple[Role, ...] = ("admin", "supervisor", "wallboard")
@@ -98,16 +100,72 @@ class TokenStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What may be shown about an issued token: never the token, never its full hash."""
+
+    id: int
+    name: str
+    role: Role
+    scope: Scope
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+    # the credential key (sha256 hex) so that revocation can close that token's connections
+    token_sha256: str = field(default="", repr=False, compare=False)
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "role": self.role, "scope": self.scope.to_json(),
+                "created_at": self.created_at.isoformat(),
+                "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat()}
+
+
+@runtime_checkable
+class TokenAdmin(TokenStore, Protocol):
+    """A token store that can also issue, list and revoke (the SQL store; the in-memory one)."""
+
+    async def create(self, name: str, role: Role, scope: Scope) -> tuple[TokenInfo, str]:
+        """A new token: its info and the token itself (the only time it is visible)."""
+        ...
+
+    async def list_tokens(self, *, include_revoked: bool = False) -> list[TokenInfo]: ...
+
+    async def revoke_id(self, token_id: int) -> TokenInfo | None:
+        """Revoke one active token; its info (with ``revoked_at``), or None if no active token has
+        that id."""
+        ...
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def check_role(role: str) -> Role:
+    for known in ROLES:
+        if role == known:
+            return known
+    raise ValueError(f"role must be one of {list(ROLES)}, got {role!r}")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class InMemoryTokenStore:
     """Tokens held in a dict; for tests and for ``floorwatch up`` without a database."""
 
     def __init__(self, tokens: Mapping[str, Principal] | None = None) -> None:
         self._by_hash: dict[str, Principal] = {}
+        self._infos: dict[int, TokenInfo] = {}
         for token, principal in (tokens or {}).items():
             self.add(token, principal)
 
-    def add(self, token: str, principal: Principal) -> None:
-        self._by_hash[hash_token(token)] = principal
+    def add(self, token: str, principal: Principal) -> TokenInfo:
+        digest = hash_token(token)
+        self._by_hash[digest] = principal
+        info = TokenInfo(len(self._infos) + 1, principal.name, principal.role, principal.scope, _utcnow(),
+                         token_sha256=digest)
+        self._infos[info.id] = info
+        return info
 
     def revoke(self, token: str) -> None:
         self._by_hash.pop(hash_token(token), None)
@@ -115,13 +173,31 @@ class InMemoryTokenStore:
     async def lookup(self, token_sha256: str) -> Principal | None:
         return self._by_hash.get(token_sha256)
 
+    async def create(self, name: str, role: Role, scope: Scope) -> tuple[TokenInfo, str]:
+        token = new_token()
+        return self.add(token, Principal(check_role(role), scope, name)), token
+
+    async def list_tokens(self, *, include_revoked: bool = False) -> list[TokenInfo]:
+        return [i for i in self._infos.values() if include_revoked or i.revoked_at is None]
+
+    async def revoke_id(self, token_id: int) -> TokenInfo | None:
+        info = self._infos.get(token_id)
+        if info is None or info.revoked_at is not None:
+            return None
+        self._by_hash.pop(info.token_sha256, None)
+        revoked = TokenInfo(info.id, info.name, info.role, info.scope, info.created_at, _utcnow(),
+                            token_sha256=info.token_sha256)
+        self._infos[token_id] = revoked
+        return revoked
+
 
 class Authenticator:
     """Token -> Principal: the admin token first (constant-time), then the store."""
 
     def __init__(self, admin_token: str | None, store: TokenStore) -> None:
         self._admin = admin_token.encode() if admin_token else None
-        self._store = store
+        self._admin_key = hash_token(admin_token) if admin_token else None
+        self.store = store
 
     async def authenticate(self, token: str | None) -> Principal | None:
         if not token:
@@ -129,10 +205,16 @@ class Authenticator:
         digest = hash_token(token)
         if self._admin is not None and hmac.compare_digest(token.encode(), self._admin):
             return Principal("admin", ADMIN_SCOPE, "admin", key=digest)
-        found = await self._store.lookup(digest)
+        found = await self.store.lookup(digest)
         if found is None:
             return None
         return Principal(found.role, found.scope, found.name, key=digest)
+
+    async def still_valid(self, key: str) -> bool:
+        """Whether the credential with this key (sha256 hex) is still accepted (not revoked)."""
+        if self._admin_key is not None and hmac.compare_digest(key, self._admin_key):
+            return True
+        return await self.store.lookup(key) is not None
 
 
 def bearer_token(authorization: str | None, query_token: str | None) -> str | None:

@@ -47,3 +47,13 @@ async def get_writer(principal: PrincipalDep) -> Principal:
 
 
 WriterDep = Annotated[Principal, Depends(get_writer)]
+
+
+async def get_admin(principal: PrincipalDep) -> Principal:
+    if principal.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"role '{principal.role}' may not do this: it needs an admin token")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(get_admin)]

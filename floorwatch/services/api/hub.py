@@ -216,6 +216,8 @@ class Hub:
             return None
         if scope.partial:
             doc = filter_floor(update.doc, scope)
+            if doc is None:
+                return None
             body = orjson.dumps(doc).decode()
         else:
             body = update.raw.decode()
@@ -276,6 +278,7 @@ class Hub:
     # -- the writer's side ---------------------------------------------------------------------
     def next_frame(self, session: Session) -> str | None:
         """The next frame to send (seq assigned and logged now), or None when nothing is owed."""
+        kind: str
         if session.snapshot_due is not None:  # a hello is always a session's first message
             kind, tail = session.snapshot_due, self.snapshot_tail(session)
             session.snapshot_due = None
@@ -309,6 +312,20 @@ class Hub:
         if session.resumed is not None:
             body["resumed"] = session.resumed
         return _tail(body)
+
+    def close_key(self, key: str, code: int) -> int:
+        """Close (not resumable) every session opened with the credential ``key``; returns how many
+        were connected. Used when a token is revoked."""
+        connected = 0
+        for session in list(self._sessions.values()):
+            if session.principal.key == key and session.closing is None:
+                connected += session.connected
+                self.close(session, code)
+        return connected
+
+    def credentials(self) -> set[str]:
+        """The credentials of the sessions held now."""
+        return {s.principal.key for s in self._sessions.values() if s.closing is None}
 
     def close_all(self, code: int) -> None:
         for session in list(self._sessions.values()):

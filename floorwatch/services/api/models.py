@@ -37,3 +37,70 @@ class AlertList(BaseModel):
 
 class FloorMap(BaseModel):
     floor: dict[str, dict[str, Any]]
+
+
+class SilenceList(BaseModel):
+    silences: list[dict[str, Any]]
+
+
+class QueueList(BaseModel):
+    queues: list[dict[str, Any]]
+
+
+class AgentList(BaseModel):
+    agents: list[dict[str, Any]]
+
+
+class TeamList(BaseModel):
+    teams: list[dict[str, Any]]
+
+
+class ProjectList(BaseModel):
+    projects: list[dict[str, Any]]
+    progress_available: bool
+    detail: str
+
+
+class RuleList(BaseModel):
+    rules: list[dict[str, Any]]
+    source: str
+    detail: str
+
+
+ScopeIn = dict[Literal["sites", "teams", "queues"], list[LabelValue] | None]
+
+
+class TokenIn(BaseModel):
+    """A new token: its ``name`` (who or what uses it), ``role`` and ``scope`` (omitted or null
+    dimensions are unrestricted; an admin token is never scoped)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+    role: Literal["admin", "supervisor", "wallboard"]
+    scope: ScopeIn = Field(default_factory=dict)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    scope: dict[str, list[str] | None]
+    created_at: str
+    revoked_at: str | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="the token itself: shown this once, never again")
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]
+
+
+class TokenRevoked(TokenOut):
+    closed_connections: int
+
+
+class AuditList(BaseModel):
+    entries: list[dict[str, Any]]
+    next_before_id: int | None

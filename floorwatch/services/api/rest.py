@@ -1,39 +1,37 @@
-"""REST: floor, alerts, ack, silences. Every route filters by the caller's scope."""
+"""REST: floor snapshots and alerts (list, one, acknowledge). Every route filters by the caller's scope."""
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 
+from floorwatch.services.api import commands
 from floorwatch.services.api.auth import Principal
 from floorwatch.services.api.deps import PrincipalDep, RuntimeDep, WriterDep
-from floorwatch.services.api.models import Accepted, AckIn, AlertList, FloorMap, SilenceIn
-from floorwatch.services.api.runtime import Runtime
+from floorwatch.services.api.models import Accepted, AckIn, AlertList, FloorMap
 from floorwatch.services.api.scoping import alert_visible, filter_floor
 
-MAX_SILENCE = dt.timedelta(days=30)
-
 router = APIRouter(prefix="/v1")
+Name = Annotated[str | None, Query(max_length=128)]
 
 
-def _json(content: Any) -> Response:
-    return Response(orjson.dumps(content), media_type="application/json")
+def json_response(content: Any, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
 
 
-def _check_site(principal: Principal, site: str) -> None:
+def check_site(principal: Principal, site: str) -> None:
     if not principal.scope.allows_site(site):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"site '{site}' is outside this token's scope")
 
 
-@router.get("/floor", response_model=FloorMap, summary="Floor snapshots of every site in scope")
+@router.get("/floor", response_model=FloorMap, summary="Floor snapshots of every site in scope",
+            tags=["floor"])
 async def get_floors(runtime: RuntimeDep, principal: PrincipalDep,
                      site: Annotated[str | None, Query(description="only this site")] = None) -> Response:
     if site is not None:
-        _check_site(principal, site)
+        check_site(principal, site)
     sites = [site] if site is not None else runtime.live.sites()
     floor = {}
     for name in sites:
@@ -41,81 +39,70 @@ async def get_floors(runtime: RuntimeDep, principal: PrincipalDep,
         visible = filter_floor(doc, principal.scope) if doc is not None else None
         if visible is not None:
             floor[name] = visible
-    return _json({"floor": floor})
+    return json_response({"floor": floor})
 
 
-@router.get("/floor/{site}", summary="The floor snapshot of one site (docs/wire.md FloorSnapshot)")
+@router.get("/floor/{site}", summary="The floor snapshot of one site (docs/wire.md FloorSnapshot)",
+            tags=["floor"])
 async def get_floor(site: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
-    _check_site(principal, site)
+    check_site(principal, site)
     doc = runtime.live.floor(site)
     if doc is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no floor snapshot for site '{site}' yet")
     if not principal.scope.partial:
         return Response(runtime.live.floor_raw(site), media_type="application/json")
-    return _json(filter_floor(doc, principal.scope))
+    return json_response(filter_floor(doc, principal.scope))
 
 
-@router.get("/alerts", response_model=AlertList, summary="Active (pending / firing) alerts in scope")
+@router.get("/alerts", response_model=AlertList, summary="Active (pending / firing) alerts in scope",
+            tags=["alerts"])
 async def get_alerts(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     state: Annotated[Literal["pending", "firing"] | None, Query()] = None,
-    site: Annotated[str | None, Query()] = None,
+    site: Name = None,
+    queue: Name = None,
+    team: Name = None,
+    rule: Name = None,
     severity: Annotated[str | None, Query(max_length=32)] = None,
+    acknowledged: Annotated[bool | None, Query(description="only (un)acknowledged alerts")] = None,
 ) -> Response:
     if site is not None:
-        _check_site(principal, site)
-    alerts = [
-        a for a in runtime.live.alerts()
-        if (state is None or a.get("state") == state)
-        and (site is None or (a.get("scope") or {}).get("site") == site)
-        and (severity is None or a.get("severity") == severity)
-        and alert_visible(a, principal.scope, runtime.live.agent)
-    ]
-    return _json({"alerts": alerts})
+        check_site(principal, site)
+    wanted = {"state": state, "severity": severity, "rule": rule}
+    where = {"site": site, "queue": queue, "team": team}
+
+    def keep(a: dict[str, Any]) -> bool:
+        scope = a.get("scope") or {}
+        return (all(v is None or a.get(k) == v for k, v in wanted.items())
+                and all(v is None or scope.get(k) == v for k, v in where.items())
+                and (acknowledged is None or (a.get("ack") is not None) == acknowledged)
+                and alert_visible(a, principal.scope, runtime.live.agent))
+
+    return json_response({"alerts": [a for a in runtime.live.alerts() if keep(a)]})
+
+
+@router.get("/alerts/{alert_id}", summary="One active alert (its latest transition)", tags=["alerts"])
+async def get_alert(alert_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+    alert = runtime.live.alert(alert_id)
+    if alert is None or not alert_visible(alert, principal.scope, runtime.live.agent):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active alert '{alert_id}' in this token's scope")
+    return json_response(alert)
 
 
 @router.post("/alerts/{alert_id}/ack", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
-             summary="Acknowledge an active alert; the resulting transition arrives on the stream")
+             summary="Acknowledge an active alert; the resulting transition arrives on the stream",
+             tags=["alerts"])
 async def ack_alert(alert_id: str, runtime: RuntimeDep, principal: WriterDep,
                     body: Annotated[AckIn | None, Body()] = None) -> Accepted:
     alert = runtime.live.alert(alert_id)
     if alert is None or not alert_visible(alert, principal.scope, runtime.live.agent):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active alert '{alert_id}' in this token's scope")
-    command = {"op": "ack", "fingerprint": alert.get("fingerprint") or alert_id, "by": principal.name,
-               "note": (body or AckIn()).note, "request_id": uuid.uuid4().hex}
-    return await _send(runtime, alert["scope"]["site"], command)
-
-
-@router.post("/silences", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
-             summary="Silence alerts matching all matchers until a time")
-async def create_silence(body: SilenceIn, runtime: RuntimeDep, principal: WriterDep) -> Accepted:
-    site = body.matchers.get("site")
-    if site is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            "matchers must include 'site' (silences are applied per site)")
-    _check_site(principal, site)
-    for dimension, label in (("queues", "queue"), ("teams", "team")):
-        allowed = getattr(principal.scope, dimension)
-        if allowed is not None and body.matchers.get(label) not in allowed:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"this token is limited to {dimension} {sorted(allowed)}: add a '{label}' "
-                                "matcher naming one of them")
-    now = dt.datetime.now(dt.UTC)
-    if body.until <= now:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "until must be in the future")
-    if body.until - now > MAX_SILENCE:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"until is more than {MAX_SILENCE.days} days ahead")
-    command = {"op": "silence", "matchers": body.matchers, "until": body.until.isoformat(),
-               "comment": body.comment, "by": principal.name, "request_id": uuid.uuid4().hex}
-    return await _send(runtime, site, command)
-
-
-async def _send(runtime: Runtime, site: str, command: dict[str, Any]) -> Accepted:
-    try:
-        await runtime.commands.send(site, command)
-    except Exception as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            f"could not hand the command to the alerts engine: {exc}") from exc
-    return Accepted(request_id=command["request_id"], command=command)
+    fingerprint = alert.get("fingerprint") or alert_id
+    note = (body or AckIn()).note
+    rid = commands.request_id()
+    command = {"op": "ack", "fingerprint": fingerprint, "by": principal.name, "note": note, "request_id": rid}
+    site = alert["scope"]["site"]
+    await commands.audit(runtime, principal, "alert.ack", fingerprint, rid=rid, site=site,
+                         scope=alert["scope"], detail={"note": note, "rule": alert.get("rule")})
+    return await commands.send(runtime, principal, site, command)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
+from floorwatch.services.api.audit import AuditLog
 from floorwatch.services.api.auth import Authenticator
 from floorwatch.services.api.hub import Hub, HubOptions
 from floorwatch.services.api.metrics import ApiMetrics
@@ -22,6 +25,13 @@ class ApiOptions:
     resume_wait_s: float = 5.0  # a connection opened with ?session= waits this long for its resume op
     max_client_message_bytes: int = 64 * 1024
     reap_interval_s: float = 1.0
+    # how often held WebSocket sessions are checked against the token store, so that a token revoked
+    # elsewhere (``floorwatch tokens revoke``, another API instance) loses its connections too
+    revalidate_interval_s: float = 5.0
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(slots=True)
@@ -34,6 +44,8 @@ class Runtime:
     auth: Authenticator
     feed: Feed
     commands: CommandSink
+    audit: AuditLog
+    clock: Callable[[], dt.datetime] = utcnow
     pump: asyncio.Task[None] | None = None
     pump_error: str | None = None
     stopping: bool = False

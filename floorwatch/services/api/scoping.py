@@ -2,11 +2,12 @@
 
 Rules (each restricted dimension must be satisfied; ``None`` dimensions pass):
 
-* floor: other sites are invisible; an agent is kept when its team is in ``teams`` and it serves a
-  queue in ``queues``; a queue row is kept when it is in ``queues`` (and, for a team-scoped caller,
-  served by a visible agent); a team row when it is in ``teams`` (and, for a queue-scoped caller,
-  has a visible agent). When the scope is
-  partial, ``totals`` is rebuilt from what is visible: sums and maxima exactly, ``abandon_rate``
+* floor: other sites are invisible; so is a site the scope does not name (``sites`` unrestricted)
+  where nothing in the partial scope is present — its mere existence is outside the scope. An
+  agent is kept when its team is in ``teams`` and it serves a queue in ``queues``; a queue row
+  is kept when it is in ``queues`` (and, for a team-scoped caller, served by a visible agent); a
+  team row when it is in ``teams`` (and, for a queue-scoped caller, has a visible agent). When the
+  scope is partial, ``totals`` is rebuilt from what is visible: sums and maxima exactly, ``abandon_rate``
   from the sums, the other averages/ratios copied when exactly one queue (team for
   ``occupancy``) is visible and ``null`` otherwise — never a figure that includes hidden data.
 * alerts: the alert's site must be in scope; for a restricted dimension the alert must name a
@@ -42,6 +43,8 @@ def filter_floor(snapshot: dict[str, Any], scope: Scope) -> dict[str, Any] | Non
               if _in(scope.queues, q.get("queue")) and (scope.teams is None or q.get("queue") in served)]
     teams = [t for t in snapshot.get("teams") or []
              if _in(scope.teams, t.get("team")) and (scope.queues is None or t.get("team") in staffed)]
+    if scope.sites is None and not (queues or teams or agents):
+        return None
     out = dict(snapshot)
     out.update(queues=queues, teams=teams, agents=agents, totals=_totals(queues, teams, agents))
     return out

@@ -2,7 +2,9 @@
 
 * the latest floor snapshot per site (an older ``as_of`` than the one held is ignored);
 * the active alerts (``pending`` / ``firing``) by fingerprint; a ``resolved`` transition removes one;
-* a bounded memory of recent ``transition_id`` values, so a redelivered transition is dropped.
+* a bounded memory of recent ``transition_id`` values, so a redelivered transition is dropped;
+* the rules seen in transitions (name, kind, severity, threshold, metric / op / clear / for) and the
+  sites they fired at: the only view of the engine's rules the feed gives (see ``/v1/rules``).
 
 ``apply(item)`` is the only writer; it returns what changed (or why nothing did) and does no I/O.
 ``mark_ready()`` may be called from any thread (it only sets a flag).
@@ -22,6 +24,7 @@ from floorwatch.services.api.ports import FeedItem
 ACTIVE_STATES = frozenset({"pending", "firing"})
 ALERT_STATES = ACTIVE_STATES | {"resolved"}
 SkipReason = Literal["invalid", "duplicate", "stale"]
+RULE_DETAILS = ("metric", "op", "clear", "for_s", "scope_kind", "min_sample")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class LiveState:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._dedup_size = dedup_size
         self._ready = False
+        self._rules: dict[str, tuple[dict[str, Any], set[str]]] = {}
 
     # -- readiness -------------------------------------------------------------------------
     def mark_ready(self) -> None:
@@ -95,11 +99,26 @@ class LiveState:
             self._seen[tid] = None
             if len(self._seen) > self._dedup_size:
                 self._seen.popitem(last=False)
+        self._note_rule(doc, site)
         if state in ACTIVE_STATES:
             self._alerts[fingerprint] = doc
         else:
             self._alerts.pop(fingerprint, None)
         return Update("alert", site, doc, raw)
+
+    def _note_rule(self, doc: dict[str, Any], site: str) -> None:
+        name = doc.get("rule")
+        if not isinstance(name, str):
+            return
+        raw = doc.get("details")
+        details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        info = {"rule": name, "kind": doc.get("kind"), "severity": doc.get("severity"),
+                "threshold": doc.get("threshold"), "labels": doc.get("labels") or {},
+                **{k: details.get(k) for k in RULE_DETAILS}, "last_seen": doc.get("updated_at")}
+        held = self._rules.get(name)
+        sites = held[1] if held is not None else set()
+        sites.add(site)
+        self._rules[name] = (info, sites)
 
     def _apply_floor(self, doc: dict[str, Any], raw: bytes) -> Update | Skip:
         site = doc.get("site")
@@ -136,6 +155,10 @@ class LiveState:
 
     def alert(self, fingerprint: str) -> dict[str, Any] | None:
         return self._alerts.get(fingerprint)
+
+    def rules(self) -> list[tuple[dict[str, Any], frozenset[str]]]:
+        """Rules seen in transitions, by name, with the sites they were seen at."""
+        return [(info, frozenset(sites)) for _, (info, sites) in sorted(self._rules.items())]
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

@@ -1,10 +1,10 @@
 """``/v1/stream``: the WebSocket endpoint. One reader (client ops) and one writer (hub frames) per
 connection; the writer is the only place that awaits the client.
 
-Close codes: 4401 missing/invalid token (sent after accepting, so browsers can read it; the
-client should not retry with the same token); 4008 too slow (a send did not complete within
-``send_timeout_s``, or too many resyncs); 4009 the session was resumed on another connection;
-1001 server shutting down.
+Close codes: 4401 missing/invalid token, or the token was revoked while connected (sent after
+accepting, so browsers can read it; the client should not retry with the same token); 4008 too
+slow (a send did not complete within ``send_timeout_s``, or too many resyncs); 4009 the session
+was resumed on another connection; 1001 server shutting down.
 """
 
 from __future__ import annotations
@@ -208,8 +208,8 @@ def _subscribe(hub: Hub, session: Session, op: dict[str, Any]) -> None:
 
 
 def _reason(code: int) -> str:
-    return {CLOSE_TOO_SLOW: "too slow: reconnect and resume", CLOSE_GOING_AWAY: "server shutting down"}.get(
-        code, "closed")
+    return {CLOSE_TOO_SLOW: "too slow: reconnect and resume", CLOSE_GOING_AWAY: "server shutting down",
+            CLOSE_UNAUTHORIZED: "token revoked"}.get(code, "closed")
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
