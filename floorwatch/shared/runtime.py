@@ -65,6 +65,23 @@ class LoopThread:
             self.loop.close()
 
 
+def teardown(batch: Any, producer: Any, db: Any, loop: LoopThread | None, timeout: float) -> None:
+    """Stop a service's parts in reverse order of their start, each with a time limit: the
+    consumer loop (finishes its batch, commits), the producer (flushes), then what is still
+    running on the event loop, the database engine, and the loop itself. Any part may be None."""
+    if batch is not None:
+        batch.stop()
+        batch.join(timeout)
+    if producer is not None:
+        producer.flush(timeout)
+        producer.close(timeout)
+    if loop is not None:
+        loop.drain(timeout)
+        if db is not None:
+            loop.call(db.dispose(), timeout)
+        loop.stop()
+
+
 def install_stop_handlers(stop: threading.Event) -> None:
     """SIGINT/SIGTERM set ``stop``; a second one exits at once (exit code 130)."""
 

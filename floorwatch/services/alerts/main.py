@@ -16,7 +16,7 @@ from floorwatch.services.alerts.store import AlertStore
 from floorwatch.shared.config import Settings
 from floorwatch.shared.db import make_engine
 from floorwatch.shared.kafka import BatchLoop, make_consumer, make_producer
-from floorwatch.shared.runtime import LoopThread
+from floorwatch.shared.runtime import LoopThread, teardown
 
 logger = logging.getLogger(__name__)
 GROUP = "floorwatch-alerts"
@@ -90,19 +90,7 @@ class AlertsRunner:
         return self._batch.error if self._batch else None
 
     def stop(self, timeout: float = 10.0) -> None:
-        batch, self._batch = self._batch, None
-        if batch is not None:
-            batch.stop()
-            batch.join(timeout)
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            producer.flush(timeout)
-            producer.close(timeout)
-        db, self._db = self._db, None
-        loop, self._loop = self._loop, None
-        if loop is not None:
-            loop.drain(timeout)
-            if db is not None:
-                loop.call(db.dispose(), timeout)
-            loop.stop()
+        parts = (self._batch, self._producer, self._db, self._loop)
+        self._batch = self._producer = self._db = self._loop = None
+        teardown(*parts, timeout)
         logger.info("alerts stopped")

@@ -15,7 +15,7 @@ from floorwatch.shared.config import Settings
 from floorwatch.shared.db import make_engine
 from floorwatch.shared.events import Event, decode_event
 from floorwatch.shared.kafka import BatchLoop, Outcome, make_consumer, make_producer
-from floorwatch.shared.runtime import LoopThread
+from floorwatch.shared.runtime import LoopThread, teardown
 
 logger = logging.getLogger(__name__)
 GROUP = "floorwatch-ingest"
@@ -87,23 +87,8 @@ class IngestRunner:
     def failed(self) -> BaseException | None:
         return self._batch.error if self._batch else None
 
-    @property
-    def alive(self) -> bool:
-        return self._batch is not None and self._batch.thread.is_alive()
-
     def stop(self, timeout: float = 10.0) -> None:
-        batch, self._batch = self._batch, None
-        if batch is not None:
-            batch.stop()
-            batch.join(timeout)
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            producer.flush(timeout)
-            producer.close(timeout)
-        engine, self._engine = self._engine, None
-        loop, self._loop = self._loop, None
-        if loop is not None:
-            if engine is not None:
-                loop.call(engine.dispose(), timeout)
-            loop.stop()
+        parts = (self._batch, self._producer, self._engine, self._loop)
+        self._batch = self._producer = self._engine = self._loop = None
+        teardown(*parts, timeout)
         logger.info("ingest stopped")
