@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from floorwatch.services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition, default_rules
+from floorwatch.services.alerts.core import (
+    Engine,
+    Guard,
+    RulesError,
+    RuleSet,
+    ThresholdRule,
+    Transition,
+    default_rules,
+    load_rules,
+)
+from floorwatch.services.alerts.core.rules import Inhibit
 from floorwatch.shared.events import Event
 
 from .feed import Feed, at, epoch
@@ -66,14 +76,29 @@ def test_rising_wait_fires_with_no_new_events() -> None:
     assert brief(out) == [("longest-wait", "firing", "resolved", 100)]
 
 
-def test_pending_dropped_silently_and_never_firing_to_pending() -> None:
+def test_pending_that_clears_resolves_unfired_and_never_firing_to_pending() -> None:
+    # t  0 .. 10              20                    100
+    #    11 waiting: pending  answer: 10 waiting -> resolved (never fired: details.fired = false)
     eng, feed, out = Engine(RuleSet((WAITING,))), Feed(), []
     for ev in eleven_waiting(feed):
         out += eng.on_event(ev)
     out += eng.on_event(feed("answered", 20, call="c0", queue="sales", agent="a1"))  # 10 waiting: breach over
     out += eng.advance(at(100))
-    assert brief(out) == [("calls-waiting", "inactive", "pending", 10)]
+    assert brief(out) == [
+        ("calls-waiting", "inactive", "pending", 10),
+        ("calls-waiting", "pending", "resolved", 20),
+    ]
+    assert out[1].details["fired"] is False and out[1].to_wire()["previous"] == "pending"
+    assert out[1].transition_id == out[0].fingerprint + ":2"
     assert eng.active_alerts() == []
+
+
+def test_firing_resolution_says_it_fired() -> None:
+    eng, feed = Engine(RuleSet((LONGEST,))), Feed()
+    eng.on_event(feed("queued", 0, call="c1", queue="sales"))
+    eng.advance(at(100))
+    (tr,) = eng.on_event(feed("abandoned", 110, call="c1", queue="sales"))
+    assert (tr.previous, tr.state, tr.details["fired"]) == ("firing", "resolved", True)
 
 
 def test_duplicates_are_ignored_and_counted() -> None:
@@ -112,6 +137,8 @@ def test_wire_record_shape() -> None:
         "labels",
         "details",
         "transition_id",
+        "escalated",
+        "inhibited_by",
     ]
     assert wire["id"] == wire["fingerprint"] and re.fullmatch(r"[0-9a-f]{16}", wire["id"])
     assert wire["transition_id"] == wire["id"] + ":1"
@@ -159,7 +186,7 @@ def test_replace_rules_keeps_surviving_alerts_and_resolves_removed_ones() -> Non
 
 
 def test_default_rules_service_level_needs_a_sample_and_for() -> None:
-    eng, feed, out = Engine(default_rules()), Feed(), []
+    eng, feed, out = Engine(RuleSet(default_rules().rules)), Feed(), []  # no inhibition here: see below
     out += eng.on_event(feed("login", 0, agent="a1", queues=["sales"]))
     for i in range(25):  # each call waits 30 s: all outside the 20 s service level
         out += eng.on_event(feed("queued", i * 2, call=f"c{i}", queue="sales"))
@@ -291,3 +318,96 @@ def test_an_extra_advance_within_the_lateness_changes_nothing() -> None:
     ]
     assert run(advance_first=False) == expected
     assert run(advance_first=True) == expected
+
+
+NOBODY = ThresholdRule(
+    name="nobody", metric="agents_available", op="<=", value=0, when=(Guard("calls_waiting", ">", 0),)
+)
+SL = ThresholdRule(name="sl", metric="service_level", op="<", value=0.8, min_sample=2)
+INHIBIT = (Inhibit(source=(("rule", "nobody"),), target=(("rule", "sl"),), equal=("site", "queue")),)
+
+
+def test_inhibition_withholds_targets_and_brings_them_back() -> None:
+    # t 0  a1 logs in (sales, billing)      1  a call waits on sales      2  a1 answers another call
+    #      -> sales: calls waiting, nobody available: "nobody" fires on sales
+    # t 5..8 agents x0..x3 answer two sales and two billing calls after 40 s: SL 0 % on both queues
+    #      -> "sl" fires on billing (published); on sales it is inhibited: tracked, withheld
+    # t 20 the waiting call is abandoned: "nobody" resolves and "sl" on sales is published (unchanged)
+    eng, feed = Engine(RuleSet((NOBODY, SL), inhibit=INHIBIT)), Feed()
+    out = [
+        *eng.on_event(feed("login", 0, agent="a1", queues=["sales", "billing"])),
+        *eng.on_event(feed("queued", 1, call="w", queue="sales")),
+        *eng.on_event(feed("answered", 2, call="k", queue="sales", agent="a1", wait_s=0.0)),
+    ]
+    assert [(t.rule, t.state) for t in out] == [("nobody", "firing")]
+    for i, q in enumerate(["sales", "sales", "billing", "billing"]):
+        out += eng.on_event(feed("answered", 5 + i, call=f"late{i}", queue=q, agent=f"x{i}", wait_s=40.0))
+    published = [(t.rule, t.scope.get("queue"), t.state) for t in out]
+    assert ("sl", "sales", "firing") not in published and ("sl", "billing", "firing") in published
+    active = {(a["rule"], a["scope"].get("queue")): a for a in eng.active_alerts()}
+    assert active["sl", "sales"]["state"] == "firing"  # tracked all the same
+    # the waiting call is abandoned: "nobody" resolves, and "sl" on sales appears (state unchanged record)
+    out = eng.on_event(feed("abandoned", 20, call="w", queue="sales"))
+    assert [(t.rule, t.scope.get("queue"), t.previous, t.state) for t in out] == [
+        ("nobody", "sales", "firing", "resolved"),
+        ("sl", "sales", "firing", "firing"),
+    ]
+    assert out[1].to_wire()["inhibited_by"] is None
+
+
+def test_an_inhibited_alert_already_on_screen_is_marked_once() -> None:
+    eng, feed = Engine(RuleSet((NOBODY, SL), inhibit=INHIBIT)), Feed()
+    out = [eng.on_event(feed("login", 0, agent="a1", queues=["sales"]))]
+    for i in range(2):
+        out.append(
+            eng.on_event(feed("answered", 1 + i, call=f"late{i}", queue="sales", agent=f"x{i}", wait_s=40.0))
+        )
+    assert [(t.rule, t.state) for batch in out for t in batch] == [("sl", "firing")]
+    out2 = eng.on_event(feed("answered", 5, call="k", queue="sales", agent="a1", wait_s=0.0))
+    out2 += eng.on_event(feed("queued", 6, call="w", queue="sales"))
+    assert [(t.rule, t.previous, t.state, t.to_wire()["inhibited_by"] is not None) for t in out2] == [
+        ("nobody", "inactive", "firing", False),
+        ("sl", "firing", "firing", True),  # screens drop it
+    ]
+    # while inhibited its resolution is not published either (screens dropped it already)
+    assert eng.on_event(feed("answered", 7, call="ok", queue="sales", agent="x9", wait_s=0.0)) == []
+
+
+def test_escalation_after_unacknowledged_time_on_the_grid() -> None:
+    # longest wait > 90 s fires at 91; escalate_after 60 s -> at 151, warning -> critical, escalated
+    rule = ThresholdRule(name="longest-wait", metric="longest_wait_s", op=">", value=90, escalate_after=60)
+    eng, feed = Engine(RuleSet((rule,))), Feed()
+    eng.on_event(feed("queued", 0.5, call="c1", queue="sales"))
+    out = eng.advance(at(150 + 2))
+    assert brief(out) == [("longest-wait", "inactive", "firing", 91)]
+    out = eng.advance(at(151 + 2))
+    assert brief(out) == [("longest-wait", "firing", "firing", 151)]
+    wire = out[0].to_wire()
+    assert (wire["severity"], wire["escalated"], wire["labels"]) == ("critical", True, {"escalated": "true"})
+    assert eng.active_alerts()[0]["severity"] == "critical"
+    # an acknowledged alert does not escalate; a restored engine keeps the deadline
+    eng2, feed2 = Engine(RuleSet((rule,))), Feed()
+    eng2.on_event(feed2("queued", 0.5, call="c1", queue="sales"))
+    (fired,) = eng2.advance(at(100))
+    eng2 = Engine.restore(eng2.snapshot(), RuleSet((rule,)))
+    eng2.ack(fired.fingerprint, by="li", at=at(120))
+    assert eng2.advance(at(400)) == []
+
+
+def test_reload_a_bad_file_never_replaces_the_good_rules_and_tracks_survive() -> None:
+    good = load_rules(
+        "rules:\n  - {name: aht, kind: aht_spike, recent: 5m, min_sample: 1, baseline_min: 1}\n"
+    )
+    eng, feed = Engine(good), Feed()
+    eng.on_event(feed("answered", 0, call="c", queue="sales", agent="a1", wait_s=0.0))
+    eng.on_event(feed("ended", 50, call="c", agent="a1", talk_s=50.0))
+    eng.on_event(feed("wrapped", 60, call="c", agent="a1"))
+    with pytest.raises(RulesError):
+        eng.replace_rules(load_rules("rules:\n  - {name: aht, kind: aht_spike, recent: soon}\n"))
+    assert eng.rules is good  # the shell keeps the good set: load_rules raised before replace_rules
+    tuned = load_rules(
+        "rules:\n  - {name: aht, kind: aht_spike, recent: 10m, min_sample: 1, baseline_min: 1}\n"
+    )
+    assert eng.replace_rules(tuned, at=at(70)) == []
+    # same name and kind: the detector's track (the handled call) survives the reload
+    assert b'"aht":{"type":"aht","scopes":{"sales"' in eng.snapshot()

@@ -35,18 +35,18 @@ def drive(rule: ThresholdRule, series: list[tuple[float, float]]) -> list[tuple[
     [
         # for = 30 s: pending at 0, firing once 30 s have passed with the breach unbroken
         ([(0, 11), (10, 12), (30, 12)], [(0, "inactive", "pending"), (30, "pending", "firing")]),
-        # breach broken at 20: pending dropped silently (decision "inactive", no resolved); new episode at 25
+        # breach broken at 20: pending resolves without firing; a new episode starts at 25
         (
             [(0, 11), (20, 9), (25, 11), (50, 11), (55, 11)],
             [
                 (0, "inactive", "pending"),
-                (20, "pending", "inactive"),
+                (20, "pending", "resolved"),
                 (25, "inactive", "pending"),
                 (55, "pending", "firing"),
             ],
         ),
         # pending uses the entry threshold: 8 is below 10, so pending drops even though 8 > clear
-        ([(0, 11), (10, 8)], [(0, "inactive", "pending"), (10, "pending", "inactive")]),
+        ([(0, 11), (10, 8)], [(0, "inactive", "pending"), (10, "pending", "resolved")]),
         # firing uses the clear threshold: 6..9 keep it firing (no flapping), 5 resolves
         (
             [(0, 11), (30, 11), (40, 9), (50, 6), (60, 11), (70, 5)],

@@ -9,9 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from floorwatch.services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition
+from floorwatch.services.alerts.core.agentstate import AgentStateRule
+from floorwatch.services.alerts.core.aht import AhtSpikeRule
+from floorwatch.services.alerts.core.efficiency import AgentEfficiencyRule
+from floorwatch.services.alerts.core.freshness import FreshnessRule
 from floorwatch.services.alerts.core.kpis import N_STATES, WIDTH
 from floorwatch.services.alerts.core.model import SiteFloor
-from floorwatch.shared.events import Event
+from floorwatch.services.alerts.core.occupancy import OccupancyRule, SeatsRule
+from floorwatch.services.alerts.core.progress import ProgressLagRule
+from floorwatch.services.alerts.core.projects import Project
+from floorwatch.services.alerts.core.rules import Inhibit
+from floorwatch.shared.events import Event, Outcome
 
 from .feed import KINDS, T0
 
@@ -19,7 +27,7 @@ LATENESS = 2.0
 RULES = RuleSet(
     (
         ThresholdRule(name="waiting", metric="calls_waiting", op=">", value=2, clear=1, for_s=5),
-        ThresholdRule(name="oldest", metric="longest_wait_s", op=">", value=20, clear=10),
+        ThresholdRule(name="oldest", metric="longest_wait_s", op=">", value=20, clear=10, escalate_after=15),
         ThresholdRule(name="site-oldest", metric="longest_wait_s", scope="site", op=">", value=40, for_s=3),
         ThresholdRule(
             name="sl", metric="service_level", op="<", value=0.8, clear=0.9, min_sample=2, for_s=10
@@ -31,7 +39,34 @@ RULES = RuleSet(
             name="nobody", metric="agents_available", op="<=", value=0, when=(Guard("calls_waiting", ">", 0),)
         ),
         ThresholdRule(name="aht", metric="aht_s", scope="site", op=">", value=25, clear=20),
-    )
+        # the detector kinds, with small parameters so that short random streams reach them
+        AhtSpikeRule(
+            name="spike",
+            recent=60,
+            half_life=120,
+            min_sample=2,
+            baseline_min=2,
+            z=0.5,
+            direction="both",
+            for_s=2,
+        ),
+        AhtSpikeRule(name="spike-team", scope="team", recent=60, min_sample=1, baseline_min=1, z=0.1),
+        OccupancyRule(name="band", scope="team", low=0.3, high=0.7, min_sample=10, for_s=3),
+        SeatsRule(name="seats", min_ready_share=0.5, min_logged_in=2, planned=(("t1", 2.0),), for_s=2),
+        AgentStateRule(name="away-long", not_ready=(("break", 20.0), ("*", 9.0)), wrap=7.0, for_s=1),
+        AgentEfficiencyRule(
+            name="eff", window=600, min_ready=10, min_calls=1, min_outcomes=1, min_peers=1, z=0.5
+        ),
+        ProgressLagRule(name="lag", behind=0.1, behind_abs=1, min_elapsed=0, z=0.0, for_s=2),
+        FreshnessRule(name="fresh", silent=25.0, max_lag=1.0),
+    ),
+    projects=(
+        Project(name="p0", target=40, start_min=540, end_min=560, utc_offset=8 * 3600, queues=("q1",)),
+    ),
+    inhibit=(
+        Inhibit(source=(("rule", "nobody"),), target=(("rule", "sl"),), equal=("site", "queue")),
+        Inhibit(source=(("severity", "critical"),), target=(("rule", "waiting"),), equal=("queue",)),
+    ),
 )
 
 step = st.tuples(
@@ -55,7 +90,9 @@ def build(steps: list[tuple[str, int, int, int, float, float, int]]) -> list[Eve
             events.append(events[n * 7 % len(events)])  # a re-delivery (same source and id)
             continue
         clock += gap
-        fields: dict[str, Any] = {"agent": f"a{agent}", "call": f"c{call}", "queue": f"q{queue}"}
+        # call legs often use the agent's "own" call, so answer -> end -> wrap chains (handle times) happen
+        own = f"c{agent}" if pick % 2 == 0 and kind not in ("queued", "abandoned") else f"c{call}"
+        fields: dict[str, Any] = {"agent": f"a{agent}", "call": own, "queue": f"q{queue}"}
         if kind == "login":
             fields = {
                 "agent": f"a{agent}",
@@ -70,12 +107,19 @@ def build(steps: list[tuple[str, int, int, int, float, float, int]]) -> list[Eve
             fields = {"call": f"c{call}", "queue": f"q{queue}"}
             if kind == "abandoned" and pick % 2:
                 fields["wait_s"] = float(pick)
+            if kind == "queued" and pick % 3 == 1:
+                fields["campaign"] = "p0"
         elif kind == "answered":
             fields["wait_s"] = float(pick * 4) if pick % 3 == 0 else None
         else:
             del fields["queue"]
+            if kind == "wrapped" and pick % 4:
+                fields["outcome"] = Outcome(
+                    code="sale" if pick % 2 else "no", success=[None, True, False][pick % 3]
+                )
         ts = T0 + dt.timedelta(seconds=max(0.0, clock - back))
-        events.append(KINDS[kind](v=1, id=f"e{n}", source="acd", ts=ts, site="bj-01", **fields))
+        source = "acd" if pick < 7 else "pbx"  # a second source, often silent
+        events.append(KINDS[kind](v=1, id=f"e{n}", source=source, ts=ts, site="bj-01", **fields))
     return events
 
 
@@ -103,12 +147,13 @@ def replay(
     advances: dict[int, float] | None = None,
     restore_at: int | None = None,
     end: float = 0.0,
+    rules: RuleSet = RULES,
 ) -> list[dict[str, Any]]:
     """Transitions of a run; ``advances[i]`` = advance(now) before event i; restore before ``restore_at``."""
-    eng, out = Engine(RULES, allowed_lateness_s=LATENESS), []
+    eng, out = Engine(rules, allowed_lateness_s=LATENESS), []
     for i, ev in enumerate(events):
         if restore_at == i:
-            eng = Engine.restore(eng.snapshot(), RULES)
+            eng = Engine.restore(eng.snapshot(), rules)
         if advances and i in advances:
             out += eng.advance(T0 + dt.timedelta(seconds=advances[i]))
         out += eng.on_event(ev)
@@ -128,21 +173,36 @@ def test_floor_invariants_and_lifecycle(steps: list[Any]) -> None:
         check_floor(s, ev.ts.timestamp())
     if events:
         transitions += eng.advance(max(e.ts for e in events) + dt.timedelta(seconds=600))
+    # What a screen sees. Inhibition withholds an alert's records (design in routing.py): one
+    # that was hidden (never shown, or last shown with ``inhibited_by``) reappears with its
+    # current transition, whose ``previous`` the screen did not see.
     last: dict[str, str] = {}
+    hidden: set[str] = set()
     for tr in transitions:
         before = last.get(tr.fingerprint, "inactive")
         assert (tr.previous, tr.state) != ("firing", "pending")  # never back to pending
-        assert tr.previous == before or (before in ("pending", "resolved") and tr.previous == "inactive")
+        reappearing = tr.fingerprint in hidden or (tr.fingerprint not in last and tr.previous != "inactive")
+        assert reappearing or tr.previous == before or (before == "resolved" and tr.previous == "inactive")
+        if tr.suppressed:
+            hidden.add(tr.fingerprint)
+        else:
+            hidden.discard(tr.fingerprint)
+        if tr.previous == tr.state:  # escalation / inhibition records leave the state unchanged
+            assert tr.state in ("pending", "firing") and (reappearing or tr.previous == before)
+            last[tr.fingerprint] = tr.state
+            continue
         assert (tr.previous, tr.state) in {
             ("inactive", "pending"),
             ("inactive", "firing"),
             ("pending", "firing"),
+            ("pending", "resolved"),  # published pending is always closed by a record
             ("firing", "resolved"),
         }
+        assert tr.state != "resolved" or tr.details["fired"] is (tr.previous == "firing")
         last[tr.fingerprint] = tr.state
-    active = {a["fingerprint"]: a["state"] for a in eng.active_alerts()}
+    active = {a["fingerprint"]: a["state"] for a in eng.active_alerts() if not a.get("inhibited_by")}
     assert all(state in ("pending", "firing") for state in active.values())
-    assert all(last[fp] == state for fp, state in active.items())
+    assert all(last.get(fp) == state for fp, state in active.items() if fp not in hidden)
     assert eng.duplicates == sum(1 for i, e in enumerate(events) if e in events[:i])
 
 
@@ -160,3 +220,81 @@ def test_replay_is_independent_of_advance_calls_and_restores(steps: list[Any], d
     assert replay(events, advances=advances, end=end) == expected
     assert replay(events, restore_at=restore_at, end=end) == expected
     assert replay(events, advances=advances, restore_at=restore_at, end=end) == expected
+
+
+# whole calls (answer -> maybe hold -> end -> wrap) so the handle-time detector gets real samples
+SPIKES = RuleSet(
+    (
+        AhtSpikeRule(
+            name="spike",
+            recent=60,
+            half_life=300,
+            min_sample=2,
+            baseline_min=2,
+            z=1.0,
+            direction="both",
+            for_s=5,
+        ),
+        AhtSpikeRule(
+            name="spike-team", scope="team", recent=120, min_sample=3, baseline_min=3, z=0.5, rise=0.1
+        ),
+        AgentEfficiencyRule(
+            name="eff", metrics=("aht_s", "calls_per_hour"), window=600, min_ready=30, min_calls=1
+        ),
+    )
+)
+whole_call = st.tuples(
+    st.integers(0, 3), st.integers(0, 1), st.floats(1, 90), st.floats(0, 30), st.floats(0, 60)
+)
+
+
+def calls(drawn: list[tuple[int, int, float, float, float]]) -> list[Event]:
+    """Each agent handles its drawn calls one after the other; the merged stream is time-ordered."""
+    free = [0.0] * 4
+    events: list[Event] = []
+    for n, (agent, queue, gap, talk, wrap) in enumerate(drawn):
+        start = free[agent] + gap
+        free[agent] = start + talk + wrap
+        a, c = f"a{agent}", f"k{n}"
+        for i, (kind, t, fields) in enumerate(
+            [
+                ("answered", start, {"queue": f"q{queue}", "wait_s": 0.0}),
+                ("ended", start + talk, {}),
+                ("wrapped", start + talk + wrap, {"outcome": Outcome(code="sale", success=n % 3 == 0)}),
+            ]
+        ):
+            events.append(
+                KINDS[kind](
+                    v=1,
+                    id=f"k{n}.{i}",
+                    source="acd",
+                    ts=T0 + dt.timedelta(seconds=t),
+                    site="bj-01",
+                    call=c,
+                    agent=a,
+                    **fields,
+                )
+            )
+    logins = [
+        KINDS["login"](v=1, id=f"l{i}", source="acd", ts=T0, site="bj-01", agent=f"a{i}", team=f"t{i % 2}")
+        for i in range(4)
+    ]
+    return logins + sorted(events, key=lambda e: e.ts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(whole_call, min_size=1, max_size=60), st.data())
+def test_handle_time_detectors_replay_identically(drawn: list[Any], data: st.DataObject) -> None:
+    events = calls(drawn)
+    secs = [(e.ts - T0).total_seconds() for e in events]
+    end = max(secs) + 700
+    positions = data.draw(st.sets(st.integers(0, len(events) - 1), max_size=8))
+    advances = {i: min(secs[i:]) + LATENESS * data.draw(st.floats(0, 1)) for i in positions}
+    restore_at = data.draw(st.integers(0, len(events) - 1))
+    expected = replay(events, end=end, rules=SPIKES)
+    assert replay(events, advances=advances, restore_at=restore_at, end=end, rules=SPIKES) == expected
+    last: dict[str, str] = {}
+    for tr in expected:
+        assert (tr["previous"], tr["state"]) != ("firing", "pending")
+        assert tr["previous"] == last.get(tr["fingerprint"], "inactive") or tr["previous"] == "inactive"
+        last[tr["fingerprint"]] = tr["state"]

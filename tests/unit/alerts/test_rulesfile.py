@@ -30,14 +30,15 @@ rules:
     min_sample: 600
     when: [{metric: logged_in, op: ">=", value: 3}]
     summary: "{team}: occupancy {value:.0%}"
-projects: [{name: p1}]
+projects: [{name: p1, target: 100, window: {start: "08:00", end: "20:00"}}]
 """
 
 
 def test_good_file_loads() -> None:
     rs = load_rules(GOOD, name="floor.yaml")
-    assert [r.name for r in rs.rules] == ["calls-waiting", "team-occupancy"]
-    cw, occ = rs.rules
+    # projects configured and no progress_lag rule: the default one is added
+    assert [r.name for r in rs.rules] == ["calls-waiting", "team-occupancy", "progress-lag"]
+    cw, occ, _ = rs.rules
     assert (cw.for_s, cw.clear, cw.matchers, cw.labels) == (
         30.0,
         5.0,
@@ -46,7 +47,8 @@ def test_good_file_loads() -> None:
     )
     assert (occ.scope, occ.for_s, occ.severity, occ.min_sample) == ("team", 90.0, "info", 600.0)
     assert occ.when == (Guard("logged_in", ">=", 3.0),)
-    assert rs.projects == [{"name": "p1"}] and rs.source == "floor.yaml"
+    assert [(p.name, p.target, p.start_min, p.end_min) for p in rs.projects] == [("p1", 100.0, 480.0, 1200.0)]
+    assert rs.source == "floor.yaml"
 
 
 def errors_of(text: str) -> list[tuple[int, str]]:
@@ -174,8 +176,109 @@ def test_defaults_are_valid_and_documented() -> None:
         "service-level",
         "abandon-rate",
         "no-agents-available",
+        "aht-spike",
+        "aht-spike-team",
+        "occupancy",
+        "seats",
+        "agent-efficiency",
+        "not-ready-too-long",
+        "progress-lag",
+        "source-silent",
     ]
     doc = __import__("floorwatch.services.alerts.core.defaults", fromlist=["x"]).__doc__ or ""
     for name in names:
         assert f"``{name}``" in doc
     assert all(not r.problems() for r in rs.rules)
+
+
+KINDS_FILE = """\
+rules:
+  - {name: aht, kind: aht_spike, scope: team, recent: 10m, rise: 0.3, direction: both, for: 2m}
+  - {name: occ, kind: occupancy, low: 0.5, high: 0.9, min_sample: 3600}
+  - {name: seats, kind: seats, planned: {changjiang: 8, "*": 4}, tolerance: 1}
+  - {name: eff, kind: agent_efficiency, metrics: [calls_per_hour], peers: site}
+  - name: away
+    kind: agent_state
+    not_ready: {break: 15m, lunch: 1h}
+    wrap: 2m
+    escalate_after: 10m
+  - {name: fresh, kind: freshness, silent: 2m, max_lag: 30s, require_open: false}
+projects:
+  - name: kd-upgrade
+    target: 600
+    window: {start: "08:00", end: 20:00}
+    tz: Asia/Shanghai
+    curve: {hourly: [1, 1, 2, 2]}
+    success: [sale, signed]
+    campaigns: [kd, kd-upgrade]
+  - name: vip
+    target: 40
+    window: {start: "09:30", end: "18:00"}
+    utc_offset: "+08:00"
+    curve: [["12:00", 0.25], ["18:00", 1]]
+    queues: [vip]
+inhibit:
+  - {source: {rule: aht}, target: {kind: agent_efficiency}, equal: [site, team]}
+"""
+
+
+def test_kinds_projects_and_inhibit_load() -> None:
+    rs = load_rules(KINDS_FILE, name="kinds.yaml")
+    by = {r.name: r for r in rs.rules}
+    assert [r.kind for r in rs.rules] == [
+        "aht_spike", "occupancy", "seats", "agent_efficiency", "agent_state", "freshness", "progress_lag",
+    ]  # fmt: skip
+    aht = by["aht"]
+    assert (aht.scope, aht.for_s, aht.recent, aht.direction) == (
+        "team",
+        120.0,
+        600.0,
+        "both",
+    )
+    assert by["seats"].planned == (("changjiang", 8.0), ("*", 4.0))
+    assert by["eff"].peers == "site"
+    assert by["away"].not_ready == (("break", 900.0), ("lunch", 3600.0))
+    assert (by["away"].wrap, by["away"].escalate_after) == (120.0, 600.0)
+    assert by["fresh"].require_open is False
+    kd, vip = rs.projects
+    # "20:00" unquoted is YAML 1.1 base-60 (1200); it is read from the text as a time of day anyway
+    assert (kd.start_min, kd.end_min, kd.tz, kd.success_codes, kd.campaigns) == (
+        480.0, 1200.0, "Asia/Shanghai", ("sale", "signed"), ("kd", "kd-upgrade"),
+    )  # fmt: skip
+    assert kd.curve == ((540.0, 1 / 6), (600.0, 2 / 6), (660.0, 4 / 6), (720.0, 1.0))
+    assert kd.planned_fraction(510) == pytest.approx(1 / 12) and kd.planned_fraction(900) == 1.0
+    assert (vip.utc_offset, vip.queues, vip.planned_fraction(720)) == (8 * 3600, ("vip",), 0.25)
+    assert rs.inhibit[0].target == (("kind", "agent_efficiency"),) and rs.inhibit[0].equal == ("site", "team")
+
+
+def test_kind_errors_are_reported_with_lines() -> None:
+    errors = errors_of("""\
+        rules:
+          - {name: a, kind: aht_spike, scope: agent}
+          - {name: b, kind: occupancy, low: 0.9, high: 0.5}
+          - {name: c, kind: nope}
+          - {name: d, kind: agent_state, not_ready: {break: soon}}
+          - {name: e, kind: seats, colour: red, escalate_after: soon}
+          - {name: f, kind: agent_efficiency, metrics: [speed]}
+        projects:
+          - {name: p, target: 0, window: {start: "09:00", end: "25:00"}, tz: Mars/Olympus}
+          - {name: q, target: 5}
+          - {name: q, target: 6}
+        inhibit:
+          - {source: {rule: a}}
+        """)
+    expected = [
+        (2, "kind aht_spike works per queue, team, site, not 'agent'"),
+        (3, "need 0 <= low < high"),
+        (4, "unknown kind 'nope'"),
+        (5, "bad duration 'soon'"),
+        (6, "bad duration 'soon'"),
+        (6, "unknown key 'colour' for kind seats"),
+        (7, "unknown metric 'speed'"),
+        (9, "bad time of day '25:00'"),  # the first error of a project hides the rest of it
+        (11, "duplicate project name 'q' (first on line 10)"),
+        (13, "inhibit rule is missing 'target'"),
+    ]
+    assert len(errors) == len(expected), errors
+    for (line, message), (want_line, want) in zip(errors, expected, strict=True):
+        assert line == want_line and want in message, (line, message)

@@ -45,7 +45,7 @@ from .kpis import (
     Agg,
     FloorConfig,
 )
-from .model import F_AGENT, F_AGENTS, F_OCC, F_WINDOW, Agent, Leg, SiteFloor, Touches, touch
+from .model import F_AGENT, F_AGENTS, F_OCC, F_WINDOW, Agent, HandledCall, Leg, SiteFloor, Touches, touch
 
 _MOVE = F_AGENTS | F_OCC
 
@@ -217,11 +217,19 @@ def on_wrapped(cfg: FloorConfig, s: SiteFloor, ev: CallWrapped, t: float, touche
     leg = a.leg
     if leg is None or leg.call != ev.call:
         return
-    _book_handle(cfg, s, a, leg, t, touches)
+    _book_handle(cfg, s, a, leg, t, touches, ev)
     _set_state(cfg, s, a, a.ready, t, touches)
 
 
-def _book_handle(cfg: FloorConfig, s: SiteFloor, a: Agent, leg: Leg, t: float, touches: Touches) -> None:
+def _book_handle(
+    cfg: FloorConfig,
+    s: SiteFloor,
+    a: Agent,
+    leg: Leg,
+    t: float,
+    touches: Touches,
+    wrapped: CallWrapped | None = None,
+) -> None:
     t = max(t, a.since)
     if leg.ended_at is None:
         _end(leg, t, None)
@@ -246,3 +254,18 @@ def _book_handle(cfg: FloorConfig, s: SiteFloor, a: Agent, leg: Leg, t: float, t
         touch(touches, "team", a.team, F_WINDOW)
     for agg in aggs:
         agg.win.add_many(t, parts)
+    if s.handled is not None:
+        out = wrapped.outcome if wrapped is not None else None
+        s.handled.append(
+            HandledCall(
+                t,
+                leg.queue,
+                a.team,
+                a.agent,
+                leg.talk_s,
+                leg.hold_s,
+                wrap,
+                None if out is None else out.code,
+                None if out is None else out.success,
+            )
+        )

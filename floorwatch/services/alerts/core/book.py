@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
-from .lifecycle import INACTIVE, Ack, AlertState, Decision
-from .rules import ThresholdRule
+from .lifecycle import FIRING, INACTIVE, RESOLVED, Ack, AlertState, Decision
+from .names import SEVERITIES
+from .rules import Rule, ThresholdRule
 from .transition import Transition
 
 
@@ -33,27 +35,55 @@ class Silence(msgspec.Struct, frozen=True):
         return all(labels.get(k) == v for k, v in self.matchers.items())
 
 
-def alert_labels(rule: ThresholdRule, st: AlertState) -> dict[str, str]:
-    """Labels silences match on: rule labels, then ``rule``, ``severity`` and the scope."""
+def severity(rule: Rule, st: AlertState) -> str:
+    """The rule's severity, one step higher once the alert escalated."""
+    if not st.escalated:
+        return rule.severity
+    return SEVERITIES[min(SEVERITIES.index(rule.severity) + 1, len(SEVERITIES) - 1)]
+
+
+def alert_labels(rule: Rule, st: AlertState) -> dict[str, str]:
+    """Labels silences and inhibit rules match on: rule labels, then ``rule``, ``kind``,
+    ``severity`` (as escalated), the scope, and ``escalated: "true"`` once escalated."""
     labels = dict(rule.labels)
-    labels.update(rule=rule.name, severity=rule.severity)
+    labels.update(rule=rule.name, kind=rule.kind, severity=severity(rule, st))
     labels.update(st.scope())
+    if st.escalated:
+        labels["escalated"] = "true"
     return labels
+
+
+def describe(rule: Rule, st: AlertState, value: float | None) -> tuple[str, float | None, dict[str, Any]]:
+    """(summary, threshold, details) of an alert of ``rule`` at ``value``."""
+    if isinstance(rule, ThresholdRule):
+        details: dict[str, Any] = {
+            "metric": rule.metric,
+            "op": rule.op,
+            "clear": rule.clear_at,
+            "for_s": rule.for_s,
+            "scope_kind": st.kind,
+            "min_sample": rule.min_sample,
+        }
+        return rule.render(value, st.scope()), rule.value, details
+    return st.summary, st.threshold, {**st.details, "scope_kind": st.kind, "for_s": rule.for_s}
 
 
 class AlertBook(msgspec.Struct):
     seq: dict[str, int] = msgspec.field(default_factory=dict)  # fingerprint -> records so far
     silences: list[Silence] = msgspec.field(default_factory=list)
 
-    def record(self, rule: ThresholdRule, st: AlertState, d: Decision, tz: int) -> Transition | None:
-        """The transition for decision ``d`` (``None`` for a silently dropped pending alert)."""
+    def record(self, rule: Rule, st: AlertState, d: Decision, tz: int) -> Transition | None:
+        """The transition for decision ``d``; a ``resolved`` one says whether the alert had fired."""
         if d.state == INACTIVE:
             return None
-        return self._make(rule, st, d.state, d.previous, d.at, d.value, tz)
+        extra = {"fired": d.previous == FIRING} if d.state == RESOLVED else None
+        return self._make(rule, st, d.state, d.previous, d.at, d.value, tz, extra)
 
-    def ack(
-        self, rule: ThresholdRule, st: AlertState, *, by: str, at: float, note: str, tz: int
-    ) -> Transition:
+    def changed(self, rule: Rule, st: AlertState, at: float, tz: int) -> Transition:
+        """A state-unchanged record (escalation, suppression lifted) of an active alert."""
+        return self._make(rule, st, st.state, st.state, at, st.value, tz)
+
+    def ack(self, rule: Rule, st: AlertState, *, by: str, at: float, note: str, tz: int) -> Transition:
         st.ack = Ack(by=by, at=at, note=note)
         return self._make(rule, st, st.state, st.state, at, st.value, tz)
 
@@ -74,9 +104,7 @@ class AlertBook(msgspec.Struct):
         self.silences.append(sil)
         return sil
 
-    def touched_by(
-        self, sil: Silence, rule: ThresholdRule, st: AlertState, at: float, tz: int
-    ) -> Transition | None:
+    def touched_by(self, sil: Silence, rule: Rule, st: AlertState, at: float, tz: int) -> Transition | None:
         """The state-unchanged record of an active alert newly covered by silence ``sil``."""
         if not sil.matches(alert_labels(rule, st)):
             return None
@@ -86,7 +114,7 @@ class AlertBook(msgspec.Struct):
         ends = [s.until for s in self.silences if s.until > at and s.matches(labels)]
         return max(ends, default=None)
 
-    def current(self, rule: ThresholdRule, st: AlertState, tz: int) -> Transition:
+    def current(self, rule: Rule, st: AlertState, tz: int) -> Transition:
         """The latest record of an active alert, rebuilt (no new sequence number)."""
         n = self.seq.get(st.fingerprint, 0)
         tr = self._make(rule, st, st.state, st.state, st.updated_at, st.value, tz)
@@ -95,43 +123,45 @@ class AlertBook(msgspec.Struct):
 
     def _make(
         self,
-        rule: ThresholdRule,
+        rule: Rule,
         st: AlertState,
         state: str,
         previous: str,
         at: float,
         value: float | None,
         tz: int,
+        extra: dict[str, Any] | None = None,
     ) -> Transition:
         fp = st.fingerprint
         n = self.seq[fp] = self.seq.get(fp, 0) + 1
         scope = st.scope()
+        summary, threshold, details = describe(rule, st, value)
+        if extra:
+            details = {**details, **extra}
+        labels = dict(rule.labels)
+        if st.escalated:
+            labels["escalated"] = "true"
         return Transition(
             id=fp,
             fingerprint=fp,
             rule=rule.name,
             kind=rule.kind,
-            severity=rule.severity,
+            severity=severity(rule, st),
             state=state,
             previous=previous,
             scope=scope,
-            summary=rule.render(value, scope),
+            summary=summary,
             value=value,
-            threshold=rule.value,
+            threshold=threshold,
             started_at=st.started_at,
             updated_at=at,
             event_time=at,
             ack=st.ack,
             silenced_until=self.silenced_until(alert_labels(rule, st), at),
-            labels=dict(rule.labels),
-            details={
-                "metric": rule.metric,
-                "op": rule.op,
-                "clear": rule.clear_at,
-                "for_s": rule.for_s,
-                "scope_kind": st.kind,
-                "min_sample": rule.min_sample,
-            },
+            labels=labels,
+            details=details,
             transition_id=f"{fp}:{n}",
             tz=tz,
+            escalated=st.escalated,
+            suppressed=st.suppressed,
         )

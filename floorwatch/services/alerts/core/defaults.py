@@ -10,73 +10,146 @@ Per queue (thresholds are common call-center practice; tune them in a rules file
 * ``abandon-rate``: warning when more than 10 % of (non-short) calls are abandoned over the
   window, with at least 20 calls, for 60 s; resolves at 7 %.
 * ``no-agents-available``: critical when calls wait and no serving agent is available for 30 s.
+
+The founding report's four warnings, plus data freshness (no per-floor configuration needed):
+
+* ``aht-spike`` (per queue) and ``aht-spike-team`` (per team): AHT of the last 15 minutes
+  +25 % or more above (or 25 % below) the scope's own decaying baseline (half-life 2 h), with
+  z >= 3 on log handle times, >= 20 recent calls and >= 60 baseline calls, for 2 min.
+* ``occupancy`` (per team): occupancy outside 35 %–95 % over the window with >= 2 staffed hours
+  behind it, for 10 min (info).
+* ``seats`` (per team): fewer than 30 % of the team's logged-in agents (at least 3) staffed
+  (not in not-ready) for 5 min — a whole team at lunch together (staggered lunches leave ~60 %
+  of a team away, which is normal).
+* ``agent-efficiency`` (per agent): far below team peers (median/MAD: -50 % and 3.5 robust
+  deviations) in calls per hour, AHT, unexcused not-ready share or success rate over the last
+  2 hours, for 10 min (info).
+* ``not-ready-too-long`` (per agent): break > 15 min, lunch > 60 min, training > 45 min, any
+  other reason > 30 min; wrap-up > 5 min.
+* ``progress-lag`` (per project): successes 15 %, 5 or more and 2 sqrt(planned) behind the plan,
+  after the first hour of the window, for 5 min — on for every project of the rules file.
+* ``source-silent`` (per event source): no events for 5 min while agents are logged in (critical).
+
+Routing: ``no-agents-available`` inhibits the same queue's ``service-level``, ``abandon-rate``
+and ``calls-waiting`` alerts, ``longest-wait-critical`` its ``longest-wait``; queue warnings
+unacknowledged for 15 min escalate one step (critical ones are only flagged ``escalated``).
 """
 
 from __future__ import annotations
 
-from .rules import Guard, RuleSet, ThresholdRule
+from .agentstate import AgentStateRule
+from .aht import AhtSpikeRule
+from .efficiency import AgentEfficiencyRule
+from .freshness import FreshnessRule
+from .kinds import KindRule
+from .occupancy import OccupancyRule, SeatsRule
+from .progress import ProgressLagRule
+from .rules import Guard, Inhibit, Rule, RuleSet, ThresholdRule
+
+ESCALATE_S = 900.0
+
+
+def progress_lag_rule() -> ProgressLagRule:
+    """The default progress-lag rule, added to every rules file that configures projects."""
+    return ProgressLagRule(name="progress-lag", for_s=300, behind=0.15, behind_abs=5, min_elapsed=3600)
+
+
+def detector_rules() -> tuple[KindRule, ...]:
+    return (
+        AhtSpikeRule(name="aht-spike", scope="queue", rise=0.25, fall=0.25, direction="both", for_s=120),
+        AhtSpikeRule(name="aht-spike-team", scope="team", rise=0.25, fall=0.25, direction="both", for_s=120),
+        OccupancyRule(
+            name="occupancy", scope="team", low=0.35, high=0.95, min_sample=7200, for_s=600, severity="info"
+        ),
+        SeatsRule(name="seats", scope="team", min_ready_share=0.3, min_logged_in=3, for_s=300),
+        AgentEfficiencyRule(name="agent-efficiency", for_s=600, severity="info"),
+        AgentStateRule(
+            name="not-ready-too-long",
+            not_ready=(("break", 900.0), ("lunch", 3600.0), ("training", 2700.0), ("*", 1800.0)),
+            wrap=300.0,
+        ),
+        progress_lag_rule(),
+        FreshnessRule(name="source-silent", silent=300.0, severity="critical"),
+    )
+
+
+def default_inhibits() -> tuple[Inhibit, ...]:
+    same_queue = ("site", "queue")
+    return (
+        *(
+            Inhibit(source=(("rule", "no-agents-available"),), target=(("rule", target),), equal=same_queue)
+            for target in ("service-level", "abandon-rate", "calls-waiting")
+        ),
+        Inhibit(
+            source=(("rule", "longest-wait-critical"),), target=(("rule", "longest-wait"),), equal=same_queue
+        ),
+    )
 
 
 def default_rules() -> RuleSet:
     """A fresh copy of the default rules (see the module docstring)."""
-    return RuleSet(
-        source="<defaults>",
-        rules=(
-            ThresholdRule(
-                name="calls-waiting",
-                metric="calls_waiting",
-                op=">",
-                value=10,
-                clear=5,
-                for_s=30,
-                summary="{queue}: {value:.0f} calls waiting (> {threshold:.0f})",
-            ),
-            ThresholdRule(
-                name="longest-wait",
-                metric="longest_wait_s",
-                op=">",
-                value=90,
-                clear=60,
-                summary="{queue}: oldest call waiting {value:.0f} s (> {threshold:.0f} s)",
-            ),
-            ThresholdRule(
-                name="longest-wait-critical",
-                metric="longest_wait_s",
-                op=">",
-                value=180,
-                clear=120,
-                severity="critical",
-                summary="{queue}: oldest call waiting {value:.0f} s (> {threshold:.0f} s)",
-            ),
-            ThresholdRule(
-                name="service-level",
-                metric="service_level",
-                op="<",
-                value=0.8,
-                clear=0.85,
-                for_s=60,
-                min_sample=20,
-                summary="{queue}: service level {value:.0%} (< {threshold:.0%})",
-            ),
-            ThresholdRule(
-                name="abandon-rate",
-                metric="abandon_rate",
-                op=">",
-                value=0.1,
-                clear=0.07,
-                for_s=60,
-                min_sample=20,
-                summary="{queue}: abandon rate {value:.0%} (> {threshold:.0%})",
-            ),
-            ThresholdRule(
-                name="no-agents-available",
-                metric="agents_available",
-                op="<=",
-                value=0,
-                for_s=30,
-                severity="critical",
-                when=(Guard("calls_waiting", ">", 0),),
-                summary="{queue}: calls waiting and no agent available",
-            ),
+    rules: tuple[Rule, ...] = (
+        ThresholdRule(
+            name="calls-waiting",
+            metric="calls_waiting",
+            op=">",
+            value=10,
+            clear=5,
+            for_s=30,
+            summary="{queue}: {value:.0f} calls waiting (> {threshold:.0f})",
+            escalate_after=ESCALATE_S,
+        ),
+        ThresholdRule(
+            name="longest-wait",
+            metric="longest_wait_s",
+            op=">",
+            value=90,
+            clear=60,
+            summary="{queue}: oldest call waiting {value:.0f} s (> {threshold:.0f} s)",
+            escalate_after=ESCALATE_S,
+        ),
+        ThresholdRule(
+            name="longest-wait-critical",
+            metric="longest_wait_s",
+            op=">",
+            value=180,
+            clear=120,
+            severity="critical",
+            summary="{queue}: oldest call waiting {value:.0f} s (> {threshold:.0f} s)",
+            escalate_after=ESCALATE_S,
+        ),
+        ThresholdRule(
+            name="service-level",
+            metric="service_level",
+            op="<",
+            value=0.8,
+            clear=0.85,
+            for_s=60,
+            min_sample=20,
+            summary="{queue}: service level {value:.0%} (< {threshold:.0%})",
+            escalate_after=ESCALATE_S,
+        ),
+        ThresholdRule(
+            name="abandon-rate",
+            metric="abandon_rate",
+            op=">",
+            value=0.1,
+            clear=0.07,
+            for_s=60,
+            min_sample=20,
+            summary="{queue}: abandon rate {value:.0%} (> {threshold:.0%})",
+            escalate_after=ESCALATE_S,
+        ),
+        ThresholdRule(
+            name="no-agents-available",
+            metric="agents_available",
+            op="<=",
+            value=0,
+            for_s=30,
+            severity="critical",
+            when=(Guard("calls_waiting", ">", 0),),
+            summary="{queue}: calls waiting and no agent available",
+            escalate_after=ESCALATE_S,
         ),
     )
+    return RuleSet(source="<defaults>", rules=rules + detector_rules(), inhibit=default_inhibits())

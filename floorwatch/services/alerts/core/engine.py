@@ -27,48 +27,35 @@ from ``snapshot()`` in the middle. Grid points with provably nothing to do are s
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 import msgspec
 
 from floorwatch.shared.events import Event
 
-from .book import AlertBook, alert_labels
+from .book import AlertBook
 from .defaults import default_rules
+from .engineops import EngineOps, EngineState
 from .floor import Floor
-from .floorview import floor_snapshot
+from .kinds import Ctx, KindRule
 from .kpis import FloorConfig
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
-from .metrics import read
 from .model import SiteFloor, Touches
 from .recent import RecentKeys
-from .rules import RuleSet, ThresholdRule
+from .routing import Key, Router
+from .rules import Rule, RuleSet, ThresholdRule
+from .stats import SiteStats
 from .times import epoch, to_datetime
 from .transition import Transition
-
-Key = tuple[str, str, str, str]  # (site, rule, scope kind, scope name)
-
-
-class EngineState(msgspec.Struct):
-    """Everything :meth:`Engine.snapshot` persists (rules are configuration, passed to restore)."""
-
-    floor: Floor
-    alerts: list[AlertState]
-    book: AlertBook
-    dedup: RecentKeys
-    grid: dict[str, int]
-    duplicates: int
-    lateness: float
-    version: int = 1
 
 
 def _scope(site: str, kind: str, name: str) -> dict[str, str]:
     return {"site": site} if kind == "site" else {"site": site, kind: name}
 
 
-class Engine:
+class Engine(EngineOps):
     """See the module docstring for the call order and the determinism contract."""
 
     def __init__(
@@ -85,12 +72,17 @@ class Engine:
             rules = default_rules()
         self._floor = Floor(config=config or FloorConfig())
         self._book = AlertBook()
+        self._router = Router(rules.inhibit)
         self._dedup = RecentKeys(dedup_capacity)
         self._grid: dict[str, int] = {}
         self._alerts: dict[Key, ThresholdAlert] = {}
         self._pending: dict[str, dict[Key, ThresholdAlert]] = {}
         self._by_fp: dict[str, Key] = {}
         self._dirty: set[str] = set()
+        self._stats: dict[str, SiteStats] = {}
+        self._ctx: dict[str, Ctx] = {}
+        self._wakes: dict[str, dict[str, float]] = {}  # site -> "rule\0kind\0name" -> event time
+        self._heap: dict[str, list[tuple[float, str]]] = {}
         self.lateness = allowed_lateness_s
         self.duplicates = 0
         self._index(rules)
@@ -99,45 +91,71 @@ class Engine:
 
     def _index(self, rules: RuleSet) -> None:
         self.rules = rules
-        self._rules = {r.name: r for r in rules.rules}
-        self._by_kind: dict[str, list[ThresholdRule]] = {}
+        self._rules: dict[str, Rule] = {r.name: r for r in rules.rules}
+        self._projects = {p.name: p for p in rules.projects}
+        plain = [r for r in rules.rules if isinstance(r, ThresholdRule)]
+        kinds = [r for r in rules.rules if isinstance(r, KindRule)]
+        self._by_kind: dict[str, list[Rule]] = {}
         for r in rules.rules:
             self._by_kind.setdefault(r.scope, []).append(r)
-        self._per_minute = [r for r in rules.rules if r.timings & {"window", "continuous"}]
-        self._rising = [r for r in rules.rules if "rising" in r.timings]
+        self._per_minute = [r for r in plain if r.timings & {"window", "continuous"}]
+        self._rising = [r for r in plain if "rising" in r.timings]
         self._rising_calls = any(r.scope != "agent" for r in self._rising)
         self._rising_agents = any(r.scope == "agent" for r in self._rising)
-        self._continuous = [r for r in rules.rules if "continuous" in r.timings]
-        self._touch_rules: dict[tuple[str, int], list[ThresholdRule]] = {}  # (kind, family mask) -> rules
+        self._continuous = [r for r in plain if "continuous" in r.timings]
+        self._kind_minute = [r for r in kinds if r.per_minute]
+        self._observers = [r for r in kinds if r.observes]
+        self._touch_rules: dict[tuple[str, int], list[Rule]] = {}  # (kind, family mask) -> rules
+        for site in self._ctx:
+            self._ctx[site] = self._new_ctx(site)
+        if hasattr(self, "_router"):
+            self._router.inhibits = rules.inhibit
+            self._router.index(self._rules, self._alerts)
+
+    def _new_ctx(self, site: str) -> Ctx:
+        """The detector context of ``site``, its tracks matching the current rules."""
+        s = self._floor.site(site)
+        if self._observers and s.handled is None:
+            s.handled = []
+        stats = self._stats.setdefault(site, SiteStats())
+        keep = {}
+        for r in self.rules.rules:
+            if isinstance(r, KindRule):
+                fresh = r.new_track()
+                if fresh is not None:
+                    old = stats.tracks.get(r.name)
+                    keep[r.name] = old if type(old) is type(fresh) else fresh
+        stats.tracks = keep
+        return Ctx(s, stats, self._projects)
 
     def replace_rules(self, rules: RuleSet, *, at: dt.datetime | None = None) -> list[Transition]:
-        """Swap the rule set. Alerts whose rule still exists (same name and scope kind, scope still
-        matched) keep their state and continue under the new parameters; firing alerts of other
-        rules resolve at ``at`` (default: their site's clock), pending ones are dropped silently."""
+        """Swap the rule set (validated: build it with ``load_rules`` first, which raises on a bad
+        file, so a bad file never replaces a good rule set). Alerts whose rule still exists (same
+        name, kind and scope kind, scope still matched) keep their state and continue under the
+        new parameters; alerts of other rules resolve at ``at`` (default: their site's clock).
+        Detector tracks of rules kept by name and kind survive; others start empty."""
         out: list[Transition] = []
         old = self._rules
         self._index(rules)
         for key, m in list(self._alerts.items()):
             st = m.st
             rule = self._rules.get(st.rule)
-            if rule is not None and rule.scope == st.kind and rule.matches(st.scope()):
+            same = rule is not None and rule.kind == old[st.rule].kind and rule.scope == st.kind
+            if rule is not None and same and rule.matches(st.scope()):
                 self._alerts[key] = rule.build(st)
                 if st.state == PENDING:
                     self._pending[st.site][key] = self._alerts[key]
                 continue
             when = epoch(at) if at is not None else float(self._grid.get(st.site, st.updated_at))
             when = max(when, st.last_eval)
-            if st.state == FIRING:
-                tr = self._book.record(
-                    old[st.rule],
-                    st,
-                    Decision(RESOLVED, FIRING, when, st.value),
-                    self._floor.sites[st.site].tz,
-                )
-                if tr is not None:
-                    out.append(tr)
+            # pending was published too: screens must drop it
             self._forget(key, st)
-        return out
+            d = Decision(RESOLVED, st.state, when, st.value)
+            self._router.publish(
+                self._book, old, self._alerts, key, old[st.rule], st, d, self._tz(st.site), out
+            )
+        self._router.index(self._rules, self._alerts)
+        return self._done(out)
 
     # -- events and time -----------------------------------------------------------------------
 
@@ -148,16 +166,24 @@ class Engine:
             return []
         t = epoch(ev.ts)
         out: list[Transition] = []
-        if ev.site in self._grid:
-            self._run_grid(ev.site, t, out)
+        site = ev.site
+        if site in self._grid:
+            self._run_grid(site, t, out)
         else:
-            self._grid[ev.site] = math.floor(t)
-            self._pending[ev.site] = {}
+            self._grid[site] = math.floor(t)
+            self._pending[site] = {}
+            self._ctx[site] = self._new_ctx(site)
         touches = self._floor.apply(ev, t)
+        if self._observers:
+            ctx = self._ctx[site]
+            handled = ctx.floor.handled or []
+            for rule in self._observers:
+                rule.observe(ctx, ev, t, handled, touches)
+            handled.clear()
         if touches:
-            self._dirty.add(ev.site)
-            self._evaluate_touches(self._floor.sites[ev.site], touches, t, out)
-        return out
+            self._dirty.add(site)
+            self._evaluate_touches(self._floor.sites[site], touches, t, out)
+        return self._done(out) if self._router.dirty else out
 
     def advance(self, now: dt.datetime) -> list[Transition]:
         """Evaluate time-based conditions of every site up to ``now - allowed_lateness``."""
@@ -165,7 +191,7 @@ class Engine:
         upto = epoch(now) - self.lateness
         for site in self._grid:
             self._run_grid(site, upto, out)
-        return out
+        return self._done(out)
 
     def next_deadline(self) -> dt.datetime | None:
         """Earliest ``now`` at which :meth:`advance` has something to evaluate (UTC), or None."""
@@ -190,11 +216,19 @@ class Engine:
 
     def _next_point(self, site: str, g: int) -> int:
         s = self._floor.sites[site]
-        return g + 1 if self._needs_second(s) else (g // 60 + 1) * 60
+        nxt = g + 1 if self._needs_second(s) else (g // 60 + 1) * 60
+        heap = self._heap.get(site)
+        if heap:
+            nxt = min(nxt, max(g + 1, math.ceil(heap[0][0])))
+        due = self._router.next_due(site)
+        if due is not None:
+            nxt = min(nxt, max(g + 1, math.ceil(due)))
+        return nxt
 
     def _grid_point(self, site: str, g: int, out: list[Transition]) -> None:
         s = self._floor.sites[site]
         now = float(g)
+        self._router.escalate(self._book, self._rules, self._alerts, site, now, s.tz, out)
         if g % 60 == 0:
             touches = self._floor.expire(site, now)
             if touches:
@@ -203,6 +237,12 @@ class Engine:
             for rule in self._per_minute:
                 for name in self._names(s, rule.scope):
                     self._evaluate(s, rule, rule.scope, name, now, out)
+            for kind_rule in self._kind_minute:
+                if g % kind_rule.period_s:
+                    continue
+                for name in kind_rule.names(self._ctx[site]):
+                    self._evaluate(s, kind_rule, kind_rule.scope, name, now, out)
+        self._run_wakes(s, now, out)
         for rule in self._rising:
             names: Iterable[str] = self._names(s, rule.scope)
             if rule.scope == "queue":
@@ -229,6 +269,30 @@ class Engine:
             return list(s.agents)
         return [s.site]
 
+    def _arm(self, site: str, rule: KindRule, name: str, at: float | None) -> None:
+        """Ask for an evaluation of ``rule`` for ``name`` at event time ``at`` (None: no need)."""
+        if at is None:
+            return
+        wakes = self._wakes.setdefault(site, {})
+        wkey = f"{rule.name}\x00{name}"
+        if wakes.get(wkey) == at:
+            return
+        wakes[wkey] = at
+        heapq.heappush(self._heap.setdefault(site, []), (at, wkey))
+
+    def _run_wakes(self, s: SiteFloor, now: float, out: list[Transition]) -> None:
+        heap = self._heap.get(s.site)
+        wakes = self._wakes.get(s.site)
+        while heap and wakes is not None and heap[0][0] <= now:
+            at, wkey = heapq.heappop(heap)
+            if wakes.get(wkey) != at:
+                continue  # superseded by a later arming
+            del wakes[wkey]
+            rule_name, name = wkey.split("\x00", 1)
+            rule = self._rules.get(rule_name)
+            if isinstance(rule, KindRule):
+                self._evaluate(s, rule, rule.scope, name, now, out)
+
     # -- evaluation ----------------------------------------------------------------------------
 
     def _evaluate_touches(self, s: SiteFloor, touches: Touches, now: float, out: list[Transition]) -> None:
@@ -241,15 +305,21 @@ class Engine:
                 self._evaluate(s, rule, kind, name, now, out)
 
     def _evaluate(
-        self, s: SiteFloor, rule: ThresholdRule, kind: str, name: str, now: float, out: list[Transition]
+        self, s: SiteFloor, rule: Rule, kind: str, name: str, now: float, out: list[Transition]
     ) -> None:
         key = (s.site, rule.name, kind, name)
         m = self._alerts.get(key)
         if rule.matchers and not rule.matches(_scope(s.site, kind, name)):
             return
-        cond, value = rule.condition(
-            lambda metric: read(s, kind, name, metric, now), firing=m is not None and m.firing
-        )
+        firing = m is not None and m.firing
+        if isinstance(rule, ThresholdRule):
+            cond, value = rule.check(s, kind, name, now, firing)
+        else:
+            ctx = self._ctx[s.site]
+            a = rule.assess(ctx, name, now, firing)
+            cond, value = a.cond, a.value
+            if rule.wakes:
+                self._arm(s.site, rule, name, rule.wake(ctx, name, now))
         if m is None:
             if not cond:
                 return
@@ -258,6 +328,9 @@ class Engine:
         d = m.observe(cond, value, now)
         if d is None:
             return
+        if isinstance(rule, KindRule):
+            ex = rule.explain(ctx, name, now, a, d.state)
+            m.st.summary, m.st.details, m.st.threshold = ex.summary, ex.details, a.threshold
         if d.state in (PENDING, FIRING):
             self._alerts[key] = m
             self._by_fp[m.st.fingerprint] = key
@@ -267,88 +340,23 @@ class Engine:
                 self._pending[s.site].pop(key, None)
         else:
             self._forget(key, m.st)
-        tr = self._book.record(rule, m.st, d, s.tz)
-        if tr is not None:
-            out.append(tr)
+        self._router.publish(self._book, self._rules, self._alerts, key, rule, m.st, d, s.tz, out)
+
+    def _tz(self, site: str) -> int:
+        return self._floor.sites[site].tz
+
+    def _done(self, out: list[Transition]) -> list[Transition]:
+        """``out`` plus the records of alerts whose inhibition began or ended meanwhile."""
+        tz = {site: s.tz for site, s in self._floor.sites.items()}
+        out += self._router.recheck(self._book, self._rules, self._alerts, tz)
+        return out
 
     def _forget(self, key: Key, st: AlertState) -> None:
         self._alerts.pop(key, None)
         self._pending[st.site].pop(key, None)
         self._by_fp.pop(st.fingerprint, None)
 
-    # -- reads and operator actions ------------------------------------------------------------
-
-    def pop_dirty_sites(self) -> set[str]:
-        """Sites whose floor changed since the previous call."""
-        dirty, self._dirty = self._dirty, set()
-        return dirty
-
-    def sites(self) -> list[str]:
-        return list(self._floor.sites)
-
-    def floor_snapshot(self, site: str, now: dt.datetime | None = None) -> dict[str, Any]:
-        """``FloorSnapshot`` of ``site`` at ``now`` (default: the site's latest event time)."""
-        s = self._floor.peek(site)
-        return floor_snapshot(s, self._floor.config, s.latest if now is None else epoch(now))
-
-    @property
-    def floor(self) -> Floor:
-        """The live floor state (read-only by contract)."""
-        return self._floor
-
-    def active_alerts(self) -> list[dict[str, Any]]:
-        """Wire dicts of pending and firing alerts, in order of first activation."""
-        return [
-            self._book.current(self._rules[m.st.rule], m.st, self._floor.sites[m.st.site].tz).to_wire()
-            for m in self._alerts.values()
-        ]
-
-    def ack(self, fingerprint: str, *, by: str, at: dt.datetime, note: str = "") -> Transition | None:
-        """Acknowledge an active alert; ``None`` when no alert with that fingerprint is active."""
-        key = self._by_fp.get(fingerprint)
-        if key is None:
-            return None
-        st = self._alerts[key].st
-        return self._book.ack(
-            self._rules[st.rule], st, by=by, at=epoch(at), note=note, tz=self._floor.sites[st.site].tz
-        )
-
-    def silence(
-        self,
-        matchers: Mapping[str, str],
-        *,
-        until: dt.datetime,
-        at: dt.datetime,
-        by: str = "",
-        comment: str = "",
-    ) -> list[Transition]:
-        """Silence alerts whose labels match until ``until``; one record per active alert it covers.
-        Later transitions of matching alerts carry ``silenced_until`` while the silence lasts."""
-        sil = self._book.silence(matchers, until=epoch(until), at=epoch(at), by=by, comment=comment)
-        out = []
-        for m in self._alerts.values():
-            st = m.st
-            tr = self._book.touched_by(
-                sil, self._rules[st.rule], st, epoch(at), self._floor.sites[st.site].tz
-            )
-            if tr is not None:
-                out.append(tr)
-        return out
-
     # -- persistence ---------------------------------------------------------------------------
-
-    def snapshot(self) -> bytes:
-        """All state as JSON bytes; ``Engine.restore(data, rules)`` continues exactly from here."""
-        state = EngineState(
-            floor=self._floor,
-            alerts=[m.st for m in self._alerts.values()],
-            book=self._book,
-            dedup=self._dedup,
-            grid=self._grid,
-            duplicates=self.duplicates,
-            lateness=self.lateness,
-        )
-        return msgspec.json.encode(state)
 
     @classmethod
     def restore(cls, data: bytes, rules: RuleSet) -> Engine:
@@ -364,6 +372,9 @@ class Engine:
         eng._floor, eng._book, eng._dedup = state.floor, state.book, state.dedup
         eng._grid, eng.duplicates = state.grid, state.duplicates
         eng._pending = {site: {} for site in state.grid}
+        eng._stats, eng._wakes = state.stats, state.wakes
+        eng._heap = {site: sorted((at, k) for k, at in w.items()) for site, w in state.wakes.items()}
+        eng._ctx = {site: eng._new_ctx(site) for site in state.grid}
         for st in state.alerts:
             rule = eng._rules.get(st.rule)
             if rule is None or rule.scope != st.kind:
@@ -373,12 +384,5 @@ class Engine:
             eng._by_fp[st.fingerprint] = key
             if st.state == PENDING:
                 eng._pending[st.site][key] = m
+        eng._router.rebuild(eng._rules, eng._alerts)
         return eng
-
-    def alert_labels(self, fingerprint: str) -> dict[str, str] | None:
-        """Labels of an active alert (what silences match), or None."""
-        key = self._by_fp.get(fingerprint)
-        if key is None:
-            return None
-        st = self._alerts[key].st
-        return alert_labels(self._rules[st.rule], st)

@@ -2,9 +2,11 @@
 
 Prometheus semantics: the condition must hold for ``for_s`` seconds (``pending``) before the
 alert fires; with ``for_s == 0`` it fires at once. A pending alert whose condition stops holding
-is dropped silently — no ``resolved`` record, as in Prometheus — and returns to inactive. A firing
-alert stays firing until its (hysteresis) condition stops holding, then resolves; it never goes
-back to pending. A later breach starts a new episode with a new ``started_at``.
+resolves without having fired: unlike Prometheus, whose pending alerts are internal, Floorwatch
+publishes ``pending``, so screens must be told to drop it (the book marks the record
+``details.fired = false``). A firing alert stays firing until its (hysteresis) condition stops
+holding, then resolves; it never goes back to pending. A later breach starts a new episode with a
+new ``started_at``.
 
 Call order for :class:`ThresholdAlert` (the engine owns the calls):
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -57,6 +59,12 @@ class AlertState(msgspec.Struct):
     last_eval: float = float("-inf")
     value: float | None = None
     ack: Ack | None = None
+    # detector kinds: the explanation of the latest published transition (threshold rules render theirs)
+    threshold: float | None = None
+    summary: str = ""
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
+    escalated: bool = False  # severity raised one step (unacknowledged past escalate_after)
+    suppressed: str | None = None  # fingerprint of the firing alert inhibiting this one (routing.py)
 
     def scope(self) -> dict[str, str]:
         if self.kind == "site":
@@ -65,7 +73,7 @@ class AlertState(msgspec.Struct):
 
 
 class Decision(NamedTuple):
-    """A state change to publish (or, for ``state == "inactive"``, a pending alert to drop silently)."""
+    """A state change to publish; ``resolved`` from ``pending`` means it never fired."""
 
     state: str
     previous: str
@@ -88,6 +96,8 @@ class ThresholdAlert:
         st.last_eval = now
         if value is not None or not cond:
             st.value = value
+        if st.state == RESOLVED:
+            st.state = INACTIVE  # a machine kept after resolving starts a new episode
         if st.state == INACTIVE:
             if not cond:
                 return None
@@ -95,7 +105,7 @@ class ThresholdAlert:
             return self._move(PENDING if self.for_s > 0 else FIRING, now)
         if st.state == PENDING:
             if not cond:
-                return self._move(INACTIVE, now)
+                return self._move(RESOLVED, now)
             return self.tick(now)
         if st.state == FIRING and not cond:
             return self._move(RESOLVED, now)

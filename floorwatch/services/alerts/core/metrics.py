@@ -23,12 +23,14 @@ from .model import F_AGENT, F_AGENTS, F_OCC, F_WAIT, F_WINDOW, SiteFloor
 Timing = Literal["event", "window", "rising", "continuous"]
 Reading = tuple[float | None, float]
 Reader = Callable[[SiteFloor, str, float], Reading]
-SCOPE_KINDS: Final = ("queue", "team", "site", "agent")
+SCOPE_KINDS: Final = ("queue", "team", "site", "agent", "campaign", "source")
 SCOPE_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "queue": ("site", "queue"),
     "team": ("site", "team"),
     "site": ("site",),
     "agent": ("site", "agent"),
+    "campaign": ("site", "campaign"),  # projects (progress_lag)
+    "source": ("site", "source"),  # event sources (freshness)
 }
 _NONE: Final[Reading] = (None, 0.0)
 

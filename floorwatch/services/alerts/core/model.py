@@ -22,6 +22,9 @@ F_WINDOW: Final = 2  # windowed counters and ratios
 F_AGENTS: Final = 4  # agents by state, logged_in
 F_OCC: Final = 8  # occupancy
 F_AGENT: Final = 16  # one agent's own state metrics
+F_HANDLE: Final = 32  # a call's handle time was booked to the scope (detector kinds)
+F_PROGRESS: Final = 64  # a project's completions changed
+F_SOURCE: Final = 128  # a source was heard from
 
 Scope = tuple[str, str]  # (kind, name): ("queue", "sales"), ("team", "t1"), ("site", site), ("agent", "a1")
 Touches = dict[Scope, int]
@@ -37,6 +40,24 @@ class Leg(msgspec.Struct):
     hold_s: float = 0.0
     ended_at: float | None = None
     talk_s: float | None = None
+
+
+class HandledCall(msgspec.Struct, array_like=True):
+    """One completed call with known handle time, as booked (for the detector kinds)."""
+
+    t: float  # wrap-up completed
+    queue: str | None
+    team: str | None
+    agent: str
+    talk: float
+    hold: float
+    wrap: float
+    code: str | None = None  # outcome code, when the wrap-up carried one
+    success: bool | None = None
+
+    @property
+    def handle(self) -> float:
+        return self.talk + self.hold + self.wrap
 
 
 class Agent(msgspec.Struct):
@@ -83,6 +104,8 @@ class SiteFloor(msgspec.Struct):
     latest: float = 0.0  # greatest event time seen
     tz: int = 0  # UTC offset (s) of the last event, used to render times
     seq: int = 0  # number of events applied; bumps whenever the floor changed
+    # outbox of calls booked by the last apply(); None = not recorded (nobody drains it)
+    handled: list[HandledCall] | None = None
 
     def calls_waiting(self) -> int:
         return len(self.waiting_in)

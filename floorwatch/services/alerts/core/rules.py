@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import math
 import operator
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Literal
 
+from .kinds import KindRule
 from .lifecycle import AlertState, ThresholdAlert
-from .metrics import METRICS, SCOPE_KEYS, Reading
+from .metrics import METRICS, SCOPE_KEYS, Reader, Reading
+from .model import SiteFloor
+from .names import NAME_RE, SEVERITIES
+from .projects import Project
 
 Op = Literal[">", ">=", "<", "<="]
 Severity = Literal["info", "warning", "critical"]
@@ -38,8 +41,6 @@ OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
-SEVERITIES: Final = ("info", "warning", "critical")
-NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _TEMPLATE_KEYS: Final = (
     "rule",
     "metric",
@@ -83,8 +84,13 @@ class ThresholdRule:
     min_sample: float = 0.0
     summary: str = ""
     labels: tuple[tuple[str, str], ...] = ()
+    escalate_after: float | None = None
     family: int = field(init=False, repr=False, compare=False, default=0)
     timings: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
+    # the metric and guard readers resolved per scope kind once (hot path: no catalogue lookups)
+    readers: dict[str, tuple[Reader, tuple[tuple[Reader, Callable[[float, float], bool], float], ...]]] = (
+        field(init=False, repr=False, compare=False, default_factory=dict)
+    )
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -96,6 +102,27 @@ class ThresholdRule:
             family |= m.family
         object.__setattr__(self, "family", family)
         object.__setattr__(self, "timings", frozenset(m.timing for m in metrics))
+        main = METRICS[self.metric].readers
+        for kind, reader in main.items():
+            if all(kind in METRICS[g.metric].readers for g in self.when):
+                guards = tuple((METRICS[g.metric].readers[kind], OPS[g.op], g.value) for g in self.when)
+                self.readers[kind] = (reader, guards)
+
+    def check(
+        self, s: SiteFloor, kind: str, name: str, now: float, firing: bool
+    ) -> tuple[bool, float | None]:
+        """:meth:`condition` for scope ``(kind, name)`` of site ``s`` at ``now``, read directly."""
+        reader, guards = self.readers[kind]
+        value, sample = reader(s, name, now)
+        if value is None or sample < self.min_sample:
+            return False, value
+        if not OPS[self.op](value, self.clear_at if firing else self.value):
+            return False, value
+        for g_reader, g_op, g_value in guards:
+            other, _ = g_reader(s, name, now)
+            if other is None or not g_op(other, g_value):
+                return False, value
+        return True, value
 
     def problems(self) -> list[tuple[str, str]]:
         """Every problem as ``(yaml key, message)``; empty when the rule is valid."""
@@ -240,13 +267,27 @@ def _op_problems(key: str, op: str) -> list[tuple[str, str]]:
     return [] if op in OPS else [(key, f"bad op {op!r}; use one of {' '.join(OPS)}")]
 
 
+Rule = ThresholdRule | KindRule
+
+
+@dataclass(frozen=True, slots=True)
+class Inhibit:
+    """Alertmanager's inhibit rule: while an alert matching ``source`` is firing, alerts matching
+    ``target`` whose labels ``equal`` the source's are suppressed from publication."""
+
+    source: tuple[tuple[str, str], ...]
+    target: tuple[tuple[str, str], ...]
+    equal: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class RuleSet:
-    """An ordered set of uniquely named rules. ``projects`` is reserved for project plans (raw)."""
+    """An ordered set of uniquely named rules, the projects they plan against, inhibit rules."""
 
-    rules: tuple[ThresholdRule, ...] = ()
-    projects: Any = None
+    rules: tuple[Rule, ...] = ()
+    projects: tuple[Project, ...] = ()
     source: str = "<defaults>"
+    inhibit: tuple[Inhibit, ...] = ()
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -254,6 +295,9 @@ class RuleSet:
             if rule.name in seen:
                 raise ValueError(f"duplicate rule name {rule.name!r}")
             seen.add(rule.name)
+        names = [p.name for p in self.projects]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate project names in {names}")
 
-    def by_name(self, name: str) -> ThresholdRule | None:
+    def by_name(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)

@@ -1,6 +1,11 @@
 """Rules files: YAML text -> :class:`~.rules.RuleSet`, reporting every error with its line.
 
-Format (``projects:`` is reserved for project plans; it is accepted and kept raw)::
+Top level: ``rules:`` (required), ``projects:`` and ``inhibit:`` (see ``kindsfile.py`` and
+``docs/rules.md``). A rule with ``kind:`` other than ``threshold`` is a detector kind
+(``aht_spike``, ``occupancy``, ``seats``, ``agent_efficiency``, ``agent_state``,
+``progress_lag``, ``freshness``). When the file has projects and no ``progress_lag`` rule, the
+default ``progress-lag`` rule is added: progress lag is on for every configured project.
+Threshold rules (the default kind)::
 
     rules:
       - name: calls-waiting          # required, unique
@@ -16,6 +21,7 @@ Format (``projects:`` is reserved for project plans; it is accepted and kept raw
         min_sample: 20               # evidence needed (calls, or seconds for occupancy)
         summary: "{queue}: {value:.0f} waiting"
         labels: {team_lead: li}
+        escalate_after: 15m          # any kind: severity one step up when unacknowledged
 
 :func:`load_rules` raises :class:`RulesError`, whose ``errors`` lists ``(line, message)`` for
 every problem found — YAML syntax, unknown keys, wrong types, unknown metrics, bad ops, a clear
@@ -25,15 +31,22 @@ threshold on the wrong side, duplicate names — not just the first.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Final
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node, SequenceNode
 
-from .rules import Guard, RuleSet, ThresholdRule, rule_problems
+from . import kindsfile
+from .progress import ProgressLagRule
+from .projects import Project
+from .rules import Guard, Inhibit, Rule, RuleSet, ThresholdRule, rule_problems
+from .yamlread import Reader, RulesError, line_of, parse_duration
+
+__all__ = ["RulesError", "load_rules", "parse_duration"]
 
 _RULE_KEYS: Final = (
+    "kind",
+    "escalate_after",
     "name",
     "metric",
     "scope",
@@ -49,108 +62,9 @@ _RULE_KEYS: Final = (
     "labels",
 )
 _REQUIRED: Final = ("name", "metric", "op", "value")
-_DURATION_RE: Final = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
-class RulesError(ValueError):
-    """A rules file is invalid; ``errors`` is the sorted list of ``(line, message)``."""
-
-    def __init__(self, name: str, errors: list[tuple[int, str]]) -> None:
-        self.name = name
-        self.errors = sorted(errors)
-        super().__init__("\n".join(f"{name}:{line}: {msg}" for line, msg in self.errors))
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from a number or a string like ``"30s"``, ``"5m"``, ``"1h"``, ``"1m30s"``, ``"90"``."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration, got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        match = _DURATION_RE.match(text)
-        if text and re.fullmatch(r"\d+(?:\.\d+)?", text):
-            seconds = float(text)
-        elif text and match:
-            h, m, s = (float(x) if x else 0.0 for x in match.groups())
-            seconds = h * 3600 + m * 60 + s
-        else:
-            raise ValueError(f"bad duration {value!r}: use seconds or e.g. 30s, 5m, 1h, 1m30s")
-    else:
-        raise ValueError(f"expected a duration, got {type(value).__name__}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"duration must be >= 0, got {value!r}")
-    return seconds
-
-
-def _line(node: Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-class _Reader:
-    """Walks composed YAML nodes, collecting errors instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.errors: list[tuple[int, str]] = []
-        self._loader = yaml.SafeLoader("")
-
-    def error(self, node: Node, message: str) -> None:
-        self.errors.append((_line(node), message))
-
-    def python(self, node: Node) -> Any:
-        return self._loader.construct_object(node, deep=True)
-
-    def mapping(self, node: Node, what: str) -> dict[str, tuple[Node, Node]] | None:
-        """``key -> (key node, value node)``; reports non-mappings, non-string and duplicate keys."""
-        if not isinstance(node, MappingNode):
-            self.error(node, f"{what} must be a mapping")
-            return None
-        out: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in node.value:
-            key = self.python(key_node) if isinstance(key_node, ScalarNode) else None
-            if not isinstance(key, str):
-                self.error(key_node, f"{what}: keys must be strings")
-            elif key in out:
-                self.error(key_node, f"{what}: duplicate key {key!r} (first on line {_line(out[key][0])})")
-            else:
-                out[key] = (key_node, value_node)
-        return out
-
-    def scalar(self, node: Node, kind: str) -> Any:
-        """The value of a scalar node of the wanted kind (``str``, ``number``, ``duration``) or None."""
-        value = self.python(node) if isinstance(node, ScalarNode) else node
-        if kind == "str" and isinstance(value, str):
-            return value
-        if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if kind == "duration" and not isinstance(value, Node):
-            try:
-                return parse_duration(value)
-            except ValueError as exc:
-                self.error(node, str(exc))
-                return None
-        wanted = {"str": "a string", "number": "a number", "duration": "a duration"}[kind]
-        if isinstance(node, ScalarNode):
-            self.error(node, f"expected {wanted}, got {type(value).__name__} {value!r}")
-        else:
-            shape = "list" if isinstance(node, SequenceNode) else "mapping"
-            self.error(node, f"expected {wanted}, got a {shape}")
-        return None
-
-    def string_map(self, node: Node, what: str) -> tuple[tuple[str, str], ...] | None:
-        items = self.mapping(node, what)
-        if items is None:
-            return None
-        out = []
-        for key, (_, value_node) in items.items():
-            value = self.scalar(value_node, "str")
-            if value is not None:
-                out.append((key, value))
-        return tuple(out)
-
-
-def _guards(r: _Reader, node: Node) -> tuple[Guard, ...] | None:
+def _guards(r: Reader, node: Node) -> tuple[Guard, ...] | None:
     if not isinstance(node, SequenceNode):
         r.error(node, "when must be a list of {metric, op, value} mappings")
         return None
@@ -191,11 +105,23 @@ _PLACEHOLDERS: Final[dict[str, Any]] = {
 }
 
 
-def _rule(r: _Reader, node: Node) -> tuple[ThresholdRule | None, Node | None]:
+def _rule(r: Reader, node: Node) -> tuple[Rule | None, Node | None]:
     """The rule (None when invalid; errors reported) and the node of its name (for duplicates)."""
     items = r.mapping(node, "a rule")
     if items is None:
         return None, None
+    kind = r.scalar(items["kind"][1], "str") if "kind" in items else "threshold"
+    if kind is None:
+        return None, None
+    name_node = items["name"][1] if "name" in items else None
+    if kind != "threshold":
+        if kind not in kindsfile.KINDS:
+            known = ", ".join(["threshold", *kindsfile.KINDS])
+            r.error(items["kind"][1], f"unknown kind {kind!r}; known: {known}")
+            return None, None
+        if name_node is not None and r.scalar(name_node, "str") is None:
+            name_node = None
+        return kindsfile.kind_rule(r, node, items, kind), name_node
     before = len(r.errors)
     for key, (key_node, _) in items.items():
         if key not in _RULE_KEYS:
@@ -238,9 +164,10 @@ def _rule(r: _Reader, node: Node) -> tuple[ThresholdRule | None, Node | None]:
     for key, message in problems:
         r.error(items[key][1] if key in items else node, message)
     name_node = items["name"][1] if "name" in items and "name" not in bad else None
-    if problems or len(r.errors) > before:
+    extra = kindsfile.routing(r, items)
+    if problems or len(r.errors) > before or extra is None:
         return None, name_node
-    return ThresholdRule(**{k: v for k, v in fields.items() if v is not None}), name_node
+    return ThresholdRule(**{k: v for k, v in fields.items() if v is not None}, **extra), name_node
 
 
 def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
@@ -255,16 +182,17 @@ def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
         raise RulesError(name, [(1, f"YAML error: {exc}")]) from None
     if root is None:
         raise RulesError(name, [(1, "the file is empty; expected a mapping with a `rules:` list")])
-    r = _Reader()
+    r = Reader()
     top = r.mapping(root, "the rules file")
-    rules: list[ThresholdRule] = []
-    projects: Any = None
+    rules: list[Rule] = []
+    projects: list[Project] = []
+    inhibits: list[Inhibit] = []
     if top is not None:
         for key, (key_node, _) in top.items():
-            if key not in ("rules", "projects"):
-                r.error(key_node, f"unknown top-level key {key!r}; known: rules, projects")
-        if "projects" in top:
-            projects = r.python(top["projects"][1])
+            if key not in ("rules", "projects", "inhibit"):
+                r.error(key_node, f"unknown top-level key {key!r}; known: rules, projects, inhibit")
+        projects = _section(r, top, "projects", kindsfile.project)
+        inhibits = _section(r, top, "inhibit", kindsfile.inhibit)
         if "rules" not in top:
             r.error(root, "missing top-level key 'rules'")
         elif not isinstance(top["rules"][1], SequenceNode):
@@ -282,9 +210,35 @@ def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
                             f"(first defined on line {first_line[rule_name]})",
                         )
                         continue
-                    first_line[rule_name] = _line(name_node)
+                    first_line[rule_name] = line_of(name_node)
                 if rule is not None:
                     rules.append(rule)
     if r.errors:
         raise RulesError(name, r.errors)
-    return RuleSet(rules=tuple(rules), projects=projects, source=name)
+    if projects and not any(isinstance(x, ProgressLagRule) for x in rules):
+        from .defaults import progress_lag_rule
+
+        if all(x.name != "progress-lag" for x in rules):
+            rules.append(progress_lag_rule())
+    return RuleSet(rules=tuple(rules), projects=tuple(projects), source=name, inhibit=tuple(inhibits))
+
+
+def _section(r: Reader, top: dict[str, tuple[Node, Node]], key: str, read: Any) -> list[Any]:
+    if key not in top:
+        return []
+    node = top[key][1]
+    if not isinstance(node, SequenceNode):
+        r.error(node, f"'{key}' must be a list")
+        return []
+    out: list[Any] = []
+    lines: dict[str, int] = {}
+    for item in node.value:
+        got = read(r, item)
+        name = getattr(got, "name", None)
+        if name is not None and name in lines:
+            r.error(item, f"duplicate {key[:-1]} name {name!r} (first on line {lines[name]})")
+        elif got is not None:
+            out.append(got)
+            if name is not None:
+                lines[name] = line_of(item)
+    return out

@@ -28,7 +28,7 @@ class Transition(msgspec.Struct, frozen=True):
     scope: dict[str, str]
     summary: str
     value: float | None
-    threshold: float
+    threshold: float | None
     started_at: float
     updated_at: float
     event_time: float
@@ -38,6 +38,8 @@ class Transition(msgspec.Struct, frozen=True):
     details: dict[str, Any]
     transition_id: str
     tz: int = 0  # UTC offset (s) used to render times
+    escalated: bool = False
+    suppressed: str | None = None  # fingerprint of the firing alert inhibiting this one, if any
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready record of ``docs/wire.md``."""
@@ -64,4 +66,6 @@ class Transition(msgspec.Struct, frozen=True):
             "labels": dict(self.labels),
             "details": dict(self.details),
             "transition_id": self.transition_id,
+            "escalated": self.escalated,
+            "inhibited_by": self.suppressed,
         }

@@ -1,0 +1,145 @@
+"""The engine's reads, operator actions and persistence (see ``engine.py`` for the call order).
+
+Split from :class:`~.engine.Engine` only to keep modules small: ``Engine`` subclasses this.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from .book import AlertBook, alert_labels
+from .floor import Floor
+from .floorview import floor_snapshot
+from .kinds import Ctx
+from .lifecycle import AlertState, ThresholdAlert
+from .recent import RecentKeys
+from .routing import Key, Router
+from .rules import Rule
+from .stats import SiteStats
+from .times import epoch
+from .transition import Transition
+
+
+class EngineState(msgspec.Struct):
+    """Everything :meth:`Engine.snapshot` persists (rules are configuration, passed to restore)."""
+
+    floor: Floor
+    alerts: list[AlertState]
+    book: AlertBook
+    dedup: RecentKeys
+    grid: dict[str, int]
+    duplicates: int
+    lateness: float
+    version: int = 1
+    stats: dict[str, SiteStats] = msgspec.field(default_factory=dict)  # detector tracks per site
+    wakes: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)  # site -> wake key -> time
+
+
+class EngineOps:
+    _floor: Floor
+    _book: AlertBook
+    _dedup: RecentKeys
+    _grid: dict[str, int]
+    _alerts: dict[Key, ThresholdAlert]
+    _pending: dict[str, dict[Key, ThresholdAlert]]
+    _by_fp: dict[str, Key]
+    _dirty: set[str]
+    _stats: dict[str, SiteStats]
+    _ctx: dict[str, Ctx]
+    _wakes: dict[str, dict[str, float]]
+    _heap: dict[str, list[tuple[float, str]]]
+    _rules: dict[str, Rule]
+    _router: Router
+    duplicates: int
+    lateness: float
+
+    def _new_ctx(self, site: str) -> Ctx:
+        raise NotImplementedError
+
+    # -- reads and operator actions ------------------------------------------------------------
+
+    def pop_dirty_sites(self) -> set[str]:
+        """Sites whose floor changed since the previous call."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def sites(self) -> list[str]:
+        return list(self._floor.sites)
+
+    def floor_snapshot(self, site: str, now: dt.datetime | None = None) -> dict[str, Any]:
+        """``FloorSnapshot`` of ``site`` at ``now`` (default: the site's latest event time)."""
+        s = self._floor.peek(site)
+        return floor_snapshot(s, self._floor.config, s.latest if now is None else epoch(now))
+
+    @property
+    def floor(self) -> Floor:
+        """The live floor state (read-only by contract)."""
+        return self._floor
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        """Wire dicts of pending and firing alerts, in order of first activation."""
+        return [
+            self._book.current(self._rules[m.st.rule], m.st, self._floor.sites[m.st.site].tz).to_wire()
+            for m in self._alerts.values()
+        ]
+
+    def ack(self, fingerprint: str, *, by: str, at: dt.datetime, note: str = "") -> Transition | None:
+        """Acknowledge an active alert; ``None`` when no alert with that fingerprint is active."""
+        key = self._by_fp.get(fingerprint)
+        if key is None:
+            return None
+        st = self._alerts[key].st
+        return self._book.ack(
+            self._rules[st.rule], st, by=by, at=epoch(at), note=note, tz=self._floor.sites[st.site].tz
+        )
+
+    def silence(
+        self,
+        matchers: Mapping[str, str],
+        *,
+        until: dt.datetime,
+        at: dt.datetime,
+        by: str = "",
+        comment: str = "",
+    ) -> list[Transition]:
+        """Silence alerts whose labels match until ``until``; one record per active alert it covers.
+        Later transitions of matching alerts carry ``silenced_until`` while the silence lasts."""
+        sil = self._book.silence(matchers, until=epoch(until), at=epoch(at), by=by, comment=comment)
+        out = []
+        for m in self._alerts.values():
+            st = m.st
+            tr = self._book.touched_by(
+                sil, self._rules[st.rule], st, epoch(at), self._floor.sites[st.site].tz
+            )
+            if tr is not None:
+                out.append(tr)
+        return out
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """All state as JSON bytes; ``Engine.restore(data, rules)`` continues exactly from here."""
+        state = EngineState(
+            floor=self._floor,
+            alerts=[m.st for m in self._alerts.values()],
+            book=self._book,
+            dedup=self._dedup,
+            grid=self._grid,
+            duplicates=self.duplicates,
+            lateness=self.lateness,
+            stats=self._stats,
+            wakes=self._wakes,
+        )
+        return msgspec.json.encode(state)
+
+    def alert_labels(self, fingerprint: str) -> dict[str, str] | None:
+        """Labels of an active alert (what silences match), or None."""
+        key = self._by_fp.get(fingerprint)
+        if key is None:
+            return None
+        st = self._alerts[key].st
+        return alert_labels(self._rules[st.rule], st)

@@ -1,0 +1,137 @@
+"""YAML reading helpers for rules files: durations, and a node walker that collects every error
+with its line instead of stopping at the first (used by ``rulesfile`` and ``kindsfile``)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Final
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+_DURATION_RE: Final = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+class RulesError(ValueError):
+    """A rules file is invalid; ``errors`` is the sorted list of ``(line, message)``."""
+
+    def __init__(self, name: str, errors: list[tuple[int, str]]) -> None:
+        self.name = name
+        self.errors = sorted(errors)
+        super().__init__("\n".join(f"{name}:{line}: {msg}" for line, msg in self.errors))
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or a string like ``"30s"``, ``"5m"``, ``"1h"``, ``"1m30s"``, ``"90"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        match = _DURATION_RE.match(text)
+        if text and re.fullmatch(r"\d+(?:\.\d+)?", text):
+            seconds = float(text)
+        elif text and match:
+            h, m, s = (float(x) if x else 0.0 for x in match.groups())
+            seconds = h * 3600 + m * 60 + s
+        else:
+            raise ValueError(f"bad duration {value!r}: use seconds or e.g. 30s, 5m, 1h, 1m30s")
+    else:
+        raise ValueError(f"expected a duration, got {type(value).__name__}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"duration must be >= 0, got {value!r}")
+    return seconds
+
+
+def line_of(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class Reader:
+    """Walks composed YAML nodes, collecting errors instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[int, str]] = []
+        self._loader = yaml.SafeLoader("")
+
+    def error(self, node: Node, message: str) -> None:
+        self.errors.append((line_of(node), message))
+
+    def python(self, node: Node) -> Any:
+        return self._loader.construct_object(node, deep=True)
+
+    def mapping(self, node: Node, what: str) -> dict[str, tuple[Node, Node]] | None:
+        """``key -> (key node, value node)``; reports non-mappings, non-string and duplicate keys."""
+        if not isinstance(node, MappingNode):
+            self.error(node, f"{what} must be a mapping")
+            return None
+        out: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in node.value:
+            key = self.python(key_node) if isinstance(key_node, ScalarNode) else None
+            if not isinstance(key, str):
+                self.error(key_node, f"{what}: keys must be strings")
+            elif key in out:
+                self.error(key_node, f"{what}: duplicate key {key!r} (first on line {line_of(out[key][0])})")
+            else:
+                out[key] = (key_node, value_node)
+        return out
+
+    def scalar(self, node: Node, kind: str) -> Any:
+        """The value of a scalar node of the wanted kind (``str``, ``number``, ``duration``) or None."""
+        value = self.python(node) if isinstance(node, ScalarNode) else node
+        if kind == "str" and isinstance(value, str):
+            return value
+        if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if kind == "bool" and isinstance(value, bool):
+            return value
+        if kind == "duration" and not isinstance(value, Node):
+            try:
+                return parse_duration(value)
+            except ValueError as exc:
+                self.error(node, str(exc))
+                return None
+        wanted = {"str": "a string", "number": "a number", "duration": "a duration", "bool": "true or false"}[
+            kind
+        ]
+        if isinstance(node, ScalarNode):
+            self.error(node, f"expected {wanted}, got {type(value).__name__} {value!r}")
+        else:
+            shape = "list" if isinstance(node, SequenceNode) else "mapping"
+            self.error(node, f"expected {wanted}, got a {shape}")
+        return None
+
+    def strings(self, node: Node, what: str) -> tuple[str, ...] | None:
+        """A list of strings (a single string is a list of one)."""
+        if isinstance(node, ScalarNode):
+            one = self.scalar(node, "str")
+            return None if one is None else (one,)
+        if not isinstance(node, SequenceNode):
+            self.error(node, f"{what} must be a list of strings")
+            return None
+        items = [self.scalar(item, "str") for item in node.value]
+        return None if any(i is None for i in items) else tuple(items)
+
+    def value_map(self, node: Node, what: str, kind: str) -> tuple[tuple[str, float], ...] | None:
+        """A mapping of names to numbers or durations; a bare value applies to every name (``*``)."""
+        if isinstance(node, ScalarNode):
+            one = self.scalar(node, kind)
+            return None if one is None else (("*", one),)
+        items = self.mapping(node, what)
+        if items is None:
+            return None
+        out = [(key, self.scalar(value_node, kind)) for key, (_, value_node) in items.items()]
+        return None if any(v is None for _, v in out) else tuple(out)
+
+    def string_map(self, node: Node, what: str) -> tuple[tuple[str, str], ...] | None:
+        items = self.mapping(node, what)
+        if items is None:
+            return None
+        out = []
+        for key, (_, value_node) in items.items():
+            value = self.scalar(value_node, "str")
+            if value is not None:
+                out.append((key, value))
+        return tuple(out)
