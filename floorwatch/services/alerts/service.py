@@ -209,8 +209,15 @@ class AlertsWorker:
             elif op == "silence":
                 until = dt.datetime.fromisoformat(cmd["until"])
                 result = part.engine.silence(
-                    cmd["matchers"], until=until, by=cmd["by"], comment=cmd.get("comment") or "", at=at
+                    cmd["matchers"],
+                    until=until,
+                    by=cmd["by"],
+                    comment=cmd.get("comment") or "",
+                    at=at,
+                    silence_id=cmd.get("silence_id"),
                 )
+            elif op == "unsilence":
+                result = part.engine.unsilence(cmd["silence_id"], at=at)
             else:
                 raise ValueError(f"unknown op {op!r}")
         except (ValueError, KeyError, TypeError) as exc:

@@ -88,13 +88,21 @@ class AlertBook(msgspec.Struct):
         return self._make(rule, st, st.state, st.state, at, st.value, tz)
 
     def silence(
-        self, matchers: Mapping[str, str], *, until: float, at: float, by: str = "", comment: str = ""
+        self,
+        matchers: Mapping[str, str],
+        *,
+        until: float,
+        at: float,
+        by: str = "",
+        comment: str = "",
+        silence_id: str | None = None,
     ) -> Silence:
-        """Add a silence (expired ones are forgotten); its id is a hash of its content."""
+        """Add a silence (expired ones are forgotten); its id is the caller's, or a hash of its
+        content."""
         self.silences = [s for s in self.silences if s.until > at]
         text = repr((sorted(matchers.items()), until, at, by, comment, len(self.seq)))
         sil = Silence(
-            id=hashlib.sha1(text.encode()).hexdigest()[:16],
+            id=silence_id or hashlib.sha1(text.encode()).hexdigest()[:16],
             matchers=dict(matchers),
             until=until,
             created_at=at,
@@ -103,6 +111,13 @@ class AlertBook(msgspec.Struct):
         )
         self.silences.append(sil)
         return sil
+
+    def unsilence(self, silence_id: str) -> Silence | None:
+        """Remove a silence; the removed one, or None if there was none with that id."""
+        gone = next((s for s in self.silences if s.id == silence_id), None)
+        if gone is not None:
+            self.silences = [s for s in self.silences if s.id != silence_id]
+        return gone
 
     def touched_by(self, sil: Silence, rule: Rule, st: AlertState, at: float, tz: int) -> Transition | None:
         """The state-unchanged record of an active alert newly covered by silence ``sil``."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from .book import AlertBook, alert_labels
+from .book import AlertBook, Silence, alert_labels
 from .floor import Floor
 from .floorview import floor_snapshot
 from .kinds import Ctx
@@ -105,10 +105,21 @@ class EngineOps:
         at: dt.datetime,
         by: str = "",
         comment: str = "",
+        silence_id: str | None = None,
     ) -> list[Transition]:
         """Silence alerts whose labels match until ``until``; one record per active alert it covers.
         Later transitions of matching alerts carry ``silenced_until`` while the silence lasts."""
-        sil = self._book.silence(matchers, until=epoch(until), at=epoch(at), by=by, comment=comment)
+        sil = self._book.silence(
+            matchers, until=epoch(until), at=epoch(at), by=by, comment=comment, silence_id=silence_id
+        )
+        return self._covered_by(sil, at)
+
+    def unsilence(self, silence_id: str, *, at: dt.datetime) -> list[Transition]:
+        """End a silence early; one record per active alert it covered (now without it)."""
+        sil = self._book.unsilence(silence_id)
+        return [] if sil is None else self._covered_by(sil, at)
+
+    def _covered_by(self, sil: Silence, at: dt.datetime) -> list[Transition]:
         out = []
         for m in self._alerts.values():
             st = m.st
