@@ -2,12 +2,13 @@
 
     .venv/bin/python -m benchmarks.ws_fanout [--clients 1000,5000,10000] [--procs 4] [--burst 100]
                                              [--deflate] [--skip-burst-above N]
+                                             [--direct-write-limit BYTES] [--light-clients]
 
 For each N: a real uvicorn API (``create_app``, as ``floorwatch api`` runs it) in a child process,
 fed by a fake feed that reads alert transitions from its stdin (so this process controls exactly
 when an alert enters the API); N WebSocket clients (``websockets``) spread over ``--procs`` other
-processes. Each alert carries its send time (wall clock, same host); each client records when it
-received it. Figures:
+processes (``--light-clients``: bare Sans-I/O clients, see ``_light_clients``). Each alert
+carries its send time (wall clock, same host); each client records when it received it. Figures:
 
 * one alert → all N clients: p50 / p99 / max of (received − sent), over all clients;
 * a burst of ``--burst`` alerts sent back to back: the latency of every alert at every client,
@@ -15,8 +16,13 @@ received it. Figures:
   alert_overflow drops, slow closes — from /metrics);
 * the API process's RSS (VmRSS) idle, with N clients, and after the burst.
 
-Loopback only; every wait is bounded. ``--deflate`` runs the server with permessage-deflate
-(``ws_per_message_deflate=True``) and the clients offering it.
+* CPU seconds the API process and the client processes used for the single alert (from
+  ``/proc/<pid>/stat``; everything is idle before it, so this is the cost of one fan-out).
+
+``--direct-write-limit 0`` turns the hub's fast path off (every frame through the session's writer
+task, as before it existed) for a before/after comparison. Loopback only; every wait is bounded.
+``--deflate`` runs the server with permessage-deflate (``ws_per_message_deflate=True``) and the
+clients offering it (a deflated connection never takes the fast path).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from typing import Any
 import httpx
 import orjson
 
+from floorwatch.services.api.hub import HubOptions
 from floorwatch.shared.broker import free_port
 
 TOKEN = "bench-admin-token"
@@ -74,27 +81,89 @@ class NullSink:
         return None
 
 
-def serve(port: int, deflate: bool) -> None:
+def serve(port: int, deflate: bool, direct_limit: int) -> None:
     import uvicorn
     from prometheus_client import CollectorRegistry
 
     from floorwatch.services.api.app import create_app
-    from floorwatch.services.api.hub import HubOptions
     from floorwatch.services.api.runtime import ApiOptions
     from floorwatch.shared.config import Settings
 
     raise_fd_limit()
     app = create_app(Settings(admin_token=TOKEN), feed=StdinFeed(), commands=NullSink(),
-                     registry=CollectorRegistry(), options=ApiOptions(hub=HubOptions(max_sessions=20_000)))
+                     registry=CollectorRegistry(), options=ApiOptions(hub=HubOptions(max_sessions=20_000,
+                                                                       direct_write_limit=direct_limit)))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
                             ws_per_message_deflate=deflate, ws_ping_interval=None)
     uvicorn.Server(config).run()
 
 
 # -- the clients (child processes) ----------------------------------------------------------------------
-def client_main(port: int, count: int, deflate: bool, conn: Any) -> None:
+def client_main(port: int, count: int, deflate: bool, conn: Any, light: bool = False) -> None:
     raise_fd_limit()
-    asyncio.run(_clients(port, count, deflate, conn))
+    asyncio.run(_light_clients(port, count, conn) if light else _clients(port, count, deflate, conn))
+
+
+def _on_text(got: dict[str, list[float]], raw: bytes | bytearray | str, now: float) -> bool:
+    """Record an alert's receipt time; True for a hello."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    if b'"type":"alert"' in data:
+        got.setdefault(orjson.loads(data)["alert"]["id"], []).append(now)
+    return b'"type":"hello"' in data
+
+
+async def _light_clients(port: int, count: int, pipe: Any) -> None:
+    """``count`` clients as bare asyncio protocols over websockets' Sans-I/O ``ClientProtocol``:
+    frames are handled in ``data_received``, no task or future per message — a stand-in for
+    clients on other machines, so that the API process gets the CPU the full clients would take."""
+    from websockets.client import ClientProtocol
+    from websockets.frames import Frame, Opcode
+    from websockets.uri import parse_uri
+
+    uri = parse_uri(f"ws://127.0.0.1:{port}/v1/stream?token={TOKEN}")
+    got: dict[str, list[float]] = {}
+    hellos = 0
+    all_hello = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    class Client(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.conn = ClientProtocol(uri, max_size=None)
+
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+            self.conn.send_request(self.conn.connect())
+            transport.write(b"".join(self.conn.data_to_send()))
+
+        def data_received(self, data: bytes) -> None:
+            nonlocal hellos
+            now = time.time()
+            self.conn.receive_data(data)
+            for event in self.conn.events_received():
+                if not isinstance(event, Frame) or event.opcode is not Opcode.TEXT:
+                    continue
+                if _on_text(got, event.data, now):
+                    hellos += 1
+                    if hellos == count:
+                        all_hello.set()
+            if out := self.conn.data_to_send():
+                self.transport.write(b"".join(out))
+
+    transports = []
+    for i in range(0, count, 100):
+        made = await asyncio.gather(*(loop.create_connection(Client, "127.0.0.1", port)
+                                      for _ in range(min(100, count - i))))
+        transports += [t for t, _ in made]
+    try:
+        async with asyncio.timeout(180):
+            await all_hello.wait()
+    except TimeoutError:
+        pass
+    pipe.send(("ready", hellos))
+    await loop.run_in_executor(None, pipe.recv)
+    pipe.send(("times", got))
+    for t in transports:
+        t.close()
 
 
 async def _clients(port: int, count: int, deflate: bool, pipe: Any) -> None:
@@ -113,10 +182,7 @@ async def _clients(port: int, count: int, deflate: bool, pipe: Any) -> None:
                                           compression="deflate" if deflate else None)
         try:
             async for raw in ws:
-                now = time.time()
-                if b'"type":"alert"' in (raw if isinstance(raw, bytes) else raw.encode()):
-                    got.setdefault(orjson.loads(raw)["alert"]["id"], []).append(now)
-                elif '"type":"hello"' in raw:
+                if _on_text(got, raw, time.time()):
                     hellos += 1
                     if hellos == count:
                         all_hello.set()
@@ -188,12 +254,22 @@ def wait_sent(port: int, target: float, limit_s: float) -> None:
         time.sleep(0.5)
 
 
-def run(n: int, procs: int, burst: int, deflate: bool, stamps: dict[str, float]) -> dict[str, Any]:
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(n: int, procs: int, burst: int, deflate: bool, direct_limit: int, light: bool,
+        stamps: dict[str, float]) -> dict[str, Any]:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.ws_fanout", "--serve", str(port)]
+    server = subprocess.Popen([sys.executable, "-m", "benchmarks.ws_fanout", "--serve", str(port),
+                               "--direct-write-limit", str(direct_limit)]
                               + (["--deflate"] if deflate else []), stdin=subprocess.PIPE)
     assert server.stdin is not None
-    result: dict[str, Any] = {"clients": n, "deflate": deflate}
+    result: dict[str, Any] = {"clients": n, "deflate": deflate, "direct_write_limit": direct_limit,
+                              "light_clients": light}
     workers = []
     try:
         deadline = time.monotonic() + 30
@@ -210,7 +286,7 @@ def run(n: int, procs: int, burst: int, deflate: bool, stamps: dict[str, float])
         for i in range(procs):
             mine, theirs = ctx.Pipe()
             share = n // procs + (1 if i < n % procs else 0)
-            p = ctx.Process(target=client_main, args=(port, share, deflate, theirs), daemon=True)
+            p = ctx.Process(target=client_main, args=(port, share, deflate, theirs, light), daemon=True)
             p.start()
             workers.append((p, mine))
         connected = sum(pipe.recv()[1] for _, pipe in workers)
@@ -219,10 +295,14 @@ def run(n: int, procs: int, burst: int, deflate: bool, stamps: dict[str, float])
         time.sleep(1.0)
         result["rss_connected_mb"] = rss_mb(server.pid)
 
+        pids = [server.pid] + [p.pid for p, _ in workers if p.pid is not None]
+        cpu_before = [cpu_s(pid) for pid in pids]
         server.stdin.write(alert_line("single", stamps))
         server.stdin.flush()
         wait_sent(port, connected, 60)
         time.sleep(1.0)
+        cpu = [cpu_s(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+        result["single_cpu_s"] = {"api": round(cpu[0], 2), "clients": round(sum(cpu[1:]), 2)}
         if burst:
             before = metrics(port)
             for i in range(burst):
@@ -279,16 +359,18 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--skip-burst-above", type=int, default=10**9)
     parser.add_argument("--deflate", action="store_true")
+    parser.add_argument("--direct-write-limit", type=int, default=HubOptions().direct_write_limit)
+    parser.add_argument("--light-clients", action="store_true")
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.deflate)
+        serve(args.serve, args.deflate, args.direct_write_limit)
         return
     raise_fd_limit()
     print(f"cores={os.cpu_count()} deflate={args.deflate} procs={args.procs}", flush=True)
     for n in [int(x) for x in args.clients.split(",")]:
         burst = args.burst if n <= args.skip_burst_above else 0
         stamps: dict[str, float] = {}
-        result = run(n, args.procs, burst, args.deflate, stamps)
+        result = run(n, args.procs, burst, args.deflate, args.direct_write_limit, args.light_clients, stamps)
         print(json.dumps(summarize(result, stamps)), flush=True)
 
 

@@ -13,6 +13,12 @@ Design (python-websockets' broadcast pattern, plus what a floor needs):
   live state at the moment it is sent; until then the session gets nothing (the snapshot will
   contain it). More than ``max_resyncs`` resyncs within ``resync_window_s`` marks a connected
   session as stuck: its writer closes it with 4008.
+* Fast path: a connected session with nothing owed, whose writer is not mid-send and whose
+  connection has a ``FrameSink`` (a transport it can write to without awaiting, see ``direct.py``)
+  gets the frame handed to the sink right here, seq assigned only if the sink took it. Otherwise (sink
+  refuses: write buffer above its limit, or no sink) the frame goes to the pending map and the
+  session's writer task is woken — the slow path above, where coalescing and resync happen. A
+  lagging client thus falls back to the slow path by itself and comes back once it has caught up.
 * Every sent frame is logged (bounded by ``replay_size``) so that a client reconnecting with its
   session id can ``resume`` from its last seq. A disconnected session keeps collecting (and
   coalescing) for ``resume_ttl_s``, then expires.
@@ -27,7 +33,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import orjson
 
@@ -40,6 +46,14 @@ CLOSE_TOO_SLOW = 4008
 Snapshot = Literal["hello", "resync"]
 
 
+class FrameSink(Protocol):
+    def write_text(self, prefix: bytes, tail: bytes) -> bool:
+        """Take the text frame ``prefix + tail`` for the connection, without awaiting, and return
+        True (it goes out ahead of anything the connection's writer sends later); or take nothing
+        and return False (the connection is closing or its write buffer is too full)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class HubOptions:
     max_alert_backlog: int = 1000
@@ -50,14 +64,15 @@ class HubOptions:
     resync_window_s: float = 60.0
     resume_ttl_s: float = 60.0
     max_sessions: int = 10_000
+    direct_write_limit: int = 32 * 1024  # fast path while a client's write buffer is ≤ this; 0 = off
 
 
 class Session:
     """One client's stream: its scope, seq counter, pending messages and sent log."""
 
     __slots__ = ("alert_backlog", "closing", "connected", "controls", "detached_at", "id", "keys", "log",
-                 "pending", "principal", "resumable", "resumed", "resyncs", "scope", "seq", "snapshot_due",
-                 "wake", "writer_gen")
+                 "pending", "principal", "resumable", "resumed", "resyncs", "scope", "sending", "seq", "sink",
+                 "snapshot_due", "wake", "writer_gen")
 
     def __init__(self, principal: Principal, replay_size: int) -> None:
         self.id = secrets.token_urlsafe(12)
@@ -78,11 +93,16 @@ class Session:
         self.connected = False
         self.detached_at: float | None = None
         self.writer_gen = 0
+        self.sink: FrameSink | None = None
+        self.sending = False  # the writer has a frame (seq assigned) not yet handed to the connection
 
 
 def frame(kind: str, seq: int, tail: str) -> str:
     """``{"type":kind,"seq":seq`` + tail; ``tail`` is ``}`` or ``,"key":value…}``."""
     return '{"type":"' + kind + '","seq":' + str(seq) + tail
+
+
+_PREFIXES = {kind: ('{"type":"' + kind + '","seq":').encode() for kind in ("alert", "floor")}
 
 
 def _tail(body: dict[str, Any]) -> str:
@@ -119,6 +139,8 @@ class Hub:
     def attach(self, session: Session) -> int:
         """Mark ``session`` connected; returns the writer generation (an older writer must stop)."""
         session.writer_gen += 1
+        session.sink = None
+        session.sending = False
         session.connected = True
         session.detached_at = None
         session.wake.set()
@@ -130,6 +152,7 @@ class Hub:
         cheapest way back for that client."""
         if session.writer_gen != gen:
             return
+        session.sink = None
         session.connected = False
         session.detached_at = self._clock()
         if session.closing is not None:
@@ -138,6 +161,12 @@ class Hub:
                 return
             session.closing = None
             session.resyncs.clear()
+
+    def set_sink(self, session: Session, gen: int, sink: FrameSink | None) -> None:
+        """Let ``publish`` write to writer ``gen``'s connection directly (``None``: slow path only).
+        Call once that connection's replayed frames are out, so nothing can overtake them."""
+        if session.writer_gen == gen and session.connected:
+            session.sink = sink
 
     def discard(self, session: Session) -> None:
         if self._sessions.pop(session.id, None) is not None:
@@ -174,6 +203,9 @@ class Hub:
     def _publish_alert(self, update: Update) -> None:
         visible: dict[Scope, bool] = {}
         tail: str | None = None
+        tail_bytes = b""
+        prefix = _PREFIXES["alert"]
+        direct = 0
         for session in self._sessions.values():
             if session.snapshot_due is not None or session.closing is not None:
                 continue
@@ -184,34 +216,57 @@ class Hub:
                 continue
             if tail is None:
                 tail = ',"alert":' + update.raw.decode() + "}"
+                tail_bytes = b',"alert":' + update.raw + b"}"
+            sink = session.sink
+            if sink is not None and not (session.pending or session.controls or session.sending):
+                seq = session.seq + 1
+                if sink.write_text(prefix + b"%d" % seq, tail_bytes):
+                    session.seq = seq
+                    session.log.append((seq, "alert", tail))
+                    direct += 1
+                    continue
             session.pending[next(session.keys)] = ("alert", tail)
             session.alert_backlog += 1
             if session.alert_backlog > self.options.max_alert_backlog:
                 self._overflow(session)
             session.wake.set()
+        if direct:
+            self.metrics.sent["alert"].inc(direct)
 
     def _publish_floor(self, update: Update) -> None:
-        tails: dict[Scope, str | None] = {}
+        tails: dict[Scope, tuple[str, bytes] | None] = {}
         key = ("floor", update.site)
         site_json = orjson.dumps(update.site).decode()
-        coalesced = 0
+        prefix = _PREFIXES["floor"]
+        coalesced = direct = 0
         for session in self._sessions.values():
             if session.snapshot_due is not None or session.closing is not None:
                 continue
             if session.scope in tails:
-                tail = tails[session.scope]
+                tails_of_scope = tails[session.scope]
             else:
-                tail = tails[session.scope] = self._floor_tail(update, session.scope, site_json)
-            if tail is None:
+                tails_of_scope = tails[session.scope] = self._floor_tail(update, session.scope, site_json)
+            if tails_of_scope is None:
                 continue
+            tail, tail_bytes = tails_of_scope
+            sink = session.sink
+            if sink is not None and not (session.pending or session.controls or session.sending):
+                seq = session.seq + 1
+                if sink.write_text(prefix + b"%d" % seq, tail_bytes):
+                    session.seq = seq
+                    session.log.append((seq, "floor", tail))
+                    direct += 1
+                    continue
             coalesced += key in session.pending
             session.pending[key] = ("floor", tail)
             session.wake.set()
         if coalesced:
             self.metrics.dropped["floor_coalesced"].inc(coalesced)
+        if direct:
+            self.metrics.sent["floor"].inc(direct)
 
     @staticmethod
-    def _floor_tail(update: Update, scope: Scope, site_json: str) -> str | None:
+    def _floor_tail(update: Update, scope: Scope, site_json: str) -> tuple[str, bytes] | None:
         if not scope.allows_site(update.site):
             return None
         if scope.partial:
@@ -221,7 +276,8 @@ class Hub:
             body = orjson.dumps(doc).decode()
         else:
             body = update.raw.decode()
-        return ',"site":' + site_json + ',"floor":' + body + "}"
+        tail = ',"site":' + site_json + ',"floor":' + body + "}"
+        return tail, tail.encode()
 
     def _overflow(self, session: Session) -> None:
         lost = sum(1 for kind, _ in session.pending.values() if kind == "alert")

@@ -1,5 +1,7 @@
 """``/v1/stream``: the WebSocket endpoint. One reader (client ops) and one writer (hub frames) per
-connection; the writer is the only place that awaits the client.
+connection; the writer is the only place that awaits the client. When the server lets us reach
+the connection's transport (``direct.py``), the hub writes alert and floor frames to idle clients
+itself and the writer only serves what it left pending (a lagging client), snapshots and controls.
 
 Close codes: 4401 missing/invalid token, or the token was revoked while connected (sent after
 accepting, so browsers can read it; the client should not retry with the same token); 4008 too
@@ -20,6 +22,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from floorwatch.services.api.auth import Principal, bearer_token
+from floorwatch.services.api.direct import transport_sink
 from floorwatch.services.api.hub import CLOSE_TOO_SLOW, Hub, Session
 from floorwatch.services.api.runtime import Runtime
 
@@ -119,12 +122,17 @@ async def _serve(websocket: WebSocket, runtime: Runtime, session: Session, repla
 async def _write(websocket: WebSocket, runtime: Runtime, session: Session, gen: int) -> None:
     hub = runtime.hub
     opts = hub.options
+    sink = transport_sink(websocket._receive, opts.direct_write_limit)
+    hub.set_sink(session, gen, sink)
+    flush = sink.flush if sink is not None else _nothing  # before any other write: keep the order
     next_beat = time.monotonic() + opts.heartbeat_s
     while True:
         if session.writer_gen != gen:
+            flush()
             await _close(websocket, CLOSE_SUPERSEDED, "session resumed on another connection")
             return
         if session.closing is not None:
+            flush()
             await _close(websocket, session.closing, _reason(session.closing))
             return
         now = time.monotonic()
@@ -140,6 +148,8 @@ async def _write(websocket: WebSocket, runtime: Runtime, session: Session, gen: 
             except TimeoutError:
                 pass
             continue
+        session.sending = True  # until the frame is handed over, publish must not write past it
+        flush()
         try:
             async with asyncio.timeout(opts.send_timeout_s):
                 await websocket.send_text(text)
@@ -149,6 +159,9 @@ async def _write(websocket: WebSocket, runtime: Runtime, session: Session, gen: 
             hub.close(session, CLOSE_TOO_SLOW, resumable=True)
             await _close(websocket, CLOSE_TOO_SLOW, _reason(CLOSE_TOO_SLOW))
             return
+        finally:
+            if session.writer_gen == gen:
+                session.sending = False
 
 
 async def _read(websocket: WebSocket, runtime: Runtime, session: Session) -> None:
@@ -160,6 +173,10 @@ async def _read(websocket: WebSocket, runtime: Runtime, session: Session) -> Non
         if text is None and message.get("bytes") is not None:
             text = message["bytes"].decode("utf-8", "replace")
         _handle(runtime.hub, session, text or "", runtime.options.max_client_message_bytes)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _parse(text: str) -> Any:

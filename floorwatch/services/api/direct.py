@@ -1,0 +1,105 @@
+"""Direct writes: the hub's fast path to a connection's transport (the ``FrameSink`` of ``hub.py``).
+
+Waking one writer task per client per message is what fan-out to thousands of clients costs most
+(python-websockets' ``broadcast`` avoids it the same way: write the frame to the transport without
+awaiting, and leave a connection whose write buffer is above a limit to the slow path). ASGI gives
+the app no transport, so ``transport_sink`` reaches it through uvicorn's Sans-I/O WebSocket
+implementation (``ws="auto"``/``"websockets-sansio"``: the protocol object is the receiver of the
+ASGI ``receive`` callable). Anything else — another server, uvicorn's other implementations, a
+connection that negotiated permessage-deflate — gets ``None`` and is served by its writer task as
+before; ``tests/service/api/test_ws_direct.py`` fails if the default uvicorn stops matching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from websockets.protocol import Protocol as SansIOProtocol
+
+_TEXT_FIN = 0x81  # FIN + opcode 1 (text); server frames are never masked (RFC 6455 §5.1)
+
+
+class _Transport(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def get_write_buffer_size(self) -> int: ...
+    def is_closing(self) -> bool: ...
+
+
+def text_frame_header(length: int) -> bytes:
+    """The RFC 6455 header of an unmasked, unfragmented text frame of ``length`` payload bytes."""
+    if length < 126:
+        return bytes((_TEXT_FIN, length))
+    if length < 1 << 16:
+        return bytes((_TEXT_FIN, 126)) + length.to_bytes(2, "big")
+    return bytes((_TEXT_FIN, 127)) + length.to_bytes(8, "big")
+
+
+class TransportSink:
+    """Takes whole text frames for one connection's transport, or refuses without taking when the
+    connection is closing or more than ``limit`` bytes are still waiting in its write buffer.
+
+    The first frame of a loop iteration is written at once; the ones after it in the same
+    iteration are batched until the next iteration (or until the batch exceeds ``limit``) and
+    written with one ``transport.write``: a burst of N messages costs a client two sends, not N.
+    Whoever else writes to the connection (the session's writer, a close) must ``flush()`` first
+    so that nothing overtakes the batch. A batch still unwritten when the connection closes is
+    dropped with it, like bytes in a socket buffer (a resume replays them)."""
+
+    __slots__ = ("_batch", "_batched", "_limit", "_loop", "_proto", "_transport", "_wrote")
+
+    def __init__(self, proto: Any, transport: _Transport, limit: int,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self._proto = proto
+        self._transport = transport
+        self._limit = limit
+        self._loop = loop
+        self._batch: list[bytes] | None = None
+        self._batched = 0
+        self._wrote = False  # a frame went out in this loop iteration: batch the next ones
+
+    def _closing(self) -> bool:
+        return bool(self._transport.is_closing() or self._proto.close_sent or self._proto.disconnected)
+
+    def write_text(self, prefix: bytes, tail: bytes) -> bool:
+        if self._transport.get_write_buffer_size() > self._limit or self._closing():
+            return False
+        data = text_frame_header(len(prefix) + len(tail)) + prefix + tail
+        if not self._wrote:
+            self._transport.write(data)
+            self._wrote = True
+            self._loop.call_soon(self.flush)
+        elif self._batch is None:
+            self._batch, self._batched = [data], len(data)
+        else:
+            self._batch.append(data)
+            self._batched += len(data)
+            if self._batched > self._limit:
+                self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Write what was batched (nothing when the connection is closing)."""
+        batch, self._batch = self._batch, None
+        self._wrote = False
+        if batch and not self._closing():
+            self._transport.write(batch[0] if len(batch) == 1 else b"".join(batch))
+
+
+def transport_sink(receive: Any, limit: int) -> TransportSink | None:
+    """A sink for the connection whose ASGI ``receive`` callable is ``receive``, or None when the
+    server is not uvicorn's Sans-I/O implementation in a state where raw text frames are valid
+    (handshake done, no extension negotiated, not closing) or ``limit`` is not positive."""
+    if limit <= 0:
+        return None
+    proto = getattr(receive, "__self__", None)
+    transport: Any = getattr(proto, "transport", None)
+    conn = getattr(proto, "conn", None)
+    if not isinstance(conn, SansIOProtocol) or conn.extensions:
+        return None
+    if not all(hasattr(transport, name) for name in ("write", "get_write_buffer_size", "is_closing")):
+        return None
+    flags = [getattr(proto, name, None) for name in ("handshake_complete", "close_sent", "disconnected")]
+    if flags != [True, False, False]:
+        return None
+    return TransportSink(proto, transport, limit, asyncio.get_running_loop())
