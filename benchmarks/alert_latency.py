@@ -256,7 +256,8 @@ def main() -> None:
     lat_ms = sorted(x * 1000 for x in lat)
     q = statistics.quantiles(lat_ms, n=100)
     print(
-        f"background load: {args.rate:.0f} events/s target, {produced.value / (args.seconds + 8):.0f} events/s produced"
+        f"background load: {args.rate:.0f} events/s target, "
+        f"{produced.value / (args.seconds + 8):.0f} events/s produced"
     )
     print(f"probes: {len(lat_ms)} alerts received, {missing} missing")
     print(

@@ -133,8 +133,8 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     import uvicorn
 
     from floorwatch.services.api.app import create_app
-    from floorwatch.services.api.kafka_feed import KafkaCommandSink, KafkaFeed
     from floorwatch.services.api.audit_sql import SqlAuditLog
+    from floorwatch.services.api.kafka_feed import KafkaCommandSink, KafkaFeed
     from floorwatch.services.api.tokens_sql import SqlTokenStore
     from floorwatch.shared.db import make_engine, sessions
     from floorwatch.shared.kafka import make_producer
@@ -327,7 +327,10 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     result = backtest(events, rules)
     for t in result.transitions:
         scope = ",".join(f"{k}={v}" for k, v in t["scope"].items())
-        print(f"{t['event_time']}  {t['state']:<8} {t['severity']:<8} {t['rule']:<24} {scope:<32} {t['summary']}")
+        print(
+            f"{t['event_time']}  {t['state']:<8} {t['severity']:<8} {t['rule']:<24} {scope:<32} "
+            f"{t['summary']}"
+        )
     print(
         f"\n{result.events} events ({unreadable} unreadable records, {result.duplicates} duplicates), "
         f"{len(result.transitions)} transitions:"

@@ -10,6 +10,7 @@ batch is consumed again on restart.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -53,10 +54,8 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | None = None, timeo
         existing = set(admin.list_topics())
         missing = [t for t in wanted if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service created them first
                 admin.create_topics([NewTopic(t, settings.partitions, 1) for t in missing])
-            except TopicAlreadyExistsError:
-                pass
             logger.info("created topics %s", missing)
     finally:
         admin.close()

@@ -1,4 +1,7 @@
-"""Write the canonical event's JSON Schema: ``python -m floorwatch.shared.schema_export docs/event-schema.json``."""
+"""Write the canonical event's JSON Schema.
+
+    python -m floorwatch.shared.schema_export docs/event-schema.json
+"""
 
 from __future__ import annotations
 

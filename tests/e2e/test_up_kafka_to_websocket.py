@@ -33,13 +33,13 @@ rules:
 """
 
 
-async def _recv_until(ws, pred, timeout: float):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def _recv_until(ws, pred, within: float):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     seen = []
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise AssertionError(f"not received in {timeout}s; saw {[m['type'] for m in seen][-20:]}")
+            raise AssertionError(f"not received in {within}s; saw {[m['type'] for m in seen][-20:]}")
         msg = json.loads(await asyncio.wait_for(ws.recv(), left))
         seen.append(msg)
         if pred(msg):
@@ -84,7 +84,7 @@ async def _scenario(up: Up, settings: Settings) -> None:
         assert a["rule"] == "queue-backlog" and a["severity"] == "critical"
         assert a["scope"] == {"site": "e2e", "queue": "sales"}
         assert a["value"] >= 3
-        floor, more = await _recv_until(
+        _, more = await _recv_until(
             ws,
             lambda m: (
                 m["type"] == "floor"

@@ -48,13 +48,18 @@ def _wait_for(pred, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-d
 
 
 def _transitions(settings: Settings) -> list[dict]:  # type: ignore[type-arg]
-    return [orjson.loads(r.value) for r in read_topic(settings, settings.topic("alerts"), 0, timeout=10, settle=0.5)]
+    return [
+        orjson.loads(r.value)
+        for r in read_topic(settings, settings.topic("alerts"), 0, timeout=10, settle=0.5)
+    ]
 
 
 def test_kill_9_then_restart_keeps_state_and_raises_no_alert_twice(
     settings: Settings, pg_url: str, tmp_path: Path
 ) -> None:
-    settings = settings.model_copy(update={"database_url": pg_url, "topic_prefix": settings.topic_prefix + "ac."})
+    settings = settings.model_copy(
+        update={"database_url": pg_url, "topic_prefix": settings.topic_prefix + "ac."}
+    )
     upgrade(pg_url)
     ensure_topics(settings)
     rules = tmp_path / "rules.yaml"
@@ -65,17 +70,27 @@ def test_kill_9_then_restart_keeps_state_and_raises_no_alert_twice(
     t0 = dt.datetime.now(dt.UTC)
 
     def ev(etype: str, s: float, **fields: object) -> bytes:
-        return orjson.dumps(canonical(etype, site="crash", ts=(t0 + dt.timedelta(seconds=s)).isoformat(), **fields))
+        return orjson.dumps(
+            canonical(etype, site="crash", ts=(t0 + dt.timedelta(seconds=s)).isoformat(), **fields)
+        )
 
     first = spawn(["alerts", "--metrics-port", str(free_port())], env, log)
     try:
         # sales: 4 waiting → fires before the kill, and a snapshot covers it.
-        produce(settings, events_topic, [ev("call.queued", i, call=f"s{i}", queue="sales") for i in range(4)], b"crash")
+        produce(
+            settings,
+            events_topic,
+            [ev("call.queued", i, call=f"s{i}", queue="sales") for i in range(4)],
+            b"crash",
+        )
         _wait_for(lambda: any(t["state"] == "firing" for t in _transitions(settings)))
         time.sleep(1.5)  # at least one snapshot after it
         # service: 3 waiting → fires; the kill follows at once, likely before the next snapshot.
         produce(
-            settings, events_topic, [ev("call.queued", 10 + i, call=f"v{i}", queue="service") for i in range(3)], b"crash"
+            settings,
+            events_topic,
+            [ev("call.queued", 10 + i, call=f"v{i}", queue="service") for i in range(3)],
+            b"crash",
         )
         _wait_for(lambda: sum(t["state"] == "firing" for t in _transitions(settings)) >= 2)
     finally:

@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import floorwatch.services.api.tables  # noqa: F401 - registers the API's tables
+import floorwatch.services.api.tables
 import floorwatch.shared.tables  # noqa: F401
 from floorwatch.shared.db import Base, make_engine
 from floorwatch.shared.migrate import upgrade
@@ -20,7 +20,9 @@ def _diff(url: str) -> list[object]:
     async def go() -> list[object]:
         engine = make_engine(url)
         async with engine.connect() as conn:
-            diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+            diff = await conn.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+            )
         await engine.dispose()
         return list(diff)
 

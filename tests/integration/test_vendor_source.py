@@ -28,7 +28,9 @@ def test_queue_log_topic_through_ingest(settings: Settings, monkeypatch: pytest.
     spec = SourceSpec(topic=topic, adapter="asterisk-queue-log", site="it-desk", source="pbxware")
     settings = settings.model_copy(update={"sources": [spec]})
     adapter = get_adapter("asterisk-queue-log", site="it-desk", source="pbxware")
-    expected = [ev for key, value in iter_records(path, "asterisk-queue-log") for ev in adapter.decode(value, key)]
+    expected = [
+        ev for key, value in iter_records(path, "asterisk-queue-log") for ev in adapter.decode(value, key)
+    ]
     records = sum(1 for _ in iter_records(path, "asterisk-queue-log"))
 
     upgrade(settings.database_url)

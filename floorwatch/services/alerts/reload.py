@@ -46,7 +46,9 @@ class RulesWatcher:
             self.rejected += 1
             for line, message in exc.errors:
                 logger.error("rules file %s:%s: %s", self.path, line, message)
-            logger.error("rules file %s refused (%d errors); the running rules stay", self.path, len(exc.errors))
+            logger.error(
+                "rules file %s refused (%d errors); the running rules stay", self.path, len(exc.errors)
+            )
             return None
         except OSError as exc:
             logger.error("rules file %s unreadable: %s; the running rules stay", self.path, exc)

@@ -16,13 +16,7 @@ target_metadata = Base.metadata
 
 def _import_service_tables() -> None:
     # Tables owned by a service register themselves on the same metadata.
-    import importlib
-
-    for mod in ("floorwatch.services.api.tables",):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError:
-            pass
+    import floorwatch.services.api.tables  # noqa: F401
 
 
 def _run(connection: Connection) -> None:

@@ -15,16 +15,39 @@ RULES = 'rules:\n  - name: backlog\n    metric: calls_waiting\n    op: ">"\n    
 def _events(path: Path) -> None:
     lines = []
     for i in range(3):
-        lines.append({"v": 1, "id": f"q{i}", "source": "rec", "type": "call.queued", "site": "bj",
-                      "ts": f"2026-11-28T09:00:0{i}+08:00", "call": f"c{i}", "queue": "sales"})
+        lines.append(
+            {
+                "v": 1,
+                "id": f"q{i}",
+                "source": "rec",
+                "type": "call.queued",
+                "site": "bj",
+                "ts": f"2026-11-28T09:00:0{i}+08:00",
+                "call": f"c{i}",
+                "queue": "sales",
+            }
+        )
     for i in range(3):
-        lines.append({"v": 1, "id": f"a{i}", "source": "rec", "type": "call.answered", "site": "bj",
-                      "ts": f"2026-11-28T09:01:0{i}+08:00", "call": f"c{i}", "queue": "sales", "agent": "x"})
+        lines.append(
+            {
+                "v": 1,
+                "id": f"a{i}",
+                "source": "rec",
+                "type": "call.answered",
+                "site": "bj",
+                "ts": f"2026-11-28T09:01:0{i}+08:00",
+                "call": f"c{i}",
+                "queue": "sales",
+                "agent": "x",
+            }
+        )
     lines.append(lines[0])  # a redelivery: counted once
     path.write_bytes(b"\n".join(orjson.dumps(x) for x in lines) + b"\nnot json\n")
 
 
-def test_backtest_prints_each_transition_and_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_backtest_prints_each_transition_and_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rules, events = tmp_path / "rules.yaml", tmp_path / "events.jsonl"
     rules.write_text(RULES)
     _events(events)

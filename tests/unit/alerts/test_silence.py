@@ -13,8 +13,9 @@ RULES = RuleSet(rules=(ThresholdRule(name="backlog", metric="calls_waiting", op=
 
 
 def queued(i: int) -> CallQueued:
-    return CallQueued(v=1, id=f"q{i}", source="t", ts=T0 + dt.timedelta(seconds=i), site="bj",
-                      call=f"c{i}", queue="sales")
+    return CallQueued(
+        v=1, id=f"q{i}", source="t", ts=T0 + dt.timedelta(seconds=i), site="bj", call=f"c{i}", queue="sales"
+    )
 
 
 def test_silence_then_unsilence_by_id() -> None:
@@ -22,8 +23,9 @@ def test_silence_then_unsilence_by_id() -> None:
     fired = [t for i in range(3) for t in eng.on_event(queued(i))]
     assert [t.state for t in fired] == ["firing"]
     until = T0 + dt.timedelta(hours=1)
-    silenced = eng.silence({"queue": "sales"}, until=until, at=T0 + dt.timedelta(seconds=5), by="li",
-                           silence_id="s-1")
+    silenced = eng.silence(
+        {"queue": "sales"}, until=until, at=T0 + dt.timedelta(seconds=5), by="li", silence_id="s-1"
+    )
     assert len(silenced) == 1 and silenced[0].to_wire()["silenced_until"] is not None
     assert eng.silence({"queue": "vip"}, until=until, at=T0 + dt.timedelta(seconds=6), by="li") == []
     ended = eng.unsilence("s-1", at=T0 + dt.timedelta(seconds=7))
