@@ -154,7 +154,17 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     )
     server = uvicorn.Server(config)
     if on_started is not None:
-        app.router.on_startup.append(on_started)  # type: ignore[attr-defined]
+        # The app has a lifespan, so on_startup hooks would never run: watch the server instead.
+        def announce_when_serving() -> None:
+            for _ in range(1200):
+                if server.started:
+                    on_started()
+                    return
+                if server.should_exit:
+                    return
+                threading.Event().wait(0.05)
+
+        threading.Thread(target=announce_when_serving, name="announce", daemon=True).start()
     try:
         server.run()
     except KeyboardInterrupt:

@@ -16,7 +16,7 @@ import websockets
 
 from floorwatch.shared.config import Settings
 from tests.support.kafkautil import canonical, produce
-from tests.support.upproc import Up
+from tests.support.upproc import TOKEN, Up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -55,6 +55,11 @@ def test_events_in_kafka_reach_a_websocket_as_floor_and_alert(
     up = Up(settings, tmp_path, "--rules", str(rules))
     try:
         up.wait_ready()
+        # The user is told where to look, with the token.
+        deadline = time.monotonic() + 10
+        while "wallboard:" not in up.tail() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert f"/wallboard?token={TOKEN}" in up.tail(), up.tail()
         asyncio.run(_scenario(up, settings))
     finally:
         code = up.stop()
