@@ -50,7 +50,9 @@ def test_snapshot_shape_and_values() -> None:
         "queues",
         "teams",
         "agents",
+        "projects",
     }
+    assert snap["projects"] == []  # no projects configured
     assert (snap["site"], snap["as_of"], snap["seq"], snap["window_s"]) == (
         "bj-01",
         "2026-11-28T09:00:30.000+08:00",

@@ -16,6 +16,7 @@ from .floor import Floor
 from .floorview import floor_snapshot
 from .kinds import Ctx
 from .lifecycle import AlertState, ThresholdAlert
+from .progress import ProgressLagRule
 from .recent import RecentKeys
 from .routing import Key, Router
 from .rules import Rule
@@ -73,7 +74,17 @@ class EngineOps:
     def floor_snapshot(self, site: str, now: dt.datetime | None = None) -> dict[str, Any]:
         """``FloorSnapshot`` of ``site`` at ``now`` (default: the site's latest event time)."""
         s = self._floor.peek(site)
-        return floor_snapshot(s, self._floor.config, s.latest if now is None else epoch(now))
+        t = s.latest if now is None else epoch(now)
+        snap = floor_snapshot(s, self._floor.config, t)
+        snap["projects"] = self.project_progress(site, t)
+        return snap
+
+    def project_progress(self, site: str, now: float) -> list[dict[str, Any]]:
+        """The site's projects against plan at epoch ``now`` (``progressview``); the successes
+        are those the first ``progress_lag`` rule counts (rules files with projects get one)."""
+        ctx = self._ctx.get(site)
+        rule = next((r for r in self._rules.values() if isinstance(r, ProgressLagRule)), None)
+        return [] if ctx is None or rule is None else rule.progress(ctx, now)
 
     @property
     def floor(self) -> Floor:

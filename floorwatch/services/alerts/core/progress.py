@@ -27,6 +27,7 @@ from floorwatch.shared.events import CallQueued, CallWrapped, Event
 
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
 from .model import F_PROGRESS, HandledCall, Touches, touch
+from .progressview import pace, project_progress
 from .projects import Project
 from .recent import RecentKeys, RecentMap
 
@@ -117,6 +118,19 @@ class ProgressLagRule(KindRule):
         done = track.done.get(p.name, 0.0) if track.day.get(p.name) == day else 0.0
         return done, p.target * p.planned_fraction(minute), minute
 
+    def progress(self, ctx: Ctx, now: float) -> list[dict[str, Any]]:
+        """Every project of the site at ``now``, by name: ``progressview.project_progress`` of
+        the successes (and attempts) this rule counted on ``now``'s local day."""
+        track = self._track(ctx)
+        out = []
+        for p in sorted(_projects_for(ctx), key=lambda p: p.name):
+            day, _ = p.local(now, ctx.floor.tz)
+            today = track.day.get(p.name) == day
+            done = track.done.get(p.name, 0.0) if today else 0.0
+            tried = track.tried.get(p.name, 0.0) if today else 0.0
+            out.append(project_progress(p, done, tried, now, ctx.floor.tz))
+        return out
+
     def assess(self, ctx: Ctx, name: str, now: float, firing: bool) -> Assessment:
         p = ctx.projects.get(name)
         if p is None:
@@ -133,11 +147,8 @@ class ProgressLagRule(KindRule):
     def explain(self, ctx: Ctx, name: str, now: float, a: Assessment, state: str) -> Explanation:
         p = ctx.projects[name]
         done, planned, minute = self._today(ctx, p, now)
-        elapsed_h = max(minute - p.start_min, 0.0) / 60
-        left_h = max(p.end_min - minute, 0.0) / 60
-        rate = done / elapsed_h if elapsed_h > 0 else 0.0
-        need = (p.target - done) / left_h if left_h > 0 else None
-        finish = now + (p.target - done) / rate * 3600 if rate > 0 and done < p.target else None
+        pc = pace(p, done, minute, now)
+        rate, need, finish = pc.rate_per_h, pc.needed_per_h, pc.projected_finish
         details: dict[str, Any] = {
             "target": p.target,
             "done": done,
@@ -145,10 +156,10 @@ class ProgressLagRule(KindRule):
             "planned_fraction": round(planned / p.target, 4),
             "behind": round(planned - done, 1),
             "rate_per_h": round(rate, 2),
-            "projected_total": round(done + rate * left_h, 1),
+            "projected_total": round(pc.projected_total, 1),
             "projected_finish": None if finish is None else p.render_time(finish, ctx.floor.tz),
             "needed_per_h": None if need is None else round(need, 2),
-            "extra_per_h": None if need is None else round(need - rate, 2),
+            "extra_per_h": None if pc.extra_per_h is None else round(pc.extra_per_h, 2),
             "attempts": self._track(ctx).tried.get(p.name, 0.0),
         }
         title = p.title or p.name
