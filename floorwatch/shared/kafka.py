@@ -32,7 +32,7 @@ Batch = list[ConsumerRecord]
 
 
 def service_topics(settings: Settings) -> list[str]:
-    names = ["events", "dlq", "alerts", "floor", "control"]
+    names = ["events", "dlq", "alerts", "floor", "control", "rules"]
     vendor = [s.topic for s in settings.sources]
     return [*settings.raw_topic_list, *vendor, *(settings.topic(n) for n in names)]
 

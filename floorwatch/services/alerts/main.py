@@ -72,6 +72,7 @@ class AlertsRunner:
             allowed_lateness_s=s.allowed_lateness_s,
             wall=utcnow,
             rules_watcher=RulesWatcher(s.rules_file, clock=time.monotonic) if s.rules_file else None,
+            rules_topic=s.topic("rules"),
         )
         consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
         self._batch = BatchLoop(

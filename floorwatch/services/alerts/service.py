@@ -10,6 +10,8 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
   replay after a crash) and recorded.
 * after every poll (``on_idle``): ``engine.advance(now)`` with a clock that follows event time,
   coalesced floor snapshots of the sites that changed, periodic engine snapshots.
+* the active rule set (``core/ruleswire.py``) on the rules topic, key ``ruleset``: at start, after
+  every reload, and every ``RULES_REPUBLISH_S`` so a topic's retention never loses it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from floorwatch.services.alerts.core.engine import Engine
 from floorwatch.services.alerts.core.rules import RuleSet
+from floorwatch.services.alerts.core.ruleswire import ruleset_doc
 from floorwatch.services.alerts.reload import RulesWatcher
 from floorwatch.services.alerts.store import AlertStore
 from floorwatch.shared.events import InvalidEvent, decode_event
@@ -38,6 +41,8 @@ from floorwatch.shared.runtime import LoopThread
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0
+RULES_REPUBLISH_S = 600.0
+RULES_KEY = b"ruleset"
 
 
 @dataclass
@@ -114,6 +119,7 @@ class AlertsWorker:
         wall: Callable[[], dt.datetime],
         monotonic: Callable[[], float] = time.monotonic,
         rules_watcher: RulesWatcher | None = None,
+        rules_topic: str | None = None,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -131,6 +137,8 @@ class AlertsWorker:
         self.wall = wall
         self.monotonic = monotonic
         self.rules_watcher = rules_watcher
+        self.rules_topic = rules_topic
+        self._rules_sent: float | None = None  # monotonic time the rule set was last published
         self.parts: dict[int, Partition] = {}
         self._last_snapshot = monotonic()
 
@@ -254,6 +262,7 @@ class AlertsWorker:
             fresh = self.rules_watcher.poll()
             if fresh is not None:
                 self.rules = fresh
+                self._rules_sent = None
                 for part in self.parts.values():
                     out.extend(part.engine.replace_rules(fresh, at=self._event_now(part, mono)))
         for part in self.parts.values():
@@ -261,6 +270,7 @@ class AlertsWorker:
             if now is not None:
                 out.extend(part.engine.advance(now))
         self._emit(out)
+        self._publish_rules(mono)
         self._publish_floors(mono)
         if mono - self._last_snapshot >= self.snapshot_interval_s:
             self._last_snapshot = mono
@@ -273,6 +283,19 @@ class AlertsWorker:
         if part.newest_event is None:
             return None
         return part.newest_event + dt.timedelta(seconds=mono - part.newest_wall)
+
+    def _publish_rules(self, mono: float) -> None:
+        """The rule set in force, for the API's /v1/rules (docs/wire.md, *Rule set*)."""
+        if self.rules_topic is None:
+            return
+        if self._rules_sent is not None and mono - self._rules_sent < RULES_REPUBLISH_S:
+            return
+        doc = ruleset_doc(self.rules)
+        doc["published_at"] = self.wall().isoformat()
+        self.producer.send(self.rules_topic, key=RULES_KEY, value=orjson.dumps(doc))
+        self.producer.flush()
+        self._rules_sent = mono
+        logger.info("rule set published version=%s rules=%d", doc["version"], len(doc["rules"]))
 
     def _publish_floors(self, mono: float) -> None:
         sent = False
