@@ -99,7 +99,8 @@ async def _pump(runtime: Runtime) -> None:
                                    result.detail)
                 continue
             metrics.feed.labels(item.kind).inc()
-            hub.publish(result)
+            if result.kind != "rules":  # served over REST (/v1/rules), not pushed
+                hub.publish(result)
         if not runtime.stopping:
             runtime.pump_error = "the feed ended"
             logger.error("feed ended while the API is running")

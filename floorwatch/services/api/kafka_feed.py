@@ -1,10 +1,11 @@
-"""The Kafka side of the API: a feed of the alerts and floor topics, and the control-topic sink.
+"""The Kafka side of the API: a feed of the alerts, floor and rules topics, and the control-topic sink.
 
 Each API instance reads both topics in full for itself (manual assignment, no consumer group):
 that is what "its own group" means for a fan-out reader, without a group join (~3 s on Tansu) or
 groups left behind by instances that come and go. Alerts are read from the beginning so active
 alerts are rebuilt (the API dedups transitions); floor snapshots from shortly before the end, since
-only the latest per site matters and the engine republishes every site at least every 5 s.
+only the latest per site matters and the engine republishes every site at least every 5 s; the
+rule set from the last record of each partition (it is one key, republished at every change).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class KafkaFeed:
         self.kinds: dict[str, FeedKind] = {
             settings.topic("alerts"): "alert",
             settings.topic("floor"): "floor",
+            settings.topic("rules"): "rules",
         }
         self._stop = threading.Event()
         self._ready_cb: Callable[[], None] | None = None
@@ -84,6 +86,8 @@ class KafkaFeed:
         for tp in tps:
             if self.kinds[tp.topic] == "floor":
                 consumer.seek(tp, max(begins[tp], ends[tp] - FLOOR_BACKLOG))
+            elif self.kinds[tp.topic] == "rules":
+                consumer.seek(tp, max(begins[tp], ends[tp] - 1))
             else:
                 consumer.seek(tp, begins[tp])
         return ends

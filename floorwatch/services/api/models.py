@@ -63,8 +63,14 @@ class ProjectList(BaseModel):
 
 class RuleList(BaseModel):
     rules: list[dict[str, Any]]
-    source: str
+    source: str = Field(description="'engine': the rule set the alerts service published; "
+                                    "'transitions': only the rules seen in alert transitions")
     detail: str
+    projects: list[dict[str, Any]] = Field(default_factory=list, description="project configuration")
+    inhibit: list[dict[str, Any]] = Field(default_factory=list, description="inhibit rules (unscoped only)")
+    version: str | None = Field(None, description="content hash of the rule set")
+    rules_source: str | None = Field(None, description="the rules file, or <defaults>")
+    published_at: str | None = None
 
 
 ScopeIn = dict[Literal["sites", "teams", "queues"], list[LabelValue] | None]

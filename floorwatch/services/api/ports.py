@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-FeedKind = Literal["alert", "floor"]
+FeedKind = Literal["alert", "floor", "rules"]
 
 
 @dataclass(frozen=True, slots=True)
 class FeedItem:
-    """One record from the alerts service: an alert transition or a floor snapshot, as JSON bytes
-    exactly as published (docs/wire.md). ``site`` is the record key."""
+    """One record from the alerts service: an alert transition, a floor snapshot or the rule set
+    in force, as JSON bytes exactly as published (docs/wire.md). ``site`` is the record key
+    (``ruleset`` for the rule set)."""
 
     kind: FeedKind
     site: str

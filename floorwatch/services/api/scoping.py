@@ -10,6 +10,8 @@ Rules (each restricted dimension must be satisfied; ``None`` dimensions pass):
   scope is partial, ``totals`` is rebuilt from what is visible: sums and maxima exactly, ``abandon_rate``
   from the sums, the other averages/ratios copied when exactly one queue (team for
   ``occupancy``) is visible and ``null`` otherwise — never a figure that includes hidden data.
+  A project (``projects``) is kept in a partial view only when it names queues and all of them
+  are visible queue rows; a project with no queues is site-wide, hidden like site-wide alerts.
 * alerts: the alert's site must be in scope; for a restricted dimension the alert must name a
   member (``scope.queue`` / ``scope.team``, or ``labels``), or be about an agent whose current
   team / queues (from the latest snapshot) are in scope. Site-wide alerts are hidden from
@@ -47,7 +49,16 @@ def filter_floor(snapshot: dict[str, Any], scope: Scope) -> dict[str, Any] | Non
         return None
     out = dict(snapshot)
     out.update(queues=queues, teams=teams, agents=agents, totals=_totals(queues, teams, agents))
+    if "projects" in snapshot:
+        shown = {q.get("queue") for q in queues}
+        out["projects"] = [p for p in snapshot["projects"] or [] if project_visible(p, shown)]
     return out
+
+
+def project_visible(project: dict[str, Any], visible_queues: set[Any]) -> bool:
+    """In a partial view: the project names queues, and every one of them is visible."""
+    named = project.get("queues") or []
+    return bool(named) and all(q in visible_queues for q in named)
 
 
 def agent_visible(agent: dict[str, Any], scope: Scope) -> bool:

@@ -3,8 +3,9 @@
 * the latest floor snapshot per site (an older ``as_of`` than the one held is ignored);
 * the active alerts (``pending`` / ``firing``) by fingerprint; a ``resolved`` transition removes one;
 * a bounded memory of recent ``transition_id`` values, so a redelivered transition is dropped;
-* the rules seen in transitions (name, kind, severity, threshold, metric / op / clear / for) and the
-  sites they fired at: the only view of the engine's rules the feed gives (see ``/v1/rules``).
+* the rule set in force, as the alerts service publishes it (docs/wire.md, *Rule set*), the
+  latest received; and, for an engine that does not publish it, the rules seen in transitions
+  (name, kind, severity, threshold, metric / op / clear / for) and the sites they fired at.
 
 ``apply(item)`` is the only writer; it returns what changed (or why nothing did) and does no I/O.
 ``mark_ready()`` may be called from any thread (it only sets a flag).
@@ -31,7 +32,7 @@ RULE_DETAILS = ("metric", "op", "clear", "for_s", "scope_kind", "min_sample")
 class Update:
     """An accepted item: the parsed document and its original bytes (forwarded unchanged)."""
 
-    kind: Literal["alert", "floor"]
+    kind: Literal["alert", "floor", "rules"]
     site: str
     doc: dict[str, Any]
     raw: bytes
@@ -59,6 +60,7 @@ class LiveState:
         self._dedup_size = dedup_size
         self._ready = False
         self._rules: dict[str, tuple[dict[str, Any], set[str]]] = {}
+        self._ruleset: dict[str, Any] | None = None
 
     # -- readiness -------------------------------------------------------------------------
     def mark_ready(self) -> None:
@@ -80,7 +82,20 @@ class LiveState:
         self._ready = True
         if item.kind == "alert":
             return self._apply_alert(doc, item.value)
+        if item.kind == "rules":
+            return self._apply_ruleset(doc, item.value)
         return self._apply_floor(doc, item.value)
+
+    def _apply_ruleset(self, doc: dict[str, Any], raw: bytes) -> Update | Skip:
+        if doc.get("type") != "ruleset" or not isinstance(doc.get("rules"), list):
+            return Skip("invalid", "rule set needs type 'ruleset' and a rules list")
+        held = self._ruleset
+        new_at = _parse_time(doc.get("published_at"))
+        held_at = _parse_time(held.get("published_at")) if held is not None else None
+        if new_at is not None and held_at is not None and new_at < held_at:
+            return Skip("stale", f"rule set published {doc.get('published_at')} is older than the held one")
+        self._ruleset = doc
+        return Update("rules", "", doc, raw)
 
     def _apply_alert(self, doc: dict[str, Any], raw: bytes) -> Update | Skip:
         fingerprint = doc.get("fingerprint") or doc.get("id")
@@ -155,6 +170,10 @@ class LiveState:
 
     def alert(self, fingerprint: str) -> dict[str, Any] | None:
         return self._alerts.get(fingerprint)
+
+    def ruleset(self) -> dict[str, Any] | None:
+        """The latest rule set the alerts service published, or None if none arrived yet."""
+        return self._ruleset
 
     def rules(self) -> list[tuple[dict[str, Any], frozenset[str]]]:
         """Rules seen in transitions, by name, with the sites they were seen at."""

@@ -14,7 +14,8 @@ _END = object()
 
 
 class QueueFeed:
-    """A Feed fed by the test: ``alert(doc)`` / ``floor(doc)`` / ``put(kind, site, bytes)``."""
+    """A Feed fed by the test: ``alert(doc)`` / ``floor(doc)`` / ``rules(doc)`` /
+    ``put(kind, site, bytes)``."""
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -29,6 +30,9 @@ class QueueFeed:
 
     def floor(self, doc: dict[str, Any]) -> None:
         self.put("floor", doc["site"], orjson.dumps(doc))
+
+    def rules(self, doc: dict[str, Any]) -> None:
+        self.put("rules", "ruleset", orjson.dumps(doc))
 
     def set_ready_callback(self, callback: Callable[[], None]) -> None:
         self.ready_callback = callback

@@ -53,3 +53,50 @@ def alert(fingerprint: str, *, site: str = "bj-01", queue: str | None = "sales",
             "summary": summary, "value": 12.0, "threshold": 10.0, "started_at": T0, "updated_at": T0,
             "event_time": T0, "ack": None, "silenced_until": None, "labels": {}, "details": {},
             "transition_id": f"{fingerprint}:{n}"}
+
+
+def project(name: str, queues: list[str], *, done: float = 40, planned: float = 50, target: float = 200,
+            title: str | None = None) -> dict[str, Any]:
+    """A ``projects[]`` entry of a floor snapshot (docs/wire.md): window 09:00-17:00, linear plan."""
+    return {"project": name, "title": title or name, "queues": queues, "campaigns": [name], "target": target,
+            "window": {"start": "2026-11-28T09:00+08:00", "end": "2026-11-28T17:00+08:00"},
+            "status": "behind" if done < planned else "ahead", "done": done, "attempts": 3 * done,
+            "planned": planned, "planned_fraction": round(planned / target, 4),
+            "done_fraction": round(done / target, 4), "vs_plan": round(done / planned, 4),
+            "behind": planned - done, "rate_per_h": 20.0, "needed_per_h": 26.67, "extra_per_h": 6.67,
+            "projected_total": 160.0, "projected_finish": "2026-11-28T19:00+08:00",
+            "curve": [["2026-11-28T09:00+08:00", 0.0], ["2026-11-28T17:00+08:00", 1.0]]}
+
+
+def floor_with_projects(site: str = "bj-01", **kw: Any) -> dict[str, Any]:
+    """``floor(...)`` plus three projects: one on sales, one on sales + support, one site-wide."""
+    return floor(site, **kw) | {"projects": [project("kd-upgrade", ["sales"], title="宽带提速"),
+                                             project("mixed", ["sales", "support"], done=60),
+                                             project("site-wide", [])]}
+
+
+def threshold_rule(name: str, metric: str, op: str, entry: float, clear: float, *,
+                   severity: str = "warning", match: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"rule": name, "kind": "threshold", "scope": "queue", "severity": severity, "for_s": 0.0,
+            "match": match or {}, "labels": {"owner": "ops"}, "escalate_after_s": None,
+            "description": f"{metric} {op} {entry:g} per queue", "metric": metric, "op": op,
+            "entry": entry, "clear": clear, "min_sample": 0.0, "when": [], "params": {}, "projects": []}
+
+
+def ruleset(published_at: str = T0, *, waiting: float = 5) -> dict[str, Any]:
+    """A rule set as the alerts service publishes it (docs/wire.md, *Rule set*)."""
+    lag = {"rule": "progress-lag", "kind": "progress_lag", "scope": "campaign", "severity": "warning",
+           "for_s": 300.0, "match": {}, "labels": {}, "escalate_after_s": None,
+           "description": "project behind its plan, for 300 s per campaign", "metric": None, "op": None,
+           "entry": None, "clear": None, "min_sample": None, "when": [], "params": {"behind": 0.15},
+           "projects": ["kd-upgrade", "mixed", "site-wide"]}
+    names = ("kd-upgrade", "mixed", "site-wide")
+    rules = [threshold_rule("calls-waiting", "calls_waiting", ">", waiting, 1),
+             threshold_rule("longest-wait", "longest_wait_s", ">", 90, 60, severity="critical"),
+             threshold_rule("support-backlog", "calls_waiting", ">", 20, 10, match={"queue": "support"}),
+             lag]
+    return {"type": "ruleset", "version": f"v-{waiting}", "source": "rules.yaml",
+            "published_at": published_at, "rules": rules,
+            "projects": [{"project": p, "title": p, "queues": []} for p in names],
+            "inhibit": [{"source": {"rule": "calls-waiting"}, "target": {"rule": "longest-wait"},
+                         "equal": []}]}

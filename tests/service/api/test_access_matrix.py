@@ -40,10 +40,12 @@ SITES: dict[str, dict[str, Any]] = {
     "site-a": {
         "queues": {"qa-sales": "ta-north", "qa-care": "ta-south"},
         "agents": {"agent-an1": "ta-north", "agent-an2": "ta-north", "agent-as1": "ta-south"},
+        "projects": {"proj-a-sales": ["qa-sales"], "proj-a-care": ["qa-care"], "proj-a-wide": []},
     },
     "site-b": {
         "queues": {"qb-sales": "tb-east", "qb-care": "tb-west"},
         "agents": {"agent-be1": "tb-east", "agent-bw1": "tb-west"},
+        "projects": {"proj-b-sales": ["qb-sales"]},
     },
 }
 QUEUE_X, TEAM_T = "qa-sales", "ta-south"
@@ -87,6 +89,11 @@ def floor_doc(site: str, seq: int = 1) -> dict[str, Any]:
         }
         for a, t in spec["agents"].items()
     ]
+    projects = [
+        {"project": p, "title": f"title-of-{p}", "queues": qs, "campaigns": [p], "target": 100,
+         "done": 10, "planned": 20, "status": "behind", "curve": [[T0, 0.0]]}
+        for p, qs in spec["projects"].items()
+    ]
     return {
         "site": site,
         "as_of": T0,
@@ -97,7 +104,36 @@ def floor_doc(site: str, seq: int = 1) -> dict[str, Any]:
         "queues": queues,
         "teams": teams,
         "agents": agents,
+        "projects": projects,
     }
+
+
+def _rule(name: str, **match: str) -> dict[str, Any]:
+    return {"rule": name, "kind": "threshold", "scope": "queue", "severity": "warning", "match": match,
+            "labels": {"about": "-".join(match.values())}, "metric": "calls_waiting", "op": ">",
+            "entry": 5, "clear": 2, "projects": []}
+
+
+# the rule set in force: a rule per kind of name it may match, a progress rule over every project
+RULESET = {
+    "type": "ruleset",
+    "version": "v1",
+    "source": "rules.yaml",
+    "published_at": T0,
+    "rules": [
+        _rule("rule-any"),
+        _rule("rule-qa-sales", queue="qa-sales"),
+        _rule("rule-qa-care", queue="qa-care"),
+        _rule("rule-ta-south", team="ta-south"),
+        _rule("rule-site-b", site="site-b"),
+        _rule("rule-qb-sales", queue="qb-sales"),
+        _rule("rule-agent-be1", agent="agent-be1"),
+        {**_rule("rule-progress"), "kind": "progress_lag", "scope": "campaign",
+         "projects": [p for spec in SITES.values() for p in spec["projects"]]},
+    ],
+    "projects": [{"project": p, "queues": q} for spec in SITES.values() for p, q in spec["projects"].items()],
+    "inhibit": [{"source": {"rule": "rule-qb-sales"}, "target": {"queue": "qb-sales"}, "equal": []}],
+}
 
 
 def alert_doc(fp: str, site: str, n: int = 1, **where: str) -> dict[str, Any]:
@@ -142,7 +178,7 @@ ALERTS = [
 
 def names_of(site: str) -> set[str]:
     spec = SITES[site]
-    return {site, *spec["queues"], *spec["queues"].values(), *spec["agents"]}
+    return {site, *spec["queues"], *spec["queues"].values(), *spec["agents"], *spec["projects"]}
 
 
 def alert_names(fp: str) -> set[str]:
@@ -164,7 +200,7 @@ SITE_B = names_of("site-b") | {
     n for a in ALERTS if a["scope"]["site"] == "site-b" for n in alert_names(a["id"])
 }
 A_ONLY_X = (
-    {"qa-care", "ta-south", "agent-as1"}
+    {"qa-care", "ta-south", "agent-as1", "proj-a-care", "proj-a-wide"}
     | alert_names("fp-qa-care")
     | alert_names("fp-ta-south")
     | alert_names("fp-agent-as1")
@@ -172,7 +208,7 @@ A_ONLY_X = (
     | alert_names("fp-ta-north")
 )
 A_ONLY_T = (
-    {"qa-sales", "ta-north", "agent-an1", "agent-an2"}
+    {"qa-sales", "ta-north", "agent-an1", "agent-an2", "proj-a-sales", "proj-a-wide"}
     | alert_names("fp-qa-sales")
     | alert_names("fp-ta-north")
     | alert_names("fp-agent-an1")
@@ -187,13 +223,13 @@ CALLERS = [
         "sup_queue_x",
         "tok-sup-queue-x",
         frozenset(SITE_B | A_ONLY_X),
-        frozenset({"site-a", "qa-sales", "ta-north", "agent-an1", "agent-an2"}),
+        frozenset({"site-a", "qa-sales", "ta-north", "agent-an1", "agent-an2", "proj-a-sales"}),
     ),
     Caller(
         "sup_team_t",
         "tok-sup-team-t",
         frozenset(SITE_B | A_ONLY_T),
-        frozenset({"site-a", "qa-care", "ta-south", "agent-as1"}),
+        frozenset({"site-a", "qa-care", "ta-south", "agent-as1", "proj-a-care"}),
     ),
     Caller("wb_site_a", "tok-wb-site-a", frozenset(SITE_B), frozenset(names_of("site-a"))),
     Caller("none", None, frozenset(SITE_B | names_of("site-a"))),
@@ -270,6 +306,7 @@ async def world() -> AsyncIterator[World]:
                 feed.floor(floor_doc(site))
             for doc in ALERTS:
                 feed.alert(doc)
+            feed.rules(RULESET)
             await feed.drained()
             # audit entries and silences in both sites, about every kind of scope
             for fp in ("fp-qa-sales", "fp-qa-care", "fp-ta-south", "fp-qb-sales", "fp-agent-be1"):
@@ -363,7 +400,10 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ],
     ("GET", "/v1/agents"): [Probe("GET", "/v1/agents", READ), Probe("GET", "/v1/agents?team=tb-east", READ)],
     ("GET", "/v1/teams"): [Probe("GET", "/v1/teams", READ)],
-    ("GET", "/v1/projects"): [Probe("GET", "/v1/projects", READ)],
+    ("GET", "/v1/projects"): [
+        Probe("GET", "/v1/projects", READ),
+        Probe("GET", "/v1/projects?site=site-b", statuses(200, 403, 200, 200, 403)),
+    ],
     ("GET", "/v1/rules"): [Probe("GET", "/v1/rules", READ)],
     ("POST", "/v1/tokens"): [Probe("POST", "/v1/tokens", statuses(201, 403, 403, 403, 403), NEW_TOKEN)],
     ("GET", "/v1/tokens"): [Probe("GET", "/v1/tokens", statuses(200, 403, 403, 403, 403))],
@@ -461,11 +501,16 @@ async def test_the_search_is_not_vacuous(world: World) -> None:
         text = "".join(
             [
                 (await world.http.get(p, headers=headers)).text
-                for p in ("/v1/floor", "/v1/alerts", "/v1/agents", "/v1/queues", "/v1/teams")
+                for p in ("/v1/floor", "/v1/alerts", "/v1/agents", "/v1/queues", "/v1/teams", "/v1/projects")
             ]
         )
         missing = sorted(n for n in caller.expected if n not in text)
         assert missing == [], f"{caller.key} does not see {missing}"
+    rules = (await world.http.get("/v1/rules", headers={"Authorization": f"Bearer {ADMIN}"})).text
+    assert all(n in rules for n in ("rule-qb-sales", "rule-agent-be1", "proj-b-sales", "proj-a-wide"))
+    mine = (await world.http.get("/v1/rules", headers={"Authorization": "Bearer tok-sup-queue-x"})).json()
+    assert [r["rule"] for r in mine["rules"]] == ["rule-any", "rule-qa-sales", "rule-progress"]
+    assert mine["rules"][2]["projects"] == ["proj-a-sales"]
     admin = (await world.http.get("/v1/audit", headers={"Authorization": f"Bearer {ADMIN}"})).text
     assert "note-fp-qb-sales" in admin and "note-fp-ta-south" in admin
     team_t = (await world.http.get("/v1/audit", headers={"Authorization": "Bearer tok-sup-team-t"})).json()

@@ -87,6 +87,61 @@ async def test_rules_seen_in_transitions(loaded: httpx.AsyncClient) -> None:
     assert (await loaded.get("/v1/rules", headers=auth(SUP_SH))).json()["rules"] == []
 
 
+async def test_projects_with_progress_scoped_like_the_floor(feed: QueueFeed, http: httpx.AsyncClient) -> None:
+    feed.floor(samples.floor_with_projects("bj-01"))
+    feed.floor(samples.floor_with_projects("sh-02"))
+    feed.alert(
+        samples.alert("fp-camp", queue=None, rule="progress-lag")
+        | {"scope": {"site": "bj-01", "campaign": "kd-upgrade"}}
+    )
+    await feed.drained()
+    body = (await http.get("/v1/projects", headers=auth(ADMIN))).json()
+    assert body["progress_available"] is True and "progress against plan" in body["detail"]
+    assert [(p["site"], p["project"], p["alerts"]) for p in body["projects"]] == [
+        ("bj-01", "kd-upgrade", ["fp-camp"]), ("bj-01", "mixed", []), ("bj-01", "site-wide", []),
+        ("sh-02", "kd-upgrade", []), ("sh-02", "mixed", []), ("sh-02", "site-wide", []),
+    ]
+    kd = body["projects"][0]
+    assert (kd["title"], kd["done"], kd["planned"], kd["target"], kd["vs_plan"], kd["status"]) == (
+        "宽带提速", 40, 50, 200, 0.8, "behind")
+    assert kd["curve"][-1] == ["2026-11-28T17:00+08:00", 1.0]
+    # a queue-scoped caller: only the project all of whose queues it sees; never the site-wide one
+    for token in (SUP_SALES, WB_SALES):
+        rows = (await http.get("/v1/projects", headers=auth(token))).json()["projects"]
+        assert [(p["site"], p["project"]) for p in rows] == [("bj-01", "kd-upgrade")]
+        floor = (await http.get("/v1/floor/bj-01", headers=auth(token))).json()
+        assert [p["project"] for p in floor["projects"]] == ["kd-upgrade"]
+    rows = (await http.get("/v1/projects", params={"site": "sh-02"}, headers=auth(SUP_SH))).json()["projects"]
+    assert {p["site"] for p in rows} == {"sh-02"} and len(rows) == 3
+    r = await http.get("/v1/projects", params={"site": "sh-02"}, headers=auth(SUP_SALES))
+    assert r.status_code == 403
+
+
+async def test_rules_as_published_by_the_engine_scoped(feed: QueueFeed, http: httpx.AsyncClient) -> None:
+    feed.floor(samples.floor_with_projects("bj-01"))
+    feed.floor(samples.floor_with_projects("sh-02"))
+    feed.rules(samples.ruleset("2026-11-28T09:15:00+08:00", waiting=5))
+    feed.rules(samples.ruleset("2026-11-28T09:10:00+08:00", waiting=99))  # older: ignored
+    await feed.drained()
+    body = (await http.get("/v1/rules", headers=auth(ADMIN))).json()
+    assert (body["source"], body["version"], body["rules_source"]) == ("engine", "v-5", "rules.yaml")
+    assert [r["rule"] for r in body["rules"]] == ["calls-waiting", "longest-wait", "support-backlog",
+                                                  "progress-lag"]
+    waiting = body["rules"][0]
+    assert (waiting["metric"], waiting["op"], waiting["entry"], waiting["clear"], waiting["labels"]) == (
+        "calls_waiting", ">", 5, 1, {"owner": "ops"})
+    assert len(body["inhibit"]) == 1 and len(body["projects"]) == 3
+    # queue-scoped: not the rule matching another queue, only projects it sees, no labels, no inhibit
+    body = (await http.get("/v1/rules", headers=auth(SUP_SALES))).json()
+    assert [r["rule"] for r in body["rules"]] == ["calls-waiting", "longest-wait", "progress-lag"]
+    assert body["rules"][2]["projects"] == ["kd-upgrade"]
+    assert body["rules"][0]["labels"] == {} and body["inhibit"] == []
+    assert [p["project"] for p in body["projects"]] == ["kd-upgrade"]
+    # site-scoped: all rules whose names it sees (both queues exist at sh-02)
+    body = (await http.get("/v1/rules", headers=auth(SUP_SH))).json()
+    assert len(body["rules"]) == 4 and body["rules"][3]["projects"] == ["kd-upgrade", "mixed", "site-wide"]
+
+
 async def test_alert_filters_and_one_alert(loaded: httpx.AsyncClient, feed: QueueFeed) -> None:
     def fps(r: httpx.Response) -> list[str]:
         return [a["fingerprint"] for a in r.json()["alerts"]]
