@@ -147,6 +147,54 @@ async def test_wallboard_in_chinese_and_wallboard_mode(feed: QueueFeed, server: 
     await shot(page, "zh-wallboard")
 
 
+async def test_project_progress_bars_and_threshold_levels(feed: QueueFeed, server: LiveServer,
+                                                           page: Any) -> None:
+    from playwright.async_api import expect
+
+    # rule set: calls_waiting > 5 (clears at 1), longest_wait_s > 90 critical (clears at 60)
+    feed.rules(samples.ruleset(waiting=5))
+    feed.floor(samples.floor_with_projects("bj-01") | {"queues": [
+        samples.queue_row("sales", 3, longest_wait_s=95.0), samples.queue_row("support", 7)]})
+    await feed.drained()
+    await page.goto(f"{server.url}/wallboard?token={ADMIN}&lang=en&mode=wallboard")
+
+    kd = page.locator('.project[data-project="kd-upgrade"]')
+    await expect(kd.locator('[data-k="done"]')).to_have_text("40")
+    await expect(kd.locator(".project-target")).to_have_text("/ 200")
+    await expect(kd.locator('[data-k="vs_plan"]')).to_have_text("80% of plan")
+    await expect(kd.locator(".project-title")).to_have_text("宽带提速")
+    await expect(kd).to_contain_text("10 behind")
+    await expect(kd).to_contain_text("+7/h needed")
+    assert await kd.locator(".bar").get_attribute("aria-valuenow") == "40"
+    # the bar is filled to done / target = 20 %, the plan marker sits at planned / target = 25 %
+    fill = await kd.locator(".bar-fill").evaluate("e => e.style.width")
+    marker = await kd.locator(".bar-plan").evaluate("e => e.style.left")
+    assert (fill, marker) == ("20%", "25%")
+    await expect(page.locator(".project")).to_have_count(3)
+    mixed = page.locator('.project[data-project="mixed"] [data-k="vs_plan"]')
+    await expect(mixed).to_have_text("120% of plan")
+
+    # thresholds colour the figures: support 7 waiting > 5 (warning), sales 3 only past clear 1
+    # ("near"), sales longest wait 95 s > 90 (critical); the tile border still follows alerts only
+    support = page.locator('.tile[data-queue="support"]')
+    sales = page.locator('.tile[data-queue="sales"]')
+    await expect(support.locator(".big")).to_have_attribute("data-level", "warning")
+    await expect(sales.locator(".big")).to_have_attribute("data-level", "near")
+    longest, aht = (sales.locator(f'.kpi:has([data-k="{k}"])') for k in ("longest_wait_s", "aht_s"))
+    await expect(longest).to_have_attribute("data-level", "critical")
+    await expect(aht).not_to_have_attribute("data-level", "critical")
+    await expect(support).to_have_class("tile")
+    await shot(page, "en-projects")
+
+    # a queue-scoped wallboard shows only the project on its queue, in Chinese
+    await page.goto(f"{server.url}/wallboard?token={WB_SALES}&lang=zh&mode=wallboard")
+    await expect(page.locator(".project")).to_have_count(1)
+    kd = page.locator('.project[data-project="kd-upgrade"] [data-k="vs_plan"]')
+    await expect(kd).to_have_text("完成计划 80%")
+    await expect(page.locator("#projects-wrap h2")).to_have_text("项目进度")
+    await shot(page, "zh-projects")
+
+
 async def test_bad_token_is_shown_not_retried(server: LiveServer, page: Any) -> None:
     from playwright.async_api import expect
 

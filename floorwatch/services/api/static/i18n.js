@@ -11,6 +11,10 @@ window.FW_I18N = {
     connected: "live", connecting: "connecting…", reconnecting: "reconnecting in {s} s",
     bad_token: "Invalid or missing token — add ?token=… to the URL",
     break: "break", lunch: "lunch", training: "training", meeting: "meeting", coaching: "coaching",
+    projects: "Projects", of_plan: "{pct}% of plan", plan_now: "plan {n} by now", behind_by: "{n} behind",
+    ahead_by: "{n} ahead", needs_per_h: "+{n}/h needed", finish_at: "done ~{t} at this pace",
+    project_not_started: "not started", project_met: "target met", project_missed: "target missed",
+    project_ahead: "ahead", project_behind: "behind",
   },
   zh: {
     title: "现场监控", alerts: "告警", agents: "坐席", no_alerts: "暂无告警",
@@ -23,5 +27,9 @@ window.FW_I18N = {
     connected: "实时", connecting: "连接中…", reconnecting: "{s} 秒后重连",
     bad_token: "令牌无效或缺失 — 请在网址中加上 ?token=…",
     break: "休息", lunch: "午餐", training: "培训", meeting: "会议", coaching: "辅导",
+    projects: "项目进度", of_plan: "完成计划 {pct}%", plan_now: "计划至今 {n}", behind_by: "落后 {n}",
+    ahead_by: "领先 {n}", needs_per_h: "每小时需再多 {n}", finish_at: "按当前速度约 {t} 完成",
+    project_not_started: "未开始", project_met: "已达标", project_missed: "未达标",
+    project_ahead: "领先", project_behind: "落后",
   },
 };

@@ -14,6 +14,7 @@
     floors: {},          // site -> FloorSnapshot
     received: {},        // site -> performance.now() when its snapshot arrived
     alerts: new Map(),   // fingerprint -> transition
+    rules: [],           // the engine's rule set (/v1/rules), for threshold levels on the tiles
     role: null, session: null, seq: 0,
     lastData: null,      // performance.now() of the last hello/resync/floor/alert
     ws: null, backoff: 0, retryAt: null, fatal: null,
@@ -98,6 +99,7 @@
       state.alerts = new Map((msg.alerts || []).map((a) => [a.fingerprint || a.id, a]));
       state.backoff = 0;
       state.lastData = now;
+      loadRules();
       const sites = msg.scope && msg.scope.sites;
       if (msg.type === "hello" && sitesWanted && (!sites || sites.some((x) => !sitesWanted.includes(x)))) {
         // narrow to the sites named in the URL; the server answers with a new hello
@@ -144,6 +146,17 @@
     button.disabled = false;
   }
 
+  // ---- rules (thresholds colour the queue figures) -------------------------------------------
+  async function loadRules() {
+    try {
+      const r = await fetch("/v1/rules", { headers: { Authorization: "Bearer " + token } });
+      if (!r.ok) return;
+      const body = await r.json();
+      state.rules = body.source === "engine" ? body.rules || [] : [];
+      render();
+    } catch (e) { /* keep the rules we have */ }
+  }
+
   // ---- rendering -------------------------------------------------------------------------
   function firingFor(site, queue) {
     let worst = null;
@@ -174,6 +187,7 @@
     const big = el("div", "big");
     big.append(el("span", "big-value", FORMAT.calls_waiting(row.calls_waiting)));
     big.lastChild.dataset.k = "calls_waiting";
+    markLevel(big, site, row, "calls_waiting");
     big.append(el("span", "big-label", t("calls_waiting")));
     box.append(big);
     const grid = el("dl", "kpis");
@@ -183,11 +197,22 @@
       const dd = el("dd", null, FORMAT[k](row[k]));
       dd.dataset.k = k;
       cell.append(dd);
+      markLevel(cell, site, row, k);
       grid.append(cell);
     }
     box.append(grid);
     box.append(agentChips(row.agents));
     return box;
+  }
+
+  function markLevel(node, site, row, metric) {
+    const lv = row.queue ? window.FW_PROJECTS.level(state.rules, site, row, metric) : null;
+    if (lv) { node.classList.add("lvl-" + lv); node.dataset.level = lv; }
+  }
+
+  function renderProjects() {
+    const n = window.FW_PROJECTS.renderProjects(document.getElementById("projects"), state.floors, t, lang);
+    document.getElementById("projects-wrap").hidden = n === 0;
   }
 
   function renderTiles() {
@@ -296,6 +321,7 @@
     requestAnimationFrame(() => {
       pending = false;
       renderTiles();
+      renderProjects();
       renderAgents();
       renderAlerts();
       renderStatus();
@@ -303,6 +329,7 @@
   }
 
   setInterval(() => { tickAgents(); renderStatus(); }, 250);
+  setInterval(() => { if (state.ws && !state.fatal) loadRules(); }, 60000);
   renderStatus();
   connect();
 })();
