@@ -62,6 +62,28 @@ def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
     return load_rules(path.read_text(encoding="utf-8"), name=str(path))
 
 
+def with_demo_projects(rules, projects_json: str):  # type: ignore[no-untyped-def]
+    """``rules`` plus the simulator's demo projects (and the default progress-lag rule)."""
+    from floorwatch.services.alerts.core.rules import RuleSet
+    from floorwatch.services.alerts.core.rulesfile import load_rules
+
+    extra = load_rules(f'{{"rules": [], "projects": {projects_json}}}', name="<simulator demo projects>")
+    added = tuple(r for r in extra.rules if rules.by_name(r.name) is None)
+    return RuleSet(rules=rules.rules + added, projects=rules.projects + extra.projects,
+                   source=f"{rules.source} + simulator demo projects", inhibit=rules.inhibit)
+
+
+def _demo_projects(args: argparse.Namespace) -> str:
+    """The simulator's projects on its floor clock (``sim.plans.demo_projects``), as JSON."""
+    import datetime as dt
+    import json
+
+    from floorwatch.sim.cli import config_from_args
+    from floorwatch.sim.plans import demo_projects
+
+    return json.dumps(demo_projects(config_from_args(args), dt.datetime.now(dt.UTC)), ensure_ascii=False)
+
+
 def _wait_for_stop(stop: threading.Event, *components: Any) -> None:
     from floorwatch.shared.runtime import install_stop_handlers
 
@@ -106,6 +128,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     rules = load_ruleset(settings.rules_file)
+    if settings.demo_projects and settings.rules_file is None:
+        rules = with_demo_projects(rules, settings.demo_projects)
     ensure_topics(settings)
     registry = CollectorRegistry()
     _serve_metrics(registry, args.metrics_port)
@@ -185,6 +209,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
     load_ruleset(settings.rules_file)  # refuse a bad rules file before anything starts
+    if args.simulate and settings.rules_file is None:
+        # the demo: the simulator's projects, so progress against plan shows (docs/simulator.md)
+        settings = settings.model_copy(update={"demo_projects": _demo_projects(args)})
     broker = None
     if args.kafka is None and "FLOORWATCH_KAFKA_BOOTSTRAP" not in os.environ:
         broker = start_broker()

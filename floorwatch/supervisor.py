@@ -55,6 +55,8 @@ def child_env(settings: Settings) -> dict[str, str]:
     )
     if settings.rules_file is not None:
         env["FLOORWATCH_RULES_FILE"] = str(settings.rules_file.resolve())
+    if settings.demo_projects is not None:
+        env["FLOORWATCH_DEMO_PROJECTS"] = settings.demo_projects
     return env
 
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
 
     # Engine
     rules_file: Path | None = None
+    # `up --simulate` without a rules file: the simulator's projects (JSON list of rules-file
+    # `projects:` entries) added to the built-in rules, so the demo shows progress against plan
+    demo_projects: str | None = None
     floor_interval_s: float = Field(0.5, gt=0)
     snapshot_interval_s: float = Field(5.0, gt=0)
     allowed_lateness_s: float = Field(2.0, ge=0)

@@ -129,3 +129,38 @@ def _agent_events(config: SimConfig, shift_min: float) -> float:
     # mirrors shifts.day_plan: login + available + logout, two events per not-ready period
     periods = (shift_min >= 240) + 2 * (shift_min >= 360) + config.breaks.training_p * (shift_min >= 120)
     return 3 + 2 * periods
+
+
+FLOOR_OPENING_MIN = 480  # the floor clock reads 08:00 at minute 0 of a run
+
+
+def demo_projects(config: SimConfig, start: dt.datetime) -> list[dict[str, Any]]:
+    """The projects of ``config`` as a rules file's ``projects:`` entries (docs/rules.md), for a
+    run started at ``start``: each on the *floor clock* — a fixed ``utc_offset`` under which
+    ``start`` reads 08:00 — so the plan's window and curve line up with the simulated day whatever
+    the wall time. ``floorwatch up --simulate`` configures the engine with these when it is given
+    no rules file, so the demo shows progress bars. Good for the first simulated day (12 h by
+    default); later days open at 20:00 on that clock, outside the window."""
+    since_midnight = round(start.timestamp()) % 86400
+    off = (FLOOR_OPENING_MIN * 60 - since_midnight) % 86400
+    off = round((off - 86400 if off > 14 * 3600 else off) / 60) * 60
+    sign, mag = ("-" if off < 0 else "+"), abs(off)
+    out = []
+    for plan in project_plans(config, start):
+        def clock(t: dt.datetime) -> str:
+            minute = min(1440, round(FLOOR_OPENING_MIN + (t - start).total_seconds() / 60))
+            return f"{minute // 60:02d}:{minute % 60:02d}"
+
+        first, last = clock(plan.window_start), clock(plan.window_end)
+        curve = [[clock(t), round(f, 4)] for t, f in plan.curve if first < clock(t) <= last]
+        out.append({
+            "name": plan.name,
+            "title": plan.title,
+            "target": max(1, plan.target),
+            "window": {"start": first, "end": last},
+            "utc_offset": f"{sign}{mag // 3600:02d}:{mag % 3600 // 60:02d}",
+            "curve": curve if curve and curve[-1][1] > 0 else "linear",
+            "success": True,
+            "queues": list(plan.queues),
+        })
+    return out
