@@ -11,6 +11,7 @@ window.FW_I18N = {
     connected: "live", connecting: "connecting…", reconnecting: "reconnecting in {s} s",
     bad_token: "Invalid or missing token — add ?token=… to the URL",
     break: "break", lunch: "lunch", training: "training", meeting: "meeting", coaching: "coaching",
+    group_members: "{n} agents",
   },
   zh: {
     title: "现场监控", alerts: "告警", agents: "坐席", no_alerts: "暂无告警",
@@ -23,5 +24,6 @@ window.FW_I18N = {
     connected: "实时", connecting: "连接中…", reconnecting: "{s} 秒后重连",
     bad_token: "令牌无效或缺失 — 请在网址中加上 ?token=…",
     break: "休息", lunch: "午餐", training: "培训", meeting: "会议", coaching: "辅导",
+    group_members: "{n} 名坐席",
   },
 };
