@@ -66,6 +66,10 @@ async def get_alerts(
     rule: Name = None,
     severity: Annotated[str | None, Query(max_length=32)] = None,
     acknowledged: Annotated[bool | None, Query(description="only (un)acknowledged alerts")] = None,
+    grouped: Annotated[bool | None, Query(description="false: without the alerts folded into a group "
+                                          "alert (one row per group, as screens show them)")] = None,
+    grouped_into: Annotated[str | None, Query(max_length=64,
+                                              description="only the members of this group alert")] = None,
 ) -> Response:
     if site is not None:
         check_site(principal, site)
@@ -77,6 +81,8 @@ async def get_alerts(
         return (all(v is None or a.get(k) == v for k, v in wanted.items())
                 and all(v is None or scope.get(k) == v for k, v in where.items())
                 and (acknowledged is None or (a.get("ack") is not None) == acknowledged)
+                and (grouped is None or (a.get("grouped_into") is not None) == grouped)
+                and (grouped_into is None or a.get("grouped_into") == grouped_into)
                 and alert_visible(a, principal.scope, runtime.live.agent))
 
     return json_response({"alerts": [a for a in runtime.live.alerts() if keep(a)]})

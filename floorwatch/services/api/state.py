@@ -127,6 +127,8 @@ class LiveState:
             return
         raw = doc.get("details")
         details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if isinstance(details.get("group"), dict):
+            return  # a group alert (many agents' alerts of the rule): its figures are not the rule's
         info = {"rule": name, "kind": doc.get("kind"), "severity": doc.get("severity"),
                 "threshold": doc.get("threshold"), "labels": doc.get("labels") or {},
                 **{k: details.get(k) for k in RULE_DETAILS}, "last_seen": doc.get("updated_at")}

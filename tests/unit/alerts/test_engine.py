@@ -139,6 +139,7 @@ def test_wire_record_shape() -> None:
         "transition_id",
         "escalated",
         "inhibited_by",
+        "grouped_into",
     ]
     assert wire["id"] == wire["fingerprint"] and re.fullmatch(r"[0-9a-f]{16}", wire["id"])
     assert wire["transition_id"] == wire["id"] + ":1"
@@ -156,11 +157,11 @@ def test_ack_and_silence_return_state_unchanged_records() -> None:
     fired = eng.advance(at(100))
     assert len(fired) == 2
     fp = fired[0].fingerprint
-    ack = eng.ack(fp, by="li", at=at(101), note="on it")
-    assert ack is not None and (ack.previous, ack.state) == ("firing", "firing")
+    (ack,) = eng.ack(fp, by="li", at=at(101), note="on it")
+    assert (ack.previous, ack.state) == ("firing", "firing")
     assert ack.to_wire()["ack"] == {"by": "li", "at": "2026-11-28T09:01:41.000+08:00", "note": "on it"}
     assert ack.transition_id == fp + ":2"
-    assert eng.ack("0" * 16, by="li", at=at(101)) is None
+    assert eng.ack("0" * 16, by="li", at=at(101)) == []
     silenced = eng.silence({"queue": "billing"}, until=at(3600), at=at(102), by="li")
     assert [t.scope["queue"] for t in silenced] == ["billing"]
     assert silenced[0].silenced_until == epoch(3600) and silenced[0].state == "firing"

@@ -13,6 +13,7 @@ from floorwatch.services.alerts.core.agentstate import AgentStateRule
 from floorwatch.services.alerts.core.aht import AhtSpikeRule
 from floorwatch.services.alerts.core.efficiency import AgentEfficiencyRule
 from floorwatch.services.alerts.core.freshness import FreshnessRule
+from floorwatch.services.alerts.core.grouping import Grouping
 from floorwatch.services.alerts.core.kpis import N_STATES, WIDTH
 from floorwatch.services.alerts.core.model import SiteFloor
 from floorwatch.services.alerts.core.occupancy import OccupancyRule, SeatsRule
@@ -34,7 +35,15 @@ RULES = RuleSet(
         ),
         ThresholdRule(name="abandons", metric="abandon_rate", op=">", value=0.2, min_sample=1),
         ThresholdRule(name="busy", metric="occupancy", scope="team", op=">", value=0.5, clear=0.4, for_s=3),
-        ThresholdRule(name="away", metric="not_ready_s", scope="agent", op=">", value=30, for_s=2),
+        ThresholdRule(
+            name="away",
+            metric="not_ready_s",
+            scope="agent",
+            op=">",
+            value=30,
+            for_s=2,
+            group=Grouping(by="site", min=3),
+        ),
         ThresholdRule(
             name="nobody", metric="agents_available", op="<=", value=0, when=(Guard("calls_waiting", ">", 0),)
         ),
@@ -53,7 +62,13 @@ RULES = RuleSet(
         AhtSpikeRule(name="spike-team", scope="team", recent=60, min_sample=1, baseline_min=1, z=0.1),
         OccupancyRule(name="band", scope="team", low=0.3, high=0.7, min_sample=10, for_s=3),
         SeatsRule(name="seats", min_ready_share=0.5, min_logged_in=2, planned=(("t1", 2.0),), for_s=2),
-        AgentStateRule(name="away-long", not_ready=(("break", 20.0), ("*", 9.0)), wrap=7.0, for_s=1),
+        AgentStateRule(
+            name="away-long",
+            not_ready=(("break", 20.0), ("*", 9.0)),
+            wrap=7.0,
+            for_s=1,
+            group=Grouping(min=2, clear=1),
+        ),
         AgentEfficiencyRule(
             name="eff", window=600, min_ready=10, min_calls=1, min_outcomes=1, min_peers=1, z=0.5
         ),
@@ -142,6 +157,19 @@ def check_floor(s: SiteFloor, now: float) -> None:
             assert min(agg.state_seconds(t)) >= -1e-9
 
 
+def check_groups(alerts: list[dict[str, Any]]) -> None:
+    """Every mark names a firing group alert, whose figures count the firing members it lists."""
+    groups = {a["fingerprint"]: a for a in alerts if "members" in a["details"]}
+    for fp, g in groups.items():
+        members = [a for a in alerts if a["grouped_into"] == fp]
+        assert g["state"] == "firing" and g["value"] == sum(a["state"] == "firing" for a in members)
+        assert sorted(m["fingerprint"] for m in g["details"]["members"]) == sorted(
+            a["fingerprint"] for a in members
+        )
+        assert g["value"] >= g["details"]["group"]["clear"]
+    assert all(a["grouped_into"] in groups for a in alerts if a["grouped_into"] is not None)
+
+
 def replay(
     events: list[Event],
     advances: dict[int, float] | None = None,
@@ -200,6 +228,7 @@ def test_floor_invariants_and_lifecycle(steps: list[Any]) -> None:
         }
         assert tr.state != "resolved" or tr.details["fired"] is (tr.previous == "firing")
         last[tr.fingerprint] = tr.state
+    check_groups(eng.active_alerts())
     active = {a["fingerprint"]: a["state"] for a in eng.active_alerts() if not a.get("inhibited_by")}
     assert all(state in ("pending", "firing") for state in active.values())
     assert all(last.get(fp) == state for fp, state in active.items() if fp not in hidden)

@@ -55,7 +55,7 @@ def alert_labels(rule: Rule, st: AlertState) -> dict[str, str]:
 
 def describe(rule: Rule, st: AlertState, value: float | None) -> tuple[str, float | None, dict[str, Any]]:
     """(summary, threshold, details) of an alert of ``rule`` at ``value``."""
-    if isinstance(rule, ThresholdRule):
+    if isinstance(rule, ThresholdRule) and st.kind == rule.scope:  # not a group alert (grouping.py)
         details: dict[str, Any] = {
             "metric": rule.metric,
             "op": rule.op,
@@ -71,6 +71,8 @@ def describe(rule: Rule, st: AlertState, value: float | None) -> tuple[str, floa
 class AlertBook(msgspec.Struct):
     seq: dict[str, int] = msgspec.field(default_factory=dict)  # fingerprint -> records so far
     silences: list[Silence] = msgspec.field(default_factory=list)
+    # firing group alerts -> their scope: their silences cover the alerts grouped into them (grouping.py)
+    groups: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
 
     def record(self, rule: Rule, st: AlertState, d: Decision, tz: int) -> Transition | None:
         """The transition for decision ``d``; a ``resolved`` one says whether the alert had fired."""
@@ -120,14 +122,29 @@ class AlertBook(msgspec.Struct):
         return gone
 
     def touched_by(self, sil: Silence, rule: Rule, st: AlertState, at: float, tz: int) -> Transition | None:
-        """The state-unchanged record of an active alert newly covered by silence ``sil``."""
-        if not sil.matches(alert_labels(rule, st)):
+        """The state-unchanged record of an active alert newly covered by silence ``sil`` (directly,
+        or through the group alert it is grouped into)."""
+        if not any(sil.matches(labels) for labels in self._label_sets(rule, st)):
             return None
         return self._make(rule, st, st.state, st.state, at, st.value, tz)
 
     def silenced_until(self, labels: Mapping[str, str], at: float) -> float | None:
         ends = [s.until for s in self.silences if s.until > at and s.matches(labels)]
         return max(ends, default=None)
+
+    def _silenced(self, rule: Rule, st: AlertState, at: float) -> float | None:
+        ends = [self.silenced_until(labels, at) for labels in self._label_sets(rule, st)]
+        return max((u for u in ends if u is not None), default=None)
+
+    def _label_sets(self, rule: Rule, st: AlertState) -> list[dict[str, str]]:
+        """The labels silences are matched against: the alert's, and those of its group alert."""
+        own = alert_labels(rule, st)
+        scope = self.groups.get(st.grouped_into) if st.grouped_into is not None else None
+        if scope is None:
+            return [own]
+        group = {k: v for k, v in own.items() if k not in st.scope() and k != "escalated"}
+        group["severity"] = rule.severity
+        return [own, {**group, **scope}]
 
     def current(self, rule: Rule, st: AlertState, tz: int) -> Transition:
         """The latest record of an active alert, rebuilt (no new sequence number)."""
@@ -172,11 +189,12 @@ class AlertBook(msgspec.Struct):
             updated_at=at,
             event_time=at,
             ack=st.ack,
-            silenced_until=self.silenced_until(alert_labels(rule, st), at),
+            silenced_until=self._silenced(rule, st, at),
             labels=labels,
             details=details,
             transition_id=f"{fp}:{n}",
             tz=tz,
             escalated=st.escalated,
             suppressed=st.suppressed,
+            grouped_into=st.grouped_into,
         )

@@ -30,6 +30,9 @@ The founding report's four warnings, plus data freshness (no per-floor configura
   after the first hour of the window, for 5 min — on for every project of the rules file.
 * ``source-silent`` (per event source): no events for 5 min while agents are logged in (critical).
 
+Grouping: three or more agents of one team firing ``not-ready-too-long`` (or ``agent-efficiency``)
+become one team alert, kept until fewer than two remain (``grouping.py``).
+
 Routing: ``no-agents-available`` inhibits the same queue's ``service-level``, ``abandon-rate``
 and ``calls-waiting`` alerts, ``longest-wait-critical`` its ``longest-wait``; queue warnings
 unacknowledged for 15 min escalate one step (critical ones are only flagged ``escalated``).
@@ -41,12 +44,18 @@ from .agentstate import AgentStateRule
 from .aht import AhtSpikeRule
 from .efficiency import AgentEfficiencyRule
 from .freshness import FreshnessRule
+from .grouping import Grouping
 from .kinds import KindRule
 from .occupancy import OccupancyRule, SeatsRule
 from .progress import ProgressLagRule
 from .rules import Guard, Inhibit, Rule, RuleSet, ThresholdRule
 
 ESCALATE_S = 900.0
+
+
+def team_group(what: str) -> Grouping:
+    """Three or more agents of a team with the same alert: one team alert (see grouping.py)."""
+    return Grouping(by="team", min=3, summary="{count} agents of team {team} " + what)
 
 
 def progress_lag_rule() -> ProgressLagRule:
@@ -62,11 +71,14 @@ def detector_rules() -> tuple[KindRule, ...]:
             name="occupancy", scope="team", low=0.35, high=0.95, min_sample=7200, for_s=600, severity="info"
         ),
         SeatsRule(name="seats", scope="team", min_ready_share=0.3, min_logged_in=3, for_s=300),
-        AgentEfficiencyRule(name="agent-efficiency", for_s=600, severity="info"),
+        AgentEfficiencyRule(
+            name="agent-efficiency", for_s=600, severity="info", group=team_group("far below their peers")
+        ),
         AgentStateRule(
             name="not-ready-too-long",
             not_ready=(("break", 900.0), ("lunch", 3600.0), ("training", 2700.0), ("*", 1800.0)),
             wrap=300.0,
+            group=team_group("too long in not-ready or wrap-up"),
         ),
         progress_lag_rule(),
         FreshnessRule(name="source-silent", silent=300.0, severity="critical"),

@@ -39,6 +39,7 @@ from .book import AlertBook
 from .defaults import default_rules
 from .engineops import EngineOps, EngineState
 from .floor import Floor
+from .grouping import Grouper, is_group
 from .kinds import Ctx, KindRule
 from .kpis import FloorConfig
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
@@ -73,6 +74,7 @@ class Engine(EngineOps):
         self._floor = Floor(config=config or FloorConfig())
         self._book = AlertBook()
         self._router = Router(rules.inhibit)
+        self._groups = Grouper()
         self._dedup = RecentKeys(dedup_capacity)
         self._grid: dict[str, int] = {}
         self._alerts: dict[Key, ThresholdAlert] = {}
@@ -139,6 +141,8 @@ class Engine(EngineOps):
         self._index(rules)
         for key, m in list(self._alerts.items()):
             st = m.st
+            if is_group(old[st.rule], st):
+                continue  # regrouped below
             rule = self._rules.get(st.rule)
             same = rule is not None and rule.kind == old[st.rule].kind and rule.scope == st.kind
             if rule is not None and same and rule.matches(st.scope()):
@@ -154,6 +158,11 @@ class Engine(EngineOps):
             self._router.publish(
                 self._book, old, self._alerts, key, old[st.rule], st, d, self._tz(st.site), out
             )
+        clock = {site: epoch(at) if at is not None else float(g) for site, g in self._grid.items()}
+        tz = {site: s.tz for site, s in self._floor.sites.items()}
+        self._groups.regroup(
+            self._router, self._book, old, self._rules, self._alerts, self._by_fp, clock, tz, out
+        )
         self._router.index(self._rules, self._alerts)
         return self._done(out)
 
@@ -340,7 +349,12 @@ class Engine(EngineOps):
                 self._pending[s.site].pop(key, None)
         else:
             self._forget(key, m.st)
-        self._router.publish(self._book, self._rules, self._alerts, key, rule, m.st, d, s.tz, out)
+        if rule.group is None:
+            self._router.publish(self._book, self._rules, self._alerts, key, rule, m.st, d, s.tz, out)
+        else:
+            self._groups.publish(
+                self._router, self._book, self._rules, self._alerts, self._by_fp, key, rule, m.st, d, s, out
+            )
 
     def _tz(self, site: str) -> int:
         return self._floor.sites[site].tz
@@ -377,12 +391,14 @@ class Engine(EngineOps):
         eng._ctx = {site: eng._new_ctx(site) for site in state.grid}
         for st in state.alerts:
             rule = eng._rules.get(st.rule)
-            if rule is None or rule.scope != st.kind:
+            if rule is None or (rule.scope != st.kind and not is_group(rule, st)):
                 continue
             key = (st.site, st.rule, st.kind, st.name)
             m = eng._alerts[key] = rule.build(st)
             eng._by_fp[st.fingerprint] = key
             if st.state == PENDING:
                 eng._pending[st.site][key] = m
+        eng._groups = Grouper(state.groups)
+        eng._groups.index(eng._rules, eng._alerts)
         eng._router.rebuild(eng._rules, eng._alerts)
         return eng

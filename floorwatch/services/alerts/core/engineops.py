@@ -14,6 +14,7 @@ import msgspec
 from .book import AlertBook, Silence, alert_labels
 from .floor import Floor
 from .floorview import floor_snapshot
+from .grouping import Grouper
 from .kinds import Ctx
 from .lifecycle import AlertState, ThresholdAlert
 from .progress import ProgressLagRule
@@ -38,6 +39,7 @@ class EngineState(msgspec.Struct):
     version: int = 1
     stats: dict[str, SiteStats] = msgspec.field(default_factory=dict)  # detector tracks per site
     wakes: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)  # site -> wake key -> time
+    groups: dict[str, str] = msgspec.field(default_factory=dict)  # grouping.py: member -> team
 
 
 class EngineOps:
@@ -55,6 +57,7 @@ class EngineOps:
     _heap: dict[str, list[tuple[float, str]]]
     _rules: dict[str, Rule]
     _router: Router
+    _groups: Grouper
     duplicates: int
     lateness: float
 
@@ -98,15 +101,19 @@ class EngineOps:
             for m in self._alerts.values()
         ]
 
-    def ack(self, fingerprint: str, *, by: str, at: dt.datetime, note: str = "") -> Transition | None:
-        """Acknowledge an active alert; ``None`` when no alert with that fingerprint is active."""
+    def ack(self, fingerprint: str, *, by: str, at: dt.datetime, note: str = "") -> list[Transition]:
+        """Acknowledge an active alert: its record, then for a group alert one per member grouped
+        into it and not acknowledged yet (``grouping.py``); empty when no such alert is active."""
         key = self._by_fp.get(fingerprint)
         if key is None:
-            return None
+            return []
         st = self._alerts[key].st
-        return self._book.ack(
-            self._rules[st.rule], st, by=by, at=epoch(at), note=note, tz=self._floor.sites[st.site].tz
-        )
+        when, tz = epoch(at), self._floor.sites[st.site].tz
+        out = [self._book.ack(self._rules[st.rule], st, by=by, at=when, note=note, tz=tz)]
+        for member in self._groups.members_of(fingerprint, self._alerts):
+            if member.ack is None:
+                out.append(self._book.ack(self._rules[member.rule], member, by=by, at=when, note=note, tz=tz))
+        return out
 
     def silence(
         self,
@@ -155,6 +162,7 @@ class EngineOps:
             lateness=self.lateness,
             stats=self._stats,
             wakes=self._wakes,
+            groups=self._groups.state(),
         )
         return msgspec.json.encode(state)
 

@@ -33,6 +33,7 @@ from .model import SiteFloor, Touches
 from .names import NAME_RE, SEVERITIES
 
 if TYPE_CHECKING:
+    from .grouping import Grouping
     from .model import HandledCall
     from .projects import Project
     from .stats import SiteStats, Track
@@ -91,6 +92,7 @@ class KindRule:
     matchers: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     escalate_after: float | None = None  # see engine.py (routing)
+    group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
 
     def __post_init__(self) -> None:
         if not self.scope:
@@ -121,6 +123,8 @@ class KindRule:
                         f"cannot match on {key!r} for scope {self.scope}; allowed: {', '.join(allowed)}",
                     )
                 )
+        if self.group is not None:
+            out += self.group.problems(self.scope)
         return out + self.own_problems()
 
     def own_problems(self) -> list[tuple[str, str]]:

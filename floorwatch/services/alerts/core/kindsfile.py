@@ -1,5 +1,5 @@
 """Rules-file sections beyond threshold rules: detector kinds, ``projects:``, ``inhibit:``, and the
-routing key every rule may carry (``escalate_after``). Reference: ``docs/rules.md``.
+routing keys every rule may carry (``escalate_after``, ``group``). Reference: ``docs/rules.md``.
 
 A kind rule's YAML keys are its dataclass fields (``for`` -> ``for_s``, ``match`` -> ``matchers``);
 the field's type says how a value is read. Every error is reported with its line.
@@ -16,6 +16,7 @@ from .agentstate import AgentStateRule
 from .aht import AhtSpikeRule
 from .efficiency import AgentEfficiencyRule
 from .freshness import FreshnessRule
+from .grouping import Grouping
 from .kinds import KindRule
 from .occupancy import OccupancyRule, SeatsRule
 from .progress import ProgressLagRule
@@ -77,17 +78,53 @@ def _read(r: Reader, node: Node, f: dataclasses.Field[Any]) -> Any:
         return r.strings(node, f.name)
     if typ == "tuple[tuple[str, str], ...]":
         return r.string_map(node, f.name)
+    if typ == "Grouping | None":
+        return group(r, node)
     if typ == "tuple[tuple[str, float], ...]":
         return r.value_map(node, f.name, "duration" if f.name in DURATION_MAPS else "number")
     raise AssertionError(f"no YAML reader for field {f.name}: {typ}")  # pragma: no cover
 
 
 def routing(r: Reader, items: dict[str, tuple[Node, Node]]) -> dict[str, Any] | None:
-    """``escalate_after`` as a rule field (None on an error)."""
-    if "escalate_after" not in items:
-        return {}
-    after = r.scalar(items["escalate_after"][1], "duration")
-    return None if after is None else {"escalate_after": after}
+    """``escalate_after`` and ``group`` of a threshold rule as rule fields (None on an error)."""
+    out: dict[str, Any] = {}
+    if "escalate_after" in items:
+        out["escalate_after"] = r.scalar(items["escalate_after"][1], "duration")
+    if "group" in items:
+        node = items["group"][1]
+        out["group"] = grouping = group(r, node)
+        scope = r.python(items["scope"][1]) if "scope" in items else "queue"
+        for _, message in grouping.problems(str(scope)) if grouping is not None else ():
+            r.error(node, message)
+            out["group"] = None
+    return None if any(v is None for v in out.values()) else out
+
+
+GROUP_KEYS: Final = ("by", "min", "clear", "summary")
+
+
+def group(r: Reader, node: Node) -> Grouping | None:
+    """A rule's ``group: {by: team, min: 3, clear: 2, summary: "…"}`` (None when invalid)."""
+    items = r.mapping(node, "group")
+    if items is None:
+        return None
+    before = len(r.errors)
+    for key, (key_node, _) in items.items():
+        if key not in GROUP_KEYS:
+            r.error(key_node, f"unknown key {key!r} in group; known: {', '.join(GROUP_KEYS)}")
+    f: dict[str, Any] = {}
+    for key in GROUP_KEYS:
+        if key in items:
+            f[key] = r.scalar(items[key][1], "number" if key in ("min", "clear") else "str")
+            if isinstance(f[key], float) and f[key].is_integer():
+                f[key] = int(f[key])
+    if len(r.errors) > before or any(v is None for v in f.values()):
+        return None
+    try:
+        return Grouping(**f)
+    except ValueError as exc:
+        r.error(node, str(exc))
+        return None
 
 
 def kind_rule(r: Reader, node: Node, items: dict[str, tuple[Node, Node]], kind: str) -> KindRule | None:

@@ -65,6 +65,7 @@ class AlertState(msgspec.Struct):
     details: dict[str, Any] = msgspec.field(default_factory=dict)
     escalated: bool = False  # severity raised one step (unacknowledged past escalate_after)
     suppressed: str | None = None  # fingerprint of the firing alert inhibiting this one (routing.py)
+    grouped_into: str | None = None  # fingerprint of the firing group alert folding this one (grouping.py)
 
     def scope(self) -> dict[str, str]:
         if self.kind == "site":

@@ -23,7 +23,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from .kinds import KindRule
 from .lifecycle import AlertState, ThresholdAlert
@@ -31,6 +31,9 @@ from .metrics import METRICS, SCOPE_KEYS, Reader, Reading
 from .model import SiteFloor
 from .names import NAME_RE, SEVERITIES
 from .projects import Project
+
+if TYPE_CHECKING:
+    from .grouping import Grouping
 
 Op = Literal[">", ">=", "<", "<="]
 Severity = Literal["info", "warning", "critical"]
@@ -85,6 +88,7 @@ class ThresholdRule:
     summary: str = ""
     labels: tuple[tuple[str, str], ...] = ()
     escalate_after: float | None = None
+    group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
     family: int = field(init=False, repr=False, compare=False, default=0)
     timings: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
     # the metric and guard readers resolved per scope kind once (hot path: no catalogue lookups)
@@ -93,7 +97,7 @@ class ThresholdRule:
     )
 
     def __post_init__(self) -> None:
-        problems = self.problems()
+        problems = self.problems() + (self.group.problems(self.scope) if self.group is not None else [])
         if problems:
             raise ValueError(f"rule {self.name!r}: " + "; ".join(msg for _, msg in problems))
         metrics = [METRICS[self.metric]] + [METRICS[g.metric] for g in self.when]

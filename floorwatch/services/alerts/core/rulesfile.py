@@ -22,6 +22,7 @@ Threshold rules (the default kind)::
         summary: "{queue}: {value:.0f} waiting"
         labels: {team_lead: li}
         escalate_after: 15m          # any kind: severity one step up when unacknowledged
+        group: {by: team, min: 3}    # scope agent, any kind: one team alert for many (grouping.py)
 
 :func:`load_rules` raises :class:`RulesError`, whose ``errors`` lists ``(line, message)`` for
 every problem found — YAML syntax, unknown keys, wrong types, unknown metrics, bad ops, a clear
@@ -47,6 +48,7 @@ __all__ = ["RulesError", "load_rules", "parse_duration"]
 _RULE_KEYS: Final = (
     "kind",
     "escalate_after",
+    "group",
     "name",
     "metric",
     "scope",

@@ -40,6 +40,7 @@ class Transition(msgspec.Struct, frozen=True):
     tz: int = 0  # UTC offset (s) used to render times
     escalated: bool = False
     suppressed: str | None = None  # fingerprint of the firing alert inhibiting this one, if any
+    grouped_into: str | None = None  # fingerprint of the firing group alert folding this one, if any
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready record of ``docs/wire.md``."""
@@ -68,4 +69,5 @@ class Transition(msgspec.Struct, frozen=True):
             "transition_id": self.transition_id,
             "escalated": self.escalated,
             "inhibited_by": self.suppressed,
+            "grouped_into": self.grouped_into,
         }

@@ -15,6 +15,7 @@ window.FW_I18N = {
     ahead_by: "{n} ahead", needs_per_h: "+{n}/h needed", finish_at: "done ~{t} at this pace",
     project_not_started: "not started", project_met: "target met", project_missed: "target missed",
     project_ahead: "ahead", project_behind: "behind",
+    group_members: "{n} agents",
   },
   zh: {
     title: "现场监控", alerts: "告警", agents: "坐席", no_alerts: "暂无告警",
@@ -31,5 +32,6 @@ window.FW_I18N = {
     ahead_by: "领先 {n}", needs_per_h: "每小时需再多 {n}", finish_at: "按当前速度约 {t} 完成",
     project_not_started: "未开始", project_met: "已达标", project_missed: "未达标",
     project_ahead: "领先", project_behind: "落后",
+    group_members: "{n} 名坐席",
   },
 };

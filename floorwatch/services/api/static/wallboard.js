@@ -15,6 +15,7 @@
     received: {},        // site -> performance.now() when its snapshot arrived
     alerts: new Map(),   // fingerprint -> transition
     rules: [],           // the engine's rule set (/v1/rules), for threshold levels on the tiles
+    expanded: new Set(), // fingerprints of group alerts whose member list is open (kept across redraws)
     role: null, session: null, seq: 0,
     lastData: null,      // performance.now() of the last hello/resync/floor/alert
     ws: null, backoff: 0, retryAt: null, fatal: null,
@@ -265,9 +266,35 @@
     });
   }
 
+  // An alert folded into a group alert (grouped_into) is shown inside the group's row, unless
+  // that group is not here (out of this token's scope): then it stands alone.
+  function folded(a) { return Boolean(a.grouped_into) && state.alerts.has(a.grouped_into); }
+
+  function groupMembers(key) {
+    const members = [...state.alerts.values()].filter((m) => m.grouped_into === key);
+    return members.sort((a, b) => String((a.scope || {}).agent).localeCompare(String((b.scope || {}).agent)));
+  }
+
+  function memberList(key, members) {
+    const box = el("details", "alert-members");
+    box.open = state.expanded.has(key);
+    box.addEventListener("toggle", () => {
+      if (box.open) state.expanded.add(key); else state.expanded.delete(key);
+    });
+    box.append(el("summary", null, t("group_members", { n: members.length })));
+    const ul = el("ul");
+    for (const m of members) {
+      const row = el("li", "alert-member state-" + m.state, m.summary);
+      row.dataset.fingerprint = m.fingerprint || m.id;
+      ul.append(row);
+    }
+    box.append(ul);
+    return box;
+  }
+
   function renderAlerts() {
     const root = document.getElementById("alerts");
-    const list = [...state.alerts.values()].sort((a, b) =>
+    const list = [...state.alerts.values()].filter((a) => !folded(a)).sort((a, b) =>
       (a.state === "firing" ? 0 : 1) - (b.state === "firing" ? 0 : 1)
       || (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9)
       || String(a.started_at).localeCompare(String(b.started_at)));
@@ -282,6 +309,11 @@
       head.append(el("span", "alert-scope", [s.site, s.queue, s.team, s.agent, s.campaign].filter(Boolean).join(" / ")));
       li.append(head);
       li.append(el("div", "alert-summary", a.summary));
+      const members = groupMembers(a.fingerprint || a.id);
+      if (members.length) {
+        li.dataset.members = String(members.length);
+        li.append(memberList(a.fingerprint || a.id, members));
+      }
       if (a.ack) li.append(el("div", "alert-ack", t("acked_by", { by: a.ack.by })));
       if (canAck && !a.ack) {
         const b = el("button", "ack", t("ack"));

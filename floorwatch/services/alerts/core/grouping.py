@@ -1,0 +1,282 @@
+"""Grouping: many alerts of one agent rule on one team become one team alert.
+
+A rule of scope ``agent`` may carry ``group: {by: team, min: 3}`` (:class:`Grouping`). When a
+whole team goes to lunch together, or a system problem parks ten agents in not-ready, a
+supervisor then sees one alert for the team instead of ten — Alertmanager's ``group_by``, decided
+in the core so that every screen and the history agree.
+
+**Members.** An active (pending or firing) alert of the rule is a member of the group
+``(site, rule, team)`` of its agent's team as the floor knew it when the alert became active (kept
+for the episode: a re-login into another team does not move it). Agents without a team are not
+grouped ``by: team``; ``by: site`` groups every agent of the site.
+
+**The group alert** has its own fingerprint (the rule's name and the scope ``{site, team}``, or
+``{site}``) and lifecycle, with no pending: it fires as soon as ``min`` members are firing, stays
+firing while at least ``clear`` are (default ``min - 1``: one agent coming back and another
+leaving does not make it flap), and resolves below that. ``value`` = firing members,
+``threshold`` = ``min``; ``details.members`` lists the members (agent, fingerprint, state, value,
+since, summary), ``details.group`` the configuration. While it fires, every membership change
+(join, leave, pending -> firing) gives it one state-unchanged record with the new count.
+
+**Marks.** While the group fires, each member carries ``grouped_into`` = the group's
+fingerprint: members are still evaluated and published (history and the expanded view need them),
+but screens fold them under the group. Members already on screens get one state-unchanged record
+when they are folded and one when the group resolves and they stand alone again; a member's own
+records carry the mark from the start. Records of the group come before those of its members.
+
+**Operator actions** (``engineops.py``, ``book.py``): acknowledging a group acknowledges the
+members grouped into it at that moment (one record each; a member joining later is not
+acknowledged). A silence covering the group covers its members while they are grouped.
+
+Call order (the engine owns it): ``publish(...)`` instead of ``Router.publish`` for every decision
+of a rule with a group; ``regroup(...)`` after a rules swap; ``rebuild(...)`` after a restore;
+``state()`` to persist. Pure: decisions go out as transitions, like ``routing.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from .book import AlertBook, describe
+from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
+from .times import rfc3339
+
+if TYPE_CHECKING:
+    from .model import SiteFloor
+    from .routing import Key, Router
+    from .rules import Rule
+
+BY: Final = ("team", "site")
+_PLACEHOLDERS: Final = ("count", "min", "rule", "site", "team")
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """A rule's ``group:`` mapping; see the module docstring. ``summary`` placeholders:
+    ``{count} {min} {rule} {site} {team}``."""
+
+    by: Literal["team", "site"] = "team"
+    min: int = 3
+    clear: int | None = None
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(msg for _, msg in problems))
+
+    @property
+    def clear_at(self) -> int:
+        return self.min - 1 if self.clear is None else self.clear
+
+    def problems(self, scope: str = "agent") -> list[tuple[str, str]]:
+        """Every problem as ``("group", message)`` for a rule of scope ``scope``."""
+        out: list[str] = []
+        if scope != "agent":
+            out.append(f"group works on rules of scope agent, not {scope}")
+        if self.by not in BY:
+            out.append(f"group by {self.by!r}: use {' or '.join(BY)}")
+        if isinstance(self.min, bool) or not isinstance(self.min, int) or self.min < 2:
+            out.append("group min must be a whole number >= 2")
+        elif self.clear is not None and (
+            isinstance(self.clear, bool) or not isinstance(self.clear, int) or not 1 <= self.clear <= self.min
+        ):
+            out.append("group clear must be a whole number from 1 to min")
+        if self.summary:
+            try:
+                self.render(1, "r", "s", "t")
+            except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
+                out.append(f"bad group summary ({exc!r}); placeholders: {', '.join(_PLACEHOLDERS)}")
+        return [("group", msg) for msg in out]
+
+    def render(self, count: int, rule: str, site: str, team: str) -> str:
+        default = "{count} agents of team {team}: {rule}" if self.by == "team" else "{count} agents: {rule}"
+        values = {"count": count, "min": self.min, "rule": rule, "site": site, "team": team}
+        return (self.summary or default).format_map(values)
+
+
+def is_group(rule: Rule, st: AlertState) -> bool:
+    """Whether ``st`` is a group alert of ``rule`` (as configured now)."""
+    return rule.group is not None and rule.group.by == st.kind and rule.scope != st.kind
+
+
+class Grouper:
+    """The grouping stage; see the module docstring for the call order."""
+
+    def __init__(self, teams: dict[str, str] | None = None) -> None:
+        # member fingerprint -> its agent's team when it became active ("" none); persisted
+        self.teams: dict[str, str] = teams if teams is not None else {}
+        self.members: dict[Key, dict[Key, None]] = {}  # group key -> member keys (derived)
+
+    def state(self) -> dict[str, str]:
+        """What to persist (the rest is rebuilt from the alerts)."""
+        return self.teams
+
+    def _group_key(self, rule: Rule, st: AlertState) -> Key | None:
+        spec, team = rule.group, self.teams.get(st.fingerprint)
+        if spec is None or team is None or st.kind != rule.scope:
+            return None
+        if spec.by == "site":
+            return (st.site, st.rule, "site", st.site)
+        return (st.site, st.rule, "team", team) if team else None
+
+    def members_of(self, group_fp: str, alerts: Mapping[Key, Any]) -> list[AlertState]:
+        """Active alerts grouped into the group alert ``group_fp``, by agent name."""
+        return [
+            m.st
+            for key in sorted(k for keys in self.members.values() for k in keys)
+            if (m := alerts.get(key)) is not None and m.st.grouped_into == group_fp
+        ]
+
+    def publish(
+        self,
+        router: Router,
+        book: AlertBook,
+        rules: Mapping[str, Rule],
+        alerts: MutableMapping[Key, ThresholdAlert],
+        by_fp: MutableMapping[str, Key],
+        key: Key,
+        rule: Rule,
+        st: AlertState,
+        d: Decision,
+        s: SiteFloor,
+        out: list[Any],
+    ) -> None:
+        """Like ``Router.publish`` for a member's decision ``d``: its group's records first."""
+        if d.state in (PENDING, FIRING) and st.fingerprint not in self.teams:
+            agent = s.agents.get(st.name)
+            self.teams[st.fingerprint] = (agent.team or "") if agent is not None else ""
+        gk = self._group_key(rule, st)
+        if d.state == RESOLVED:
+            self.teams.pop(st.fingerprint, None)
+            if gk is not None and gk in self.members:
+                self.members[gk].pop(key, None)
+        elif gk is not None:
+            self.members.setdefault(gk, {})[key] = None
+        if gk is not None:
+            self._settle(router, book, rule, rules, alerts, by_fp, gk, d.at, s.tz, out, skip=key)
+            if not self.members.get(gk):
+                self.members.pop(gk, None)
+        router.publish(book, rules, alerts, key, rule, st, d, s.tz, out)
+
+    def _settle(
+        self,
+        router: Router,
+        book: AlertBook,
+        rule: Rule,
+        rules: Mapping[str, Rule],
+        alerts: MutableMapping[Key, ThresholdAlert],
+        by_fp: MutableMapping[str, Key],
+        gk: Key,
+        now: float,
+        tz: int,
+        out: list[Any],
+        skip: Key | None = None,
+    ) -> None:
+        """Bring group ``gk`` (its alert, its members' marks) in line with its members.
+        ``rule`` is the group's rule (the old one when a reload removed it); ``rules`` the current."""
+        site, name, by, value = gk
+        current = rules.get(name)
+        spec = current.group if current is not None else None
+        keys = sorted(self.members.get(gk, ()))
+        firing = sum(1 for k in keys if alerts[k].st.state == FIRING)
+        g = alerts.get(gk)
+        was_firing = g is not None and g.firing
+        cond = spec is not None and spec.by == by and firing >= (spec.clear_at if was_firing else spec.min)
+        if g is None:
+            if not cond:
+                return
+            scope = {"site": site} if by == "site" else {"site": site, by: value}
+            st = AlertState(fingerprint=fingerprint(name, scope), rule=name, site=site, kind=by, name=value)
+            g = ThresholdAlert(0.0, st)
+        before = (g.st.summary, g.st.value, g.st.details)
+        g.st.value = float(firing)
+        if spec is not None and spec.by == by:
+            self._explain(rule, spec, g.st, [alerts[k].st for k in keys], firing, tz)
+        d = g.observe(cond, float(firing), now)
+        if d is not None and d.state == FIRING:
+            alerts[gk], by_fp[g.st.fingerprint] = g, gk
+            book.groups[g.st.fingerprint] = g.st.scope()
+        elif d is not None:  # resolved
+            alerts.pop(gk, None)
+            by_fp.pop(g.st.fingerprint, None)
+            book.groups.pop(g.st.fingerprint, None)
+        if d is not None:
+            router.publish(book, rules, alerts, gk, rule, g.st, d, tz, out)
+        elif (g.st.summary, g.st.value, g.st.details) != before:
+            tr = book.changed(rule, g.st, now, tz)
+            if g.st.suppressed is None:
+                out.append(tr)
+        mark = g.st.fingerprint if g.firing else None
+        for k in keys:
+            m = alerts[k]
+            if m.st.grouped_into == mark:
+                continue
+            m.st.grouped_into = mark
+            if k == skip:
+                continue  # its own record follows
+            tr = book.changed(rules.get(m.st.rule, rule), m.st, now, tz)
+            if m.st.suppressed is None:
+                out.append(tr)
+
+    @staticmethod
+    def _explain(
+        rule: Rule, spec: Grouping, st: AlertState, members: list[AlertState], firing: int, tz: int
+    ) -> None:
+        team = st.name if st.kind == "team" else ""
+        st.summary = spec.render(firing, rule.name, st.site, team)
+        st.threshold = float(spec.min)
+        listed = sorted(members, key=lambda m: (m.started_at, m.name))
+        st.details = {
+            "group": {"by": spec.by, "min": spec.min, "clear": spec.clear_at},
+            "count": firing,
+            "members": [
+                {
+                    "agent": m.name,
+                    "fingerprint": m.fingerprint,
+                    "state": m.state,
+                    "value": m.value,
+                    "since": rfc3339(m.started_at, tz),
+                    "summary": describe(rule, m, m.value)[0],
+                }
+                for m in listed
+            ],
+        }
+
+    def regroup(
+        self,
+        router: Router,
+        book: AlertBook,
+        old: Mapping[str, Rule],
+        rules: Mapping[str, Rule],
+        alerts: MutableMapping[Key, ThresholdAlert],
+        by_fp: MutableMapping[str, Key],
+        when: Mapping[str, float],
+        tz: Mapping[str, int],
+        out: list[Any],
+    ) -> None:
+        """After a rules swap: groups formed, kept, changed or resolved under the new rules, at
+        ``when[site]``. Group alerts must have been left in ``alerts`` by the swap."""
+        live = {m.st.fingerprint for m in alerts.values()}
+        self.teams = {fp: team for fp, team in self.teams.items() if fp in live}
+        groups = [k for k, m in alerts.items() if (r := old.get(m.st.rule)) is not None and is_group(r, m.st)]
+        self.index(rules, alerts)
+        for gk in sorted(set(groups) | set(self.members)):
+            name = gk[1]
+            rule = rules.get(name) or old[name]
+            self._settle(router, book, rule, rules, alerts, by_fp, gk, when[gk[0]], tz[gk[0]], out)
+        for m in alerts.values():  # members of a group whose rule lost its group
+            if m.st.grouped_into is not None and m.st.grouped_into not in by_fp:
+                m.st.grouped_into = None
+                out.append(book.changed(rules[m.st.rule], m.st, when[m.st.site], tz[m.st.site]))
+
+    def index(self, rules: Mapping[str, Rule], alerts: Mapping[Key, ThresholdAlert]) -> None:
+        """Rebuild the member index from the active alerts (after a restore or a rules swap)."""
+        self.members = {}
+        for key, m in alerts.items():
+            rule = rules.get(m.st.rule)
+            gk = None if rule is None else self._group_key(rule, m.st)
+            if gk is not None:
+                self.members.setdefault(gk, {})[key] = None
