@@ -159,11 +159,12 @@ def decode_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
     if len(data) > max_bytes:
         raise InvalidEvent(f"payload too large: {len(data)} bytes > limit {max_bytes}")
     try:
-        return _decoder.decode(data)
+        event: Event = _decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise InvalidEvent(_explain(data, str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc}") from None
+    return event
 
 
 def _explain(data: bytes, message: str) -> str:

@@ -70,6 +70,8 @@ async def get_alerts(
                                           "alert (one row per group, as screens show them)")] = None,
     grouped_into: Annotated[str | None, Query(max_length=64,
                                               description="only the members of this group alert")] = None,
+    inhibited: Annotated[bool | None, Query(description="false: without the alerts an inhibit rule "
+                                            "suppresses (as screens show them)")] = None,
 ) -> Response:
     if site is not None:
         check_site(principal, site)
@@ -83,6 +85,7 @@ async def get_alerts(
                 and (acknowledged is None or (a.get("ack") is not None) == acknowledged)
                 and (grouped is None or (a.get("grouped_into") is not None) == grouped)
                 and (grouped_into is None or a.get("grouped_into") == grouped_into)
+                and (inhibited is None or (a.get("inhibited_by") is not None) == inhibited)
                 and alert_visible(a, principal.scope, runtime.live.agent))
 
     return json_response({"alerts": [a for a in runtime.live.alerts() if keep(a)]})

@@ -93,6 +93,22 @@ async def test_alert_filters(loaded: httpx.AsyncClient) -> None:
     assert r.json()["detail"].startswith("query.state:")
 
 
+async def test_inhibited_alerts_can_be_left_out(feed: QueueFeed, loaded: httpx.AsyncClient) -> None:
+    inhibited = samples.alert("fp-sales", queue="sales", n=2)
+    inhibited["inhibited_by"] = "fp-noagents"
+    feed.alert(inhibited)
+    await feed.drained()
+
+    async def fps(**params: str) -> list[str]:
+        r = await loaded.get("/v1/alerts", params={"site": "bj-01", **params}, headers=auth(ADMIN))
+        assert r.status_code == 200, r.text
+        return sorted(a["fingerprint"] for a in r.json()["alerts"])
+
+    assert await fps() == ["fp-sales", "fp-support"]  # still active, listed with the mark
+    assert await fps(inhibited="false") == ["fp-support"]
+    assert await fps(inhibited="true") == ["fp-sales"]
+
+
 async def test_ack_goes_to_the_command_sink(loaded: httpx.AsyncClient, sink: RecordingSink) -> None:
     r = await loaded.post("/v1/alerts/fp-sales/ack", json={"note": "on it"}, headers=auth(SUP_SALES))
     assert r.status_code == 202, r.text

@@ -54,3 +54,24 @@ async def test_group_alert_shows_once_with_its_member_count(
     for i in (1, 2):
         feed.alert(member(f"fp-a{i}", f"a{i}", None, n=2))
     await expect(page.locator("li.alert")).to_have_count(5)
+
+
+async def test_inhibited_alert_leaves_the_panel_and_comes_back(
+    feed: QueueFeed, server: LiveServer, page: Any  # noqa: F811 - fixture
+) -> None:
+    from playwright.async_api import expect
+
+    feed.floor(samples.floor("bj-01"))
+    feed.alert(samples.alert("fp-noagents", rule="no-agents-available", summary="no agents available"))
+    feed.alert(samples.alert("fp-sl", rule="service-level", summary="service level 60% < 80%"))
+    await feed.drained()
+    await page.goto(f"{server.url}/?token={ADMIN}&lang=en")
+    await expect(page.locator("li.alert")).to_have_count(2)
+
+    inhibited = samples.alert("fp-sl", rule="service-level", summary="service level 60% < 80%", n=2)
+    feed.alert({**inhibited, "inhibited_by": "fp-noagents"})
+    await expect(page.locator('li.alert[data-fingerprint="fp-sl"]')).to_have_count(0)
+    await expect(page.locator('li.alert[data-fingerprint="fp-noagents"]')).to_have_count(1)
+
+    feed.alert({**inhibited, "inhibited_by": None, "transition_id": "fp-sl:3"})
+    await expect(page.locator('li.alert[data-fingerprint="fp-sl"]')).to_have_count(1)

@@ -163,7 +163,7 @@
     let worst = null;
     for (const a of state.alerts.values()) {
       const s = a.scope || {};
-      if (a.state !== "firing" || s.site !== site || s.queue !== queue) continue;
+      if (a.state !== "firing" || a.inhibited_by || s.site !== site || s.queue !== queue) continue;
       if (worst === null || (SEVERITY_RANK[a.severity] ?? 9) < (SEVERITY_RANK[worst] ?? 9)) worst = a.severity;
     }
     return worst;
@@ -294,7 +294,7 @@
 
   function renderAlerts() {
     const root = document.getElementById("alerts");
-    const list = [...state.alerts.values()].filter((a) => !folded(a)).sort((a, b) =>
+    const list = [...state.alerts.values()].filter((a) => !folded(a) && !a.inhibited_by).sort((a, b) =>
       (a.state === "firing" ? 0 : 1) - (b.state === "firing" ? 0 : 1)
       || (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9)
       || String(a.started_at).localeCompare(String(b.started_at)));
