@@ -15,6 +15,7 @@ rules:
   - {name: sl, metric: service_level, op: "<", value: 0.8, min_sample: 20}
   - {name: lag, kind: progress_lag, behind: 0.2, match: {campaign: kd}}
   - {name: occ, kind: occupancy, scope: team, low: 0.4}
+  - {name: away, kind: agent_state, not_ready: {lunch: 60m}, group: {by: team, min: 4}}
 projects:
   - {name: kd, title: 宽带提速, target: 600, window: {start: "08:00", end: "20:00"}, queues: [sales]}
   - {name: xyk, target: 50, curve: [["12:00", 0.5], ["24:00", 1]], success: [sale], site: bj-01}
@@ -44,6 +45,9 @@ def test_kind_rules_carry_params_and_progress_rules_their_projects() -> None:
     assert lag["projects"] == ["kd"]
     assert lag["params"]["behind"] == 0.2 and lag["description"].startswith("project behind its plan")
     assert (occ["params"]["low"], occ["params"]["high"]) == (0.4, 0.95)
+    assert occ["group"] is None and "group" not in occ["params"]
+    away = doc["rules"][4]
+    assert {k: away["group"][k] for k in ("by", "min", "clear")} == {"by": "team", "min": 4, "clear": 3}
     assert [p["project"] for p in doc["projects"]] == ["kd", "xyk"]
     kd, xyk = doc["projects"]
     assert (kd["title"], kd["window"], kd["curve"], kd["success"], kd["queues"]) == (

@@ -19,7 +19,7 @@ from .projects import Project
 from .rules import Rule, RuleSet, ThresholdRule
 
 # fields every rule document has at top level; the rest of a kind rule's fields go to ``params``
-_COMMON = frozenset({"name", "scope", "severity", "for_s", "matchers", "labels", "escalate_after"})
+_COMMON = frozenset({"name", "scope", "severity", "for_s", "matchers", "labels", "escalate_after", "group"})
 _THRESHOLD_TOP = frozenset({"metric", "op", "value", "clear", "when", "min_sample", "summary"})
 KIND_TEXT = {
     "aht_spike": "handle-time spike: recent AHT against the scope's own baseline",
@@ -79,6 +79,7 @@ def rule_doc(rule: Rule, projects: tuple[Project, ...]) -> dict[str, Any]:
         "match": dict(rule.matchers),
         "labels": dict(rule.labels),
         "escalate_after_s": rule.escalate_after,
+        "group": None if rule.group is None else {**_plain(rule.group), "clear": rule.group.clear_at},
         "description": describe(rule),
         "metric": None,
         "op": None,
