@@ -5,8 +5,10 @@ is fed straight into the engine (replay: event time only) with the default rules
 of ``--rules FILE`` — and the simulator's project plans, as ``tests/unit/alerts/
 test_sim_warnings.py`` does. Per rule it prints the episodes that fired (``… -> firing``), the
 episodes published at all (pending or firing, i.e. what reached a screen), and the firing time.
+Published records only: an inhibited alert's episodes are not counted (``--no-inhibit`` drops the
+inhibit rules, to see each rule on its own).
 
-Run: ``python -m benchmarks.calm_day [--seeds 1,2,3] [--minutes 720] [--rules FILE]``.
+Run: ``python -m benchmarks.calm_day [--seeds 1,2,3] [--minutes 720] [--rules FILE] [--no-inhibit]``.
 """
 
 from __future__ import annotations
@@ -77,17 +79,18 @@ def main() -> None:
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--minutes", type=float, default=720)
     p.add_argument("--rules", type=Path, help="a rules file (default: the built-in rules)")
+    p.add_argument("--no-inhibit", action="store_true", help="without the inhibit rules")
     args = p.parse_args()
     base = load_rules(args.rules.read_text(), name=str(args.rules)) if args.rules else default_rules()
+    if args.no_inhibit:
+        base = RuleSet(base.rules, projects=base.projects, source=base.source)
     seeds = [int(s) for s in args.seeds.split(",")]
     results = {seed: tally(run_day(base, seed, args.minutes)) for seed in seeds}
     rules = sorted({r for res in results.values() for r in res})
     head = "".join(f"  seed {s:<14}" for s in seeds)
     print(f"{'rule':<24}{head}\n{'':<24}" + "  fired/shown/min  " * len(seeds))
     for rule in rules:
-        cells = "".join(
-            "  {:>4} {:>4} {:>7.1f}   ".format(*results[s].get(rule, (0, 0, 0.0))) for s in seeds
-        )
+        cells = "".join("  {:>4} {:>4} {:>7.1f}   ".format(*results[s].get(rule, (0, 0, 0.0))) for s in seeds)
         print(f"{rule:<24}{cells}")
 
 
