@@ -9,7 +9,14 @@ Per queue (thresholds are common call-center practice; tune them in a rules file
   (20 s) over the window, with at least 20 calls behind the figure, for 60 s; resolves at 85 %.
 * ``abandon-rate``: warning when more than 10 % of (non-short) calls are abandoned over the
   window, with at least 20 calls, for 60 s; resolves at 7 %.
-* ``no-agents-available``: critical when calls wait and no serving agent is available for 30 s.
+* ``no-agents-available``: critical when calls wait and no serving agent is available for 60 s.
+
+Resolve holds (``keep_firing_for``, ``lifecycle.py``): a firing alert resolves only after its clear
+condition held that long without a break — 60 s for the wait rules and ``calls-waiting`` (the
+oldest call answered, the next one already waiting long is the same incident), 2 min for the
+windowed ratios and ``no-agents-available`` (on a saturated queue an agent frees up and takes a
+call every half minute or so: each would end the alert and the next minute start a new one).
+Measured on calm simulated days (``python -m benchmarks.calm_day``, figures in ``docs/rules.md``).
 
 The founding report's four warnings, plus data freshness (no per-floor configuration needed):
 
@@ -30,6 +37,10 @@ The founding report's four warnings, plus data freshness (no per-floor configura
   after the first hour of the window, for 5 min — on for every project of the rules file.
 * ``source-silent`` (per event source): no events for 5 min while agents are logged in (critical).
 
+Detector holds: 5 min for the slow figures (AHT, occupancy, efficiency, progress), 2 min for
+``seats``; none for ``not-ready-too-long`` (the agent's state change is the answer) and
+``source-silent`` (a hold shorter than ``silent`` could never be broken by a new silence).
+
 Routing: ``no-agents-available`` inhibits the same queue's ``service-level``, ``abandon-rate``
 and ``calls-waiting`` alerts, ``longest-wait-critical`` its ``longest-wait``; queue warnings
 unacknowledged for 15 min escalate one step (critical ones are only flagged ``escalated``).
@@ -47,22 +58,50 @@ from .progress import ProgressLagRule
 from .rules import Guard, Inhibit, Rule, RuleSet, ThresholdRule
 
 ESCALATE_S = 900.0
+_WAIT_CLEARED = "{queue}: cleared, oldest call waiting {value:.0f} s (<= {clear:.0f} s)"
 
 
 def progress_lag_rule() -> ProgressLagRule:
     """The default progress-lag rule, added to every rules file that configures projects."""
-    return ProgressLagRule(name="progress-lag", for_s=300, behind=0.15, behind_abs=5, min_elapsed=3600)
+    return ProgressLagRule(
+        name="progress-lag", for_s=300, keep_firing_for=300, behind=0.15, behind_abs=5, min_elapsed=3600
+    )
 
 
 def detector_rules() -> tuple[KindRule, ...]:
     return (
-        AhtSpikeRule(name="aht-spike", scope="queue", rise=0.25, fall=0.25, direction="both", for_s=120),
-        AhtSpikeRule(name="aht-spike-team", scope="team", rise=0.25, fall=0.25, direction="both", for_s=120),
-        OccupancyRule(
-            name="occupancy", scope="team", low=0.35, high=0.95, min_sample=7200, for_s=600, severity="info"
+        AhtSpikeRule(
+            name="aht-spike",
+            scope="queue",
+            rise=0.25,
+            fall=0.25,
+            direction="both",
+            for_s=120,
+            keep_firing_for=300,
         ),
-        SeatsRule(name="seats", scope="team", min_ready_share=0.3, min_logged_in=3, for_s=300),
-        AgentEfficiencyRule(name="agent-efficiency", for_s=600, severity="info"),
+        AhtSpikeRule(
+            name="aht-spike-team",
+            scope="team",
+            rise=0.25,
+            fall=0.25,
+            direction="both",
+            for_s=120,
+            keep_firing_for=300,
+        ),
+        OccupancyRule(
+            name="occupancy",
+            scope="team",
+            low=0.35,
+            high=0.95,
+            min_sample=7200,
+            for_s=600,
+            keep_firing_for=300,
+            severity="info",
+        ),
+        SeatsRule(
+            name="seats", scope="team", min_ready_share=0.3, min_logged_in=3, for_s=300, keep_firing_for=120
+        ),
+        AgentEfficiencyRule(name="agent-efficiency", for_s=600, keep_firing_for=300, severity="info"),
         AgentStateRule(
             name="not-ready-too-long",
             not_ready=(("break", 900.0), ("lunch", 3600.0), ("training", 2700.0), ("*", 1800.0)),
@@ -96,7 +135,9 @@ def default_rules() -> RuleSet:
             value=10,
             clear=5,
             for_s=30,
+            keep_firing_for=60,
             summary="{queue}: {value:.0f} calls waiting (> {threshold:.0f})",
+            resolved_summary="{queue}: cleared, {value:.0f} calls waiting (<= {clear:.0f})",
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -105,7 +146,9 @@ def default_rules() -> RuleSet:
             op=">",
             value=90,
             clear=60,
+            keep_firing_for=60,
             summary="{queue}: oldest call waiting {value:.0f} s (> {threshold:.0f} s)",
+            resolved_summary=_WAIT_CLEARED,
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -114,8 +157,10 @@ def default_rules() -> RuleSet:
             op=">",
             value=180,
             clear=120,
+            keep_firing_for=60,
             severity="critical",
             summary="{queue}: oldest call waiting {value:.0f} s (> {threshold:.0f} s)",
+            resolved_summary=_WAIT_CLEARED,
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -125,8 +170,10 @@ def default_rules() -> RuleSet:
             value=0.8,
             clear=0.85,
             for_s=60,
+            keep_firing_for=120,
             min_sample=20,
             summary="{queue}: service level {value:.0%} (< {threshold:.0%})",
+            resolved_summary="{queue}: cleared, service level {value:.0%} (>= {clear:.0%})",
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -136,8 +183,10 @@ def default_rules() -> RuleSet:
             value=0.1,
             clear=0.07,
             for_s=60,
+            keep_firing_for=120,
             min_sample=20,
             summary="{queue}: abandon rate {value:.0%} (> {threshold:.0%})",
+            resolved_summary="{queue}: cleared, abandon rate {value:.0%} (<= {clear:.0%})",
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -145,10 +194,12 @@ def default_rules() -> RuleSet:
             metric="agents_available",
             op="<=",
             value=0,
-            for_s=30,
+            for_s=60,
+            keep_firing_for=120,
             severity="critical",
             when=(Guard("calls_waiting", ">", 0),),
             summary="{queue}: calls waiting and no agent available",
+            resolved_summary="{queue}: cleared, {value:.0f} agent(s) available",
             escalate_after=ESCALATE_S,
         ),
     )
