@@ -61,7 +61,7 @@ def tally(out: list[Transition]) -> dict[str, tuple[int, int, float]]:
     """rule -> (episodes fired, episodes published, minutes firing)."""
     fired: collections.Counter[str] = collections.Counter()
     shown: collections.Counter[str] = collections.Counter()
-    firing_s: collections.Counter[str] = collections.Counter()
+    firing_s: dict[str, float] = collections.defaultdict(float)
     since: dict[str, float] = {}
     for t in out:
         if t.previous == "inactive" and t.state in ("pending", "firing"):
@@ -71,7 +71,7 @@ def tally(out: list[Transition]) -> dict[str, tuple[int, int, float]]:
             since[t.fingerprint] = t.event_time
         elif t.state == "resolved" and t.fingerprint in since:
             firing_s[t.rule] += t.event_time - since.pop(t.fingerprint)
-    return {r: (fired[r], shown[r], firing_s[r] / 60) for r in sorted(set(fired) | set(shown))}
+    return {r: (fired[r], shown[r], firing_s.get(r, 0.0) / 60) for r in sorted(set(fired) | set(shown))}
 
 
 def main() -> None:
