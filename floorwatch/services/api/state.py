@@ -25,7 +25,7 @@ from floorwatch.services.api.ports import FeedItem
 ACTIVE_STATES = frozenset({"pending", "firing"})
 ALERT_STATES = ACTIVE_STATES | {"resolved"}
 SkipReason = Literal["invalid", "duplicate", "stale"]
-RULE_DETAILS = ("metric", "op", "clear", "for_s", "scope_kind", "min_sample")
+RULE_DETAILS = ("metric", "op", "clear", "for_s", "keep_firing_for", "scope_kind", "min_sample")
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,9 @@ def test_fingerprint_is_stable_and_order_free() -> None:
         ({"matchers": (("team", "t1"),)}, "match"),
         ({"summary": "{nope}"}, "summary"),
         ({"name": "has space"}, "name"),
+        ({"keep_firing_for": -1.0}, "keep_firing_for"),
+        ({"keep_firing_for": float("inf")}, "keep_firing_for"),
+        ({"resolved_summary": "{value:.0f} {nope}"}, "resolved_summary"),
     ],
 )
 def test_rule_validation(fields: dict[str, object], problem: str) -> None:
@@ -142,6 +145,8 @@ def test_rule_validation(fields: dict[str, object], problem: str) -> None:
         "when": (),
         "min_sample": 0.0,
         "summary": "",
+        "keep_firing_for": 0.0,
+        "resolved_summary": "",
     }.items():
         if key not in fields:
             object.__setattr__(bad, key, val)

@@ -27,8 +27,20 @@ from .feed import KINDS, T0
 LATENESS = 2.0
 RULES = RuleSet(
     (
-        ThresholdRule(name="waiting", metric="calls_waiting", op=">", value=2, clear=1, for_s=5),
-        ThresholdRule(name="oldest", metric="longest_wait_s", op=">", value=20, clear=10, escalate_after=15),
+        # resolve holds (keep_firing_for) on threshold and detector rules, some shorter than the
+        # streams' gaps and some longer, so holds are cancelled, run out and span restores
+        ThresholdRule(
+            name="waiting", metric="calls_waiting", op=">", value=2, clear=1, for_s=5, keep_firing_for=4
+        ),
+        ThresholdRule(
+            name="oldest",
+            metric="longest_wait_s",
+            op=">",
+            value=20,
+            clear=10,
+            escalate_after=15,
+            keep_firing_for=7.5,
+        ),
         ThresholdRule(name="site-oldest", metric="longest_wait_s", scope="site", op=">", value=40, for_s=3),
         ThresholdRule(
             name="sl", metric="service_level", op="<", value=0.8, clear=0.9, min_sample=2, for_s=10
@@ -45,7 +57,12 @@ RULES = RuleSet(
             group=Grouping(by="site", min=3),
         ),
         ThresholdRule(
-            name="nobody", metric="agents_available", op="<=", value=0, when=(Guard("calls_waiting", ">", 0),)
+            name="nobody",
+            metric="agents_available",
+            op="<=",
+            value=0,
+            when=(Guard("calls_waiting", ">", 0),),
+            keep_firing_for=30,
         ),
         ThresholdRule(name="aht", metric="aht_s", scope="site", op=">", value=25, clear=20),
         # the detector kinds, with small parameters so that short random streams reach them
@@ -60,13 +77,19 @@ RULES = RuleSet(
             for_s=2,
         ),
         AhtSpikeRule(name="spike-team", scope="team", recent=60, min_sample=1, baseline_min=1, z=0.1),
-        OccupancyRule(name="band", scope="team", low=0.3, high=0.7, min_sample=10, for_s=3),
-        SeatsRule(name="seats", min_ready_share=0.5, min_logged_in=2, planned=(("t1", 2.0),), for_s=2),
+        OccupancyRule(
+            name="band", scope="team", low=0.3, high=0.7, min_sample=10, for_s=3, keep_firing_for=90
+        ),
+        SeatsRule(
+            name="seats",
+            min_ready_share=0.5,
+            min_logged_in=2,
+            planned=(("t1", 2.0),),
+            for_s=2,
+            keep_firing_for=3,
+        ),
         AgentStateRule(
-            name="away-long",
-            not_ready=(("break", 20.0), ("*", 9.0)),
-            wrap=7.0,
-            for_s=1,
+            name="away-long", not_ready=(("break", 20.0), ("*", 9.0)), wrap=7.0, for_s=1, keep_firing_for=5,
             group=Grouping(min=2, clear=1),
         ),
         AgentEfficiencyRule(
@@ -263,6 +286,7 @@ SPIKES = RuleSet(
             z=1.0,
             direction="both",
             for_s=5,
+            keep_firing_for=20,
         ),
         AhtSpikeRule(
             name="spike-team", scope="team", recent=120, min_sample=3, baseline_min=3, z=0.5, rise=0.1

@@ -12,7 +12,7 @@ FILE = """
 rules:
   - {name: backlog, metric: calls_waiting, op: ">", value: 10, clear: 5, for: 30s, severity: critical,
      match: {queue: sales}, labels: {team_lead: li}}
-  - {name: sl, metric: service_level, op: "<", value: 0.8, min_sample: 20}
+  - {name: sl, metric: service_level, op: "<", value: 0.8, min_sample: 20, keep_firing_for: 2m}
   - {name: lag, kind: progress_lag, behind: 0.2, match: {campaign: kd}}
   - {name: occ, kind: occupancy, scope: team, low: 0.4}
   - {name: away, kind: agent_state, not_ready: {lunch: 60m}, group: {by: team, min: 4}}
@@ -32,9 +32,11 @@ def test_threshold_rule_has_entry_clear_and_a_description() -> None:
         "rule": "backlog", "kind": "threshold", "scope": "queue", "severity": "critical",
         "metric": "calls_waiting", "op": ">", "entry": 10, "clear": 5, "for_s": 30.0,
         "match": {"queue": "sales"}, "labels": {"team_lead": "li"}, "projects": []}
+    assert backlog["keep_firing_for_s"] == 0
     assert backlog["description"] == "calls_waiting > 10 (clears at 5), for 30 s per queue"
     sl = doc["rules"][1]
-    assert (sl["entry"], sl["clear"], sl["min_sample"]) == (0.8, 0.8, 20)  # clear defaults to entry
+    # clear defaults to entry
+    assert (sl["entry"], sl["clear"], sl["min_sample"], sl["keep_firing_for_s"]) == (0.8, 0.8, 20, 120)
     assert sl["description"] == "service_level < 0.8, sample >= 20 per queue"
 
 

@@ -92,6 +92,8 @@ class AgentStateRule(KindRule):
                 team=agent.team,
                 seconds=a.value,
             )
-        if state == "resolved" or a.value is None or a.threshold is None:
+        if state == "resolved":
+            return Explanation(f"{name}: cleared, now {what}", details)
+        if a.value is None or a.threshold is None:
             return Explanation(f"{name}: {what}", details)
         return Explanation(f"{name}: {what} for {_minutes(a.value)} > {_minutes(a.threshold)}", details)

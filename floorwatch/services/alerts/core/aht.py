@@ -207,8 +207,18 @@ class AhtSpikeRule(KindRule):
         details["top_outcomes"] = self._top(sc, "c:", bmean, "code")
         head = f"{name}: AHT {mean:.0f} s vs {bmean:.0f} s baseline ({pct(mean / bmean - 1)})"
         if state == "resolved":
-            head = f"{name}: AHT back to {mean:.0f} s vs {bmean:.0f} s baseline ({pct(mean / bmean - 1)})"
+            change = pct(mean / bmean - 1)
+            head = f"{name}: cleared, AHT {mean:.0f} s vs {bmean:.0f} s baseline ({change}; {self._band()})"
         return Explanation(head, details)
+
+    def _band(self) -> str:
+        """The band a firing spike clears into (half the thresholds, see ``assess``)."""
+        up, down = pct(self.rise / 2), pct(-self.fall / 2)
+        if self.direction == "up":
+            return f"clears under {up}"
+        if self.direction == "down":
+            return f"clears above {down}"
+        return f"clears within {down}..{up}"
 
     def _top(self, sc: AhtScope, prefix: str, bmean: float, label: str) -> list[dict[str, Any]]:
         sums: dict[str, list[float]] = {}

@@ -53,19 +53,29 @@ def alert_labels(rule: Rule, st: AlertState) -> dict[str, str]:
     return labels
 
 
-def describe(rule: Rule, st: AlertState, value: float | None) -> tuple[str, float | None, dict[str, Any]]:
-    """(summary, threshold, details) of an alert of ``rule`` at ``value``."""
+def describe(
+    rule: Rule, st: AlertState, value: float | None, resolved_from: str | None = None
+) -> tuple[str, float | None, dict[str, Any]]:
+    """(summary, threshold, details) of an alert of ``rule`` at ``value``; ``resolved_from`` is the
+    previous state of a resolution record (its summary says what cleared, see ``rules.py``)."""
+    hold = rule.keep_firing_for
     if isinstance(rule, ThresholdRule) and st.kind == rule.scope:  # not a group alert (grouping.py)
         details: dict[str, Any] = {
             "metric": rule.metric,
             "op": rule.op,
             "clear": rule.clear_at,
             "for_s": rule.for_s,
+            "keep_firing_for": hold,
             "scope_kind": st.kind,
             "min_sample": rule.min_sample,
         }
-        return rule.render(value, st.scope()), rule.value, details
-    return st.summary, st.threshold, {**st.details, "scope_kind": st.kind, "for_s": rule.for_s}
+        if resolved_from is None:
+            return rule.render(value, st.scope()), rule.value, details
+        fired = resolved_from == FIRING
+        summary = rule.render_resolved(value, st.scope(), st.details, fired=fired)
+        return summary, rule.value, {**details, **st.details}
+    details = {**st.details, "scope_kind": st.kind, "for_s": rule.for_s, "keep_firing_for": hold}
+    return st.summary, st.threshold, details
 
 
 class AlertBook(msgspec.Struct):
@@ -167,7 +177,7 @@ class AlertBook(msgspec.Struct):
         fp = st.fingerprint
         n = self.seq[fp] = self.seq.get(fp, 0) + 1
         scope = st.scope()
-        summary, threshold, details = describe(rule, st, value)
+        summary, threshold, details = describe(rule, st, value, previous if state == RESOLVED else None)
         if extra:
             details = {**details, **extra}
         labels = dict(rule.labels)

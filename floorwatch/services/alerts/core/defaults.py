@@ -9,7 +9,14 @@ Per queue (thresholds are common call-center practice; tune them in a rules file
   (20 s) over the window, with at least 20 calls behind the figure, for 60 s; resolves at 85 %.
 * ``abandon-rate``: warning when more than 10 % of (non-short) calls are abandoned over the
   window, with at least 20 calls, for 60 s; resolves at 7 %.
-* ``no-agents-available``: critical when calls wait and no serving agent is available for 30 s.
+* ``no-agents-available``: critical when calls wait and no serving agent is available for 60 s.
+
+Resolve holds (``keep_firing_for``, ``lifecycle.py``): a firing alert resolves only after its clear
+condition held that long without a break — 60 s for the wait rules and ``calls-waiting`` (the
+oldest call answered, the next one already waiting long is the same incident), 2 min for the
+windowed ratios and ``no-agents-available`` (on a saturated queue an agent frees up and takes a
+call every half minute or so: each would end the alert and the next minute start a new one).
+Measured on calm simulated days (``python -m benchmarks.calm_day``, figures in ``docs/rules.md``).
 
 The founding report's four warnings, plus data freshness (no per-floor configuration needed):
 
@@ -33,6 +40,10 @@ The founding report's four warnings, plus data freshness (no per-floor configura
 Grouping: three or more agents of one team firing ``not-ready-too-long`` (or ``agent-efficiency``)
 become one team alert, kept until fewer than two remain (``grouping.py``).
 
+Detector holds: 5 min for the slow figures (AHT, occupancy, efficiency, progress), 2 min for
+``seats``; none for ``not-ready-too-long`` (the agent's state change is the answer) and
+``source-silent`` (a hold shorter than ``silent`` could never be broken by a new silence).
+
 Routing: ``no-agents-available`` inhibits the same queue's ``service-level``, ``abandon-rate``
 and ``calls-waiting`` alerts, ``longest-wait-critical`` its ``longest-wait``; queue warnings
 unacknowledged for 15 min escalate one step (critical ones are only flagged ``escalated``).
@@ -51,6 +62,7 @@ from .progress import ProgressLagRule
 from .rules import Guard, Inhibit, Rule, RuleSet, ThresholdRule
 
 ESCALATE_S = 900.0
+_WAIT_CLEARED = "{queue}: cleared, oldest call waiting {value:.0f} s (<= {clear:.0f} s)"
 
 
 def team_group(what: str) -> Grouping:
@@ -60,19 +72,50 @@ def team_group(what: str) -> Grouping:
 
 def progress_lag_rule() -> ProgressLagRule:
     """The default progress-lag rule, added to every rules file that configures projects."""
-    return ProgressLagRule(name="progress-lag", for_s=300, behind=0.15, behind_abs=5, min_elapsed=3600)
+    return ProgressLagRule(
+        name="progress-lag", for_s=300, keep_firing_for=300, behind=0.15, behind_abs=5, min_elapsed=3600
+    )
 
 
 def detector_rules() -> tuple[KindRule, ...]:
     return (
-        AhtSpikeRule(name="aht-spike", scope="queue", rise=0.25, fall=0.25, direction="both", for_s=120),
-        AhtSpikeRule(name="aht-spike-team", scope="team", rise=0.25, fall=0.25, direction="both", for_s=120),
-        OccupancyRule(
-            name="occupancy", scope="team", low=0.35, high=0.95, min_sample=7200, for_s=600, severity="info"
+        AhtSpikeRule(
+            name="aht-spike",
+            scope="queue",
+            rise=0.25,
+            fall=0.25,
+            direction="both",
+            for_s=120,
+            keep_firing_for=300,
         ),
-        SeatsRule(name="seats", scope="team", min_ready_share=0.3, min_logged_in=3, for_s=300),
+        AhtSpikeRule(
+            name="aht-spike-team",
+            scope="team",
+            rise=0.25,
+            fall=0.25,
+            direction="both",
+            for_s=120,
+            keep_firing_for=300,
+        ),
+        OccupancyRule(
+            name="occupancy",
+            scope="team",
+            low=0.35,
+            high=0.95,
+            min_sample=7200,
+            for_s=600,
+            keep_firing_for=300,
+            severity="info",
+        ),
+        SeatsRule(
+            name="seats", scope="team", min_ready_share=0.3, min_logged_in=3, for_s=300, keep_firing_for=120
+        ),
         AgentEfficiencyRule(
-            name="agent-efficiency", for_s=600, severity="info", group=team_group("far below their peers")
+            name="agent-efficiency",
+            for_s=600,
+            keep_firing_for=300,
+            severity="info",
+            group=team_group("far below their peers"),
         ),
         AgentStateRule(
             name="not-ready-too-long",
@@ -108,7 +151,9 @@ def default_rules() -> RuleSet:
             value=10,
             clear=5,
             for_s=30,
+            keep_firing_for=60,
             summary="{queue}: {value:.0f} calls waiting (> {threshold:.0f})",
+            resolved_summary="{queue}: cleared, {value:.0f} calls waiting (<= {clear:.0f})",
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -117,7 +162,9 @@ def default_rules() -> RuleSet:
             op=">",
             value=90,
             clear=60,
+            keep_firing_for=60,
             summary="{queue}: oldest call waiting {value:.0f} s (> {threshold:.0f} s)",
+            resolved_summary=_WAIT_CLEARED,
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -126,8 +173,10 @@ def default_rules() -> RuleSet:
             op=">",
             value=180,
             clear=120,
+            keep_firing_for=60,
             severity="critical",
             summary="{queue}: oldest call waiting {value:.0f} s (> {threshold:.0f} s)",
+            resolved_summary=_WAIT_CLEARED,
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -137,8 +186,10 @@ def default_rules() -> RuleSet:
             value=0.8,
             clear=0.85,
             for_s=60,
+            keep_firing_for=120,
             min_sample=20,
             summary="{queue}: service level {value:.0%} (< {threshold:.0%})",
+            resolved_summary="{queue}: cleared, service level {value:.0%} (>= {clear:.0%})",
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -148,8 +199,10 @@ def default_rules() -> RuleSet:
             value=0.1,
             clear=0.07,
             for_s=60,
+            keep_firing_for=120,
             min_sample=20,
             summary="{queue}: abandon rate {value:.0%} (> {threshold:.0%})",
+            resolved_summary="{queue}: cleared, abandon rate {value:.0%} (<= {clear:.0%})",
             escalate_after=ESCALATE_S,
         ),
         ThresholdRule(
@@ -157,10 +210,12 @@ def default_rules() -> RuleSet:
             metric="agents_available",
             op="<=",
             value=0,
-            for_s=30,
+            for_s=60,
+            keep_firing_for=120,
             severity="critical",
             when=(Guard("calls_waiting", ">", 0),),
             summary="{queue}: calls waiting and no agent available",
+            resolved_summary="{queue}: cleared, {value:.0f} agent(s) available",
             escalate_after=ESCALATE_S,
         ),
     )

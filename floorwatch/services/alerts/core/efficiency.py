@@ -246,7 +246,8 @@ class AgentEfficiencyRule(KindRule):
             "medians": {m: round(s[0], 4) for m, s in group["stats"].items()},
         }
         if w is None:
-            return Explanation(f"{name}: in line with {self.peers} peers", details)
+            cleared = "cleared, " if state == "resolved" else ""
+            return Explanation(f"{name}: {cleared}in line with {self.peers} peers", details)
         m, x, med, z, n = w
         details.update(metric=m, value=round(x, 4), median=round(med, 4), z=round(z, 2), n_peers=n)
         where = f"{self.peers} median" if self.peers == "site" else f"{team or 'team'} median"

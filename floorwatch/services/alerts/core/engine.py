@@ -147,8 +147,7 @@ class Engine(EngineOps):
             same = rule is not None and rule.kind == old[st.rule].kind and rule.scope == st.kind
             if rule is not None and same and rule.matches(st.scope()):
                 self._alerts[key] = rule.build(st)
-                if st.state == PENDING:
-                    self._pending[st.site][key] = self._alerts[key]
+                self._track_deadline(key, self._alerts[key])
                 continue
             when = epoch(at) if at is not None else float(self._grid.get(st.site, st.updated_at))
             when = max(when, st.last_eval)
@@ -263,9 +262,14 @@ class Engine(EngineOps):
         for rule in self._continuous:
             for name in self._names(s, rule.scope):
                 self._evaluate(s, rule, rule.scope, name, now, out)
-        for key, m in list(self._pending[site].items()):
-            deadline = m.next_deadline()
-            if deadline is not None and deadline <= now and key in self._pending[site]:
+        # in deadline order, not insertion order: a restore rebuilds _pending in another order
+        due = sorted(
+            (deadline, key)
+            for key, m in self._pending[site].items()
+            if (deadline := m.next_deadline()) is not None and deadline <= now
+        )
+        for _, key in due:
+            if key in self._pending[site]:
                 self._evaluate(s, self._rules[key[1]], key[2], key[3], now, out)
 
     @staticmethod
@@ -336,17 +340,18 @@ class Engine(EngineOps):
             m = rule.build(AlertState(fingerprint=fp, rule=rule.name, site=s.site, kind=kind, name=name))
         d = m.observe(cond, value, now)
         if d is None:
+            if firing:  # a resolve hold may have begun or ended (lifecycle.py)
+                self._track_deadline(key, m)
             return
         if isinstance(rule, KindRule):
             ex = rule.explain(ctx, name, now, a, d.state)
             m.st.summary, m.st.details, m.st.threshold = ex.summary, ex.details, a.threshold
+        elif d.state == RESOLVED:
+            m.st.details = rule.cleared(s, kind, name, now, fired=d.previous == FIRING)
         if d.state in (PENDING, FIRING):
             self._alerts[key] = m
             self._by_fp[m.st.fingerprint] = key
-            if d.state == PENDING:
-                self._pending[s.site][key] = m
-            else:
-                self._pending[s.site].pop(key, None)
+            self._track_deadline(key, m)
         else:
             self._forget(key, m.st)
         if rule.group is None:
@@ -364,6 +369,13 @@ class Engine(EngineOps):
         tz = {site: s.tz for site, s in self._floor.sites.items()}
         out += self._router.recheck(self._book, self._rules, self._alerts, tz)
         return out
+
+    def _track_deadline(self, key: Key, m: ThresholdAlert) -> None:
+        """Keep ``_pending`` = the machines with a deadline (``for`` or a resolve hold)."""
+        if m.next_deadline() is None:
+            self._pending[key[0]].pop(key, None)
+        else:
+            self._pending[key[0]][key] = m
 
     def _forget(self, key: Key, st: AlertState) -> None:
         self._alerts.pop(key, None)
@@ -396,8 +408,7 @@ class Engine(EngineOps):
             key = (st.site, st.rule, st.kind, st.name)
             m = eng._alerts[key] = rule.build(st)
             eng._by_fp[st.fingerprint] = key
-            if st.state == PENDING:
-                eng._pending[st.site][key] = m
+            eng._track_deadline(key, m)
         eng._groups = Grouper(state.groups)
         eng._groups.index(eng._rules, eng._alerts)
         eng._router.rebuild(eng._rules, eng._alerts)

@@ -114,7 +114,7 @@ class FreshnessRule(KindRule):
         silence = max(0.0, now - last)
         details = {"silent_s": round(silence, 3), "lag_s": track.lag.get(name, 0.0), "limit_s": a.threshold}
         if state == "resolved":
-            return Explanation(f"source {name}: events flowing again", details)
+            return Explanation(f"source {name}: cleared, events flowing again", details)
         if a.threshold == self.silent and silence >= self.silent:
             return Explanation(
                 f"source {name}: no events for {silence:.0f} s (> {self.silent:.0f} s)", details

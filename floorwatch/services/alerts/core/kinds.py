@@ -89,6 +89,7 @@ class KindRule:
     scope: str = ""
     severity: str = "warning"
     for_s: float = 0.0
+    keep_firing_for: float = 0.0  # resolve hold (lifecycle.py)
     matchers: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     escalate_after: float | None = None  # see engine.py (routing)
@@ -114,6 +115,8 @@ class KindRule:
             out.append(("severity", f"unknown severity {self.severity!r}; known: {', '.join(SEVERITIES)}"))
         if not (math.isfinite(self.for_s) and self.for_s >= 0):
             out.append(("for", "for must be a finite number >= 0"))
+        if not (math.isfinite(self.keep_firing_for) and self.keep_firing_for >= 0):
+            out.append(("keep_firing_for", "keep_firing_for must be a finite number >= 0"))
         allowed = SCOPE_KEYS.get(self.scope, ())
         for key, _ in self.matchers:
             if key not in allowed:
@@ -134,7 +137,7 @@ class KindRule:
         return all(scope.get(k) == v for k, v in self.matchers)
 
     def build(self, state: AlertState) -> ThresholdAlert:
-        return ThresholdAlert(self.for_s, state)
+        return ThresholdAlert(self.for_s, state, self.keep_firing_for)
 
     # -- the detector ---------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ KINDS: Final[dict[str, type[KindRule]]] = {
 DURATIONS: Final = frozenset(
     {
         "for_s",
+        "keep_firing_for",
         "recent",
         "half_life",
         "silent",

@@ -8,14 +8,23 @@ publishes ``pending``, so screens must be told to drop it (the book marks the re
 holding, then resolves; it never goes back to pending. A later breach starts a new episode with a
 new ``started_at``.
 
+Resolve hold (Prometheus' ``keep_firing_for``, ``keep_s`` here): with ``keep_s > 0`` a firing alert
+resolves only once its clear condition has held *continuously* for ``keep_s`` seconds of event
+time. The hold starts at the first observation that does not hold (``AlertState.clear_since``);
+an observation that holds again during the hold cancels it — the alert stays firing, same episode,
+nothing is published. Like ``for``, the end of the hold is a deadline (``next_deadline()``), so it
+resolves on the engine's grid even when no event arrives. The hold is part of the persisted state.
+
 Call order for :class:`ThresholdAlert` (the engine owns the calls):
 
 1. ``observe(cond, value, now)`` whenever the metric may have changed (events touching the scope,
    window/clock grid points). ``cond`` is the rule's condition for the machine's current state
    (entry threshold while inactive/pending, clear threshold while firing; see ``rules.py``).
-2. ``tick(now)`` when time passed without a fresh reading: only promotes pending to firing.
-3. ``next_deadline()``: the event time at which ``tick``/``observe`` would promote pending.
-4. ``snapshot()``: the plain :class:`AlertState` to persist; ``ThresholdAlert(rule_for_s, state)``
+2. ``tick(now)`` when time passed without a fresh reading: promotes pending to firing, or resolves
+   a firing alert whose resolve hold has run out.
+3. ``next_deadline()``: the event time at which ``tick``/``observe`` would promote pending or end
+   the resolve hold (None: nothing is due).
+4. ``snapshot()``: the plain :class:`AlertState` to persist; ``ThresholdAlert(for_s, state, keep_s)``
    rebuilds the machine.
 
 Each call returns a :class:`Decision` or ``None`` (nothing changed); it never performs anything.
@@ -66,6 +75,7 @@ class AlertState(msgspec.Struct):
     escalated: bool = False  # severity raised one step (unacknowledged past escalate_after)
     suppressed: str | None = None  # fingerprint of the firing alert inhibiting this one (routing.py)
     grouped_into: str | None = None  # fingerprint of the firing group alert folding this one (grouping.py)
+    clear_since: float | None = None  # firing, in the resolve hold: since when the clear condition holds
 
     def scope(self) -> dict[str, str]:
         if self.kind == "site":
@@ -85,10 +95,11 @@ class Decision(NamedTuple):
 class ThresholdAlert:
     """The per-scope state machine; see the module docstring for the call order."""
 
-    __slots__ = ("for_s", "st")
+    __slots__ = ("for_s", "keep_s", "st")
 
-    def __init__(self, for_s: float, state: AlertState) -> None:
+    def __init__(self, for_s: float, state: AlertState, keep_s: float = 0.0) -> None:
         self.for_s = for_s
+        self.keep_s = keep_s
         self.st = state
 
     def observe(self, cond: bool, value: float | None, now: float) -> Decision | None:
@@ -102,14 +113,19 @@ class ThresholdAlert:
         if st.state == INACTIVE:
             if not cond:
                 return None
-            st.started_at = now
+            st.started_at, st.clear_since = now, None
             return self._move(PENDING if self.for_s > 0 else FIRING, now)
         if st.state == PENDING:
             if not cond:
                 return self._move(RESOLVED, now)
             return self.tick(now)
-        if st.state == FIRING and not cond:
-            return self._move(RESOLVED, now)
+        if st.state == FIRING:
+            if cond:
+                st.clear_since = None  # a breach during the hold cancels it
+                return None
+            if st.clear_since is None:
+                st.clear_since = now
+            return self.tick(now)
         return None
 
     def tick(self, now: float) -> Decision | None:
@@ -118,10 +134,19 @@ class ThresholdAlert:
         if st.state == PENDING and now - st.started_at >= self.for_s:
             st.last_eval = now
             return self._move(FIRING, now)
+        if st.state == FIRING and st.clear_since is not None and now >= st.clear_since + self.keep_s:
+            st.last_eval = now
+            st.clear_since = None
+            return self._move(RESOLVED, now)
         return None
 
     def next_deadline(self) -> float | None:
-        return self.st.started_at + self.for_s if self.st.state == PENDING else None
+        st = self.st
+        if st.state == PENDING:
+            return st.started_at + self.for_s
+        if st.state == FIRING and st.clear_since is not None:
+            return st.clear_since + self.keep_s
+        return None
 
     def snapshot(self) -> AlertState:
         return self.st

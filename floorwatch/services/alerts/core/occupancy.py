@@ -89,8 +89,9 @@ class OccupancyRule(KindRule):
         details["side"] = side
         why = "idle seats" if side == "below" else "burnout risk"
         if state == "resolved":
+            lo, hi = self.low + self.margin, self.high - self.margin
             return Explanation(
-                f"{name}: occupancy {a.value:.0%}, back in {self.low:.0%}–{self.high:.0%}", details
+                f"{name}: cleared, occupancy {a.value:.0%} (clears within {lo:.0%}–{hi:.0%})", details
             )
         bound = self.low if side == "below" else self.high
         return Explanation(f"{name}: occupancy {a.value:.0%} {side} {bound:.0%} ({why})", details)
@@ -157,7 +158,9 @@ class SeatsRule(KindRule):
         why = ", ".join(f"{r} {n}" for r, n in reasons.items())
         need = math.ceil(a.threshold or 0)
         if state == "resolved":
-            return Explanation(f"{name}: {int(a.value or 0)} of {logged} seats staffed", details)
+            return Explanation(
+                f"{name}: cleared, {int(a.value or 0)} of {logged} seats staffed ({need} needed)", details
+            )
         return Explanation(
             f"{name}: {int(a.value or 0)} of {logged} seats staffed, {need} needed"
             + (f" ({why})" if why else ""),

@@ -165,7 +165,9 @@ class ProgressLagRule(KindRule):
         title = p.title or p.name
         gap = pct(done / planned - 1) if planned > 0 else "n/a"
         if state == "resolved":
-            return Explanation(f"{title}: {done:.0f} successes vs {planned:.0f} planned ({gap})", details)
+            return Explanation(
+                f"{title}: cleared, {done:.0f} successes vs {planned:.0f} planned ({gap})", details
+            )
         tail = (
             f", needs {need:.0f}/h (+{need - rate:.0f}/h) to make {p.target:.0f}" if need is not None else ""
         )

@@ -7,14 +7,16 @@ per metric). Then the alert goes pending, and fires once that held for ``for_s``
 
 Hysteresis: a *firing* alert stays firing while ``metric op clear`` holds (and the guards and
 sample still do), and resolves when it stops — so ``calls_waiting > 10, clear 5`` fires above 10
-and resolves at 5 or fewer. ``clear`` defaults to ``value`` and must not be on the firing side of
-it. Pending uses the entry threshold: ``for_s`` is counted over an unbroken breach of ``value``.
-A metric with no value (no data, scope gone) satisfies no condition: pending drops, firing
-resolves — like a Prometheus series that disappears.
+and resolves at 5 or fewer; with ``keep_firing_for`` only once that stopped for so long without a
+break (the resolve hold, ``lifecycle.py``). ``clear`` defaults to ``value`` and must not be on the
+firing side of it. Pending uses the entry threshold: ``for_s`` is counted over an unbroken
+breach of ``value``. A metric with no value (no data, scope gone) satisfies no condition:
+pending drops, firing resolves — like a Prometheus series that disappears.
 
 Call order: construct (raises ``ValueError`` listing every problem), then ``matches(...)`` to
 pick scopes, ``condition(read, firing=...)`` to evaluate, ``build(state)`` for the per-scope
-machine, ``render(...)`` for the summary text.
+machine, ``render(...)`` for the summary text; on a resolution ``cleared(...)`` says what stopped holding
+and ``render_resolved(...)`` words it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
+NOT_OP: Final[dict[str, str]] = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _TEMPLATE_KEYS: Final = (
     "rule",
     "metric",
@@ -52,6 +55,7 @@ _TEMPLATE_KEYS: Final = (
     "threshold",
     "clear",
     "severity",
+    "reason",
     "site",
     "queue",
     "team",
@@ -89,6 +93,8 @@ class ThresholdRule:
     labels: tuple[tuple[str, str], ...] = ()
     escalate_after: float | None = None
     group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
+    keep_firing_for: float = 0.0
+    resolved_summary: str = ""
     family: int = field(init=False, repr=False, compare=False, default=0)
     timings: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
     # the metric and guard readers resolved per scope kind once (hot path: no catalogue lookups)
@@ -143,6 +149,8 @@ class ThresholdRule:
             when=self.when,
             min_sample=self.min_sample,
             summary=self.summary,
+            keep_firing_for=self.keep_firing_for,
+            resolved_summary=self.resolved_summary,
         )
 
     @property
@@ -167,7 +175,32 @@ class ThresholdRule:
 
     def build(self, state: AlertState) -> ThresholdAlert:
         """The per-scope state machine (see ``lifecycle.py``) for ``state``."""
-        return ThresholdAlert(self.for_s, state)
+        return ThresholdAlert(self.for_s, state, self.keep_firing_for)
+
+    def cleared(self, s: SiteFloor, kind: str, name: str, now: float, *, fired: bool) -> dict[str, Any]:
+        """Why the condition no longer holds for scope ``(kind, name)`` at ``now``: ``cleared_by``
+        (``metric``, ``when``, ``min_sample``, ``no_data``) and ``reason``, a short text. A fired
+        alert is measured against ``clear``, a pending one against ``value`` (as in ``check``)."""
+        reader, guards = self.readers[kind]
+        value, sample = reader(s, name, now)
+        if value is None:
+            return {"cleared_by": "no_data", "reason": f"no {self.metric} data"}
+        if sample < self.min_sample:
+            return {
+                "cleared_by": "min_sample",
+                "reason": f"sample {_num(sample)} < min_sample {_num(self.min_sample)}",
+            }
+        bound = self.clear_at if fired else self.value
+        if not OPS[self.op](value, bound):
+            tail = " (clear)" if fired and bound != self.value else ""
+            reason = f"{self.metric} {_num(value)} {NOT_OP[self.op]} {_num(bound)}{tail}"
+            return {"cleared_by": "metric", "reason": reason}
+        for g, (g_reader, g_op, g_value) in zip(self.when, guards, strict=True):
+            other, _ = g_reader(s, name, now)
+            if other is None or not g_op(other, g_value):
+                shown = "no data" if other is None else f"{_num(other)} {NOT_OP[g.op]} {_num(g_value)}"
+                return {"cleared_by": "when", "reason": f"{g.metric} {shown}"}
+        return {"cleared_by": "metric", "reason": f"{self.metric} {_num(value)}"}  # pragma: no cover
 
     def render(self, value: float | None, scope: Mapping[str, str]) -> str:
         """The summary text for ``value`` in ``scope``."""
@@ -185,12 +218,42 @@ class ThresholdRule:
             severity=self.severity,
         )
 
+    def render_resolved(
+        self, value: float | None, scope: Mapping[str, str], cleared: Mapping[str, Any], *, fired: bool
+    ) -> str:
+        """The summary of a resolution: ``resolved_summary`` when a fired alert's metric went back
+        within ``clear``, else ``"<scope>: cleared: <reason>"`` (see :meth:`cleared`)."""
+        reason = str(cleared.get("reason") or "rule replaced")
+        if fired and value is not None and self.resolved_summary and cleared.get("cleared_by") == "metric":
+            return _render(
+                self.resolved_summary,
+                scope,
+                rule=self.name,
+                metric=self.metric,
+                op=self.op,
+                value=value,
+                threshold=self.value,
+                clear=self.clear_at,
+                severity=self.severity,
+                reason=reason,
+            )
+        label = next((v for k, v in scope.items() if k != "site"), scope.get("site", ""))
+        return f"{label}: cleared{'' if fired else ' before firing'}: {reason}"
+
 
 def _render(template: str, scope: Mapping[str, str], **data: Any) -> str:
     values: dict[str, Any] = dict.fromkeys(("site", "queue", "team", "agent"), "")
     values.update(scope)
     values.update(data)
+    values.setdefault("reason", "")
     return (template or "{metric} {value:g} {op} {threshold:g}").format_map(values)
+
+
+def _num(x: float) -> str:
+    """A figure for a sentence: whole numbers and large ones without decimals, others 3 digits."""
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.0f}" if x == int(x) or abs(x) >= 100 else f"{x:.3g}"
 
 
 def rule_problems(
@@ -207,6 +270,8 @@ def rule_problems(
     when: tuple[Guard, ...] = (),
     min_sample: float = 0.0,
     summary: str = "",
+    keep_firing_for: float = 0.0,
+    resolved_summary: str = "",
 ) -> list[tuple[str, str]]:
     """Every problem of a would-be :class:`ThresholdRule` as ``(yaml key, message)``."""
     out: list[tuple[str, str]] = []
@@ -216,10 +281,17 @@ def rule_problems(
         out.append(("scope", f"unknown scope {scope!r}; known: {', '.join(SCOPE_KEYS)}"))
     out += _metric_problems("metric", metric, scope)
     out += _op_problems("op", op)
-    for key, number in (("value", value), ("clear", clear), ("for", for_s), ("min_sample", min_sample)):
+    numbers = (
+        ("value", value),
+        ("clear", clear),
+        ("for", for_s),
+        ("min_sample", min_sample),
+        ("keep_firing_for", keep_firing_for),
+    )
+    for key, number in numbers:
         if number is not None and not math.isfinite(number):
             out.append((key, f"{key} must be a finite number"))
-        elif number is not None and key in ("for", "min_sample") and number < 0:
+        elif number is not None and key in ("for", "min_sample", "keep_firing_for") and number < 0:
             out.append((key, f"{key} must be >= 0"))
     if clear is not None and op in OPS and math.isfinite(value) and OPS[op](clear, value):
         side = "above" if op in (">", ">=") else "below"
@@ -238,10 +310,12 @@ def rule_problems(
             out.append(("match", f"cannot match on {key!r} for scope {scope}; allowed: {', '.join(allowed)}"))
     for guard in when:
         out += _metric_problems("when", guard.metric, scope) + _op_problems("when", guard.op)
-    if summary:
+    for key, template in (("summary", summary), ("resolved_summary", resolved_summary)):
+        if not template:
+            continue
         try:
             _render(
-                summary,
+                template,
                 {"site": "s"},
                 rule=name,
                 metric=metric,
@@ -252,9 +326,7 @@ def rule_problems(
                 severity=severity,
             )
         except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
-            out.append(
-                ("summary", f"bad summary template ({exc!r}); placeholders: {', '.join(_TEMPLATE_KEYS)}")
-            )
+            out.append((key, f"bad {key} template ({exc!r}); placeholders: {', '.join(_TEMPLATE_KEYS)}"))
     return out
 
 

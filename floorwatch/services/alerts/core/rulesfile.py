@@ -15,11 +15,13 @@ Threshold rules (the default kind)::
         value: 10                    # required
         clear: 5                     # hysteresis: resolves when no longer beyond this (default value)
         for: 30s                     # seconds, or "30s" / "5m" / "1h" / "1m30s" (default 0)
+        keep_firing_for: 1m          # resolve hold: clear must hold this long unbroken (default 0)
         severity: warning            # info | warning | critical (default warning)
         match: {queue: sales}        # equality matchers on the scope keys
         when: [{metric: calls_waiting, op: ">", value: 0}]   # extra conditions, same scope
         min_sample: 20               # evidence needed (calls, or seconds for occupancy)
         summary: "{queue}: {value:.0f} waiting"
+        resolved_summary: "{queue}: cleared, {value:.0f} waiting (<= {clear:.0f})"
         labels: {team_lead: li}
         escalate_after: 15m          # any kind: severity one step up when unacknowledged
         group: {by: team, min: 3}    # scope agent, any kind: one team alert for many (grouping.py)
@@ -61,6 +63,8 @@ _RULE_KEYS: Final = (
     "when",
     "min_sample",
     "summary",
+    "resolved_summary",
+    "keep_firing_for",
     "labels",
 )
 _REQUIRED: Final = ("name", "metric", "op", "value")
@@ -102,6 +106,8 @@ _PLACEHOLDERS: Final[dict[str, Any]] = {
     "clear": None,
     "min_sample": 0.0,
     "for_s": 0.0,
+    "keep_firing_for": 0.0,
+    "resolved_summary": "",
     "matchers": (),
     "when": (),
 }
@@ -138,10 +144,12 @@ def _rule(r: Reader, node: Node) -> tuple[Rule | None, Node | None]:
         "op": "str",
         "severity": "str",
         "summary": "str",
+        "resolved_summary": "str",
         "value": "number",
         "clear": "number",
         "min_sample": "number",
         "for": "duration",
+        "keep_firing_for": "duration",
     }
     fields: dict[str, Any] = {}
     bad: set[str] = {k for k in _REQUIRED if k not in items}

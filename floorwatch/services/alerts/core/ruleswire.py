@@ -19,7 +19,8 @@ from .projects import Project
 from .rules import Rule, RuleSet, ThresholdRule
 
 # fields every rule document has at top level; the rest of a kind rule's fields go to ``params``
-_COMMON = frozenset({"name", "scope", "severity", "for_s", "matchers", "labels", "escalate_after", "group"})
+_COMMON = frozenset({"name", "scope", "severity", "for_s", "matchers", "labels", "escalate_after", "group",
+                     "keep_firing_for", "resolved_summary"})
 _THRESHOLD_TOP = frozenset({"metric", "op", "value", "clear", "when", "min_sample", "summary"})
 KIND_TEXT = {
     "aht_spike": "handle-time spike: recent AHT against the scope's own baseline",
@@ -76,6 +77,7 @@ def rule_doc(rule: Rule, projects: tuple[Project, ...]) -> dict[str, Any]:
         "scope": rule.scope,
         "severity": rule.severity,
         "for_s": rule.for_s,
+        "keep_firing_for_s": rule.keep_firing_for,
         "match": dict(rule.matchers),
         "labels": dict(rule.labels),
         "escalate_after_s": rule.escalate_after,
