@@ -75,3 +75,36 @@ async def test_inhibited_alert_leaves_the_panel_and_comes_back(
 
     feed.alert({**inhibited, "inhibited_by": None, "transition_id": "fp-sl:3"})
     await expect(page.locator('li.alert[data-fingerprint="fp-sl"]')).to_have_count(1)
+
+
+async def test_pending_alerts_fold_into_one_muted_line_and_stay_off_the_tv(
+    feed: QueueFeed, server: LiveServer, browser: Any  # noqa: F811 - fixture
+) -> None:
+    from playwright.async_api import expect
+
+    feed.floor(samples.floor("bj-01"))
+    feed.alert(samples.alert("fp-fire", rule="longest-wait", summary="sales: oldest call waiting 95 s"))
+    for i in (1, 2):
+        feed.alert(samples.alert(f"fp-p{i}", rule="no-agents-available", state="pending",
+                                 summary=f"pending {i}"))
+    await feed.drained()
+    page = await browser.new_page()
+    await page.goto(f"{server.url}/?token={ADMIN}&lang=en")
+    await expect(page.locator("li.alert")).to_have_count(1)  # only the firing one is a row
+    box = page.locator("li.alert-pending")
+    await expect(box).to_have_attribute("data-count", "2")
+    await expect(box.locator("summary")).to_have_text("2 pending (not firing yet)")
+    await box.locator("summary").click()
+    await expect(box.locator("li.alert-member")).to_have_text(["pending 1", "pending 2"])
+
+    # one fires: it becomes a row and leaves the pending line
+    feed.alert(samples.alert("fp-p1", rule="no-agents-available", summary="firing 1", n=2))
+    await expect(page.locator("li.alert")).to_have_count(2)
+    await expect(box).to_have_attribute("data-count", "1")
+
+    tv = await browser.new_page()
+    await tv.goto(f"{server.url}/?token={ADMIN}&lang=en&mode=wallboard")
+    await expect(tv.locator("li.alert")).to_have_count(2)
+    await expect(tv.locator("li.alert-pending")).to_have_count(0)
+    await tv.close()
+    await page.close()

@@ -16,6 +16,7 @@ window.FW_I18N = {
     project_not_started: "not started", project_met: "target met", project_missed: "target missed",
     project_ahead: "ahead", project_behind: "behind",
     group_members: "{n} agents",
+    pending_count: "{n} pending (not firing yet)",
   },
   zh: {
     title: "现场监控", alerts: "告警", agents: "坐席", no_alerts: "暂无告警",
@@ -33,5 +34,6 @@ window.FW_I18N = {
     project_not_started: "未开始", project_met: "已达标", project_missed: "未达标",
     project_ahead: "领先", project_behind: "落后",
     group_members: "{n} 名坐席",
+    pending_count: "{n} 条待定（尚未告警）",
   },
 };

@@ -292,12 +292,35 @@
     return box;
   }
 
+  function pendingBox(waiting) {
+    const li = el("li", "alert-pending");
+    li.dataset.count = String(waiting.length);
+    const box = el("details");
+    box.open = state.expanded.has("pending");
+    box.addEventListener("toggle", () => {
+      if (box.open) state.expanded.add("pending"); else state.expanded.delete("pending");
+    });
+    box.append(el("summary", null, t("pending_count", { n: waiting.length })));
+    const ul = el("ul");
+    for (const a of waiting) {
+      const row = el("li", "alert-member state-pending", a.summary);
+      row.dataset.fingerprint = a.fingerprint || a.id;
+      ul.append(row);
+    }
+    box.append(ul);
+    li.append(box);
+    return li;
+  }
+
   function renderAlerts() {
     const root = document.getElementById("alerts");
-    const list = [...state.alerts.values()].filter((a) => !folded(a) && !a.inhibited_by).sort((a, b) =>
-      (a.state === "firing" ? 0 : 1) - (b.state === "firing" ? 0 : 1)
-      || (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9)
+    const shown = [...state.alerts.values()].filter((a) => !folded(a) && !a.inhibited_by).sort((a, b) =>
+      (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9)
       || String(a.started_at).localeCompare(String(b.started_at)));
+    // Pending alerts have not fired (their `for` is running) and most never will: they are not
+    // rows. The supervisor page folds them into one muted line; the TV wallboard leaves them out.
+    const list = shown.filter((a) => a.state !== "pending");
+    const waiting = wallMode ? [] : shown.filter((a) => a.state === "pending");
     const frag = document.createDocumentFragment();
     const canAck = !wallMode && (state.role === "admin" || state.role === "supervisor");
     for (const a of list) {
@@ -323,8 +346,9 @@
       }
       frag.append(li);
     }
+    if (waiting.length) frag.append(pendingBox(waiting));
     root.replaceChildren(frag);
-    document.getElementById("no-alerts").hidden = list.length > 0;
+    document.getElementById("no-alerts").hidden = list.length + waiting.length > 0;
   }
 
   function renderStatus() {
