@@ -19,6 +19,10 @@ Design (python-websockets' broadcast pattern, plus what a floor needs):
   refuses: write buffer above its limit, or no sink) the frame goes to the pending map and the
   session's writer task is woken — the slow path above, where coalescing and resync happen. A
   lagging client thus falls back to the slow path by itself and comes back once it has caught up.
+* No garbage collection runs inside a fan-out loop (``publish`` pauses the collector and lets it
+  run after the frames are out): the loop allocates a few objects per client, enough to trigger
+  many generation-1 collections (5–20 ms each here, ~3 per 1,000 clients) and, with ~250 tracked
+  objects per connection held by the server stack, a full collection at 10,000 clients takes ~2 s.
 * Every sent frame is logged (bounded by ``replay_size``) so that a client reconnecting with its
   session id can ``resume`` from its last seq. A disconnected session keeps collecting (and
   coalescing) for ``resume_ttl_s``, then expires.
@@ -27,6 +31,7 @@ Design (python-websockets' broadcast pattern, plus what a floor needs):
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import secrets
 import time
@@ -195,10 +200,16 @@ class Hub:
 
     # -- fan-out (never awaits) ----------------------------------------------------------------
     def publish(self, update: Update) -> None:
-        if update.kind == "alert":
-            self._publish_alert(update)
-        else:
-            self._publish_floor(update)
+        collecting = gc.isenabled()
+        gc.disable()  # a collection mid-loop would delay every client after it (module docstring)
+        try:
+            if update.kind == "alert":
+                self._publish_alert(update)
+            else:
+                self._publish_floor(update)
+        finally:
+            if collecting:
+                gc.enable()
 
     def _publish_alert(self, update: Update) -> None:
         visible: dict[Scope, bool] = {}
