@@ -13,6 +13,7 @@ before; ``tests/service/api/test_ws_direct.py`` fails if the default uvicorn sto
 from __future__ import annotations
 
 import asyncio
+import struct
 import weakref
 from typing import Any, Protocol
 
@@ -27,13 +28,18 @@ class _Transport(Protocol):
     def is_closing(self) -> bool: ...
 
 
+_SHORT = struct.Struct("!BB").pack
+_MEDIUM = struct.Struct("!BBH").pack
+_LONG = struct.Struct("!BBQ").pack
+
+
 def text_frame_header(length: int) -> bytes:
     """The RFC 6455 header of an unmasked, unfragmented text frame of ``length`` payload bytes."""
     if length < 126:
-        return bytes((_TEXT_FIN, length))
+        return _SHORT(_TEXT_FIN, length)
     if length < 1 << 16:
-        return bytes((_TEXT_FIN, 126)) + length.to_bytes(2, "big")
-    return bytes((_TEXT_FIN, 127)) + length.to_bytes(8, "big")
+        return _MEDIUM(_TEXT_FIN, 126, length)
+    return _LONG(_TEXT_FIN, 127, length)
 
 
 class _Flusher:
@@ -94,9 +100,12 @@ class TransportSink:
         return bool(self._transport.is_closing() or self._proto.close_sent or self._proto.disconnected)
 
     def write_text(self, prefix: bytes, tail: bytes) -> bool:
-        if self._transport.get_write_buffer_size() > self._limit or self._closing():
+        # called once per client per message: the checks of _closing() inlined
+        transport, proto = self._transport, self._proto
+        if (transport.get_write_buffer_size() > self._limit or transport.is_closing() or proto.close_sent
+                or proto.disconnected):
             return False
-        data = text_frame_header(len(prefix) + len(tail)) + prefix + tail
+        data = b"".join((text_frame_header(len(prefix) + len(tail)), prefix, tail))
         if not self._wrote:
             self._transport.write(data)
             self._wrote = True

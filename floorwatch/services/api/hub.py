@@ -212,7 +212,7 @@ class Hub:
                 gc.enable()
 
     def _publish_alert(self, update: Update) -> None:
-        visible: dict[Scope, bool] = {}
+        visible: dict[int, bool] = {}  # by id(scope): hashing the dataclass per client costs more
         tail: str | None = None
         tail_bytes = b""
         prefix = _PREFIXES["alert"]
@@ -220,9 +220,10 @@ class Hub:
         for session in self._sessions.values():
             if session.snapshot_due is not None or session.closing is not None:
                 continue
-            ok = visible.get(session.scope)
+            scope = session.scope
+            ok = visible.get(id(scope))
             if ok is None:
-                ok = visible[session.scope] = alert_visible(update.doc, session.scope, self.live.agent)
+                ok = visible[id(scope)] = alert_visible(update.doc, scope, self.live.agent)
             if not ok:
                 continue
             if tail is None:
