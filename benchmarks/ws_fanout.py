@@ -416,8 +416,13 @@ def summarize(result: dict[str, Any], stamps: dict[str, float]) -> dict[str, Any
             out[f"server_{key}"] = {"single": server[key][0], "burst_max": max(server[key][1:], default=None)}
     out["server_full_gc_ms"] = [ms for generation, ms in server.get("gc", []) if generation == 2]
     if sent and len(server.get("publish_at", [])) > len(sent):  # [single, burst...]
+        at, handoff = server["publish_at"][1:], server["handoff_ms"][1:]
         # when the server had handed the last alert of the burst to the kernel (or to a writer)
-        out["burst"]["server_done_after_s"] = round(server["publish_at"][-1][1] - stamps[sent[0]], 2)
+        out["burst"]["server_done_after_s"] = round(at[-1][1] - stamps[sent[0]], 2)
+        # in how many loop iterations the API published the burst (1 = all batched together)
+        out["burst"]["server_iterations"] = 1 + sum(
+            1 for i in range(1, len(at)) if at[i][0] > at[i - 1][0] + handoff[i - 1] / 1000)
+        out["burst"]["server_publish_cpu_s"] = round(sum(server["publish_cpu_ms"][1:]) / 1000, 2)
     return out
 
 
