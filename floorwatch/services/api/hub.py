@@ -77,8 +77,8 @@ class Session:
     """One client's stream: its scope, seq counter, pending messages and sent log."""
 
     __slots__ = ("alert_backlog", "closing", "connected", "controls", "detached_at", "id", "keys", "log",
-                 "pending", "principal", "resumable", "resumed", "resyncs", "scope", "sending", "seq", "sink",
-                 "snapshot_due", "wake", "writer_gen")
+                 "next_beat", "pending", "principal", "resumable", "resumed", "resyncs", "scope", "sending",
+                 "seq", "sink", "snapshot_due", "wake", "writer_gen")
 
     def __init__(self, principal: Principal, replay_size: int) -> None:
         self.id = secrets.token_urlsafe(12)
@@ -101,6 +101,7 @@ class Session:
         self.writer_gen = 0
         self.sink: FrameSink | None = None
         self.sending = False  # the writer has a frame (seq assigned) not yet handed to the connection
+        self.next_beat = 0.0  # with a sink: when ``Hub.beat`` owes the next heartbeat (hub clock)
 
 
 def frame(kind: str, seq: int, tail: str) -> str:
@@ -108,7 +109,7 @@ def frame(kind: str, seq: int, tail: str) -> str:
     return '{"type":"' + kind + '","seq":' + str(seq) + tail
 
 
-_PREFIXES = {kind: ('{"type":"' + kind + '","seq":').encode() for kind in ("alert", "floor")}
+_PREFIXES = {kind: ('{"type":"' + kind + '","seq":').encode() for kind in ("alert", "floor", "heartbeat")}
 
 
 def _tail(body: dict[str, Any]) -> str:
@@ -174,6 +175,7 @@ class Hub:
         Call once that connection's replayed frames are out, so nothing can overtake them."""
         if session.writer_gen == gen and session.connected:
             session.sink = sink
+            session.next_beat = self._clock() + self.options.heartbeat_s
 
     def discard(self, session: Session) -> None:
         if self._sessions.pop(session.id, None) is not None:
@@ -326,6 +328,36 @@ class Hub:
         if len(session.resyncs) > self.options.max_resyncs:
             self.close(session, CLOSE_TOO_SLOW, resumable=True)
             self.metrics.slow_closes.inc()
+
+    def beat(self, body: dict[str, Any]) -> None:
+        """Heartbeats for the sessions with a sink (the others' writers keep their own timer): every
+        ``heartbeat_s``, written directly when the session is idle, else queued for its writer.
+        Call about every second. One ticker instead of a timer and a wake-up per client: at 10,000
+        clients the writers' heartbeat timers alone kept the API ~16% busy."""
+        now = self._clock()
+        tail: str | None = None
+        tail_bytes = b""
+        prefix = _PREFIXES["heartbeat"]
+        direct = 0
+        for session in self._sessions.values():
+            sink = session.sink
+            if sink is None or session.next_beat > now or session.closing is not None:
+                continue
+            session.next_beat = now + self.options.heartbeat_s
+            if tail is None:
+                tail = _tail(body)
+                tail_bytes = tail.encode()
+            if session.snapshot_due is None and not (session.pending or session.controls or session.sending):
+                seq = session.seq + 1
+                if sink.write_text(prefix + b"%d" % seq, tail_bytes):
+                    session.seq = seq
+                    session.log.append((seq, "heartbeat", tail))
+                    direct += 1
+                    continue
+            session.controls.append(("heartbeat", tail))
+            session.wake.set()
+        if direct:
+            self.metrics.sent["heartbeat"].inc(direct)
 
     def close(self, session: Session, code: int, *, resumable: bool = False) -> None:
         """Ask the session's writer to close the connection with ``code``; unless ``resumable``,

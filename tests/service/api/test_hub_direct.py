@@ -170,3 +170,27 @@ async def test_a_burst_in_one_iteration_runs_without_the_collector_until_it_is_f
     assert gc.isenabled()
     hub.close_all(1001)
     assert gc.isenabled()
+
+
+def test_heartbeats_come_from_the_ticker_directly_or_through_a_busy_writer() -> None:
+    # t=0 sinks set | t=14 tick: nothing due | t=15 tick: idle → written, busy → queued | t=16: nothing
+    hub, registry, clock = make(HubOptions(heartbeat_s=15.0))
+    idle, idle_sink = with_sink(hub)
+    busy, busy_sink = with_sink(hub)
+    plain = connected(hub)  # no sink: its writer keeps its own heartbeat timer
+    drain(hub, plain)
+    busy.sending = True
+    clock.now += 14
+    hub.beat({"ts": "t14"})
+    assert idle_sink.take() == [] and not busy.controls
+    clock.now += 1
+    hub.beat({"ts": "t15"})
+    assert idle_sink.take() == [{"type": "heartbeat", "seq": 2, "ts": "t15"}]
+    assert busy_sink.take() == [] and busy.wake.is_set()
+    busy.sending = False
+    assert [(m["type"], m["seq"], m["ts"]) for m in drain(hub, busy)] == [("heartbeat", 2, "t15")]
+    assert hub.next_frame(plain) is None
+    clock.now += 1
+    hub.beat({"ts": "t16"})
+    assert idle_sink.take() == []
+    assert value(registry, "floorwatch_ws_messages_sent_total", type="heartbeat") == 2
