@@ -175,7 +175,7 @@ async def test_a_burst_in_one_iteration_runs_without_the_collector_until_it_is_f
 def test_heartbeats_come_from_the_ticker_directly_or_through_a_busy_writer() -> None:
     # t=0 sinks set | t=14 tick: nothing due | t=15 tick: idle → written, busy → queued | t=16: nothing
     hub, registry, clock = make(HubOptions(heartbeat_s=15.0))
-    idle, idle_sink = with_sink(hub)
+    _, idle_sink = with_sink(hub)
     busy, busy_sink = with_sink(hub)
     plain = connected(hub)  # no sink: its writer keeps its own heartbeat timer
     drain(hub, plain)
