@@ -1,28 +1,38 @@
 """WebSocket fan-out: one alert, and a burst of alerts, to N connected clients.
 
     .venv/bin/python -m benchmarks.ws_fanout [--clients 1000,5000,10000] [--procs 4] [--burst 100]
-                                             [--deflate] [--skip-burst-above N]
-                                             [--direct-write-limit BYTES] [--light-clients]
+                                             [--deflate] [--skip-burst-above N] [--repeat R]
+                                             [--client lean|websockets] [--client-nice NICE]
+                                             [--direct-write-limit BYTES]
 
-For each N: a real uvicorn API (``create_app``, as ``floorwatch api`` runs it) in a child process,
-fed by a fake feed that reads alert transitions from its stdin (so this process controls exactly
-when an alert enters the API); N WebSocket clients (``websockets``) spread over ``--procs`` other
-processes (``--light-clients``: bare Sans-I/O clients, see ``_light_clients``). Each alert
-carries its send time (wall clock, same host); each client records when it received it. Figures:
+For each N (``--repeat`` times): a real uvicorn API (``create_app``, uvicorn defaults as
+``floorwatch api`` runs it: uvloop, httptools, ``websockets-sansio``) in a child process, fed by
+a fake feed that reads alert transitions from its stdin (so this process controls exactly when an
+alert enters the API); N WebSocket clients spread over ``--procs`` other processes. Clients are
+``--client lean`` by default (``ws_lean_client.py``: raw asyncio protocols that parse frame
+headers and timestamp in ``data_received`` — they measure the server, not a client library;
+``--light-clients`` is an old alias) or ``--client websockets`` (the library, ~4× the CPU per
+message). ``--client-nice`` runs the client processes at a lower priority, a stand-in for clients
+on other machines. Each alert carries its send time (CLOCK_MONOTONIC, system-wide on Linux);
+each client records when it received it. Figures (one JSON line per run):
 
-* one alert → all N clients: p50 / p99 / max of (received − sent), over all clients;
-* a burst of ``--burst`` alerts sent back to back: the latency of every alert at every client,
-  p50 / p99 / max, when the last client got the last alert, and how the hub degraded (resyncs,
-  alert_overflow drops, slow closes — from /metrics);
-* the API process's RSS (VmRSS) idle, with N clients, and after the burst.
-
-* CPU seconds the API process and the client processes used for the single alert (from
-  ``/proc/<pid>/stat``; everything is idle before it, so this is the cost of one fan-out).
+* ``single``: one alert → all N clients: p50 / p99 / max of (received − sent) over all clients;
+* ``burst``: ``--burst`` alerts written back to back: latency of every alert at every client;
+  ``last_alert``: per client, when it had the last alert, from that alert's send time;
+  ``all_delivered_after_s``; ``server_done_after_s`` (the API had handed the last alert over);
+  ``burst_metrics``: how the hub degraded (resyncs, alert_overflow drops, coalesced floors, slow
+  closes, from /metrics); ``client_side``: seq gaps (must be 0) and resyncs seen by the clients;
+* ``rss_*_mb``: the API process's VmRSS idle, with N clients, after the burst;
+* ``*_cpu_s``: CPU seconds of the API process and of all client processes (``/proc/<pid>/stat``)
+  around the single alert and around the burst;
+* ``server_publish_ms`` / ``server_publish_cpu_ms``: wall and CPU time of the API's
+  ``apply + publish`` for the single alert (and the longest one in the burst); the gap between
+  the two is time the API process was not on a CPU; ``server_full_gc_ms``: full collections.
 
 ``--direct-write-limit 0`` turns the hub's fast path off (every frame through the session's writer
-task, as before it existed) for a before/after comparison. Loopback only; every wait is bounded.
-``--deflate`` runs the server with permessage-deflate (``ws_per_message_deflate=True``) and the
-clients offering it (a deflated connection never takes the fast path).
+task). ``--deflate`` runs the server with permessage-deflate (``ws_per_message_deflate=True``)
+and the clients offering it as browsers do (a deflated connection never takes the fast path).
+Loopback only; every wait is bounded.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -59,7 +70,16 @@ def raise_fd_limit() -> int:
 
 # -- the server (child process) --------------------------------------------------------------------------
 class StdinFeed:
-    """A Feed: one JSON alert transition per stdin line."""
+    """A Feed: one JSON alert transition per stdin line; ``#stats PATH`` writes what the server
+    measured so far (below) to PATH instead.
+
+    Per item: ``publish_ms``, from yielding it until the pump asks for the next one (``live.apply``
+    + ``hub.publish``: every fast-path client's first frame handed to the kernel), and
+    ``handoff_ms``, until the next loop iteration's callbacks ran (the batched frames too)."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, list[Any]] = {key: [] for key in (
+            "publish_ms", "publish_cpu_ms", "handoff_ms", "publish_at", "gc")}
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._iterate()
@@ -72,8 +92,34 @@ class StdinFeed:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         while line := await reader.readline():
             line = line.strip()
+            if line.startswith(b"#stats "):
+                with open(line[7:].decode(), "wb") as f:  # noqa: ASYNC230 - a few bytes, on request
+                    f.write(orjson.dumps(self.stats))
+                continue
             if line:
+                started, cpu = time.monotonic(), time.process_time()
                 yield FeedItem("alert", "bench", line)
+                self.stats["publish_ms"].append(round(1000 * (time.monotonic() - started), 1))
+                self.stats["publish_cpu_ms"].append(round(1000 * (time.process_time() - cpu), 1))
+                self.stats["publish_at"].append((started, time.monotonic()))
+                loop.call_soon(self._handed_off, started)
+
+    def _handed_off(self, started: float) -> None:
+        self.stats["handoff_ms"].append(round(1000 * (time.monotonic() - started), 1))
+
+    def watch_gc(self) -> None:
+        """Record every garbage collection of generation ≥ 1 that takes ≥ 5 ms (generation, ms)."""
+        began = [0.0]
+
+        def callback(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                began[0] = time.perf_counter()
+                return
+            took = 1000 * (time.perf_counter() - began[0])
+            if info["generation"] >= 1 and took >= 5:
+                self.stats["gc"].append((info["generation"], round(took, 1)))
+
+        gc.callbacks.append(callback)
 
 
 class NullSink:
@@ -90,7 +136,9 @@ def serve(port: int, deflate: bool, direct_limit: int) -> None:
     from floorwatch.shared.config import Settings
 
     raise_fd_limit()
-    app = create_app(Settings(admin_token=TOKEN), feed=StdinFeed(), commands=NullSink(),
+    feed = StdinFeed()
+    feed.watch_gc()
+    app = create_app(Settings(admin_token=TOKEN), feed=feed, commands=NullSink(),
                      registry=CollectorRegistry(), options=ApiOptions(hub=HubOptions(max_sessions=20_000,
                                                                        direct_write_limit=direct_limit)))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
@@ -99,74 +147,40 @@ def serve(port: int, deflate: bool, direct_limit: int) -> None:
 
 
 # -- the clients (child processes) ----------------------------------------------------------------------
-def client_main(port: int, count: int, deflate: bool, conn: Any, light: bool = False) -> None:
+def client_main(port: int, count: int, deflate: bool, conn: Any, kind: str = "lean", nice: int = 0) -> None:
     raise_fd_limit()
-    asyncio.run(_light_clients(port, count, conn) if light else _clients(port, count, deflate, conn))
-
-
-def _on_text(got: dict[str, list[float]], raw: bytes | bytearray | str, now: float) -> bool:
-    """Record an alert's receipt time; True for a hello."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    if b'"type":"alert"' in data:
-        got.setdefault(orjson.loads(data)["alert"]["id"], []).append(now)
-    return b'"type":"hello"' in data
-
-
-async def _light_clients(port: int, count: int, pipe: Any) -> None:
-    """``count`` clients as bare asyncio protocols over websockets' Sans-I/O ``ClientProtocol``:
-    frames are handled in ``data_received``, no task or future per message — a stand-in for
-    clients on other machines, so that the API process gets the CPU the full clients would take."""
-    from websockets.client import ClientProtocol
-    from websockets.frames import Frame, Opcode
-    from websockets.uri import parse_uri
-
-    uri = parse_uri(f"ws://127.0.0.1:{port}/v1/stream?token={TOKEN}")
-    got: dict[str, list[float]] = {}
-    hellos = 0
-    all_hello = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    class Client(asyncio.Protocol):
-        def __init__(self) -> None:
-            self.conn = ClientProtocol(uri, max_size=None)
-
-        def connection_made(self, transport: Any) -> None:
-            self.transport = transport
-            self.conn.send_request(self.conn.connect())
-            transport.write(b"".join(self.conn.data_to_send()))
-
-        def data_received(self, data: bytes) -> None:
-            nonlocal hellos
-            now = time.time()
-            self.conn.receive_data(data)
-            for event in self.conn.events_received():
-                if not isinstance(event, Frame) or event.opcode is not Opcode.TEXT:
-                    continue
-                if _on_text(got, event.data, now):
-                    hellos += 1
-                    if hellos == count:
-                        all_hello.set()
-            if out := self.conn.data_to_send():
-                self.transport.write(b"".join(out))
-
-    transports = []
-    for i in range(0, count, 100):
-        made = await asyncio.gather(*(loop.create_connection(Client, "127.0.0.1", port)
-                                      for _ in range(min(100, count - i))))
-        transports += [t for t, _ in made]
+    if nice:
+        os.nice(nice)
+    run = _lean_clients if kind == "lean" else _clients
+    main = run(port, count, deflate, conn)
     try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:  # the lean clients' loop as cheap as the server's
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main)
+
+
+async def _lean_clients(port: int, count: int, deflate: bool, pipe: Any) -> None:
+    """``count`` clients as :class:`~benchmarks.ws_lean_client.LeanClient` protocols."""
+    from benchmarks.ws_lean_client import Recorder, connect_all
+
+    recorder = Recorder(count)
+    transports = await connect_all(port, f"/v1/stream?token={TOKEN}", count, deflate, recorder)
+    with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(180):
-            await all_hello.wait()
-    except TimeoutError:
-        pass
-    pipe.send(("ready", hellos))
+            await recorder.all_hello.wait()
+    loop = asyncio.get_running_loop()
+    pipe.send(("ready", recorder.hellos))
     await loop.run_in_executor(None, pipe.recv)
-    pipe.send(("times", got))
+    pipe.send(("report", recorder.report()))
     for t in transports:
         t.close()
 
 
 async def _clients(port: int, count: int, deflate: bool, pipe: Any) -> None:
+    """``count`` clients with the ``websockets`` library (``--client websockets``)."""
     import websockets
 
     url = f"ws://127.0.0.1:{port}/v1/stream?token={TOKEN}"
@@ -182,7 +196,10 @@ async def _clients(port: int, count: int, deflate: bool, pipe: Any) -> None:
                                           compression="deflate" if deflate else None)
         try:
             async for raw in ws:
-                if _on_text(got, raw, time.time()):
+                data = raw.encode() if isinstance(raw, str) else raw
+                if b'"type":"alert"' in data:
+                    got.setdefault(orjson.loads(data)["alert"]["id"], []).append(time.monotonic())
+                elif b'"type":"hello"' in data:
                     hellos += 1
                     if hellos == count:
                         all_hello.set()
@@ -190,16 +207,14 @@ async def _clients(port: int, count: int, deflate: bool, pipe: Any) -> None:
             pass
 
     tasks = [asyncio.create_task(one()) for _ in range(count)]
-    try:
+    with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(180):
             await all_hello.wait()
-    except TimeoutError:
-        pass
     loop = asyncio.get_running_loop()
     pipe.send(("ready", hellos))
     # the parent says when to report; until then the clients just receive
     await loop.run_in_executor(None, pipe.recv)
-    pipe.send(("times", got))
+    pipe.send(("report", {"times": got, "hellos": hellos, "resyncs": 0, "gaps": 0, "deflated": 0}))
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -215,8 +230,9 @@ def rss_mb(pid: int) -> float:
 
 
 def alert_line(fp: str, stamps: dict[str, float]) -> bytes:
-    """One alert transition; its send time goes into ``stamps`` and travels in ``details.sent_at``."""
-    stamps[fp] = time.time()
+    """One alert transition; its send time (CLOCK_MONOTONIC) goes into ``stamps`` and travels in
+    ``details.sent_at``."""
+    stamps[fp] = time.monotonic()
     doc = {"id": fp, "fingerprint": fp, "rule": "bench", "kind": "threshold", "severity": "warning",
            "state": "firing", "previous": "pending", "scope": {"site": "bench", "queue": "sales"},
            "summary": "sales: 12 calls waiting (> 10)", "value": 12.0, "threshold": 10.0, "started_at": T0,
@@ -230,6 +246,12 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+METRICS = ("floorwatch_ws_resyncs_total", "floorwatch_ws_slow_closes_total", "floorwatch_ws_clients",
+           'floorwatch_ws_messages_sent_total{type="alert"}',
+           'floorwatch_ws_dropped_total{reason="alert_overflow"}',
+           'floorwatch_ws_dropped_total{reason="floor_coalesced"}')
+
+
 def metrics(port: int) -> dict[str, float]:
     try:  # the server may be too busy fanning out to answer in time: then ask again later
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
@@ -237,11 +259,9 @@ def metrics(port: int) -> dict[str, float]:
         return {}
     out = {}
     for line in text.splitlines():
-        for name in ("floorwatch_ws_resyncs_total", "floorwatch_ws_slow_closes_total",
-                     'floorwatch_ws_messages_sent_total{type="alert"}', "floorwatch_ws_clients",
-                     'floorwatch_ws_dropped_total{reason="alert_overflow"}'):
-            if line.startswith(name + " "):
-                out[name] = float(line.split()[-1])
+        name, _, value = line.rpartition(" ")
+        if name in METRICS:
+            out[name] = float(value)
     return out
 
 
@@ -261,15 +281,42 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(n: int, procs: int, burst: int, deflate: bool, direct_limit: int, light: bool,
-        stamps: dict[str, float]) -> dict[str, Any]:
+def server_stats(server: subprocess.Popen[bytes], path: str) -> dict[str, Any]:
+    assert server.stdin is not None
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    server.stdin.write(f"#stats {path}\n".encode())
+    server.stdin.flush()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(FileNotFoundError, orjson.JSONDecodeError), open(path, "rb") as f:
+            return dict(orjson.loads(f.read()))
+        time.sleep(0.1)
+    return {}
+
+
+class Cpu:
+    """CPU seconds the API and the client processes used between ``__init__`` and ``used()``."""
+
+    def __init__(self, api: int, clients: list[int]) -> None:
+        self.pids = [api, *clients]
+        self.before = [cpu_s(pid) for pid in self.pids]
+
+    def used(self) -> dict[str, float]:
+        spent = [cpu_s(pid) - b for pid, b in zip(self.pids, self.before, strict=True)]
+        return {"api": round(spent[0], 2), "clients": round(sum(spent[1:]), 2)}
+
+
+def run(n: int, args: argparse.Namespace, stamps: dict[str, float], burst: int) -> dict[str, Any]:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "benchmarks.ws_fanout", "--serve", str(port),
-                               "--direct-write-limit", str(direct_limit)]
-                              + (["--deflate"] if deflate else []), stdin=subprocess.PIPE)
+                               "--direct-write-limit", str(args.direct_write_limit)]
+                              + (["--deflate"] if args.deflate else []), stdin=subprocess.PIPE)
     assert server.stdin is not None
-    result: dict[str, Any] = {"clients": n, "deflate": deflate, "direct_write_limit": direct_limit,
-                              "light_clients": light}
+    result: dict[str, Any] = {"clients": n, "client": args.client, "procs": args.procs,
+                              "client_nice": args.client_nice, "deflate": args.deflate,
+                              "direct_write_limit": args.direct_write_limit}
+    stats_path = f"/tmp/ws_fanout_stats_{os.getpid()}_{port}.json"
     workers = []
     try:
         deadline = time.monotonic() + 30
@@ -280,46 +327,48 @@ def run(n: int, procs: int, burst: int, deflate: bool, direct_limit: int, light:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.1)
-        result["rss_idle_mb"] = rss_mb(server.pid)
+        result["rss_idle_mb"] = round(rss_mb(server.pid), 1)
         ctx = multiprocessing.get_context("spawn")
         started = time.monotonic()
-        for i in range(procs):
+        for i in range(args.procs):
             mine, theirs = ctx.Pipe()
-            share = n // procs + (1 if i < n % procs else 0)
-            p = ctx.Process(target=client_main, args=(port, share, deflate, theirs, light), daemon=True)
+            share = n // args.procs + (1 if i < n % args.procs else 0)
+            p = ctx.Process(target=client_main, daemon=True,
+                            args=(port, share, args.deflate, theirs, args.client, args.client_nice))
             p.start()
             workers.append((p, mine))
         connected = sum(pipe.recv()[1] for _, pipe in workers)
         result["connected"] = connected
         result["connect_s"] = round(time.monotonic() - started, 1)
         time.sleep(1.0)
-        result["rss_connected_mb"] = rss_mb(server.pid)
+        result["rss_connected_mb"] = round(rss_mb(server.pid), 1)
+        client_pids = [p.pid for p, _ in workers if p.pid is not None]
 
-        pids = [server.pid] + [p.pid for p, _ in workers if p.pid is not None]
-        cpu_before = [cpu_s(pid) for pid in pids]
+        cpu = Cpu(server.pid, client_pids)
         server.stdin.write(alert_line("single", stamps))
         server.stdin.flush()
         wait_sent(port, connected, 60)
         time.sleep(1.0)
-        cpu = [cpu_s(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
-        result["single_cpu_s"] = {"api": round(cpu[0], 2), "clients": round(sum(cpu[1:]), 2)}
+        result["single_cpu_s"] = cpu.used()
         if burst:
             before = metrics(port)
+            cpu = Cpu(server.pid, client_pids)
             for i in range(burst):
                 server.stdin.write(alert_line(f"burst-{i}", stamps))
             server.stdin.flush()
             wait_sent(port, connected * (burst + 1), 300)
             time.sleep(2.0)
+            result["burst_cpu_s"] = cpu.used()
             after = metrics(port)
-            result["burst_metrics"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-            result["rss_after_burst_mb"] = rss_mb(server.pid)
-        times: dict[str, list[float]] = {}
+            result["burst_metrics"] = {k.removeprefix("floorwatch_ws_"): after.get(k, 0) - before.get(k, 0)
+                                       for k in after if k != "floorwatch_ws_clients"}
+            result["rss_after_burst_mb"] = round(rss_mb(server.pid), 1)
+        result["server"] = server_stats(server, stats_path)
+        reports = []
         for _, pipe in workers:
             pipe.send("report")
-            _, got = pipe.recv()
-            for fp, ts in got.items():
-                times.setdefault(fp, []).extend(ts)
-        result["_times"] = times
+            reports.append(pipe.recv()[1])
+        result["_reports"] = reports
     finally:
         server.stdin.close()
         for p, _ in workers:
@@ -331,23 +380,49 @@ def run(n: int, procs: int, burst: int, deflate: bool, direct_limit: int, light:
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(stats_path)
     return result
 
 
+def _ms(values: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(1000 * statistics.median(values), 1),
+            "p99_ms": round(1000 * pct(values, 0.99), 1), "max_ms": round(1000 * max(values), 1)}
+
+
 def summarize(result: dict[str, Any], stamps: dict[str, float]) -> dict[str, Any]:
-    times = result.pop("_times")
+    reports = result.pop("_reports")
+    times: dict[str, list[float]] = {}
+    for report in reports:
+        for fp, ts in report["times"].items():
+            times.setdefault(fp, []).extend(ts)
     out = dict(result)
+    out["client_side"] = {k: sum(r[k] for r in reports) for k in ("gaps", "resyncs", "deflated")}
     single = [t - stamps["single"] for t in times.get("single", [])]
-    out["single"] = {"received": len(single), "p50_ms": round(1000 * statistics.median(single), 1),
-                     "p99_ms": round(1000 * pct(single, 0.99), 1), "max_ms": round(1000 * max(single), 1)}
-    burst = [(fp, t) for fp, ts in times.items() if fp.startswith("burst-") for t in ts]
-    if burst:
-        lat = [t - stamps[fp] for fp, t in burst]
-        last = max(t for _, t in burst) - stamps["burst-0"]
-        out["burst"] = {"received": len(lat), "expected": result["connected"] * sum(
-            1 for k in stamps if k.startswith("burst-")), "p50_ms": round(1000 * statistics.median(lat), 1),
-            "p99_ms": round(1000 * pct(lat, 0.99), 1), "max_ms": round(1000 * max(lat), 1),
-            "all_delivered_after_s": round(last, 2)}
+    out["single"] = {"received": len(single), **_ms(single)} if single else {"received": 0}
+    sent = sorted((fp for fp in stamps if fp.startswith("burst-")), key=lambda fp: int(fp[6:]))
+    if sent:
+        lat = [t - stamps[fp] for fp in sent for t in times.get(fp, [])]
+        last = [t - stamps[sent[-1]] for t in times.get(sent[-1], [])]
+        done = max(t for fp in sent for t in times.get(fp, [0.0]))
+        out["burst"] = {
+            "received": len(lat), "expected": result["connected"] * len(sent), "every_alert": _ms(lat),
+            # per client: when it had the whole burst, from the moment the last alert was sent
+            "last_alert": {"received": len(last), **_ms(last)} if last else {},
+            "all_delivered_after_s": round(done - stamps[sent[0]], 2)}
+    server = out.pop("server", {})
+    for key in ("publish_ms", "publish_cpu_ms", "handoff_ms"):
+        if server.get(key):
+            out[f"server_{key}"] = {"single": server[key][0], "burst_max": max(server[key][1:], default=None)}
+    out["server_full_gc_ms"] = [ms for generation, ms in server.get("gc", []) if generation == 2]
+    if sent and len(server.get("publish_at", [])) > len(sent):  # [single, burst...]
+        at, handoff = server["publish_at"][1:], server["handoff_ms"][1:]
+        # when the server had handed the last alert of the burst to the kernel (or to a writer)
+        out["burst"]["server_done_after_s"] = round(at[-1][1] - stamps[sent[0]], 2)
+        # in how many loop iterations the API published the burst (1 = all batched together)
+        out["burst"]["server_iterations"] = 1 + sum(
+            1 for i in range(1, len(at)) if at[i][0] > at[i - 1][0] + handoff[i - 1] / 1000)
+        out["burst"]["server_publish_cpu_s"] = round(sum(server["publish_cpu_ms"][1:]) / 1000, 2)
     return out
 
 
@@ -360,18 +435,28 @@ def main() -> None:
     parser.add_argument("--skip-burst-above", type=int, default=10**9)
     parser.add_argument("--deflate", action="store_true")
     parser.add_argument("--direct-write-limit", type=int, default=HubOptions().direct_write_limit)
-    parser.add_argument("--light-clients", action="store_true")
+    parser.add_argument("--client", choices=("lean", "websockets"), default="lean",
+                        help="lean: raw asyncio protocols (measure the server); websockets: the library")
+    parser.add_argument("--light-clients", action="store_const", const="lean", dest="client",
+                        help="same as --client lean (kept for old command lines)")
+    parser.add_argument("--client-nice", type=int, default=0,
+                        help="run the client processes at this nice value (stand-in for other machines)")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.deflate, args.direct_write_limit)
         return
     raise_fd_limit()
-    print(f"cores={os.cpu_count()} deflate={args.deflate} procs={args.procs}", flush=True)
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    print(f"cores={os.cpu_count()} load={'/'.join(load)} client={args.client} procs={args.procs} "
+          f"nice={args.client_nice} deflate={args.deflate}", flush=True)
     for n in [int(x) for x in args.clients.split(",")]:
-        burst = args.burst if n <= args.skip_burst_above else 0
-        stamps: dict[str, float] = {}
-        result = run(n, args.procs, burst, args.deflate, args.direct_write_limit, args.light_clients, stamps)
-        print(json.dumps(summarize(result, stamps)), flush=True)
+        for _ in range(args.repeat):
+            burst = args.burst if n <= args.skip_burst_above else 0
+            stamps: dict[str, float] = {}
+            result = run(n, args, stamps, burst)
+            print(json.dumps(summarize(result, stamps)), flush=True)
 
 
 if __name__ == "__main__":

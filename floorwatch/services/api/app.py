@@ -67,10 +67,11 @@ def create_app(
         runtime.stopping = False
         runtime.pump = asyncio.create_task(_pump(runtime), name="floorwatch-api-pump")
         reaper = asyncio.create_task(_reap(runtime), name="floorwatch-api-reaper")
+        beater = asyncio.create_task(_beat(runtime), name="floorwatch-api-heartbeat")
         try:
             yield
         finally:
-            await _shutdown(runtime, reaper)
+            await _shutdown(runtime, reaper, beater)
 
     app = FastAPI(title="Floorwatch API", version="1", lifespan=lifespan, description=DESCRIPTION)
     app.state.floorwatch = runtime
@@ -124,6 +125,17 @@ async def _reap(runtime: Runtime) -> None:
                 logger.exception("checking WebSocket sessions against the token store failed")
 
 
+async def _beat(runtime: Runtime) -> None:
+    """WebSocket heartbeats for every connection the hub writes to directly (``Hub.beat``)."""
+    tick = min(1.0, runtime.hub.options.heartbeat_s / 2)
+    while True:
+        await asyncio.sleep(tick)
+        try:
+            runtime.hub.beat({"ts": runtime.clock().isoformat()})
+        except Exception:
+            logger.exception("sending WebSocket heartbeats failed")
+
+
 async def revalidate(runtime: Runtime) -> int:
     """Close the sessions of credentials no longer accepted (revoked elsewhere); returns how many
     connections were closed. One store lookup per distinct credential."""
@@ -135,7 +147,7 @@ async def revalidate(runtime: Runtime) -> int:
     return closed
 
 
-async def _shutdown(runtime: Runtime, reaper: asyncio.Task[None]) -> None:
+async def _shutdown(runtime: Runtime, *tickers: asyncio.Task[None]) -> None:
     runtime.stopping = True
     runtime.hub.close_all(ws.CLOSE_GOING_AWAY)
     limit = runtime.options.drain_timeout_s
@@ -153,9 +165,10 @@ async def _shutdown(runtime: Runtime, reaper: asyncio.Task[None]) -> None:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump
-    reaper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reaper
+    for ticker in tickers:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

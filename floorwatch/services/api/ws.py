@@ -125,6 +125,7 @@ async def _write(websocket: WebSocket, runtime: Runtime, session: Session, gen: 
     sink = transport_sink(websocket._receive, opts.direct_write_limit)
     hub.set_sink(session, gen, sink)
     flush = sink.flush if sink is not None else _nothing  # before any other write: keep the order
+    own_beat = sink is None  # with a sink, the hub's ticker sends the heartbeats (Hub.beat)
     next_beat = time.monotonic() + opts.heartbeat_s
     while True:
         if session.writer_gen != gen:
@@ -136,12 +137,15 @@ async def _write(websocket: WebSocket, runtime: Runtime, session: Session, gen: 
             await _close(websocket, session.closing, _reason(session.closing))
             return
         now = time.monotonic()
-        if now >= next_beat:
+        if own_beat and now >= next_beat:
             hub.control(session, "heartbeat", {"ts": dt.datetime.now(dt.UTC).isoformat()})
             next_beat = now + opts.heartbeat_s
         text = hub.next_frame(session)
         if text is None:
             session.wake.clear()
+            if not own_beat:
+                await session.wake.wait()
+                continue
             try:
                 async with asyncio.timeout(max(0.0, next_beat - now)):
                     await session.wake.wait()

@@ -3,6 +3,8 @@ a client whose sink refuses falls back to the pending map (coalescing, resync) a
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from typing import Any
 
 import orjson
@@ -140,3 +142,55 @@ def test_closing_sessions_get_nothing_written() -> None:
     hub.close(session, 1001)
     feed(hub, "alert", samples.alert("fp-1"))
     assert sink.frames == []
+
+
+def test_publish_outside_a_loop_leaves_the_collector_as_it_found_it() -> None:
+    hub, _, _ = make()
+    with_sink(hub)
+    assert gc.isenabled()
+    feed(hub, "alert", samples.alert("fp-1"))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        feed(hub, "alert", samples.alert("fp-2"))
+        assert not gc.isenabled()  # never switched on by the hub
+    finally:
+        gc.enable()
+
+
+async def test_a_burst_in_one_iteration_runs_without_the_collector_until_it_is_flushed() -> None:
+    # publish ×3 (same iteration) | next iteration: sinks flushed, then the collector resumes
+    hub, _, _ = make()
+    _, sink = with_sink(hub)
+    for i in range(3):
+        feed(hub, "alert", samples.alert(f"fp-{i}"))
+        assert not gc.isenabled()
+    assert len(sink.take()) == 3
+    await asyncio.sleep(0)
+    assert gc.isenabled()
+    hub.close_all(1001)
+    assert gc.isenabled()
+
+
+def test_heartbeats_come_from_the_ticker_directly_or_through_a_busy_writer() -> None:
+    # t=0 sinks set | t=14 tick: nothing due | t=15 tick: idle → written, busy → queued | t=16: nothing
+    hub, registry, clock = make(HubOptions(heartbeat_s=15.0))
+    _, idle_sink = with_sink(hub)
+    busy, busy_sink = with_sink(hub)
+    plain = connected(hub)  # no sink: its writer keeps its own heartbeat timer
+    drain(hub, plain)
+    busy.sending = True
+    clock.now += 14
+    hub.beat({"ts": "t14"})
+    assert idle_sink.take() == [] and not busy.controls
+    clock.now += 1
+    hub.beat({"ts": "t15"})
+    assert idle_sink.take() == [{"type": "heartbeat", "seq": 2, "ts": "t15"}]
+    assert busy_sink.take() == [] and busy.wake.is_set()
+    busy.sending = False
+    assert [(m["type"], m["seq"], m["ts"]) for m in drain(hub, busy)] == [("heartbeat", 2, "t15")]
+    assert hub.next_frame(plain) is None
+    clock.now += 1
+    hub.beat({"ts": "t16"})
+    assert idle_sink.take() == []
+    assert value(registry, "floorwatch_ws_messages_sent_total", type="heartbeat") == 2
