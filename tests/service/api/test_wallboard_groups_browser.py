@@ -88,10 +88,10 @@ async def test_pending_alerts_fold_into_one_muted_line_and_stay_off_the_tv(
         feed.alert(samples.alert(f"fp-p{i}", rule="no-agents-available", state="pending",
                                  summary=f"pending {i}"))
     await feed.drained()
-    page = await browser.new_page()
-    await page.goto(f"{server.url}/?token={ADMIN}&lang=en")
-    await expect(page.locator("li.alert")).to_have_count(1)  # only the firing one is a row
-    box = page.locator("li.alert-pending")
+    sup = await browser.new_page()
+    await sup.goto(f"{server.url}/?token={ADMIN}&lang=en")
+    await expect(sup.locator("li.alert")).to_have_count(1)  # only the firing one is a row
+    box = sup.locator("li.alert-pending")
     await expect(box).to_have_attribute("data-count", "2")
     await expect(box.locator("summary")).to_have_text("2 pending (not firing yet)")
     await box.locator("summary").click()
@@ -99,7 +99,7 @@ async def test_pending_alerts_fold_into_one_muted_line_and_stay_off_the_tv(
 
     # one fires: it becomes a row and leaves the pending line
     feed.alert(samples.alert("fp-p1", rule="no-agents-available", summary="firing 1", n=2))
-    await expect(page.locator("li.alert")).to_have_count(2)
+    await expect(sup.locator("li.alert")).to_have_count(2)
     await expect(box).to_have_attribute("data-count", "1")
 
     tv = await browser.new_page()
@@ -107,4 +107,4 @@ async def test_pending_alerts_fold_into_one_muted_line_and_stay_off_the_tv(
     await expect(tv.locator("li.alert")).to_have_count(2)
     await expect(tv.locator("li.alert-pending")).to_have_count(0)
     await tv.close()
-    await page.close()
+    await sup.close()
