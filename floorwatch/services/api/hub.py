@@ -244,7 +244,7 @@ class Hub:
             scope = session.scope
             ok = visible.get(id(scope))
             if ok is None:
-                ok = visible[id(scope)] = alert_visible(update.doc, scope, self.live.agent)
+                ok = visible[id(scope)] = alert_visible(update.doc, scope, self.live.agent, self.live.floor)
             if not ok:
                 continue
             if tail is None:
@@ -424,7 +424,7 @@ class Hub:
             filtered = filter_floor(doc, scope) if doc is not None else None
             if filtered is not None:
                 floor[site] = filtered
-        alerts = [a for a in self.live.alerts() if alert_visible(a, scope, self.live.agent)]
+        alerts = [a for a in self.live.alerts() if alert_visible(a, scope, self.live.agent, self.live.floor)]
         body: dict[str, Any] = {"session": session.id, "role": session.principal.role,
                                 "scope": scope.to_json(), "heartbeat_s": self.options.heartbeat_s,
                                 "floor": floor, "alerts": alerts}

@@ -86,7 +86,7 @@ async def get_alerts(
                 and (grouped is None or (a.get("grouped_into") is not None) == grouped)
                 and (grouped_into is None or a.get("grouped_into") == grouped_into)
                 and (inhibited is None or (a.get("inhibited_by") is not None) == inhibited)
-                and alert_visible(a, principal.scope, runtime.live.agent))
+                and alert_visible(a, principal.scope, runtime.live.agent, runtime.live.floor))
 
     return json_response({"alerts": [a for a in runtime.live.alerts() if keep(a)]})
 
@@ -94,7 +94,7 @@ async def get_alerts(
 @router.get("/alerts/{alert_id}", summary="One active alert (its latest transition)", tags=["alerts"])
 async def get_alert(alert_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     alert = runtime.live.alert(alert_id)
-    if alert is None or not alert_visible(alert, principal.scope, runtime.live.agent):
+    if alert is None or not alert_visible(alert, principal.scope, runtime.live.agent, runtime.live.floor):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active alert '{alert_id}' in this token's scope")
     return json_response(alert)
 
@@ -105,7 +105,7 @@ async def get_alert(alert_id: str, runtime: RuntimeDep, principal: PrincipalDep)
 async def ack_alert(alert_id: str, runtime: RuntimeDep, principal: WriterDep,
                     body: Annotated[AckIn | None, Body()] = None) -> Accepted:
     alert = runtime.live.alert(alert_id)
-    if alert is None or not alert_visible(alert, principal.scope, runtime.live.agent):
+    if alert is None or not alert_visible(alert, principal.scope, runtime.live.agent, runtime.live.floor):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active alert '{alert_id}' in this token's scope")
     fingerprint = alert.get("fingerprint") or alert_id
     note = (body or AckIn()).note

@@ -94,7 +94,7 @@ async def list_projects(runtime: RuntimeDep, principal: PrincipalDep, site: Name
         name = scope.get("campaign") or (alert.get("labels") or {}).get("project")
         if not name or (site is not None and scope.get("site") != site):
             continue
-        if alert_visible(alert, principal.scope, runtime.live.agent):
+        if alert_visible(alert, principal.scope, runtime.live.agent, runtime.live.floor):
             alerts.setdefault((scope["site"], name), []).append(alert.get("fingerprint") or alert["id"])
     if floors and all("projects" in doc for _, doc in floors):
         projects = [{"site": name, **p, "alerts": alerts.get((name, p.get("project")), [])}

@@ -14,8 +14,9 @@ Rules (each restricted dimension must be satisfied; ``None`` dimensions pass):
   are visible queue rows; a project with no queues is site-wide, hidden like site-wide alerts.
 * alerts: the alert's site must be in scope; for a restricted dimension the alert must name a
   member (``scope.queue`` / ``scope.team``, or ``labels``), or be about an agent whose current
-  team / queues (from the latest snapshot) are in scope. Site-wide alerts are hidden from
-  queue- or team-scoped callers.
+  team / queues (from the latest snapshot) are in scope. A project's alert (``scope.campaign``)
+  is visible where its project is (above: all its queues visible). Site-wide alerts are hidden
+  from queue- or team-scoped callers.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from floorwatch.services.api.auth import Scope
 
 AgentLookup = Callable[[str, str], dict[str, Any] | None]
+FloorLookup = Callable[[str], dict[str, Any] | None]
 
 _SUMS = ("calls_waiting", "offered", "answered", "abandoned")
 _COPY_ONE_QUEUE = ("service_level", "asa_s", "aht_s")
@@ -61,19 +63,29 @@ def project_visible(project: dict[str, Any], visible_queues: set[Any]) -> bool:
     return bool(named) and all(q in visible_queues for q in named)
 
 
+def visible_projects(snapshot: dict[str, Any] | None, scope: Scope) -> set[str]:
+    """Names of the projects of ``snapshot`` that ``scope`` sees (as ``filter_floor`` keeps them)."""
+    view = filter_floor(snapshot, scope) if snapshot is not None else None
+    return {p.get("project") for p in (view or {}).get("projects") or []}
+
+
 def agent_visible(agent: dict[str, Any], scope: Scope) -> bool:
     if not _in(scope.teams, agent.get("team")):
         return False
     return scope.queues is None or _meets(scope.queues, agent.get("queues"))
 
 
-def alert_visible(alert: dict[str, Any], scope: Scope, agents: AgentLookup | None = None) -> bool:
+def alert_visible(alert: dict[str, Any], scope: Scope, agents: AgentLookup | None = None,
+                  floors: FloorLookup | None = None) -> bool:
     where = alert.get("scope") or {}
     site = where.get("site", "")
     if not scope.allows_site(site):
         return False
     if not scope.partial:
         return True
+    project = where.get("campaign")
+    if project and floors is not None:
+        return project in visible_projects(floors(site), scope)
     labels = alert.get("labels") or {}
     agent = agents(site, where["agent"]) if agents is not None and where.get("agent") else None
     if scope.queues is not None:

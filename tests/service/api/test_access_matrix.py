@@ -173,6 +173,10 @@ ALERTS = [
     alert_doc("fp-qb-sales", "site-b", queue="qb-sales"),
     alert_doc("fp-tb-east", "site-b", team="tb-east"),
     alert_doc("fp-agent-be1", "site-b", agent="agent-be1"),
+    alert_doc("fp-proj-a-sales", "site-a", campaign="proj-a-sales"),
+    alert_doc("fp-proj-a-care", "site-a", campaign="proj-a-care"),
+    alert_doc("fp-proj-a-wide", "site-a", campaign="proj-a-wide"),
+    alert_doc("fp-proj-b-sales", "site-b", campaign="proj-b-sales"),
 ]
 
 
@@ -206,6 +210,8 @@ A_ONLY_X = (
     | alert_names("fp-agent-as1")
     | alert_names("fp-site-a")
     | alert_names("fp-ta-north")
+    | alert_names("fp-proj-a-care")
+    | alert_names("fp-proj-a-wide")
 )
 A_ONLY_T = (
     {"qa-sales", "ta-north", "agent-an1", "agent-an2", "proj-a-sales", "proj-a-wide"}
@@ -214,6 +220,8 @@ A_ONLY_T = (
     | alert_names("fp-agent-an1")
     | alert_names("fp-site-a")
     | alert_names("fp-qa-care")
+    | alert_names("fp-proj-a-sales")
+    | alert_names("fp-proj-a-wide")
 )
 
 CALLERS = [
@@ -506,6 +514,10 @@ async def test_the_search_is_not_vacuous(world: World) -> None:
         )
         missing = sorted(n for n in caller.expected if n not in text)
         assert missing == [], f"{caller.key} does not see {missing}"
+    # a project's alert is seen where its progress bar is: every one of the project's queues in view
+    for token, project in (("tok-sup-queue-x", "fp-proj-a-sales"), ("tok-sup-team-t", "fp-proj-a-care")):
+        shown = (await world.http.get("/v1/alerts", headers={"Authorization": f"Bearer {token}"})).json()
+        assert project in {a["fingerprint"] for a in shown["alerts"]}, token
     rules = (await world.http.get("/v1/rules", headers={"Authorization": f"Bearer {ADMIN}"})).text
     assert all(n in rules for n in ("rule-qb-sales", "rule-agent-be1", "proj-b-sales", "proj-a-wide"))
     mine = (await world.http.get("/v1/rules", headers={"Authorization": "Bearer tok-sup-queue-x"})).json()
