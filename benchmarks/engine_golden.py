@@ -177,7 +177,9 @@ def main() -> None:
             print(f"{name}: OK, {len(got)} lines ({n_tr} transitions) identical, sha {digest}, {took:.1f} s")
             continue
         bad += 1
-        first = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
+        first = next(
+            (i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want))
+        )
         print(f"{name}: DIFFERENT ({len(got)} lines vs {len(want)} recorded); first at line {first}:")
         print("  got: ", got[first][:600] if first < len(got) else "<end>")
         print("  want:", want[first][:600] if first < len(want) else "<end>")
