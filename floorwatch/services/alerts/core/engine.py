@@ -42,6 +42,7 @@ from .floor import Floor
 from .kinds import Ctx, KindRule
 from .kpis import FloorConfig
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
+from .metrics import inputs
 from .model import SiteFloor, Touches
 from .recent import RecentKeys
 from .routing import Key, Router
@@ -105,7 +106,17 @@ class Engine(EngineOps):
         self._continuous = [r for r in plain if "continuous" in r.timings]
         self._kind_minute = [r for r in kinds if r.per_minute]
         self._observers = [r for r in kinds if r.observes]
-        self._touch_rules: dict[tuple[str, int], list[Rule]] = {}  # (kind, family mask) -> rules
+        # (kind, touch mask) -> [(rule, whether what it reads changed)] for the rules of that family
+        self._touch_rules: dict[tuple[str, int], list[tuple[Rule, bool]]] = {}
+        # threshold rules that read only event/window metrics: the touch bits of their inputs
+        self._inputs: dict[str, int] = {}
+        for r in plain:
+            mask = inputs([r.metric, *(g.metric for g in r.when)])
+            if mask is not None:
+                self._inputs[r.name] = mask
+        # alert keys of those rules evaluated since the rules were indexed: with no active alert, their
+        # condition was false then, and stays false until an input changes (see _evaluate_touches)
+        self._settled: set[Key] = set()
         for site in self._ctx:
             self._ctx[site] = self._new_ctx(site)
         if hasattr(self, "_router"):
@@ -296,12 +307,23 @@ class Engine(EngineOps):
     # -- evaluation ----------------------------------------------------------------------------
 
     def _evaluate_touches(self, s: SiteFloor, touches: Touches, now: float, out: list[Transition]) -> None:
+        # A rule of a touched family is skipped only when it has no alert for the scope, was evaluated
+        # before (condition false), and none of its inputs changed: evaluating it would be a no-op.
+        # Its inputs then read the same (window metrics: the grid re-evaluates them at every minute).
+        site, alerts, settled = s.site, self._alerts, self._settled
         for (kind, name), mask in touches.items():
             rules = self._touch_rules.get((kind, mask))
             if rules is None:
-                rules = [r for r in self._by_kind.get(kind, ()) if r.family & mask]
-                self._touch_rules[kind, mask] = rules
-            for rule in rules:
+                rules = self._touch_rules[kind, mask] = [
+                    (r, r.name not in self._inputs or bool(self._inputs[r.name] & mask))
+                    for r in self._by_kind.get(kind, ())
+                    if r.family & mask
+                ]
+            for rule, changed in rules:
+                if not changed:
+                    key = (site, rule.name, kind, name)
+                    if key not in alerts and key in settled:
+                        continue
                 self._evaluate(s, rule, kind, name, now, out)
 
     def _evaluate(
@@ -309,6 +331,8 @@ class Engine(EngineOps):
     ) -> None:
         key = (s.site, rule.name, kind, name)
         m = self._alerts.get(key)
+        if rule.name in self._inputs:
+            self._settled.add(key)
         if rule.matchers and not rule.matches(_scope(s.site, kind, name)):
             return
         firing = m is not None and m.firing
