@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import msgspec
 
@@ -42,14 +42,17 @@ from .floor import Floor
 from .kinds import Ctx, KindRule
 from .kpis import FloorConfig
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
-from .metrics import inputs
+from .metrics import Reader, inputs
 from .model import SiteFloor, Touches
 from .recent import RecentKeys
 from .routing import Key, Router
-from .rules import Rule, RuleSet, ThresholdRule
+from .rules import OPS, Rule, RuleSet, ThresholdRule
 from .stats import SiteStats
 from .times import epoch, to_datetime
 from .transition import Transition
+
+# rule, inputs changed, skippable when unchanged, threshold rules: metric reader, op, entry threshold
+_TouchEntry = tuple[Rule, bool, bool, Reader | None, Callable[[float, float], bool], float]
 
 
 def _scope(site: str, kind: str, name: str) -> dict[str, str]:
@@ -107,7 +110,7 @@ class Engine(EngineOps):
         self._kind_minute = [r for r in kinds if r.per_minute]
         self._observers = [r for r in kinds if r.observes]
         # (kind, touch mask) -> [(rule, whether what it reads changed)] for the rules of that family
-        self._touch_rules: dict[tuple[str, int], list[tuple[Rule, bool]]] = {}
+        self._touch_rules: dict[tuple[str, int], list[_TouchEntry]] = {}
         # threshold rules that read only event/window metrics: the touch bits of their inputs
         self._inputs: dict[str, int] = {}
         for r in plain:
@@ -212,6 +215,8 @@ class Engine(EngineOps):
     def _run_grid(self, site: str, upto: float, out: list[Transition]) -> None:
         limit = math.floor(upto)
         g = self._grid[site]
+        if limit <= g:
+            return  # the next grid point is always after g
         while (nxt := self._next_point(site, g)) <= limit:
             self._grid_point(site, nxt, out)
             g = self._grid[site] = nxt
@@ -246,8 +251,7 @@ class Engine(EngineOps):
                 self._dirty.add(site)
                 self._evaluate_touches(s, touches, now, out)
             for rule in self._per_minute:
-                for name in self._names(s, rule.scope):
-                    self._evaluate(s, rule, rule.scope, name, now, out)
+                self._evaluate_each(s, rule, self._names(s, rule.scope), now, out)
             for kind_rule in self._kind_minute:
                 if g % kind_rule.period_s:
                     continue
@@ -260,11 +264,9 @@ class Engine(EngineOps):
                 names = [n for n in names if s.queues[n].waiting]
             elif rule.scope == "site" and not s.waiting_in:
                 names = ()
-            for name in names:
-                self._evaluate(s, rule, rule.scope, name, now, out)
+            self._evaluate_each(s, rule, names, now, out)
         for rule in self._continuous:
-            for name in self._names(s, rule.scope):
-                self._evaluate(s, rule, rule.scope, name, now, out)
+            self._evaluate_each(s, rule, self._names(s, rule.scope), now, out)
         for key, m in list(self._pending[site].items()):
             deadline = m.next_deadline()
             if deadline is not None and deadline <= now and key in self._pending[site]:
@@ -307,24 +309,63 @@ class Engine(EngineOps):
     # -- evaluation ----------------------------------------------------------------------------
 
     def _evaluate_touches(self, s: SiteFloor, touches: Touches, now: float, out: list[Transition]) -> None:
-        # A rule of a touched family is skipped only when it has no alert for the scope, was evaluated
-        # before (condition false), and none of its inputs changed: evaluating it would be a no-op.
-        # Its inputs then read the same (window metrics: the grid re-evaluates them at every minute).
+        # Scopes with an alert are always evaluated. Without one, a threshold rule is skipped when
+        # its evaluation would be a no-op: it was evaluated before (condition false) and none of its
+        # inputs changed since — they read the same (window metrics: the grid re-evaluates them at
+        # every minute) — or its metric fails the entry threshold now (see _evaluate_each).
         site, alerts, settled = s.site, self._alerts, self._settled
         for (kind, name), mask in touches.items():
             rules = self._touch_rules.get((kind, mask))
             if rules is None:
                 rules = self._touch_rules[kind, mask] = [
-                    (r, r.name not in self._inputs or bool(self._inputs[r.name] & mask))
-                    for r in self._by_kind.get(kind, ())
-                    if r.family & mask
+                    self._touch_entry(r, kind, mask) for r in self._by_kind.get(kind, ()) if r.family & mask
                 ]
-            for rule, changed in rules:
-                if not changed:
+            for rule, changed, skippable, read, op, entry in rules:
+                if read is not None:
                     key = (site, rule.name, kind, name)
-                    if key not in alerts and key in settled:
-                        continue
+                    if key not in alerts:
+                        if not changed and key in settled:
+                            continue
+                        value, _sample = read(s, name, now)
+                        if value is None or not op(value, entry):
+                            if skippable:
+                                settled.add(key)
+                            continue
                 self._evaluate(s, rule, kind, name, now, out)
+
+    def _touch_entry(self, r: Rule, kind: str, mask: int) -> _TouchEntry:
+        if not isinstance(r, ThresholdRule):
+            return r, True, False, None, OPS[">"], 0.0  # kind rules: always evaluated
+        inputs = self._inputs.get(r.name)
+        return (
+            r,
+            inputs is None or bool(inputs & mask),
+            inputs is not None,
+            r.readers[kind][0],
+            OPS[r.op],
+            r.value,
+        )
+
+    def _evaluate_each(
+        self, s: SiteFloor, rule: ThresholdRule, names: Iterable[str], now: float, out: list[Transition]
+    ) -> None:
+        """``_evaluate`` of ``rule`` for every scope in ``names``, skipping the scopes with no alert
+        whose metric fails the entry threshold: there the condition is false (the sample and guards
+        can only make it false too), so the evaluation would be a no-op. Grid points evaluate time-
+        dependent rules of every scope every second: most of them are such no-ops."""
+        kind, site, alerts = rule.scope, s.site, self._alerts
+        read, _ = rule.readers[kind]
+        op, entry = OPS[rule.op], rule.value
+        settled = self._settled if rule.name in self._inputs else None
+        for name in names:
+            key = (site, rule.name, kind, name)
+            if key not in alerts:
+                value, _sample = read(s, name, now)
+                if value is None or not op(value, entry):
+                    if settled is not None:
+                        settled.add(key)
+                    continue
+            self._evaluate(s, rule, kind, name, now, out)
 
     def _evaluate(
         self, s: SiteFloor, rule: Rule, kind: str, name: str, now: float, out: list[Transition]
