@@ -95,9 +95,15 @@ def _join(
     if a.team is not None:
         _team(cfg, s, a.team).move(old, new, t)
         touch(touches, "team", a.team, _MOVE | moved)
-    for name in a.queues:
-        get_queue(cfg, s, name).agg.move(old, new, t)
-        touch(touches, "queue", name, F_AGENTS | moved)
+    moved |= F_AGENTS
+    queues = s.queues
+    for name in a.queues:  # hot: every state change of every agent, usually several queues
+        q = queues.get(name)
+        if q is None:
+            q = get_queue(cfg, s, name)
+        q.agg.move(old, new, t)
+        key = ("queue", name)
+        touches[key] = touches.get(key, 0) | moved
 
 
 def _set_state(cfg: FloorConfig, s: SiteFloor, a: Agent, state: int, t: float, touches: Touches) -> None:
