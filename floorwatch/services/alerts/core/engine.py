@@ -181,8 +181,10 @@ class Engine(EngineOps):
         t = epoch(ev.ts)
         out: list[Transition] = []
         site = ev.site
-        if site in self._grid:
-            self._run_grid(site, t, out)
+        g = self._grid.get(site)
+        if g is not None:
+            if t >= g + 1:  # else no grid point is due (the next one is after g)
+                self._run_grid(site, t, out)
         else:
             self._grid[site] = math.floor(t)
             self._pending[site] = {}
