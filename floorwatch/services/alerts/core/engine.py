@@ -51,7 +51,8 @@ from .stats import SiteStats
 from .times import epoch, to_datetime
 from .transition import Transition
 
-# rule, inputs changed, skippable when unchanged, threshold rules: metric reader, op, entry threshold
+# rule, inputs changed, skippable when unchanged (kind rules: has an idle test), threshold rules:
+# metric reader, op, entry threshold
 _TouchEntry = tuple[Rule, bool, bool, Reader | None, Callable[[float, float], bool], float]
 
 
@@ -333,11 +334,15 @@ class Engine(EngineOps):
                             if skippable:
                                 settled.add(key)
                             continue
+                elif skippable:  # a kind with an idle test
+                    assert isinstance(rule, KindRule)
+                    if (site, rule.name, kind, name) not in alerts and rule.idle(self._ctx[site], name):
+                        continue
                 self._evaluate(s, rule, kind, name, now, out)
 
     def _touch_entry(self, r: Rule, kind: str, mask: int) -> _TouchEntry:
-        if not isinstance(r, ThresholdRule):
-            return r, True, False, None, OPS[">"], 0.0  # kind rules: always evaluated
+        if not isinstance(r, ThresholdRule):  # kind rules: skippable = has an idle test
+            return r, True, type(r).idle is not KindRule.idle, None, OPS[">"], 0.0
         inputs = self._inputs.get(r.name)
         return (
             r,
