@@ -8,7 +8,11 @@ change touch 200 queues), shifts staggered over the day. Then the same event lis
 * ``Floor.apply`` alone (the state reducer: the baseline),
 * ``Engine.on_event`` with the threshold rules of the default set only,
 * ``Engine.on_event`` with all default rules (threshold + detector kinds; ``advance`` is not
-  called: a replay, where grid points run as events pass them).
+  called: a replay, where grid points run as events pass them),
+* ``decode_event`` alone on the events' canonical JSON bytes (what the alerts service receives),
+* bytes -> ``decode_event`` -> ``Engine.on_event`` with all default rules (the service's path).
+
+``--repeat N`` runs every path N times (interleaved) and prints the range; ratios are per round.
 
 Memory: a separate pass under ``tracemalloc`` (slow, not timed) — bytes held by the engine after
 the stream, and the peak. Run: ``python -m benchmarks.engine_throughput [--events N]``.
@@ -22,11 +26,12 @@ import gc
 import time
 import tracemalloc
 from collections.abc import Callable
+from typing import Any
 
 from floorwatch.services.alerts.core import Engine, FloorConfig, RuleSet, default_rules
 from floorwatch.services.alerts.core.floor import Floor
 from floorwatch.services.alerts.core.rules import ThresholdRule
-from floorwatch.shared.events import Event
+from floorwatch.shared.events import Event, decode_event, encode_event
 from floorwatch.sim import FloorSimulation, default_config
 from floorwatch.sim.config import QueueConfig, SimConfig, TeamConfig
 
@@ -62,14 +67,12 @@ def floor_events(agents: int, queues: int, count: int, skip_min: float) -> list[
     return [next(sim) for _ in range(count)]
 
 
-def timed(label: str, events: list[Event], feed: Callable[[Event], object]) -> float:
+def timed(events: list[Any], feed: Callable[[Any], object]) -> float:
     gc.collect()
     t0 = time.perf_counter()
     for ev in events:
         feed(ev)
-    rate = len(events) / (time.perf_counter() - t0)
-    print(f"  {label:<34} {rate:>10,.0f} events/s")
-    return rate
+    return len(events) / (time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -78,9 +81,11 @@ def main() -> None:
     ap.add_argument("--queues", type=int, default=200)
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--skip-min", type=float, default=120.0, help="event-time minutes to skip first")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of every path (interleaved)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     events = floor_events(args.agents, args.queues, args.events, args.skip_min)
+    raw = [encode_event(ev) for ev in events]
     span = (events[-1].ts - events[0].ts).total_seconds()
     print(
         f"floor: {args.agents} agents, {args.queues} queues; {len(events):,} events over {span / 60:.1f} min "
@@ -88,13 +93,31 @@ def main() -> None:
     )
     every = default_rules()
     plain = RuleSet(tuple(r for r in every.rules if isinstance(r, ThresholdRule)), inhibit=every.inhibit)
-    floor = Floor(config=FloorConfig())
-    base = timed("Floor.apply alone (baseline)", events, floor.apply)
-    thr = timed("Engine, threshold rules only", events, Engine(plain).on_event)
-    eng = Engine(every)
-    full = timed("Engine, all default rules", events, eng.on_event)
-    print(f"  ratio all rules / baseline: {full / base:.2f}; threshold only / baseline: {thr / base:.2f}")
-    del eng, floor
+
+    def decoded(eng: Engine) -> Callable[[bytes], object]:
+        return lambda data: eng.on_event(decode_event(data))
+
+    paths: list[tuple[str, Callable[[], Callable[[Any], object]], bool]] = [
+        ("Floor.apply alone (baseline)", lambda: Floor(config=FloorConfig()).apply, False),
+        ("Engine, threshold rules only", lambda: Engine(plain).on_event, False),
+        ("Engine, all default rules", lambda: Engine(every).on_event, False),
+        ("decode_event alone (bytes)", lambda: decode_event, True),
+        ("decode + Engine, all default rules", lambda: decoded(Engine(every)), True),
+    ]
+    rates: dict[str, list[float]] = {label: [] for label, _, _ in paths}
+    for _ in range(args.repeat):
+        for label, make, from_bytes in paths:
+            rates[label].append(timed(raw if from_bytes else events, make()))
+    base = rates[paths[0][0]]
+    for label, got in rates.items():
+        lo, hi = min(got), max(got)
+        spread = f"{lo:>9,.0f} .. {hi:>9,.0f}" if len(got) > 1 else f"{hi:>9,.0f}"
+        ratio = [r / b for r, b in zip(got, base, strict=True)]
+        print(
+            f"  {label:<36} {spread} events/s  ({1e6 / hi:5.1f} us/event at best; "
+            f"x{min(ratio):.2f}..{max(ratio):.2f} baseline)"
+        )
+    del paths
     gc.collect()
     tracemalloc.start()
     eng = Engine(every)

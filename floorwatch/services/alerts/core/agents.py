@@ -37,6 +37,7 @@ from .kpis import (
     HANDLED,
     HOLD,
     HOLD_SUM,
+    N_STATES,
     NOT_READY,
     TALK_SUM,
     TALKING,
@@ -45,9 +46,35 @@ from .kpis import (
     Agg,
     FloorConfig,
 )
-from .model import F_AGENT, F_AGENTS, F_OCC, F_WINDOW, Agent, HandledCall, Leg, SiteFloor, Touches, touch
+from .model import (
+    C_HANDLED,
+    C_LOGGED,
+    C_STATE,
+    F_AGENT,
+    F_AGENTS,
+    F_OCC,
+    F_WINDOW,
+    Agent,
+    HandledCall,
+    Leg,
+    SiteFloor,
+    Touches,
+    touch,
+)
 
 _MOVE = F_AGENTS | F_OCC
+
+
+def _count_bits(state: int | None) -> int:
+    return C_LOGGED if state is None else C_STATE[state]
+
+
+# (old state, new state) -> the C_* bits of the agent counts a move changes
+_MOVED: dict[tuple[int | None, int | None], int] = {
+    (old, new): _count_bits(old) | _count_bits(new)
+    for old in (None, *range(N_STATES))
+    for new in (None, *range(N_STATES))
+}
 
 
 def _team(cfg: FloorConfig, s: SiteFloor, name: str) -> Agg:
@@ -61,15 +88,22 @@ def _join(
     cfg: FloorConfig, s: SiteFloor, a: Agent, old: int | None, new: int | None, t: float, touches: Touches
 ) -> None:
     """Move ``a`` from state ``old`` to ``new`` in every aggregate it belongs to."""
+    moved = _MOVED[old, new]
     s.total.move(old, new, t)
-    touch(touches, "site", s.site, _MOVE)
+    touch(touches, "site", s.site, _MOVE | moved)
     touch(touches, "agent", a.agent, F_AGENT)
     if a.team is not None:
         _team(cfg, s, a.team).move(old, new, t)
-        touch(touches, "team", a.team, _MOVE)
-    for name in a.queues:
-        get_queue(cfg, s, name).agg.move(old, new, t)
-        touch(touches, "queue", name, F_AGENTS)
+        touch(touches, "team", a.team, _MOVE | moved)
+    moved |= F_AGENTS
+    queues = s.queues
+    for name in a.queues:  # hot: every state change of every agent, usually several queues
+        q = queues.get(name)
+        if q is None:
+            q = get_queue(cfg, s, name)
+        q.agg.move(old, new, t)
+        key = ("queue", name)
+        touches[key] = touches.get(key, 0) | moved
 
 
 def _set_state(cfg: FloorConfig, s: SiteFloor, a: Agent, state: int, t: float, touches: Touches) -> None:
@@ -245,13 +279,13 @@ def _book_handle(
         (WRAP_SUM, wrap),
     )
     aggs = [s.total]
-    touch(touches, "site", s.site, F_WINDOW)
+    touch(touches, "site", s.site, F_WINDOW | C_HANDLED)
     if leg.queue is not None:
         aggs.append(get_queue(cfg, s, leg.queue).agg)
-        touch(touches, "queue", leg.queue, F_WINDOW)
+        touch(touches, "queue", leg.queue, F_WINDOW | C_HANDLED)
     if a.team is not None:
         aggs.append(_team(cfg, s, a.team))
-        touch(touches, "team", a.team, F_WINDOW)
+        touch(touches, "team", a.team, F_WINDOW | C_HANDLED)
     for agg in aggs:
         agg.win.add_many(t, parts)
     if s.handled is not None:

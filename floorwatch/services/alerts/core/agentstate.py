@@ -59,6 +59,11 @@ class AgentStateRule(KindRule):
             return self.wrap
         return None
 
+    def idle(self, ctx: Ctx, name: str) -> bool:
+        # no agent, or no limit for its state (talking, hold, available; wrap without a wrap limit)
+        a = ctx.floor.agents.get(name)
+        return a is None or (a.state != NOT_READY and (a.state != WRAP or self.wrap is None))
+
     def assess(self, ctx: Ctx, name: str, now: float, firing: bool) -> Assessment:
         a = ctx.floor.agents.get(name)
         if a is None:

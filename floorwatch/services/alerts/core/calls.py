@@ -26,7 +26,7 @@ from .kpis import (
     Agg,
     FloorConfig,
 )
-from .model import F_WAIT, F_WINDOW, QueueFloor, SiteFloor, Touches, touch
+from .model import C_ABANDONED, C_ANSWERED, C_OFFERED, F_WAIT, F_WINDOW, QueueFloor, SiteFloor, Touches, touch
 
 
 def get_queue(cfg: FloorConfig, s: SiteFloor, name: str) -> QueueFloor:
@@ -66,14 +66,22 @@ def on_queued(cfg: FloorConfig, s: SiteFloor, ev: CallQueued, t: float, touches:
     q.put(ev.call, t)
     s.waiting_in[ev.call] = ev.queue
     _count(s, q, t, (OFFERED, 1.0))
-    touch(touches, "queue", ev.queue, F_WAIT | F_WINDOW)
-    touch(touches, "site", s.site, F_WAIT | F_WINDOW)
+    touch(touches, "queue", ev.queue, F_WAIT | F_WINDOW | C_OFFERED)
+    touch(touches, "site", s.site, F_WAIT | F_WINDOW | C_OFFERED)
 
 
 def _leave(
-    cfg: FloorConfig, s: SiteFloor, call: str, queue: str, t: float, wait_s: float | None, touches: Touches
+    cfg: FloorConfig,
+    s: SiteFloor,
+    call: str,
+    queue: str,
+    t: float,
+    wait_s: float | None,
+    touches: Touches,
+    counters: int,
 ) -> tuple[QueueFloor, float | None] | None:
-    """Common part of answer/abandon: None for a duplicate, else (queue, wait or None if unknown)."""
+    """Common part of answer/abandon: None for a duplicate, else (queue, wait or None if unknown).
+    ``counters`` = the ``C_*`` bits of the window counters the caller adds to."""
     where = s.waiting_in.get(call)
     if where != queue:
         last = s.resolved.get(call)
@@ -84,16 +92,17 @@ def _leave(
     if where != queue:  # never seen waiting here: it was offered here now
         queued_at = None
         _count(s, q, t - (wait_s or 0.0), (OFFERED, 1.0))
+        counters |= C_OFFERED
     s.resolved.put(call, (queue, t))
-    touch(touches, "queue", queue, F_WAIT | F_WINDOW)
-    touch(touches, "site", s.site, F_WAIT | F_WINDOW)
+    touch(touches, "queue", queue, F_WAIT | F_WINDOW | counters)
+    touch(touches, "site", s.site, F_WAIT | F_WINDOW | counters)
     if wait_s is not None:
         return q, wait_s
     return q, (max(0.0, t - queued_at) if queued_at is not None else None)
 
 
 def on_answered(cfg: FloorConfig, s: SiteFloor, ev: CallAnswered, t: float, touches: Touches) -> None:
-    left = _leave(cfg, s, ev.call, ev.queue, t, ev.wait_s, touches)
+    left = _leave(cfg, s, ev.call, ev.queue, t, ev.wait_s, touches, C_ANSWERED)
     if left is None:
         return
     q, wait = left
@@ -103,7 +112,7 @@ def on_answered(cfg: FloorConfig, s: SiteFloor, ev: CallAnswered, t: float, touc
 
 
 def on_abandoned(cfg: FloorConfig, s: SiteFloor, ev: CallAbandoned, t: float, touches: Touches) -> None:
-    left = _leave(cfg, s, ev.call, ev.queue, t, ev.wait_s, touches)
+    left = _leave(cfg, s, ev.call, ev.queue, t, ev.wait_s, touches, C_ABANDONED)
     if left is None:
         return
     q, wait = left

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import msgspec
 
@@ -43,13 +43,18 @@ from .grouping import Grouper, is_group
 from .kinds import Ctx, KindRule
 from .kpis import FloorConfig
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
+from .metrics import Reader, inputs
 from .model import SiteFloor, Touches
 from .recent import RecentKeys
 from .routing import Key, Router
-from .rules import Rule, RuleSet, ThresholdRule
+from .rules import OPS, Rule, RuleSet, ThresholdRule
 from .stats import SiteStats
 from .times import epoch, to_datetime
 from .transition import Transition
+
+# rule, inputs changed, skippable when unchanged (kind rules: has an idle test), threshold rules:
+# metric reader, op, entry threshold
+_TouchEntry = tuple[Rule, bool, bool, Reader | None, Callable[[float, float], bool], float]
 
 
 def _scope(site: str, kind: str, name: str) -> dict[str, str]:
@@ -107,7 +112,17 @@ class Engine(EngineOps):
         self._continuous = [r for r in plain if "continuous" in r.timings]
         self._kind_minute = [r for r in kinds if r.per_minute]
         self._observers = [r for r in kinds if r.observes]
-        self._touch_rules: dict[tuple[str, int], list[Rule]] = {}  # (kind, family mask) -> rules
+        # (kind, touch mask) -> [(rule, whether what it reads changed)] for the rules of that family
+        self._touch_rules: dict[tuple[str, int], list[_TouchEntry]] = {}
+        # threshold rules that read only event/window metrics: the touch bits of their inputs
+        self._inputs: dict[str, int] = {}
+        for r in plain:
+            mask = inputs([r.metric, *(g.metric for g in r.when)])
+            if mask is not None:
+                self._inputs[r.name] = mask
+        # alert keys of those rules evaluated since the rules were indexed: with no active alert, their
+        # condition was false then, and stays false until an input changes (see _evaluate_touches)
+        self._settled: set[Key] = set()
         for site in self._ctx:
             self._ctx[site] = self._new_ctx(site)
         if hasattr(self, "_router"):
@@ -175,8 +190,10 @@ class Engine(EngineOps):
         t = epoch(ev.ts)
         out: list[Transition] = []
         site = ev.site
-        if site in self._grid:
-            self._run_grid(site, t, out)
+        g = self._grid.get(site)
+        if g is not None:
+            if t >= g + 1:  # else no grid point is due (the next one is after g)
+                self._run_grid(site, t, out)
         else:
             self._grid[site] = math.floor(t)
             self._pending[site] = {}
@@ -209,6 +226,8 @@ class Engine(EngineOps):
     def _run_grid(self, site: str, upto: float, out: list[Transition]) -> None:
         limit = math.floor(upto)
         g = self._grid[site]
+        if limit <= g:
+            return  # the next grid point is always after g
         while (nxt := self._next_point(site, g)) <= limit:
             self._grid_point(site, nxt, out)
             g = self._grid[site] = nxt
@@ -243,8 +262,7 @@ class Engine(EngineOps):
                 self._dirty.add(site)
                 self._evaluate_touches(s, touches, now, out)
             for rule in self._per_minute:
-                for name in self._names(s, rule.scope):
-                    self._evaluate(s, rule, rule.scope, name, now, out)
+                self._evaluate_each(s, rule, self._names(s, rule.scope), now, out)
             for kind_rule in self._kind_minute:
                 if g % kind_rule.period_s:
                     continue
@@ -257,11 +275,9 @@ class Engine(EngineOps):
                 names = [n for n in names if s.queues[n].waiting]
             elif rule.scope == "site" and not s.waiting_in:
                 names = ()
-            for name in names:
-                self._evaluate(s, rule, rule.scope, name, now, out)
+            self._evaluate_each(s, rule, names, now, out)
         for rule in self._continuous:
-            for name in self._names(s, rule.scope):
-                self._evaluate(s, rule, rule.scope, name, now, out)
+            self._evaluate_each(s, rule, self._names(s, rule.scope), now, out)
         # in deadline order, not insertion order: a restore rebuilds _pending in another order
         due = sorted(
             (deadline, key)
@@ -309,19 +325,75 @@ class Engine(EngineOps):
     # -- evaluation ----------------------------------------------------------------------------
 
     def _evaluate_touches(self, s: SiteFloor, touches: Touches, now: float, out: list[Transition]) -> None:
+        # Scopes with an alert are always evaluated. Without one, a threshold rule is skipped when
+        # its evaluation would be a no-op: it was evaluated before (condition false) and none of its
+        # inputs changed since — they read the same (window metrics: the grid re-evaluates them at
+        # every minute) — or its metric fails the entry threshold now (see _evaluate_each).
+        site, alerts, settled = s.site, self._alerts, self._settled
         for (kind, name), mask in touches.items():
             rules = self._touch_rules.get((kind, mask))
             if rules is None:
-                rules = [r for r in self._by_kind.get(kind, ()) if r.family & mask]
-                self._touch_rules[kind, mask] = rules
-            for rule in rules:
+                rules = self._touch_rules[kind, mask] = [
+                    self._touch_entry(r, kind, mask) for r in self._by_kind.get(kind, ()) if r.family & mask
+                ]
+            for rule, changed, skippable, read, op, entry in rules:
+                if read is not None:
+                    key = (site, rule.name, kind, name)
+                    if key not in alerts:
+                        if not changed and key in settled:
+                            continue
+                        value, _sample = read(s, name, now)
+                        if value is None or not op(value, entry):
+                            if skippable:
+                                settled.add(key)
+                            continue
+                elif skippable:  # a kind with an idle test
+                    assert isinstance(rule, KindRule)
+                    if (site, rule.name, kind, name) not in alerts and rule.idle(self._ctx[site], name):
+                        continue
                 self._evaluate(s, rule, kind, name, now, out)
+
+    def _touch_entry(self, r: Rule, kind: str, mask: int) -> _TouchEntry:
+        if not isinstance(r, ThresholdRule):  # kind rules: skippable = has an idle test
+            return r, True, type(r).idle is not KindRule.idle, None, OPS[">"], 0.0
+        inputs = self._inputs.get(r.name)
+        return (
+            r,
+            inputs is None or bool(inputs & mask),
+            inputs is not None,
+            r.readers[kind][0],
+            OPS[r.op],
+            r.value,
+        )
+
+    def _evaluate_each(
+        self, s: SiteFloor, rule: ThresholdRule, names: Iterable[str], now: float, out: list[Transition]
+    ) -> None:
+        """``_evaluate`` of ``rule`` for every scope in ``names``, skipping the scopes with no alert
+        whose metric fails the entry threshold: there the condition is false (the sample and guards
+        can only make it false too), so the evaluation would be a no-op. Grid points evaluate time-
+        dependent rules of every scope every second: most of them are such no-ops."""
+        kind, site, alerts = rule.scope, s.site, self._alerts
+        read, _ = rule.readers[kind]
+        op, entry = OPS[rule.op], rule.value
+        settled = self._settled if rule.name in self._inputs else None
+        for name in names:
+            key = (site, rule.name, kind, name)
+            if key not in alerts:
+                value, _sample = read(s, name, now)
+                if value is None or not op(value, entry):
+                    if settled is not None:
+                        settled.add(key)
+                    continue
+            self._evaluate(s, rule, kind, name, now, out)
 
     def _evaluate(
         self, s: SiteFloor, rule: Rule, kind: str, name: str, now: float, out: list[Transition]
     ) -> None:
         key = (s.site, rule.name, kind, name)
         m = self._alerts.get(key)
+        if rule.name in self._inputs:
+            self._settled.add(key)
         if rule.matchers and not rule.matches(_scope(s.site, kind, name)):
             return
         firing = m is not None and m.firing

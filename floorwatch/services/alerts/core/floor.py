@@ -96,7 +96,7 @@ class Floor(msgspec.Struct):
         """
         if t is None:
             t = epoch(ev.ts)
-        s = self.site(ev.site)
+        s = self.sites.get(ev.site) or self.site(ev.site)
         s.tz = offset_s(ev.ts)
         if t > s.latest:
             s.latest = t

@@ -158,6 +158,12 @@ class KindRule:
     def wake(self, ctx: Ctx, name: str, now: float) -> float | None:
         return None
 
+    def idle(self, ctx: Ctx, name: str) -> bool:
+        """Optional cheap test, for kinds evaluated on most events: True only when ``assess`` is
+        false and ``wake`` None for the scope now, so that evaluating a scope with no alert would
+        do nothing. The engine calls it only for kinds that override it."""
+        return False
+
     def explain(self, ctx: Ctx, name: str, now: float, a: Assessment, state: str) -> Explanation:
         raise NotImplementedError
 

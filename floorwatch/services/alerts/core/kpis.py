@@ -74,23 +74,36 @@ class Agg(msgspec.Struct):
         """One agent leaves state ``old`` and enters ``new`` (``None`` = not on the floor) at ``t``."""
         if self.timed:
             self.accrue(t)
+        counts = self.counts
         if old is not None:
-            self.counts[old] -= 1
+            counts[old] -= 1
         if new is not None:
-            self.counts[new] += 1
+            counts[new] += 1
 
     def accrue(self, t: float) -> None:
         """Book state seconds up to ``t``; time never runs backwards (earlier ``t`` is a no-op)."""
         start = self.accrued_to
-        self.accrued_to = t if start is None else max(start, t)
-        if start is None or t <= start or not any(self.counts):
+        if start is not None and t <= start:
             return
-        start = max(start, float((minute_of(t) - self.win.minutes) * MINUTE))
+        self.accrued_to = t
         counts = self.counts
+        if start is None or not any(counts):
+            return
+        win = self.win
+        start = max(start, float((minute_of(t) - win.minutes) * MINUTE))
+        total = win.total
+        # hot (every agent state change): the window's add_many, inlined, same float operations
         while start < t:
-            end = min(t, float((minute_of(start) + 1) * MINUTE))
+            m = minute_of(start)
+            end = min(t, float((m + 1) * MINUTE))
             span = end - start
-            self.win.add_many(start, [(SEC_BASE + state, n * span) for state, n in enumerate(counts) if n])
+            bucket = win.row(m)
+            if bucket is not None:
+                for state, n in enumerate(counts):
+                    if n:
+                        amount = n * span
+                        bucket[SEC_BASE + state] += amount
+                        total[SEC_BASE + state] += amount
             start = end
 
     def state_seconds(self, now: float) -> list[float]:

@@ -12,13 +12,26 @@ leaves the window), ``rising`` (grows with time: waits, time in state), ``contin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from . import kpis
 from .kpis import Agg
-from .model import F_AGENT, F_AGENTS, F_OCC, F_WAIT, F_WINDOW, SiteFloor
+from .model import (
+    C_ABANDONED,
+    C_ANSWERED,
+    C_HANDLED,
+    C_LOGGED,
+    C_OFFERED,
+    C_STATE,
+    F_AGENT,
+    F_AGENTS,
+    F_OCC,
+    F_WAIT,
+    F_WINDOW,
+    SiteFloor,
+)
 
 Timing = Literal["event", "window", "rising", "continuous"]
 Reading = tuple[float | None, float]
@@ -42,6 +55,7 @@ class Metric:
     timing: Timing
     readers: dict[str, Reader]  # scope kind -> reader
     doc: str
+    counters: int = 0  # the finer C_* touch bits of what it reads (0: the family bit is the finest)
 
 
 def _agg(s: SiteFloor, kind: str, name: str) -> Agg | None:
@@ -119,8 +133,10 @@ def _agent_time(state: int | None) -> Reader:
 def _catalogue() -> dict[str, Metric]:
     out: dict[str, Metric] = {}
 
-    def add(name: str, family: int, timing: Timing, readers: dict[str, Reader], doc: str) -> None:
-        out[name] = Metric(name, family, timing, readers, doc)
+    def add(
+        name: str, family: int, timing: Timing, readers: dict[str, Reader], doc: str, counters: int = 0
+    ) -> None:
+        out[name] = Metric(name, family, timing, readers, doc, counters)
 
     add(
         "calls_waiting",
@@ -137,21 +153,22 @@ def _catalogue() -> dict[str, Metric]:
         "seconds the oldest waiting call has waited (0 when none waits)",
     )
     call_kinds = ("queue", "site")
-    for name, idx, doc in (
-        ("offered", kpis.OFFERED, "calls offered"),
-        ("answered", kpis.ANSWERED, "answered"),
-        ("abandoned", kpis.ABANDONED, "abandoned, short ones included"),
-        ("short_abandoned", kpis.SHORT_ABANDONED, "abandoned within short_abandon_s"),
+    for name, idx, counters, doc in (
+        ("offered", kpis.OFFERED, C_OFFERED, "calls offered"),
+        ("answered", kpis.ANSWERED, C_ANSWERED, "answered"),
+        ("abandoned", kpis.ABANDONED, C_ABANDONED, "abandoned, short ones included"),
+        ("short_abandoned", kpis.SHORT_ABANDONED, C_ABANDONED, "abandoned within short_abandon_s"),
     ):
-        add(
-            name, F_WINDOW, "window", {k: _windowed(k, _counter(idx)) for k in call_kinds}, doc + " in window"
-        )
-    for name, fn, doc in (
-        ("service_level", kpis.service_level, "answered within threshold / non-short offered"),
-        ("abandon_rate", kpis.abandon_rate, "non-short abandons / non-short answered+abandoned"),
-        ("asa_s", kpis.asa, "mean wait of answered calls"),
+        readers = {k: _windowed(k, _counter(idx)) for k in call_kinds}
+        add(name, F_WINDOW, "window", readers, doc + " in window", counters)
+    both = C_ANSWERED | C_ABANDONED
+    for name, fn, counters, doc in (
+        ("service_level", kpis.service_level, both, "answered within threshold / non-short offered"),
+        ("abandon_rate", kpis.abandon_rate, both, "non-short abandons / non-short answered+abandoned"),
+        ("asa_s", kpis.asa, C_ANSWERED, "mean wait of answered calls"),
     ):
-        add(name, F_WINDOW, "window", {k: _windowed(k, fn) for k in call_kinds}, doc + " in window")
+        readers = {k: _windowed(k, fn) for k in call_kinds}
+        add(name, F_WINDOW, "window", readers, doc + " in window", counters)
     agg_kinds = ("queue", "team", "site")
     add(
         "aht_s",
@@ -159,6 +176,7 @@ def _catalogue() -> dict[str, Metric]:
         "window",
         {k: _windowed(k, kpis.aht) for k in agg_kinds},
         "mean talk + hold + wrap of calls wrapped in window",
+        C_HANDLED,
     )
     add(
         "handled",
@@ -166,6 +184,7 @@ def _catalogue() -> dict[str, Metric]:
         "window",
         {k: _windowed(k, _counter(kpis.HANDLED)) for k in agg_kinds},
         "calls whose wrap-up completed in window",
+        C_HANDLED,
     )
     add(
         "logged_in",
@@ -173,6 +192,7 @@ def _catalogue() -> dict[str, Metric]:
         "event",
         {k: _agents(k, None) for k in agg_kinds},
         "agents logged in (for a queue: serving it)",
+        C_LOGGED,
     )
     for state, label in enumerate(kpis.STATE_NAMES):
         add(
@@ -181,6 +201,7 @@ def _catalogue() -> dict[str, Metric]:
             "event",
             {k: _agents(k, state) for k in agg_kinds},
             f"agents in state {label}",
+            C_STATE[state],
         )
     add(
         "occupancy",
@@ -203,6 +224,19 @@ def _catalogue() -> dict[str, Metric]:
 
 
 METRICS: Final[dict[str, Metric]] = _catalogue()
+
+
+def inputs(metrics: Iterable[str]) -> int | None:
+    """The touch bits that must be set for ``metrics`` to read differently than at their previous
+    evaluation, or None when they may also change with time alone (``rising``, ``continuous``).
+    (``window`` metrics also change at minute boundaries, where the engine evaluates them all.)"""
+    mask = 0
+    for name in metrics:
+        m = METRICS[name]
+        if m.timing not in ("event", "window"):
+            return None
+        mask |= m.counters or m.family
+    return mask
 
 
 def read(s: SiteFloor, kind: str, name: str, metric: str, now: float) -> Reading:

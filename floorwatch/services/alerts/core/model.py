@@ -25,6 +25,15 @@ F_AGENT: Final = 16  # one agent's own state metrics
 F_HANDLE: Final = 32  # a call's handle time was booked to the scope (detector kinds)
 F_PROGRESS: Final = 64  # a project's completions changed
 F_SOURCE: Final = 128  # a source was heard from
+# finer bits, always set together with their family's bit above: which window counters and which
+# agent-state counts changed. The engine evaluates a threshold rule with no active alert only when
+# a counter it reads changed (metrics.py maps metrics to these bits).
+C_OFFERED: Final = 1 << 8
+C_ANSWERED: Final = 1 << 9  # answered, answered within threshold, wait sum
+C_ABANDONED: Final = 1 << 10  # abandoned, short abandoned
+C_HANDLED: Final = 1 << 11  # handled and handle / talk / hold / wrap sums
+C_STATE: Final = (1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16)  # agents in state i (kpis order)
+C_LOGGED: Final = 1 << 17  # agents logged in
 
 Scope = tuple[str, str]  # (kind, name): ("queue", "sales"), ("team", "t1"), ("site", site), ("agent", "a1")
 Touches = dict[Scope, int]

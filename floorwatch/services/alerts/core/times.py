@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Final
 
 _ZONES: dict[int, dt.tzinfo] = {0: dt.UTC}
+_OFFSETS: dict[dt.timezone, int] = {}
 MINUTE: Final = 60
 
 
@@ -21,6 +22,16 @@ def epoch(ts: dt.datetime) -> float:
 
 def offset_s(ts: dt.datetime) -> int:
     """UTC offset of ``ts`` in whole seconds (0 when it has none)."""
+    zone = ts.tzinfo
+    if type(zone) is dt.timezone:  # fixed offset (what decoding RFC 3339 gives): cached, once per event
+        off_s = _OFFSETS.get(zone)
+        if off_s is None:
+            off_s = _OFFSETS[zone] = _offset_s(ts)
+        return off_s
+    return _offset_s(ts)
+
+
+def _offset_s(ts: dt.datetime) -> int:
     off = ts.utcoffset()
     return 0 if off is None else int(off.total_seconds())
 

@@ -41,19 +41,26 @@ class Window(msgspec.Struct):
 
     def add_many(self, t: float, amounts: Iterable[tuple[int, float]]) -> bool:
         """Add each ``(idx, amount)`` in the bucket of event time ``t`` (one bucket lookup)."""
-        m = minute_of(t)
-        if m <= self.horizon:
-            return False
-        bucket = self.buckets.get(m)
+        bucket = self.row(minute_of(t))
         if bucket is None:
-            bucket = self.buckets[m] = [0.0] * self.width
-            if m < self.oldest:
-                self.oldest = m
+            return False
         total = self.total
         for idx, amount in amounts:
             bucket[idx] += amount
             total[idx] += amount
         return True
+
+    def row(self, m: int) -> list[float] | None:
+        """The bucket of minute ``m`` to add to (created empty), or None when it was expired.
+        Whoever adds to it adds the same amounts to ``total``."""
+        if m <= self.horizon:
+            return None
+        bucket = self.buckets.get(m)
+        if bucket is None:
+            bucket = self.buckets[m] = [0.0] * self.width
+            if m < self.oldest:
+                self.oldest = m
+        return bucket
 
     def expire(self, now: float) -> None:
         """Drop buckets that left the window at ``now``; the total is re-summed (no float drift)."""
