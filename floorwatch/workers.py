@@ -17,9 +17,10 @@ connections — as design.md allows several instances behind a load balancer. Th
 workers before it has created any thread, event loop or Kafka client (it only parses arguments)
 and then only waits and relays signals:
 
-* SIGTERM or SIGINT to the parent: SIGTERM to every worker, each drains (closes its clients with
-  1001, closes its feed); a worker still alive after ``drain_timeout_s`` is killed. Ctrl-C in a
-  terminal reaches the workers directly too (same process group); a second Ctrl-C forces them.
+* SIGTERM or SIGINT to the parent: SIGTERM to every worker, each drains as one ``floorwatch api``
+  does (closes its WebSocket clients — 1012 from uvicorn — and its feed, flushes its producer); a
+  worker still alive after ``drain_timeout_s`` is killed. Ctrl-C in a terminal reaches the workers
+  directly too (same process group); a second Ctrl-C forces them.
 * A worker that exits on its own takes the others down (exit status 1), as ``floorwatch up`` does
   with its services: half a fan-out that looks alive is worse than none.
 * Workers get SIGTERM when the parent dies without stopping them (``PR_SET_PDEATHSIG``, Linux).
