@@ -95,11 +95,11 @@ def _wait_for_stop(stop: threading.Event, *components: Any) -> None:
                 stop.set()
 
 
-def _serve_metrics(registry: Any, port: int) -> None:
+def _serve_metrics(registry: Any, port: int, host: str = "127.0.0.1") -> None:
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr="127.0.0.1", registry=registry)
-    logger.info("metrics on http://127.0.0.1:%d/metrics", port)
+    start_http_server(port, addr=host, registry=registry)
+    logger.info("metrics on http://%s:%d/metrics", host, port)
 
 
 # -- services ----------------------------------------------------------------------------------
@@ -155,13 +155,19 @@ def cmd_api(args: argparse.Namespace) -> int:
         logger.info("API on http://%s:%d with %d workers (SO_REUSEPORT)", settings.host, port, args.workers)
 
         def worker(index: int) -> int:
+            registry = CollectorRegistry()
+            if args.metrics_port is not None:  # /metrics on the API port is whichever worker answers
+                _serve_metrics(registry, args.metrics_port + index, settings.host)
             ensure_topics(settings)
-            _run_api(settings, CollectorRegistry(), reuse_port=True)
+            _run_api(settings, registry, reuse_port=True)
             return 0
 
         return run_workers(args.workers, worker)
+    registry = CollectorRegistry()
+    if args.metrics_port is not None:
+        _serve_metrics(registry, args.metrics_port, settings.host)
     ensure_topics(settings)
-    _run_api(settings, CollectorRegistry())
+    _run_api(settings, registry)
     return 0
 
 
@@ -446,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive, default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
                    help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
                    "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)")
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="also serve /metrics on PORT (worker i of --workers on PORT+i): with several "
+                   "workers, /metrics on the API port answers for whichever worker took the connection")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("simulate", help="produce a simulated floor to the raw topic")

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -36,8 +37,10 @@ class Api:
         upgrade(settings.database_url)
         ensure_topics(settings)
         self.port = free_port()
+        self.metrics_port = _two_free_ports()
         self.log = tmp_path / "api.log"
-        self.proc = spawn(["api", "--workers", "2", "--port", str(self.port)],
+        self.proc = spawn(["api", "--workers", "2", "--port", str(self.port),
+                           "--metrics-port", str(self.metrics_port)],
                           env_for(settings, FLOORWATCH_ADMIN_TOKEN=ADMIN), self.log)
         self.base = f"http://127.0.0.1:{self.port}"
 
@@ -66,6 +69,24 @@ class Api:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+def _two_free_ports() -> int:
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no two consecutive free ports")
+
+
+def _ws_clients(port: int) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    lines = text.splitlines()
+    return next(float(line.split()[-1]) for line in lines if line.startswith("floorwatch_ws_clients "))
 
 
 def _alive(pid: int) -> bool:
@@ -143,6 +164,9 @@ async def test_two_workers_share_the_port_the_alerts_and_the_revocations(
         served = {pid: sum(1 for ws in conns if owners.get(ws.local_address[1]) == pid) for pid in workers}
         assert sum(served.values()) == CLIENTS, (served, owners)
         assert all(n > 0 for n in served.values()), f"one worker served every client: {served}"
+        # --metrics-port: each worker's own /metrics, which together count every client
+        per_worker = [_ws_clients(api.metrics_port + i) for i in range(2)]
+        assert sorted(per_worker) == sorted(served.values()), (per_worker, served)
 
         # each worker reads the alerts topic itself: the alert reaches the clients of both
         record = orjson.dumps(alert("fp-workers"))
