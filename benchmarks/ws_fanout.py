@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.ws_fanout [--clients 1000,5000,10000] [--procs 4] [--burst 100]
                                              [--deflate] [--skip-burst-above N] [--repeat R]
                                              [--client lean|websockets] [--client-nice NICE]
-                                             [--direct-write-limit BYTES]
+                                             [--direct-write-limit BYTES] [--api-workers K]
 
 For each N (``--repeat`` times): a real uvicorn API (``create_app``, uvicorn defaults as
 ``floorwatch api`` runs it: uvloop, httptools, ``websockets-sansio``) in a child process, fed by
@@ -29,6 +29,13 @@ each client records when it received it. Figures (one JSON line per run):
   ``apply + publish`` for the single alert (and the longest one in the burst); the gap between
   the two is time the API process was not on a CPU; ``server_full_gc_ms``: full collections.
 
+``--api-workers K`` runs K API processes on one port, as ``floorwatch api --workers K`` does: each
+binds its own listening socket with ``SO_REUSEPORT`` (the kernel spreads the clients over them),
+each is fed the same alert lines on its stdin (as each worker reads the alert topic itself), and
+each also listens on a private port so that /metrics and the stats are read from every one of them.
+RSS, CPU and counters are then sums over the K processes (``api_max``: the busiest one;
+``server_*_ms``: the slowest one); ``split``: how many clients each process got.
+
 ``--direct-write-limit 0`` turns the hub's fast path off (every frame through the session's writer
 task). ``--deflate`` runs the server with permessage-deflate (``ws_per_message_deflate=True``)
 and the clients offering it as browsers do (a deflated connection never takes the fast path).
@@ -40,11 +47,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import gc
 import json
 import multiprocessing
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -127,7 +136,7 @@ class NullSink:
         return None
 
 
-def serve(port: int, deflate: bool, direct_limit: int) -> None:
+def serve(port: int, deflate: bool, direct_limit: int, private_port: int = 0) -> None:
     import uvicorn
     from prometheus_client import CollectorRegistry
 
@@ -143,7 +152,16 @@ def serve(port: int, deflate: bool, direct_limit: int) -> None:
                                                                        direct_write_limit=direct_limit)))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
                             ws_per_message_deflate=deflate, ws_ping_interval=None)
-    uvicorn.Server(config).run()
+    if not private_port:
+        uvicorn.Server(config).run()
+        return
+    # one of --api-workers: the shared port (SO_REUSEPORT, as floorwatch api --workers) + its own
+    from floorwatch.workers import reuseport_socket
+
+    own = socket.socket()
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.bind(("127.0.0.1", private_port))
+    uvicorn.Server(config).run(sockets=[reuseport_socket("127.0.0.1", port), own])
 
 
 # -- the clients (child processes) ----------------------------------------------------------------------
@@ -265,11 +283,11 @@ def metrics(port: int) -> dict[str, float]:
     return out
 
 
-def wait_sent(port: int, target: float, limit_s: float) -> None:
-    """Until the server has sent ``target`` alert frames in all (bounded by ``limit_s``)."""
+def wait_sent(servers: Servers, target: float, limit_s: float) -> None:
+    """Until the server(s) have sent ``target`` alert frames in all (bounded by ``limit_s``)."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        if metrics(port).get('floorwatch_ws_messages_sent_total{type="alert"}', 0) >= target:
+        if servers.metrics().get('floorwatch_ws_messages_sent_total{type="alert"}', 0) >= target:
             return
         time.sleep(0.5)
 
@@ -298,36 +316,108 @@ def server_stats(server: subprocess.Popen[bytes], path: str) -> dict[str, Any]:
 class Cpu:
     """CPU seconds the API and the client processes used between ``__init__`` and ``used()``."""
 
-    def __init__(self, api: int, clients: list[int]) -> None:
-        self.pids = [api, *clients]
+    def __init__(self, api: list[int], clients: list[int]) -> None:
+        self.k = len(api)
+        self.pids = [*api, *clients]
         self.before = [cpu_s(pid) for pid in self.pids]
 
     def used(self) -> dict[str, float]:
         spent = [cpu_s(pid) - b for pid, b in zip(self.pids, self.before, strict=True)]
-        return {"api": round(spent[0], 2), "clients": round(sum(spent[1:]), 2)}
+        out = {"api": round(sum(spent[:self.k]), 2), "clients": round(sum(spent[self.k:]), 2)}
+        if self.k > 1:
+            out["api_max"] = round(max(spent[:self.k]), 2)
+        return out
+
+
+class Servers:
+    """The API process(es): one, or ``k`` on one port with SO_REUSEPORT, each with a private port."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.port = free_port()
+        k = args.api_workers
+        self.private = [free_port() for _ in range(k)] if k > 1 else [self.port]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        for own in self.private:
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.ws_fanout", "--serve", str(self.port),
+                 "--direct-write-limit", str(args.direct_write_limit)]
+                + (["--private-port", str(own)] if k > 1 else []) + (["--deflate"] if args.deflate else []),
+                stdin=subprocess.PIPE))
+            with contextlib.suppress(OSError):  # a whole burst fits: no server waits for another to read
+                fcntl.fcntl(self.procs[-1].stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # type: ignore[union-attr]
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def write(self, data: bytes) -> None:
+        for p in self.procs:
+            assert p.stdin is not None
+            p.stdin.write(data)
+        for p in self.procs:
+            assert p.stdin is not None
+            p.stdin.flush()
+
+    def rss_mb(self) -> float:
+        return round(sum(rss_mb(pid) for pid in self.pids), 1)
+
+    def metrics(self) -> dict[str, float]:
+        total: dict[str, float] = {}
+        for port in self.private:
+            for name, value in metrics(port).items():
+                total[name] = total.get(name, 0) + value
+        return total
+
+    def split(self) -> list[float]:
+        return [metrics(port).get("floorwatch_ws_clients", -1) for port in self.private]
+
+    def stats(self, path: str) -> dict[str, Any]:
+        """Every process's stats, merged: per item the slowest process; its GC pauses all listed."""
+        each = [server_stats(p, f"{path}.{i}") for i, p in enumerate(self.procs)]
+        if len(each) == 1:
+            return each[0]
+        merged: dict[str, Any] = {"gc": [g for one in each for g in one.get("gc", [])]}
+        for key in ("publish_ms", "publish_cpu_ms", "handoff_ms"):
+            merged[key] = [max(v) for v in zip(*(one.get(key, []) for one in each), strict=False)]
+        merged["publish_at"] = [(min(a[0] for a in v), max(a[1] for a in v))
+                                for v in zip(*(one.get("publish_at", []) for one in each), strict=False)]
+        return merged
+
+    def stop(self) -> None:
+        for p in self.procs:
+            assert p.stdin is not None
+            with contextlib.suppress(OSError):
+                p.stdin.close()
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 def run(n: int, args: argparse.Namespace, stamps: dict[str, float], burst: int) -> dict[str, Any]:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.ws_fanout", "--serve", str(port),
-                               "--direct-write-limit", str(args.direct_write_limit)]
-                              + (["--deflate"] if args.deflate else []), stdin=subprocess.PIPE)
-    assert server.stdin is not None
+    servers = Servers(args)
+    port = servers.port
     result: dict[str, Any] = {"clients": n, "client": args.client, "procs": args.procs,
-                              "client_nice": args.client_nice, "deflate": args.deflate,
-                              "direct_write_limit": args.direct_write_limit}
+                              "api_workers": args.api_workers, "client_nice": args.client_nice,
+                              "deflate": args.deflate, "direct_write_limit": args.direct_write_limit}
+    with open("/proc/loadavg") as f:
+        result["load"] = "/".join(f.read().split()[:3])
     stats_path = f"/tmp/ws_fanout_stats_{os.getpid()}_{port}.json"
     workers = []
     try:
         deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-        result["rss_idle_mb"] = round(rss_mb(server.pid), 1)
+        for own in servers.private:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"http://127.0.0.1:{own}/healthz", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.1)
+        result["rss_idle_mb"] = servers.rss_mb()
         ctx = multiprocessing.get_context("spawn")
         started = time.monotonic()
         for i in range(args.procs):
@@ -341,47 +431,42 @@ def run(n: int, args: argparse.Namespace, stamps: dict[str, float], burst: int) 
         result["connected"] = connected
         result["connect_s"] = round(time.monotonic() - started, 1)
         time.sleep(1.0)
-        result["rss_connected_mb"] = round(rss_mb(server.pid), 1)
+        result["rss_connected_mb"] = servers.rss_mb()
+        if args.api_workers > 1:
+            result["split"] = servers.split()
         client_pids = [p.pid for p, _ in workers if p.pid is not None]
 
-        cpu = Cpu(server.pid, client_pids)
-        server.stdin.write(alert_line("single", stamps))
-        server.stdin.flush()
-        wait_sent(port, connected, 60)
+        cpu = Cpu(servers.pids, client_pids)
+        servers.write(alert_line("single", stamps))
+        wait_sent(servers, connected, 60)
         time.sleep(1.0)
         result["single_cpu_s"] = cpu.used()
         if burst:
-            before = metrics(port)
-            cpu = Cpu(server.pid, client_pids)
-            for i in range(burst):
-                server.stdin.write(alert_line(f"burst-{i}", stamps))
-            server.stdin.flush()
-            wait_sent(port, connected * (burst + 1), 300)
+            before = servers.metrics()
+            cpu = Cpu(servers.pids, client_pids)
+            servers.write(b"".join(alert_line(f"burst-{i}", stamps) for i in range(burst)))
+            wait_sent(servers, connected * (burst + 1), 300)
             time.sleep(2.0)
             result["burst_cpu_s"] = cpu.used()
-            after = metrics(port)
+            after = servers.metrics()
             result["burst_metrics"] = {k.removeprefix("floorwatch_ws_"): after.get(k, 0) - before.get(k, 0)
                                        for k in after if k != "floorwatch_ws_clients"}
-            result["rss_after_burst_mb"] = round(rss_mb(server.pid), 1)
-        result["server"] = server_stats(server, stats_path)
+            result["rss_after_burst_mb"] = servers.rss_mb()
+        result["server"] = servers.stats(stats_path)
         reports = []
         for _, pipe in workers:
             pipe.send("report")
             reports.append(pipe.recv()[1])
         result["_reports"] = reports
     finally:
-        server.stdin.close()
         for p, _ in workers:
             p.join(30)
             if p.is_alive():
                 p.kill()
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(stats_path)
+        servers.stop()
+        for i in range(len(servers.procs)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{stats_path}.{i}")
     return result
 
 
@@ -442,15 +527,18 @@ def main() -> None:
     parser.add_argument("--client-nice", type=int, default=0,
                         help="run the client processes at this nice value (stand-in for other machines)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--api-workers", type=int, default=1,
+                        help="API processes on the port (SO_REUSEPORT), as floorwatch api --workers K")
+    parser.add_argument("--private-port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.deflate, args.direct_write_limit)
+        serve(args.serve, args.deflate, args.direct_write_limit, args.private_port)
         return
     raise_fd_limit()
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     print(f"cores={os.cpu_count()} load={'/'.join(load)} client={args.client} procs={args.procs} "
-          f"nice={args.client_nice} deflate={args.deflate}", flush=True)
+          f"nice={args.client_nice} deflate={args.deflate} api_workers={args.api_workers}", flush=True)
     for n in [int(x) for x in args.clients.split(",")]:
         for _ in range(args.repeat):
             burst = args.burst if n <= args.skip_burst_above else 0

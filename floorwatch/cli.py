@@ -95,11 +95,11 @@ def _wait_for_stop(stop: threading.Event, *components: Any) -> None:
                 stop.set()
 
 
-def _serve_metrics(registry: Any, port: int) -> None:
+def _serve_metrics(registry: Any, port: int, host: str = "127.0.0.1") -> None:
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr="127.0.0.1", registry=registry)
-    logger.info("metrics on http://127.0.0.1:%d/metrics", port)
+    start_http_server(port, addr=host, registry=registry)
+    logger.info("metrics on http://%s:%d/metrics", host, port)
 
 
 # -- services ----------------------------------------------------------------------------------
@@ -146,12 +146,35 @@ def cmd_api(args: argparse.Namespace) -> int:
     from floorwatch.shared.kafka import ensure_topics
 
     settings = _settings(args)
+    if args.workers > 1:
+        # Fork first, before any thread, event loop or Kafka client exists (floorwatch/workers.py).
+        from floorwatch.workers import check_free, run_workers
+
+        port = check_free(settings.host, settings.port)
+        settings = settings.model_copy(update={"port": port})
+        logger.info("API on http://%s:%d with %d workers (SO_REUSEPORT)", settings.host, port, args.workers)
+
+        def worker(index: int) -> int:
+            registry = CollectorRegistry()
+            if args.metrics_port is not None:  # /metrics on the API port is whichever worker answers
+                _serve_metrics(registry, args.metrics_port + index, settings.host)
+            ensure_topics(settings)
+            _run_api(settings, registry, reuse_port=True)
+            return 0
+
+        return run_workers(args.workers, worker)
+    registry = CollectorRegistry()
+    if args.metrics_port is not None:
+        _serve_metrics(registry, args.metrics_port, settings.host)
     ensure_topics(settings)
-    _run_api(settings, CollectorRegistry())
+    _run_api(settings, registry)
     return 0
 
 
-def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] | None = None) -> None:
+def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] | None = None, *,
+             reuse_port: bool = False) -> None:
+    """One API instance under uvicorn until it is stopped. ``reuse_port``: bind its own listening
+    socket with ``SO_REUSEPORT`` (one of ``--workers``), so that other processes can serve the port too."""
     import datetime as dt
 
     import uvicorn
@@ -190,7 +213,12 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
 
         threading.Thread(target=announce_when_serving, name="announce", daemon=True).start()
     try:
-        server.run()
+        if reuse_port:
+            from floorwatch.workers import reuseport_socket
+
+            server.run(sockets=[reuseport_socket(settings.host, settings.port)])
+        else:
+            server.run()
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the Ctrl-C it already handled by shutting down gracefully
     finally:
@@ -421,6 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
     p = sub.add_parser("api", help="run the API service alone")
     _add_common(p, api=True)
+    p.add_argument("--workers", type=_positive, default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
+                   help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
+                   "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)")
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="also serve /metrics on PORT (worker i of --workers on PORT+i): with several "
+                   "workers, /metrics on the API port answers for whichever worker took the connection")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("simulate", help="produce a simulated floor to the raw topic")
@@ -461,6 +495,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=cmd_db_upgrade)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _add_sim_arguments(p: argparse.ArgumentParser) -> None:
