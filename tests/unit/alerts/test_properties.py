@@ -351,3 +351,25 @@ def test_handle_time_detectors_replay_identically(drawn: list[Any], data: st.Dat
         assert (tr["previous"], tr["state"]) != ("firing", "pending")
         assert tr["previous"] == last.get(tr["fingerprint"], "inactive") or tr["previous"] == "inactive"
         last[tr["fingerprint"]] = tr["state"]
+
+
+def test_inhibition_ending_on_a_grid_point_is_recorded_where_the_source_resolves() -> None:
+    """Found by the property above: `nobody` (an inhibit source) resolves at the end of its resolve
+    hold, on a grid point; the record bringing back the `sl` alert it inhibited must come right
+    after, at that time, however the shell splits the stream with `advance` calls."""
+    steps = [("abandoned", 0, 0, 0, 0.0, 0.0, 0)] * 14 + [
+        ("queued", 0, 1, 0, 0.0, 0.0, 1),
+        ("answered", 0, 1, 0, 0.0, 0.0, 1),
+        ("abandoned", 0, 0, 0, 60.0, 0.0, 1),
+        ("abandoned", 0, 0, 0, 0.0, 0.0, 1),
+        ("abandoned", 0, 0, 0, 0.0, 0.0, 1),
+    ]
+    events = build(steps)
+    secs = [(e.ts - T0).total_seconds() for e in events]
+    end = max(secs) + 700
+    expected = replay(events, end=end)
+    assert replay(events, advances={i: min(secs[i:]) for i in (0, 1, 16)}, end=end) == expected
+    order = [(t["rule"], t["previous"], t["state"]) for t in expected]
+    back = order.index(("sl", "firing", "firing"))
+    assert order[back - 1] == ("nobody", "firing", "resolved")
+    assert expected[back]["event_time"] == expected[back - 1]["event_time"]

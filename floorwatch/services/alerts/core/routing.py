@@ -16,7 +16,14 @@ state-unchanged record. Evaluated on the engine's grid, like ``for``.
 
 Call order (the engine owns it): ``publish(...)`` for every lifecycle decision, ``due(site)`` /
 ``escalate(...)`` on grid points, ``recheck(...)`` at the end of each engine call when an
-inhibit source changed, ``rebuild(...)`` after a restore. Pure; decisions go out as transitions.
+inhibit source changed otherwise (rules replaced), ``rebuild(...)`` after a restore. Pure;
+decisions go out as transitions.
+
+Determinism: when a published decision or an escalation changes the inhibit sources, the
+targets are rechecked at once, at that decision's event time, and their records follow it in
+the output — not at the end of the engine call, whose boundaries depend on how often the shell
+calls ``advance`` (a source resolving on a grid point, e.g. at the end of a resolve hold, would
+otherwise be rechecked at a different point of the stream in a live run and in a replay).
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class Router:
         self.deadlines: dict[str, dict[Key, float]] = {}  # site -> alert -> escalation time
         # firing source alerts: (inhibit rule index, its `equal` label values) -> fingerprints (ordered)
         self.sources: dict[tuple[int, tuple[str | None, ...]], dict[str, None]] = {}
+        self.tz: dict[str, int] = {}  # site -> UTC offset, as last published (for recheck records)
 
     # -- inhibition -----------------------------------------------------------------------------
 
@@ -105,7 +113,17 @@ class Router:
         tz: int,
         out: list[Transition],
     ) -> None:
-        """Record decision ``d`` of alert ``key`` and append it to ``out`` unless it is withheld."""
+        """Record decision ``d`` of alert ``key`` and append it to ``out`` unless it is withheld;
+        then the records of alerts whose inhibition this decision began or ended."""
+        self.tz[st.site] = tz
+        self._publish(book, key, rule, st, d, tz, out)
+        if self.dirty:
+            out += self.recheck(book, rules, alerts, at=d.at)
+
+    def _publish(
+        self, book: AlertBook, key: Key, rule: Rule, st: AlertState, d: Decision, tz: int,
+        out: list[Transition],
+    ) -> None:
         was = st.suppressed
         if self.inhibits:
             self._track_source(rule, st, d)
@@ -123,9 +141,15 @@ class Router:
         out.append(tr)
 
     def recheck(
-        self, book: AlertBook, rules: Mapping[str, Rule], alerts: Mapping[Key, Machine], tz: Mapping[str, int]
+        self,
+        book: AlertBook,
+        rules: Mapping[str, Rule],
+        alerts: Mapping[Key, Machine],
+        tz: Mapping[str, int] | None = None,
+        at: float | None = None,
     ) -> list[Transition]:
-        """State-unchanged records of active alerts whose inhibition began or ended."""
+        """State-unchanged records of active alerts whose inhibition began or ended, at event time
+        ``at`` (default: each alert's last evaluation)."""
         if not self.dirty:
             return []
         self.dirty = False
@@ -137,7 +161,8 @@ class Router:
                 continue
             was, st.suppressed = st.suppressed, now_by
             if (was is None) != (now_by is None):
-                out.append(book.changed(rules[st.rule], st, st.last_eval, tz[st.site]))
+                offset = self.tz.get(st.site, 0) if tz is None else tz[st.site]
+                out.append(book.changed(rules[st.rule], st, st.last_eval if at is None else at, offset))
         return out
 
     # -- escalation -----------------------------------------------------------------------------
@@ -176,6 +201,8 @@ class Router:
             tr = book.changed(rules[m.st.rule], m.st, now, tz)
             if m.st.suppressed is None:
                 out.append(tr)
+            if self.dirty:
+                out += self.recheck(book, rules, alerts, at=now)
 
     def rebuild(self, rules: Mapping[str, Rule], alerts: Mapping[Key, Machine]) -> None:
         """Source index and escalation deadlines of restored alerts (a firing alert's ``updated_at``
