@@ -206,17 +206,12 @@ class ThresholdRule:
         """The summary text for ``value`` in ``scope``."""
         if value is None:
             return f"{self.name}: no data"
-        return _render(
-            self.summary,
-            scope,
-            rule=self.name,
-            metric=self.metric,
-            op=self.op,
-            value=value,
-            threshold=self.value,
-            clear=self.clear_at,
-            severity=self.severity,
-        )
+        return _render(self.summary, scope, **self._fields(value))
+
+    def _fields(self, value: float) -> dict[str, Any]:
+        """What a summary template may name besides the scope (docs/rules.md)."""
+        return {"rule": self.name, "metric": self.metric, "op": self.op, "value": value,
+                "threshold": self.value, "clear": self.clear_at, "severity": self.severity}
 
     def render_resolved(
         self, value: float | None, scope: Mapping[str, str], cleared: Mapping[str, Any], *, fired: bool
@@ -225,18 +220,7 @@ class ThresholdRule:
         within ``clear``, else ``"<scope>: cleared: <reason>"`` (see :meth:`cleared`)."""
         reason = str(cleared.get("reason") or "rule replaced")
         if fired and value is not None and self.resolved_summary and cleared.get("cleared_by") == "metric":
-            return _render(
-                self.resolved_summary,
-                scope,
-                rule=self.name,
-                metric=self.metric,
-                op=self.op,
-                value=value,
-                threshold=self.value,
-                clear=self.clear_at,
-                severity=self.severity,
-                reason=reason,
-            )
+            return _render(self.resolved_summary, scope, **self._fields(value), reason=reason)
         label = next((v for k, v in scope.items() if k != "site"), scope.get("site", ""))
         return f"{label}: cleared{'' if fired else ' before firing'}: {reason}"
 
