@@ -40,6 +40,7 @@ from . import agents, calls
 from .kpis import Agg, FloorConfig
 from .model import F_WAIT, SiteFloor, Touches, touch
 from .recent import RecentMap
+from .structs import factory
 from .times import epoch, offset_s
 
 Handler = Callable[[FloorConfig, SiteFloor, Any, float, Touches], None]
@@ -69,7 +70,7 @@ class Floor(msgspec.Struct):
     """All sites' live state. Construct with ``Floor(config=FloorConfig(...))``."""
 
     config: FloorConfig
-    sites: dict[str, SiteFloor] = msgspec.field(default_factory=dict)
+    sites: dict[str, SiteFloor] = factory(dict)
 
     def site(self, name: str) -> SiteFloor:
         """The state of site ``name``, created empty when first seen."""
