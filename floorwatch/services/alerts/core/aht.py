@@ -32,7 +32,6 @@ from floorwatch.shared.events import Event
 
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
 from .model import F_HANDLE, HandledCall, Touches, touch
-from .structs import factory
 from .times import MINUTE, minute_of
 
 N, H, TALK, HOLD, WRAP, LOG, LOG2 = range(7)
@@ -41,15 +40,15 @@ MIN_LOG_SD = 0.05  # a baseline of identical calls must not make every change in
 
 
 class AhtScope(msgspec.Struct, array_like=True):
-    buckets: dict[int, list[float]] = factory(dict)  # minute -> sums
-    who: dict[int, dict[str, list[float]]] = factory(dict)  # "a:x"/"c:y" -> [n, h]
-    base: list[float] = factory(lambda: [0.0] * WIDTH)
+    buckets: dict[int, list[float]] = msgspec.field(default_factory=dict)  # minute -> sums
+    who: dict[int, dict[str, list[float]]] = msgspec.field(default_factory=dict)  # "a:x"/"c:y" -> [n, h]
+    base: list[float] = msgspec.field(default_factory=lambda: [0.0] * WIDTH)
     base_minute: int | None = None  # minute of the last bucket folded in
-    recent: list[float] = factory(lambda: [0.0] * WIDTH)  # sum of the buckets
+    recent: list[float] = msgspec.field(default_factory=lambda: [0.0] * WIDTH)  # sum of the buckets
 
 
 class AhtTrack(msgspec.Struct, tag="aht"):
-    scopes: dict[str, AhtScope] = factory(dict)
+    scopes: dict[str, AhtScope] = msgspec.field(default_factory=dict)
 
 
 def _row(h: HandledCall) -> list[float]:

@@ -20,7 +20,6 @@ import msgspec
 from .lifecycle import FIRING, INACTIVE, RESOLVED, Ack, AlertState, Decision
 from .names import SEVERITIES
 from .rules import Rule, ThresholdRule
-from .structs import factory
 from .transition import Transition
 
 
@@ -80,10 +79,10 @@ def describe(
 
 
 class AlertBook(msgspec.Struct):
-    seq: dict[str, int] = factory(dict)  # fingerprint -> records so far
-    silences: list[Silence] = factory(list)
+    seq: dict[str, int] = msgspec.field(default_factory=dict)  # fingerprint -> records so far
+    silences: list[Silence] = msgspec.field(default_factory=list)
     # firing group alerts -> their scope: their silences cover the alerts grouped into them (grouping.py)
-    groups: dict[str, dict[str, str]] = factory(dict)
+    groups: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
 
     def record(self, rule: Rule, st: AlertState, d: Decision, tz: int) -> Transition | None:
         """The transition for decision ``d``; a ``resolved`` one says whether the alert had fired."""

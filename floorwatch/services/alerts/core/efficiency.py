@@ -35,7 +35,6 @@ from floorwatch.shared.events import Event
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
 from .kpis import NOT_READY
 from .model import F_AGENT, HandledCall, Touches
-from .structs import factory
 
 BUCKET_S = 300
 CALLS, HANDLE, WINS, VERDICTS, READY_S, NR_S = range(6)
@@ -57,11 +56,11 @@ LABELS = {
 class AgentTrack(msgspec.Struct, array_like=True):
     ready: bool | None  # True ready, False not ready, None logged out
     since: float
-    buckets: dict[int, list[float]] = factory(dict)
+    buckets: dict[int, list[float]] = msgspec.field(default_factory=dict)
 
 
 class AgentTracks(msgspec.Struct, tag="agents"):
-    agents: dict[str, AgentTrack] = factory(dict)
+    agents: dict[str, AgentTrack] = msgspec.field(default_factory=dict)
 
 
 def _bucket(tr: AgentTrack, t: float) -> list[float]:

@@ -22,7 +22,6 @@ from .recent import RecentKeys
 from .routing import Key, Router
 from .rules import Rule
 from .stats import SiteStats
-from .structs import factory
 from .times import epoch
 from .transition import Transition
 
@@ -38,9 +37,9 @@ class EngineState(msgspec.Struct):
     duplicates: int
     lateness: float
     version: int = 1
-    stats: dict[str, SiteStats] = factory(dict)  # detector tracks per site
-    wakes: dict[str, dict[str, float]] = factory(dict)  # site -> wake key -> time
-    groups: dict[str, str] = factory(dict)  # grouping.py: member -> team
+    stats: dict[str, SiteStats] = msgspec.field(default_factory=dict)  # detector tracks per site
+    wakes: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)  # site -> wake key -> time
+    groups: dict[str, str] = msgspec.field(default_factory=dict)  # grouping.py: member -> team
 
 
 class EngineOps:

@@ -40,7 +40,6 @@ from . import agents, calls
 from .kpis import Agg, FloorConfig
 from .model import F_WAIT, SiteFloor, Touches, touch
 from .recent import RecentMap
-from .structs import factory
 from .times import epoch, offset_s
 
 Handler = Callable[[FloorConfig, SiteFloor, Any, float, Touches], None]
@@ -70,7 +69,7 @@ class Floor(msgspec.Struct):
     """All sites' live state. Construct with ``Floor(config=FloorConfig(...))``."""
 
     config: FloorConfig
-    sites: dict[str, SiteFloor] = factory(dict)
+    sites: dict[str, SiteFloor] = msgspec.field(default_factory=dict)
 
     def site(self, name: str) -> SiteFloor:
         """The state of site ``name``, created empty when first seen."""

@@ -31,14 +31,13 @@ from floorwatch.shared.events import Event
 
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, positive
 from .model import F_SOURCE, HandledCall, Touches, touch
-from .structs import factory
 
 CLOSED_RECHECK_S = 60.0  # while the site is closed, look again every minute
 
 
 class SourceTrack(msgspec.Struct, tag="sources"):
-    last: dict[str, float] = factory(dict)  # newest event time per source
-    lag: dict[str, float] = factory(dict)  # site newest - that event, on arrival
+    last: dict[str, float] = msgspec.field(default_factory=dict)  # newest event time per source
+    lag: dict[str, float] = msgspec.field(default_factory=dict)  # site newest - that event, on arrival
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

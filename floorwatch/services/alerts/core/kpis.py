@@ -20,7 +20,6 @@ from typing import Final
 
 import msgspec
 
-from .structs import factory
 from .times import MINUTE, minute_of
 from .window import Window
 
@@ -64,7 +63,7 @@ class Agg(msgspec.Struct):
 
     win: Window
     timed: bool
-    counts: list[int] = factory(lambda: [0] * N_STATES)
+    counts: list[int] = msgspec.field(default_factory=lambda: [0] * N_STATES)
     accrued_to: float | None = None
 
     @classmethod

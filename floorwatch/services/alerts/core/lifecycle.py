@@ -39,8 +39,6 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from .structs import factory
-
 INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
 
 
@@ -73,7 +71,7 @@ class AlertState(msgspec.Struct):
     # detector kinds: the explanation of the latest published transition (threshold rules render theirs)
     threshold: float | None = None
     summary: str = ""
-    details: dict[str, Any] = factory(dict)
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
     escalated: bool = False  # severity raised one step (unacknowledged past escalate_after)
     suppressed: str | None = None  # fingerprint of the firing alert inhibiting this one (routing.py)
     grouped_into: str | None = None  # fingerprint of the firing group alert folding this one (grouping.py)

@@ -15,7 +15,6 @@ import msgspec
 
 from .kpis import Agg
 from .recent import RecentMap
-from .structs import factory
 
 # metric families (bitmask), see metrics.py for which metric belongs where
 F_WAIT: Final = 1  # calls_waiting, longest_wait_s
@@ -86,7 +85,7 @@ class Agent(msgspec.Struct):
 
 class QueueFloor(msgspec.Struct):
     agg: Agg
-    waiting: dict[str, float] = factory(dict)  # call -> queued at
+    waiting: dict[str, float] = msgspec.field(default_factory=dict)  # call -> queued at
     oldest: float | None = None  # min(waiting.values()), kept up to date
 
     def remove(self, call: str) -> float | None:
@@ -107,10 +106,10 @@ class SiteFloor(msgspec.Struct):
     site: str
     total: Agg
     resolved: RecentMap  # call -> (queue, time) of its last answer/abandon, to drop stale re-deliveries
-    queues: dict[str, QueueFloor] = factory(dict)
-    agents: dict[str, Agent] = factory(dict)
-    teams: dict[str, Agg] = factory(dict)
-    waiting_in: dict[str, str] = factory(dict)  # call -> queue it waits in
+    queues: dict[str, QueueFloor] = msgspec.field(default_factory=dict)
+    agents: dict[str, Agent] = msgspec.field(default_factory=dict)
+    teams: dict[str, Agg] = msgspec.field(default_factory=dict)
+    waiting_in: dict[str, str] = msgspec.field(default_factory=dict)  # call -> queue it waits in
     latest: float = 0.0  # greatest event time seen
     tz: int = 0  # UTC offset (s) of the last event, used to render times
     seq: int = 0  # number of events applied; bumps whenever the floor changed

@@ -30,17 +30,18 @@ from .model import F_PROGRESS, HandledCall, Touches, touch
 from .progressview import pace, project_progress
 from .projects import Project
 from .recent import RecentKeys, RecentMap
-from .structs import factory
 
 CALL_MEMORY = 100_000
 
 
 class ProgressTrack(msgspec.Struct, tag="progress"):
-    of_call: RecentMap = factory(lambda: RecentMap(CALL_MEMORY))  # call -> (campaign, t)
-    counted: RecentKeys = factory(lambda: RecentKeys(CALL_MEMORY))
-    day: dict[str, int] = factory(dict)  # project -> local day of the counts
-    done: dict[str, float] = factory(dict)  # successes that day
-    tried: dict[str, float] = factory(dict)  # wrap-ups with an outcome that day
+    of_call: RecentMap = msgspec.field(
+        default_factory=lambda: RecentMap(CALL_MEMORY)
+    )  # call -> (campaign, t)
+    counted: RecentKeys = msgspec.field(default_factory=lambda: RecentKeys(CALL_MEMORY))
+    day: dict[str, int] = msgspec.field(default_factory=dict)  # project -> local day of the counts
+    done: dict[str, float] = msgspec.field(default_factory=dict)  # successes that day
+    tried: dict[str, float] = msgspec.field(default_factory=dict)  # wrap-ups with an outcome that day
 
 
 def _projects_for(ctx: Ctx) -> list[Project]:

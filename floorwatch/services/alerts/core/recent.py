@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import msgspec
 
-from .structs import factory
-
 
 class RecentKeys(msgspec.Struct):
     """Set of recently seen keys (e.g. ``source\\x00id`` for event dedup)."""
 
     capacity: int
     # dicts used as insertion-ordered sets, so a snapshot's bytes do not depend on hash order
-    young: dict[str, None] = factory(dict)
-    old: dict[str, None] = factory(dict)
+    young: dict[str, None] = msgspec.field(default_factory=dict)
+    old: dict[str, None] = msgspec.field(default_factory=dict)
 
     def add(self, key: str) -> bool:
         """Remember ``key``; ``False`` if it was already remembered (a duplicate)."""
@@ -38,8 +36,8 @@ class RecentMap(msgspec.Struct):
     """Map of recently seen keys to ``(name, time)`` facts, e.g. where and when a call was resolved."""
 
     capacity: int
-    young: dict[str, tuple[str, float]] = factory(dict)
-    old: dict[str, tuple[str, float]] = factory(dict)
+    young: dict[str, tuple[str, float]] = msgspec.field(default_factory=dict)
+    old: dict[str, tuple[str, float]] = msgspec.field(default_factory=dict)
 
     def get(self, key: str) -> tuple[str, float] | None:
         hit = self.young.get(key)

@@ -13,10 +13,9 @@ from .aht import AhtTrack
 from .efficiency import AgentTracks
 from .freshness import SourceTrack
 from .progress import ProgressTrack
-from .structs import factory
 
 Track = AhtTrack | AgentTracks | SourceTrack | ProgressTrack
 
 
 class SiteStats(msgspec.Struct):
-    tracks: dict[str, Track] = factory(dict)
+    tracks: dict[str, Track] = msgspec.field(default_factory=dict)

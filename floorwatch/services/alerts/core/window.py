@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from .structs import factory
 from .times import minute_of
 
 _FAR = 2**62
@@ -27,8 +26,8 @@ class Window(msgspec.Struct):
 
     minutes: int
     width: int
-    buckets: dict[int, list[float]] = factory(dict)
-    total: list[float] = factory(list)
+    buckets: dict[int, list[float]] = msgspec.field(default_factory=dict)
+    total: list[float] = msgspec.field(default_factory=list)
     horizon: int = -_FAR  # buckets with key <= horizon have been expired and never reopen
     oldest: int = _FAR
 
