@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -148,18 +149,27 @@ def test_a_silence_of_the_group_covers_its_members_while_grouped() -> None:
     assert [t.silenced_until for t in out] == [epoch(3600), epoch(3600)]  # the group, a1 (still grouped)
 
 
-def test_restore_mid_group_continues_identically() -> None:
-    def run(restore: bool) -> list[dict[str, object]]:
-        eng, feed = Engine(RULES), Feed()
+@pytest.mark.parametrize("hold", [0.0, 30.0])
+def test_restore_mid_group_continues_identically(hold: float) -> None:
+    # with a resolve hold on the agent rule too: the group alert has none (restored or not)
+    rules = RuleSet((dataclasses.replace(AWAY, keep_firing_for=hold),))
+
+    def run(restores: int) -> list[dict[str, object]]:
+        eng, feed = Engine(rules), Feed()
         out, _ = formed(eng, feed)
-        if restore:
-            eng = Engine.restore(eng.snapshot(), RULES)
-        for t, agent in [(100, "a1"), (110, "a2"), (120, "a3")]:
+        for t, agent in [(100, "a1"), (110, "a2"), (120, "a3"), (121, "a4")]:
+            if restores:
+                eng, restores = Engine.restore(eng.snapshot(), rules), restores - 1
             out += eng.on_event(feed("state", t, agent=agent, state="available"))
         out += eng.on_event(feed("state", 125, agent="b2", state="available"))
+        out += eng.advance(at(400))
+        assert not [a for a in eng.active_alerts() if a["scope"].get("team")]
         return [t.to_wire() for t in out]
 
-    assert run(restore=True) == run(restore=False)
+    expected = run(restores=0)
+    assert any(t["scope"].get("team") and t["state"] == "resolved" for t in expected)
+    assert run(restores=1) == expected
+    assert run(restores=4) == expected
 
 
 def test_reload_keeps_the_group_and_resolves_it_when_the_rule_loses_its_group() -> None:

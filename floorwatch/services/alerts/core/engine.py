@@ -39,7 +39,7 @@ from .book import AlertBook
 from .defaults import default_rules
 from .engineops import EngineOps, EngineState
 from .floor import Floor
-from .grouping import Grouper, is_group
+from .grouping import Grouper, group_machine, is_group
 from .kinds import Ctx, KindRule
 from .kpis import FloorConfig
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
@@ -478,10 +478,14 @@ class Engine(EngineOps):
             if rule is None or (rule.scope != st.kind and not is_group(rule, st)):
                 continue
             key = (st.site, st.rule, st.kind, st.name)
-            m = eng._alerts[key] = rule.build(st)
             eng._by_fp[st.fingerprint] = key
+            if is_group(rule, st):  # as grouping.py builds it: no `for`, no hold of the agent rule
+                eng._alerts[key] = group_machine(st)
+                continue
+            m = eng._alerts[key] = rule.build(st)
             eng._track_deadline(key, m)
         eng._groups = Grouper(state.groups)
         eng._groups.index(eng._rules, eng._alerts)
         eng._router.rebuild(eng._rules, eng._alerts)
+        eng._router.tz = {site: s.tz for site, s in eng._floor.sites.items()}
         return eng

@@ -97,6 +97,13 @@ class Grouping:
         return (self.summary or default).format_map(values)
 
 
+def group_machine(st: AlertState) -> ThresholdAlert:
+    """The state machine of a group alert: it fires and resolves with its member count, without
+    the agent rule's ``for`` or resolve hold (a restored one is rebuilt the same way)."""
+    st.clear_since = None
+    return ThresholdAlert(0.0, st)
+
+
 def is_group(rule: Rule, st: AlertState) -> bool:
     """Whether ``st`` is a group alert of ``rule`` (as configured now)."""
     return rule.group is not None and rule.group.by == st.kind and rule.scope != st.kind
@@ -190,7 +197,7 @@ class Grouper:
                 return
             scope = {"site": site} if by == "site" else {"site": site, by: value}
             st = AlertState(fingerprint=fingerprint(name, scope), rule=name, site=site, kind=by, name=value)
-            g = ThresholdAlert(0.0, st)
+            g = group_machine(st)
         before = (g.st.summary, g.st.value, g.st.details)
         g.st.value = float(firing)
         if spec is not None and spec.by == by:

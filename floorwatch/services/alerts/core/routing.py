@@ -118,7 +118,7 @@ class Router:
         self.tz[st.site] = tz
         self._publish(book, key, rule, st, d, tz, out)
         if self.dirty:
-            out += self.recheck(book, rules, alerts, at=d.at)
+            out += self.recheck(book, rules, alerts, at=d.at, site=st.site)
 
     def _publish(
         self, book: AlertBook, key: Key, rule: Rule, st: AlertState, d: Decision, tz: int,
@@ -147,9 +147,11 @@ class Router:
         alerts: Mapping[Key, Machine],
         tz: Mapping[str, int] | None = None,
         at: float | None = None,
+        site: str | None = None,
     ) -> list[Transition]:
         """State-unchanged records of active alerts whose inhibition began or ended, at event time
-        ``at`` (default: each alert's last evaluation)."""
+        ``at`` for alerts of ``site`` (each site has its own clock: elsewhere, and by default, at
+        the alert's last evaluation)."""
         if not self.dirty:
             return []
         self.dirty = False
@@ -162,7 +164,8 @@ class Router:
             was, st.suppressed = st.suppressed, now_by
             if (was is None) != (now_by is None):
                 offset = self.tz.get(st.site, 0) if tz is None else tz[st.site]
-                out.append(book.changed(rules[st.rule], st, st.last_eval if at is None else at, offset))
+                when = at if at is not None and st.site == site else st.last_eval
+                out.append(book.changed(rules[st.rule], st, when, offset))
         return out
 
     # -- escalation -----------------------------------------------------------------------------
@@ -202,7 +205,7 @@ class Router:
             if m.st.suppressed is None:
                 out.append(tr)
             if self.dirty:
-                out += self.recheck(book, rules, alerts, at=now)
+                out += self.recheck(book, rules, alerts, at=now, site=site)
 
     def rebuild(self, rules: Mapping[str, Rule], alerts: Mapping[Key, Machine]) -> None:
         """Source index and escalation deadlines of restored alerts (a firing alert's ``updated_at``
