@@ -19,36 +19,14 @@ import datetime as dt
 from pathlib import Path
 
 from floorwatch.services.alerts.core import Engine, RuleSet, Transition, default_rules
-from floorwatch.services.alerts.core.projects import Project
 from floorwatch.services.alerts.core.rulesfile import load_rules
-from floorwatch.sim import FloorSimulation, default_config, project_plans
-from floorwatch.sim.config import SimConfig
-
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BEIJING)
-
-
-def projects(cfg: SimConfig) -> tuple[Project, ...]:
-    def minute(t: dt.datetime) -> float:
-        return 480 + (t - START).total_seconds() / 60
-
-    return tuple(
-        Project(
-            name=p.name,
-            title=p.title,
-            target=p.target,
-            start_min=minute(p.window_start),
-            end_min=minute(p.window_end),
-            curve=tuple((minute(t), f) for t, f in p.curve),
-            utc_offset=8 * 3600,
-        )
-        for p in project_plans(cfg, START)
-    )
+from floorwatch.sim import FloorSimulation, default_config
+from tests.support.simfloor import START, sim_projects
 
 
 def run_day(base: RuleSet, seed: int, minutes: float) -> list[Transition]:
     cfg = default_config()
-    eng = Engine(RuleSet(base.rules, projects=projects(cfg), inhibit=base.inhibit))
+    eng = Engine(RuleSet(base.rules, projects=sim_projects(cfg), inhibit=base.inhibit))
     end = START + dt.timedelta(minutes=minutes)
     out: list[Transition] = []
     for ev in FloorSimulation(cfg, seed=seed, start=START).events_until(end):

@@ -26,15 +26,12 @@ from collections.abc import Iterator
 import msgspec
 
 from floorwatch.services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, default_rules
-from floorwatch.services.alerts.core.projects import Project
 from floorwatch.shared.events import Event
-from floorwatch.sim import FloorSimulation, default_config, parse_incident, project_plans
-from floorwatch.sim.config import SimConfig
+from floorwatch.sim import FloorSimulation, default_config, parse_incident
+from tests.support.simfloor import START, sim_projects
 
 from .engine_throughput import floor_events
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BEIJING)
 INCIDENTS = (
     "aht:sales@150x1.5+60",
     "surge:service@200x2.5+40",
@@ -84,22 +81,6 @@ EXTRA = (
 )
 
 
-def sim_projects(cfg: SimConfig) -> tuple[Project, ...]:
-    def minute(t: dt.datetime) -> float:
-        return 480 + (t - START).total_seconds() / 60
-
-    return tuple(
-        Project(
-            name=p.name,
-            title=p.title,
-            target=p.target,
-            start_min=minute(p.window_start),
-            end_min=minute(p.window_end),
-            curve=tuple((minute(t), f) for t, f in p.curve),
-            utc_offset=8 * 3600,
-        )
-        for p in project_plans(cfg, START)
-    )
 
 
 def messy(events: list[Event]) -> Iterator[Event]:

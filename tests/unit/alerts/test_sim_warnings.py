@@ -13,38 +13,14 @@ import datetime as dt
 import pytest
 
 from floorwatch.services.alerts.core import Engine, RuleSet, Transition, default_rules
-from floorwatch.services.alerts.core.projects import Project
-from floorwatch.sim import FloorSimulation, default_config, parse_incident, project_plans
-from floorwatch.sim.config import SimConfig
-
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BEIJING)
-
-
-def projects(cfg: SimConfig) -> tuple[Project, ...]:
-    """The simulator's plans as core projects (times of day in minutes, the plan's curve)."""
-
-    def minute(t: dt.datetime) -> float:
-        return 480 + (t - START).total_seconds() / 60
-
-    return tuple(
-        Project(
-            name=p.name,
-            title=p.title,
-            target=p.target,
-            start_min=minute(p.window_start),
-            end_min=minute(p.window_end),
-            curve=tuple((minute(t), f) for t, f in p.curve),
-            utc_offset=8 * 3600,
-        )
-        for p in project_plans(cfg, START)
-    )
+from floorwatch.sim import FloorSimulation, default_config, parse_incident
+from tests.support.simfloor import START, sim_projects
 
 
 def simulate(*incidents: str, minutes: float = 720, seed: int = 1) -> list[Transition]:
     cfg = default_config(incidents=tuple(parse_incident(s) for s in incidents))
     base = default_rules()
-    eng = Engine(RuleSet(base.rules, projects=projects(cfg), inhibit=base.inhibit))
+    eng = Engine(RuleSet(base.rules, projects=sim_projects(cfg), inhibit=base.inhibit))
     out: list[Transition] = []
     for ev in FloorSimulation(cfg, seed=seed, start=START).events_until(
         START + dt.timedelta(minutes=minutes)
