@@ -16,9 +16,9 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check floorwatch tests benchmarks
+	$(BIN)/ruff check floorwatch services shared tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/mypy floorwatch/services/alerts/core floorwatch/shared/events.py
+	$(BIN)/mypy services/alerts/core shared/events.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all

@@ -34,9 +34,9 @@ import httpx
 import orjson
 import websockets
 
-from floorwatch.shared.broker import EmbeddedBroker, free_port
-from floorwatch.shared.config import Settings
-from floorwatch.shared.kafka import ensure_topics, make_producer
+from shared.broker import EmbeddedBroker, free_port
+from shared.config import Settings
+from shared.kafka import ensure_topics, make_producer
 
 TOKEN = "bench-token"
 SITE = "load"

@@ -18,9 +18,9 @@ import collections
 import datetime as dt
 from pathlib import Path
 
-from floorwatch.services.alerts.core import Engine, RuleSet, Transition, default_rules
-from floorwatch.services.alerts.core.rulesfile import load_rules
 from floorwatch.sim import FloorSimulation, default_config
+from services.alerts.core import Engine, RuleSet, Transition, default_rules
+from services.alerts.core.rulesfile import load_rules
 from tests.support.simfloor import START, sim_projects
 
 

@@ -25,9 +25,9 @@ from collections.abc import Iterator
 
 import msgspec
 
-from floorwatch.services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, default_rules
-from floorwatch.shared.events import Event
 from floorwatch.sim import FloorSimulation, default_config, parse_incident
+from services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, default_rules
+from shared.events import Event
 from tests.support.simfloor import START, sim_projects
 
 from .engine_throughput import floor_events

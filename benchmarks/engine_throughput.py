@@ -28,12 +28,12 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from floorwatch.services.alerts.core import Engine, FloorConfig, RuleSet, default_rules
-from floorwatch.services.alerts.core.floor import Floor
-from floorwatch.services.alerts.core.rules import ThresholdRule
-from floorwatch.shared.events import Event, decode_event, encode_event
 from floorwatch.sim import FloorSimulation, default_config
 from floorwatch.sim.config import QueueConfig, SimConfig, TeamConfig
+from services.alerts.core import Engine, FloorConfig, RuleSet, default_rules
+from services.alerts.core.floor import Floor
+from services.alerts.core.rules import ThresholdRule
+from shared.events import Event, decode_event, encode_event
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BEIJING)

@@ -21,11 +21,11 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
 
-from floorwatch.services.ingest.main import IngestRunner
-from floorwatch.shared.broker import EmbeddedBroker
-from floorwatch.shared.config import Settings
-from floorwatch.shared.kafka import ensure_topics, make_producer
-from floorwatch.shared.migrate import upgrade
+from services.ingest.main import IngestRunner
+from shared.broker import EmbeddedBroker
+from shared.config import Settings
+from shared.kafka import ensure_topics, make_producer
+from shared.migrate import upgrade
 
 
 def fill(settings: Settings, n: int) -> None:
@@ -139,7 +139,7 @@ def main() -> None:
 
 
 def ensure_list(settings: Settings) -> list[str]:
-    from floorwatch.shared.kafka import service_topics
+    from shared.kafka import service_topics
 
     return service_topics(settings)
 
@@ -147,8 +147,8 @@ def ensure_list(settings: Settings) -> list[str]:
 async def _cleanup(url: str, settings: Settings) -> None:
     from sqlalchemy import delete
 
-    from floorwatch.shared.db import make_engine
-    from floorwatch.shared.tables import EventRow
+    from shared.db import make_engine
+    from shared.tables import EventRow
 
     engine = make_engine(url)
     async with engine.begin() as conn:

@@ -64,8 +64,8 @@ from typing import Any
 import httpx
 import orjson
 
-from floorwatch.services.api.hub import HubOptions
-from floorwatch.shared.broker import free_port
+from services.api.hub import HubOptions
+from shared.broker import free_port
 
 TOKEN = "bench-admin-token"
 T0 = "2026-11-28T09:15:00+08:00"
@@ -94,7 +94,7 @@ class StdinFeed:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Any]:
-        from floorwatch.services.api.ports import FeedItem
+        from services.api.ports import FeedItem
 
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=1 << 20)
@@ -140,9 +140,9 @@ def serve(port: int, deflate: bool, direct_limit: int, private_port: int = 0) ->
     import uvicorn
     from prometheus_client import CollectorRegistry
 
-    from floorwatch.services.api.app import create_app
-    from floorwatch.services.api.runtime import ApiOptions
-    from floorwatch.shared.config import Settings
+    from services.api.app import create_app
+    from services.api.runtime import ApiOptions
+    from shared.config import Settings
 
     raise_fd_limit()
     feed = StdinFeed()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from floorwatch.shared.config import Settings
+from shared.config import Settings
 
 logger = logging.getLogger("floorwatch")
 
@@ -54,8 +54,8 @@ def _add_common(p: argparse.ArgumentParser, *, api: bool = False, rules: bool = 
 
 def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
     """The rules file's rule set, or the built-in defaults; raises ``RulesError`` with every problem."""
-    from floorwatch.services.alerts.core.defaults import default_rules
-    from floorwatch.services.alerts.core.rulesfile import load_rules
+    from services.alerts.core.defaults import default_rules
+    from services.alerts.core.rulesfile import load_rules
 
     if path is None:
         return default_rules()
@@ -64,8 +64,8 @@ def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
 
 def with_demo_projects(rules, projects_json: str):  # type: ignore[no-untyped-def]
     """``rules`` plus the simulator's demo projects (and the default progress-lag rule)."""
-    from floorwatch.services.alerts.core.rules import RuleSet
-    from floorwatch.services.alerts.core.rulesfile import load_rules
+    from services.alerts.core.rules import RuleSet
+    from services.alerts.core.rulesfile import load_rules
 
     extra = load_rules(f'{{"rules": [], "projects": {projects_json}}}', name="<simulator demo projects>")
     added = tuple(r for r in extra.rules if rules.by_name(r.name) is None)
@@ -85,7 +85,7 @@ def _demo_projects(args: argparse.Namespace) -> str:
 
 
 def _wait_for_stop(stop: threading.Event, *components: Any) -> None:
-    from floorwatch.shared.runtime import install_stop_handlers
+    from shared.runtime import install_stop_handlers
 
     install_stop_handlers(stop)
     while not stop.wait(0.5):
@@ -106,8 +106,8 @@ def _serve_metrics(registry: Any, port: int, host: str = "127.0.0.1") -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
-    from floorwatch.services.ingest.main import IngestRunner
-    from floorwatch.shared.kafka import ensure_topics
+    from services.ingest.main import IngestRunner
+    from shared.kafka import ensure_topics
 
     settings = _settings(args)
     ensure_topics(settings)
@@ -123,8 +123,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_alerts(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
-    from floorwatch.services.alerts.main import AlertsRunner
-    from floorwatch.shared.kafka import ensure_topics
+    from services.alerts.main import AlertsRunner
+    from shared.kafka import ensure_topics
 
     settings = _settings(args)
     rules = load_ruleset(settings.rules_file)
@@ -143,7 +143,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
-    from floorwatch.shared.kafka import ensure_topics
+    from shared.kafka import ensure_topics
 
     settings = _settings(args)
     if args.workers > 1:
@@ -179,12 +179,12 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
 
     import uvicorn
 
-    from floorwatch.services.api.app import create_app
-    from floorwatch.services.api.audit_sql import SqlAuditLog
-    from floorwatch.services.api.kafka_feed import KafkaCommandSink, KafkaFeed
-    from floorwatch.services.api.tokens_sql import SqlTokenStore
-    from floorwatch.shared.db import make_engine, sessions
-    from floorwatch.shared.kafka import make_producer
+    from services.api.app import create_app
+    from services.api.audit_sql import SqlAuditLog
+    from services.api.kafka_feed import KafkaCommandSink, KafkaFeed
+    from services.api.tokens_sql import SqlTokenStore
+    from shared.db import make_engine, sessions
+    from shared.kafka import make_producer
 
     producer = make_producer(settings, linger_ms=0)
     db = make_engine(settings.database_url)
@@ -229,9 +229,9 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
 def cmd_up(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
-    from floorwatch.shared.kafka import ensure_topics
-    from floorwatch.shared.migrate import upgrade
     from floorwatch.supervisor import Supervisor, start_broker
+    from shared.kafka import ensure_topics
+    from shared.migrate import upgrade
 
     settings = _settings(args)
     if not settings.admin_token:
@@ -290,7 +290,7 @@ def _sim_argv(args: argparse.Namespace) -> list[str]:
 
 class _SimulatorThread:
     def __init__(self, settings: Settings, args: argparse.Namespace):
-        from floorwatch.shared.kafka import make_producer
+        from shared.kafka import make_producer
 
         self.settings = settings
         self.args = args
@@ -336,13 +336,13 @@ def _start_simulator(settings: Settings, args: argparse.Namespace) -> _Simulator
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from floorwatch.shared.kafka import ensure_topics
+    from shared.kafka import ensure_topics
 
     settings = _settings(args)
     ensure_topics(settings)
     sim = _start_simulator(settings, args)
     stop = threading.Event()
-    from floorwatch.shared.runtime import install_stop_handlers
+    from shared.runtime import install_stop_handlers
 
     install_stop_handlers(stop)
     while sim.thread.is_alive() and not stop.wait(0.5):
@@ -353,7 +353,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 # -- tools -------------------------------------------------------------------------------------
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    from floorwatch.services.alerts.core.rulesfile import RulesError
+    from services.alerts.core.rulesfile import RulesError
 
     try:
         ruleset = load_ruleset(args.file)
@@ -370,11 +370,11 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
-    from floorwatch.services.alerts.backtest import backtest
-    from floorwatch.services.alerts.core.rulesfile import RulesError
-    from floorwatch.services.ingest.adapters import get_adapter
-    from floorwatch.services.ingest.adapters.files import iter_records
-    from floorwatch.shared.events import InvalidEvent
+    from services.alerts.backtest import backtest
+    from services.alerts.core.rulesfile import RulesError
+    from services.ingest.adapters import get_adapter
+    from services.ingest.adapters.files import iter_records
+    from shared.events import InvalidEvent
 
     try:
         rules = load_ruleset(args.rules)
@@ -406,7 +406,7 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from floorwatch.shared.migrate import upgrade
+    from shared.migrate import upgrade
 
     settings = _settings(args)
     upgrade(settings.database_url)
@@ -415,8 +415,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from floorwatch.services.ingest.adapters.files import iter_records
-    from floorwatch.shared.kafka import ensure_topics, make_producer
+    from services.ingest.adapters.files import iter_records
+    from shared.kafka import ensure_topics, make_producer
 
     settings = _settings(args)
     topic = args.topic or settings.topic("raw")
@@ -486,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_backtest)
 
-    from floorwatch.services.api.admin_cli import add_token_commands
+    from services.api.admin_cli import add_token_commands
 
     add_token_commands(sub)
 
@@ -511,7 +511,7 @@ def _add_sim_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from floorwatch.shared.runtime import configure_logging
+    from shared.runtime import configure_logging
 
     raw = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(raw)

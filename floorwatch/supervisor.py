@@ -22,8 +22,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from floorwatch.shared.broker import EmbeddedBroker, free_port
-from floorwatch.shared.config import Settings
+from shared.broker import EmbeddedBroker, free_port
+from shared.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from floorwatch.shared.broker import EmbeddedBroker
-from floorwatch.shared.config import Settings
+from shared.broker import EmbeddedBroker
+from shared.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+# The workplace folder beside the checkout (design, founding report, real vendor data) — not the
+# repository's own ``shared/`` import package. Every path to it starts from this constant.
+WORKPLACE = REPO.parent / "shared"
+REAL_DATA = WORKPLACE / "data"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_DSN = os.environ.get("FLOORWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -30,7 +33,7 @@ def unavailable(what: str) -> None:
 
 
 def data_file(rel: str) -> Path:
-    path = DATA / rel
+    path = REAL_DATA / rel
     if not path.exists():
         unavailable(f"real data {path} is absent (it lives beside the checkout in ../shared/data)")
     return path

@@ -1,7 +1,7 @@
 """The floor simulator: a deterministic discrete-event simulation of an inbound floor.
 
 :class:`FloorSimulation` turns a :class:`~floorwatch.sim.config.SimConfig`, a seed and an aware
-start time into an endless stream of canonical events (``floorwatch.shared.events``) in
+start time into an endless stream of canonical events (``shared.events``) in
 non-decreasing ``ts`` order. Same config, seed and start → the same events, ids included.
 
 How the floor works:
@@ -43,7 +43,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from floorwatch.shared.events import (
+from floorwatch.sim import profile as prof
+from floorwatch.sim.config import FAILURE_REASONS, SERVICE_OUTCOMES, SimConfig, TeamConfig
+from floorwatch.sim.incidents import AgentParks, AhtJump, ArrivalSurge, ProjectSlowdown, TeamLunch
+from floorwatch.sim.shifts import PlanItem, day_plan
+from shared.events import (
     AgentLogin,
     AgentLogout,
     AgentStateChanged,
@@ -58,10 +62,6 @@ from floorwatch.shared.events import (
     Event,
     Outcome,
 )
-from floorwatch.sim import profile as prof
-from floorwatch.sim.config import FAILURE_REASONS, SERVICE_OUTCOMES, SimConfig, TeamConfig
-from floorwatch.sim.incidents import AgentParks, AhtJump, ArrivalSurge, ProjectSlowdown, TeamLunch
-from floorwatch.sim.shifts import PlanItem, day_plan
 
 _FOREVER = math.inf
 

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from floorwatch.shared.events import encode_event
 from floorwatch.sim.config import SimConfig
 from floorwatch.sim.model import FloorSimulation
 from floorwatch.sim.plans import with_event_rate
+from shared.events import encode_event
 
 logger = logging.getLogger(__name__)
 

@@ -10,16 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from floorwatch.services.ingest.adapters import Adapter, iter_records
-from floorwatch.shared.events import Event, InvalidEvent, decode_event, encode_event, event_type
-
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
+from services.ingest.adapters import Adapter, iter_records
+from shared.events import Event, InvalidEvent, decode_event, encode_event, event_type
+from tests.conftest import REAL_DATA
 
 
 def real_file(rel: str) -> Path:
     """A real vendor file from ``../shared/data``; skipped when absent (a user's clone), failed in CI."""
-    path = DATA / rel
+    path = REAL_DATA / rel
     if not path.is_file():
         reason = (
             f"real vendor data {path} is absent: it lives beside the checkout in ../shared/data "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from floorwatch.services.ingest.adapters import AmiAdapter, get_adapter, iter_records
-from floorwatch.services.ingest.adapters.ami import parse_block
-from floorwatch.shared.events import CallAnswered, CallEnded, CallQueued, dedup_key, event_type
+from services.ingest.adapters import AmiAdapter, get_adapter, iter_records
+from services.ingest.adapters.ami import parse_block
+from shared.events import CallAnswered, CallEnded, CallQueued, dedup_key, event_type
 from tests.adapters._support import assert_round_trip, decode_all, real_file
 
 FILE = "asterisk/ami-capture-single-queue-call.log"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from floorwatch.services.ingest.adapters import AmiAdapter, get_adapter, iter_ami_blocks
-from floorwatch.shared.events import (
+from services.ingest.adapters import AmiAdapter, get_adapter, iter_ami_blocks
+from shared.events import (
     AgentLogin,
     AgentStateChanged,
     CallAbandoned,

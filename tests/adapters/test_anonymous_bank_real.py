@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from floorwatch.services.ingest.adapters import get_adapter, iter_records
-from floorwatch.shared.events import CallAbandoned, CallAnswered, CallEnded, CallQueued, dedup_key
+from services.ingest.adapters import get_adapter, iter_records
+from shared.events import CallAbandoned, CallAnswered, CallEnded, CallQueued, dedup_key
 from tests.adapters._support import Decoded, assert_round_trip, decode_file, real_file
 
 JAN, OCT = "anonymous-bank/1999-01.txt", "anonymous-bank/1999-10.txt"

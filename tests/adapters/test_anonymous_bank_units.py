@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from floorwatch.services.ingest.adapters import get_adapter
-from floorwatch.services.ingest.adapters.anonymous_bank import FIELDS
-from floorwatch.shared.events import CallAnswered, CallEnded, CallQueued, InvalidEvent, event_type
+from services.ingest.adapters import get_adapter
+from services.ingest.adapters.anonymous_bank import FIELDS
+from shared.events import CallAnswered, CallEnded, CallQueued, InvalidEvent, event_type
 from tests.adapters._support import assert_round_trip
 
 BASE: dict[str, str] = dict(

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from floorwatch.services.ingest.adapters import get_adapter, iter_records
-from floorwatch.shared.events import (
+from services.ingest.adapters import get_adapter, iter_records
+from shared.events import (
     AgentStateChanged,
     CallAnswered,
     CallEnded,

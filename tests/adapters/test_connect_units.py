@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from floorwatch.services.ingest.adapters import get_adapter
-from floorwatch.shared.events import (
+from services.ingest.adapters import get_adapter
+from shared.events import (
     AgentLogin,
     AgentStateChanged,
     CallAbandoned,

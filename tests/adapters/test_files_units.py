@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from floorwatch.services.ingest.adapters import ADAPTERS, FORMATS, get_adapter, iter_records
-from floorwatch.services.ingest.adapters.jsonc import loads_tolerant, split_records, strip_comments
-from floorwatch.shared.events import InvalidEvent
+from services.ingest.adapters import ADAPTERS, FORMATS, get_adapter, iter_records
+from services.ingest.adapters.jsonc import loads_tolerant, split_records, strip_comments
+from shared.events import InvalidEvent
 
 
 def test_comments_with_wrapped_prose_and_urls_in_strings() -> None:

@@ -8,8 +8,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from floorwatch.services.ingest.adapters import get_adapter, iter_records
-from floorwatch.shared.events import CallAbandoned, CallAnswered, CallEnded
+from services.ingest.adapters import get_adapter, iter_records
+from shared.events import CallAbandoned, CallAnswered, CallEnded
 from tests.adapters._support import Decoded, assert_round_trip, decode_file, real_file
 
 FILE = "asterisk/pbxware-queue-log-2018.csv"

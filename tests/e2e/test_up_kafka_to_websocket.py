@@ -14,7 +14,7 @@ import orjson
 import pytest
 import websockets
 
-from floorwatch.shared.config import Settings
+from shared.config import Settings
 from tests.support.kafkautil import canonical, produce
 from tests.support.upproc import TOKEN, Up
 

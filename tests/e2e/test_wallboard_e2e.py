@@ -25,7 +25,7 @@ import httpx
 import orjson
 import pytest
 
-from floorwatch.shared.config import Settings
+from shared.config import Settings
 from tests.support.kafkautil import canonical, produce
 from tests.support.upproc import TOKEN, Up
 

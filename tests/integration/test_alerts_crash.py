@@ -14,10 +14,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from floorwatch.shared.broker import free_port
-from floorwatch.shared.config import Settings
-from floorwatch.shared.kafka import ensure_topics
-from floorwatch.shared.migrate import upgrade
+from shared.broker import free_port
+from shared.config import Settings
+from shared.kafka import ensure_topics
+from shared.migrate import upgrade
 from tests.support.kafkautil import canonical, produce, read_topic
 from tests.support.procs import env_for, spawn
 

@@ -18,10 +18,10 @@ import orjson
 import pytest
 import websockets
 
-from floorwatch.shared.broker import free_port
-from floorwatch.shared.config import Settings
-from floorwatch.shared.kafka import ensure_topics
-from floorwatch.shared.migrate import upgrade
+from shared.broker import free_port
+from shared.config import Settings
+from shared.kafka import ensure_topics
+from shared.migrate import upgrade
 from tests.service.api.samples import alert
 from tests.support.kafkautil import produce
 from tests.support.procs import env_for, spawn

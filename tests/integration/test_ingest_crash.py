@@ -13,12 +13,12 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from floorwatch.shared.broker import free_port
-from floorwatch.shared.config import Settings
-from floorwatch.shared.db import make_engine
-from floorwatch.shared.kafka import ensure_topics, make_producer
-from floorwatch.shared.migrate import upgrade
-from floorwatch.shared.tables import EventRow
+from shared.broker import free_port
+from shared.config import Settings
+from shared.db import make_engine
+from shared.kafka import ensure_topics, make_producer
+from shared.migrate import upgrade
+from shared.tables import EventRow
 from tests.support.kafkautil import canonical, read_topic
 from tests.support.procs import env_for, spawn
 

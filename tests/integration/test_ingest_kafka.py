@@ -11,12 +11,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
-from floorwatch.services.ingest.main import IngestRunner
-from floorwatch.shared.config import Settings
-from floorwatch.shared.db import make_engine
-from floorwatch.shared.kafka import ensure_topics
-from floorwatch.shared.migrate import upgrade
-from floorwatch.shared.tables import EventRow
+from services.ingest.main import IngestRunner
+from shared.config import Settings
+from shared.db import make_engine
+from shared.kafka import ensure_topics
+from shared.migrate import upgrade
+from shared.tables import EventRow
 from tests.support.kafkautil import canonical, produce, read_topic
 
 pytestmark = pytest.mark.kafka

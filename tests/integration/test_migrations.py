@@ -10,10 +10,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import floorwatch.services.api.tables
-import floorwatch.shared.tables  # noqa: F401
-from floorwatch.shared.db import Base, make_engine
-from floorwatch.shared.migrate import upgrade
+import shared.tables  # noqa: F401
+from shared.db import Base, make_engine
+from shared.migrate import upgrade
 
 
 def _diff(url: str) -> list[object]:

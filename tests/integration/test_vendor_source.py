@@ -10,12 +10,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from floorwatch.cli import main
-from floorwatch.services.ingest.adapters import get_adapter
-from floorwatch.services.ingest.adapters.files import iter_records
-from floorwatch.services.ingest.main import IngestRunner
-from floorwatch.shared.config import Settings, SourceSpec
-from floorwatch.shared.kafka import ensure_topics
-from floorwatch.shared.migrate import upgrade
+from services.ingest.adapters import get_adapter
+from services.ingest.adapters.files import iter_records
+from services.ingest.main import IngestRunner
+from shared.config import Settings, SourceSpec
+from shared.kafka import ensure_topics
+from shared.migrate import upgrade
 from tests.conftest import data_file
 from tests.support.kafkautil import read_topic
 
@@ -59,6 +59,6 @@ def test_queue_log_topic_through_ingest(settings: Settings, monkeypatch: pytest.
 
 
 def _encoded(events: list) -> list[bytes]:  # type: ignore[type-arg]
-    from floorwatch.shared.events import encode_event
+    from shared.events import encode_event
 
     return [encode_event(e) for e in events]

@@ -9,8 +9,8 @@ from typing import Any
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
-from floorwatch.shared.config import Settings
-from floorwatch.shared.kafka import make_producer
+from shared.config import Settings
+from shared.kafka import make_producer
 
 _seq = itertools.count()
 

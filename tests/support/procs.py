@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from floorwatch.shared.config import Settings
+from shared.config import Settings
 
 
 def env_for(settings: Settings, **extra: str) -> dict[str, str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from floorwatch.shared.broker import free_port
-from floorwatch.shared.config import Settings
+from shared.broker import free_port
+from shared.config import Settings
 from tests.support.procs import env_for, spawn
 
 TOKEN = "e2e-admin-token"

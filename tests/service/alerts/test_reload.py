@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from floorwatch.services.alerts.reload import RulesWatcher
+from services.alerts.reload import RulesWatcher
 
 GOOD = 'rules:\n  - name: backlog\n    metric: calls_waiting\n    op: ">"\n    value: {v}\n'
 BAD = 'rules:\n  - name: backlog\n    metric: calls_wating\n    op: "=>"\n    value: 3\n'

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry
 
-from floorwatch.services.alerts.core.rulesfile import load_rules
-from floorwatch.services.alerts.reload import RulesWatcher
-from floorwatch.services.alerts.service import RULES_REPUBLISH_S, AlertsMetrics, AlertsWorker
+from services.alerts.core.rulesfile import load_rules
+from services.alerts.reload import RulesWatcher
+from services.alerts.service import RULES_REPUBLISH_S, AlertsMetrics, AlertsWorker
 
 RULES = 'rules:\n  - {{name: backlog, metric: calls_waiting, op: ">", value: {v}, clear: 2}}\n'
 WALL = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.UTC)

@@ -17,11 +17,11 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from websockets.asyncio.client import ClientConnection
 
-from floorwatch.services.api.app import create_app
-from floorwatch.services.api.auth import InMemoryTokenStore, Principal, Scope
-from floorwatch.services.api.hub import HubOptions
-from floorwatch.services.api.runtime import ApiOptions
-from floorwatch.shared.config import Settings
+from services.api.app import create_app
+from services.api.auth import InMemoryTokenStore, Principal, Scope
+from services.api.hub import HubOptions
+from services.api.runtime import ApiOptions
+from shared.config import Settings
 
 from .fakes import QueueFeed, RecordingSink
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from floorwatch.services.api.ports import FeedItem, FeedKind
+from services.api.ports import FeedItem, FeedKind
 
 _END = object()
 

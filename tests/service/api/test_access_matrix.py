@@ -23,10 +23,10 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from websockets.exceptions import ConnectionClosed
 
-from floorwatch.services.api.app import create_app
-from floorwatch.services.api.auth import InMemoryTokenStore, Principal, Scope
-from floorwatch.services.api.runtime import ApiOptions
-from floorwatch.shared.config import Settings
+from services.api.app import create_app
+from services.api.auth import InMemoryTokenStore, Principal, Scope
+from services.api.runtime import ApiOptions
+from shared.config import Settings
 
 from .conftest import LiveServer
 from .fakes import QueueFeed, RecordingSink

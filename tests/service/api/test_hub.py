@@ -7,11 +7,11 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry
 
-from floorwatch.services.api.auth import Principal, Scope
-from floorwatch.services.api.hub import CLOSE_TOO_SLOW, Hub, HubOptions, Session, frame
-from floorwatch.services.api.metrics import ApiMetrics
-from floorwatch.services.api.ports import FeedItem
-from floorwatch.services.api.state import LiveState, Update
+from services.api.auth import Principal, Scope
+from services.api.hub import CLOSE_TOO_SLOW, Hub, HubOptions, Session, frame
+from services.api.metrics import ApiMetrics
+from services.api.ports import FeedItem
+from services.api.state import LiveState, Update
 
 from . import samples
 

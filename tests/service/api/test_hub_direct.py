@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from floorwatch.services.api.hub import Hub, HubOptions, Session
+from services.api.hub import Hub, HubOptions, Session
 
 from . import samples
 from .test_hub import connected, drain, feed, make, value

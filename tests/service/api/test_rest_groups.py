@@ -7,10 +7,10 @@ import datetime as dt
 
 import httpx
 
-from floorwatch.services.alerts.core import Engine, RuleSet
-from floorwatch.services.alerts.core.agentstate import AgentStateRule
-from floorwatch.services.alerts.core.grouping import Grouping
-from floorwatch.shared.events import AgentLogin, AgentStateChanged, Event
+from services.alerts.core import Engine, RuleSet
+from services.alerts.core.agentstate import AgentStateRule
+from services.alerts.core.grouping import Grouping
+from shared.events import AgentLogin, AgentStateChanged, Event
 
 from .conftest import ADMIN
 from .fakes import QueueFeed, RecordingSink

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from floorwatch.services.api.ports import FeedItem
-from floorwatch.services.api.state import LiveState, Skip, Update
+from services.api.ports import FeedItem
+from services.api.state import LiveState, Skip, Update
 
 from . import samples
 

@@ -12,14 +12,14 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from floorwatch.services.api import admin_cli
-from floorwatch.services.api.app import revalidate
-from floorwatch.services.api.audit import AuditEntry, AuditQuery
-from floorwatch.services.api.audit_sql import SqlAuditLog
-from floorwatch.services.api.auth import Authenticator, Scope, hash_token
-from floorwatch.services.api.tokens_sql import SqlTokenStore
-from floorwatch.shared.db import make_engine, sessions
-from floorwatch.shared.migrate import upgrade
+from services.api import admin_cli
+from services.api.app import revalidate
+from services.api.audit import AuditEntry, AuditQuery
+from services.api.audit_sql import SqlAuditLog
+from services.api.auth import Authenticator, Scope, hash_token
+from services.api.tokens_sql import SqlTokenStore
+from shared.db import make_engine, sessions
+from shared.migrate import upgrade
 
 from . import samples
 from .conftest import ADMIN, SUP_SALES, LiveServer, recv
@@ -123,9 +123,9 @@ async def test_a_token_revoked_elsewhere_loses_its_connections_at_the_next_check
 
 async def test_the_reaper_runs_the_check(feed: QueueFeed, registry) -> None:
     """With a short interval the lifespan's reaper closes a revoked token's connection by itself."""
-    from floorwatch.services.api.app import create_app
-    from floorwatch.services.api.runtime import ApiOptions
-    from floorwatch.shared.config import Settings
+    from services.api.app import create_app
+    from services.api.runtime import ApiOptions
+    from shared.config import Settings
 
     from .conftest import token_store
     from .fakes import RecordingSink

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from floorwatch.services.api.auth import Authenticator, Scope, hash_token
-from floorwatch.services.api.tables import ApiToken
-from floorwatch.services.api.tokens_sql import SqlTokenStore
-from floorwatch.shared.db import make_engine, sessions
+from services.api.auth import Authenticator, Scope, hash_token
+from services.api.tables import ApiToken
+from services.api.tokens_sql import SqlTokenStore
+from shared.db import make_engine, sessions
 
 
 async def test_issue_lookup_revoke(tmp_path: Path) -> None:

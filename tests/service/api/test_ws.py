@@ -8,7 +8,7 @@ import orjson
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from floorwatch.services.api.hub import HubOptions
+from services.api.hub import HubOptions
 
 from . import samples
 from .conftest import ADMIN, SUP_SALES, recv, recv_type

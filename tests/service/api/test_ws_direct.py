@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from websockets.protocol import Protocol, Side, State
 
-from floorwatch.services.api.direct import TransportSink, text_frame_header
-from floorwatch.services.api.hub import Hub, HubOptions
+from services.api.direct import TransportSink, text_frame_header
+from services.api.hub import Hub, HubOptions
 
 from . import samples
 from .conftest import ADMIN, LiveServer, recv

@@ -11,7 +11,7 @@ import websockets
 from prometheus_client import CollectorRegistry
 from websockets.exceptions import ConnectionClosed
 
-from floorwatch.services.api.hub import HubOptions
+from services.api.hub import HubOptions
 
 from . import samples
 from .conftest import ADMIN, LiveServer, recv, recv_type

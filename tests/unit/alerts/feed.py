@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from floorwatch.shared.events import (
+from shared.events import (
     AgentLogin,
     AgentLogout,
     AgentStateChanged,

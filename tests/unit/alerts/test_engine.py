@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from floorwatch.services.alerts.core import (
+from services.alerts.core import (
     Engine,
     Guard,
     RulesError,
@@ -18,8 +18,8 @@ from floorwatch.services.alerts.core import (
     default_rules,
     load_rules,
 )
-from floorwatch.services.alerts.core.rules import Inhibit
-from floorwatch.shared.events import Event
+from services.alerts.core.rules import Inhibit
+from shared.events import Event
 
 from .feed import Feed, at, epoch
 

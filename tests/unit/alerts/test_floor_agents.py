@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from floorwatch.services.alerts.core.floor import Floor
-from floorwatch.services.alerts.core.floorview import floor_snapshot
-from floorwatch.services.alerts.core.kpis import STATE_NAMES, FloorConfig
-from floorwatch.services.alerts.core.metrics import read
+from services.alerts.core.floor import Floor
+from services.alerts.core.floorview import floor_snapshot
+from services.alerts.core.kpis import STATE_NAMES, FloorConfig
+from services.alerts.core.metrics import read
 
 from .feed import Feed, epoch
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from floorwatch.services.alerts.core.floor import Floor
-from floorwatch.services.alerts.core.kpis import FloorConfig
-from floorwatch.services.alerts.core.metrics import read
+from services.alerts.core.floor import Floor
+from services.alerts.core.kpis import FloorConfig
+from services.alerts.core.metrics import read
 
 from .feed import Feed, epoch
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from floorwatch.services.alerts.core import Engine, RuleSet
+from services.alerts.core import Engine, RuleSet
 
 from .feed import Feed, at
 

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from floorwatch.services.alerts.core import Engine, RulesError, RuleSet, ThresholdRule, Transition, load_rules
-from floorwatch.services.alerts.core.agentstate import AgentStateRule
-from floorwatch.services.alerts.core.defaults import default_rules
-from floorwatch.services.alerts.core.grouping import Grouping
+from services.alerts.core import Engine, RulesError, RuleSet, ThresholdRule, Transition, load_rules
+from services.alerts.core.agentstate import AgentStateRule
+from services.alerts.core.defaults import default_rules
+from services.alerts.core.grouping import Grouping
 
 from .feed import Feed, at, epoch
 

@@ -7,7 +7,7 @@ import textwrap
 import msgspec
 import pytest
 
-from floorwatch.services.alerts.core import (
+from services.alerts.core import (
     Engine,
     Guard,
     RulesError,
@@ -17,10 +17,10 @@ from floorwatch.services.alerts.core import (
     default_rules,
     load_rules,
 )
-from floorwatch.services.alerts.core.agentstate import AgentStateRule
-from floorwatch.services.alerts.core.lifecycle import AlertState, ThresholdAlert
-from floorwatch.services.alerts.core.occupancy import SeatsRule
-from floorwatch.shared.events import Event
+from services.alerts.core.agentstate import AgentStateRule
+from services.alerts.core.lifecycle import AlertState, ThresholdAlert
+from services.alerts.core.occupancy import SeatsRule
+from shared.events import Event
 
 from .feed import Feed, at, epoch
 

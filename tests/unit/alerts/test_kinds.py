@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from floorwatch.services.alerts.core import Engine, RuleSet, Transition
-from floorwatch.services.alerts.core.agentstate import AgentStateRule
-from floorwatch.services.alerts.core.aht import AhtSpikeRule
-from floorwatch.services.alerts.core.efficiency import AgentEfficiencyRule
-from floorwatch.services.alerts.core.freshness import FreshnessRule
-from floorwatch.services.alerts.core.occupancy import OccupancyRule, SeatsRule
-from floorwatch.services.alerts.core.progress import ProgressLagRule
-from floorwatch.services.alerts.core.projects import Project
-from floorwatch.shared.events import Event, Outcome
+from services.alerts.core import Engine, RuleSet, Transition
+from services.alerts.core.agentstate import AgentStateRule
+from services.alerts.core.aht import AhtSpikeRule
+from services.alerts.core.efficiency import AgentEfficiencyRule
+from services.alerts.core.freshness import FreshnessRule
+from services.alerts.core.occupancy import OccupancyRule, SeatsRule
+from services.alerts.core.progress import ProgressLagRule
+from services.alerts.core.projects import Project
+from shared.events import Event, Outcome
 
 from .feed import Feed, at, epoch
 

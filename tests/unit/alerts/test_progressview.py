@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from floorwatch.services.alerts.core import Engine, RuleSet
-from floorwatch.services.alerts.core.progress import ProgressLagRule
-from floorwatch.services.alerts.core.progressview import curve_points, pace, project_progress
-from floorwatch.services.alerts.core.projects import Project, hourly_curve
+from services.alerts.core import Engine, RuleSet
+from services.alerts.core.progress import ProgressLagRule
+from services.alerts.core.progressview import curve_points, pace, project_progress
+from services.alerts.core.projects import Project, hourly_curve
 
 from .feed import Feed, epoch
 from .test_kinds import run, success

@@ -8,19 +8,19 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floorwatch.services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition
-from floorwatch.services.alerts.core.agentstate import AgentStateRule
-from floorwatch.services.alerts.core.aht import AhtSpikeRule
-from floorwatch.services.alerts.core.efficiency import AgentEfficiencyRule
-from floorwatch.services.alerts.core.freshness import FreshnessRule
-from floorwatch.services.alerts.core.grouping import Grouping
-from floorwatch.services.alerts.core.kpis import N_STATES, WIDTH
-from floorwatch.services.alerts.core.model import SiteFloor
-from floorwatch.services.alerts.core.occupancy import OccupancyRule, SeatsRule
-from floorwatch.services.alerts.core.progress import ProgressLagRule
-from floorwatch.services.alerts.core.projects import Project
-from floorwatch.services.alerts.core.rules import Inhibit
-from floorwatch.shared.events import Event, Outcome
+from services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition
+from services.alerts.core.agentstate import AgentStateRule
+from services.alerts.core.aht import AhtSpikeRule
+from services.alerts.core.efficiency import AgentEfficiencyRule
+from services.alerts.core.freshness import FreshnessRule
+from services.alerts.core.grouping import Grouping
+from services.alerts.core.kpis import N_STATES, WIDTH
+from services.alerts.core.model import SiteFloor
+from services.alerts.core.occupancy import OccupancyRule, SeatsRule
+from services.alerts.core.progress import ProgressLagRule
+from services.alerts.core.projects import Project
+from services.alerts.core.rules import Inhibit
+from shared.events import Event, Outcome
 
 from .feed import KINDS, T0
 

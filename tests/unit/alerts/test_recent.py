@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from floorwatch.services.alerts.core import Engine, FloorConfig, RuleSet
-from floorwatch.services.alerts.core.recent import RecentKeys, RecentMap
+from services.alerts.core import Engine, FloorConfig, RuleSet
+from services.alerts.core.recent import RecentKeys, RecentMap
 
 from .feed import Feed
 

@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from floorwatch.services.alerts.core import RulesError, load_rules, parse_duration
-from floorwatch.services.alerts.core.defaults import default_rules
-from floorwatch.services.alerts.core.rules import Guard
+from services.alerts.core import RulesError, load_rules, parse_duration
+from services.alerts.core.defaults import default_rules
+from services.alerts.core.rules import Guard
 
 GOOD = """\
 rules:
@@ -185,7 +185,7 @@ def test_defaults_are_valid_and_documented() -> None:
         "progress-lag",
         "source-silent",
     ]
-    doc = __import__("floorwatch.services.alerts.core.defaults", fromlist=["x"]).__doc__ or ""
+    doc = __import__("services.alerts.core.defaults", fromlist=["x"]).__doc__ or ""
     for name in names:
         assert f"``{name}``" in doc
     assert all(not r.problems() for r in rs.rules)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from floorwatch.services.alerts.core.engine import Engine
-from floorwatch.services.alerts.core.rules import RuleSet, ThresholdRule
-from floorwatch.shared.events import CallQueued
+from services.alerts.core.engine import Engine
+from services.alerts.core.rules import RuleSet, ThresholdRule
+from shared.events import CallQueued
 
 T0 = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 RULES = RuleSet(rules=(ThresholdRule(name="backlog", metric="calls_waiting", op=">", value=1, clear=0),))

@@ -12,8 +12,8 @@ import datetime as dt
 
 import pytest
 
-from floorwatch.services.alerts.core import Engine, RuleSet, Transition, default_rules
 from floorwatch.sim import FloorSimulation, default_config, parse_incident
+from services.alerts.core import Engine, RuleSet, Transition, default_rules
 from tests.support.simfloor import START, sim_projects
 
 

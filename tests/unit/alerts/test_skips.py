@@ -7,8 +7,8 @@ but only once it was evaluated for that scope under the current rules. Rules tha
 
 from __future__ import annotations
 
-from floorwatch.services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition
-from floorwatch.shared.events import Event
+from services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition
+from shared.events import Event
 
 from .feed import Feed
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from floorwatch.services.ingest.core import RawRecord, classify_known, triage
-from floorwatch.services.ingest.main import CanonicalDecoder
+from services.ingest.core import RawRecord, classify_known, triage
+from services.ingest.main import CanonicalDecoder
 
 ADAPTERS = {"raw": CanonicalDecoder(max_bytes=4096)}
 

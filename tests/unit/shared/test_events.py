@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from floorwatch.shared.events import (
+from shared.events import (
     CallAnswered,
     CallWrapped,
     InvalidEvent,
@@ -18,7 +18,7 @@ from floorwatch.shared.events import (
     encode_event,
     event_type,
 )
-from floorwatch.shared.schema_export import render
+from shared.schema_export import render
 
 BASE = {"v": 1, "id": "e1", "source": "pbx", "ts": "2026-11-28T09:15:02.123+08:00", "site": "bj-01"}
 
@@ -100,5 +100,5 @@ def test_encode_decode_round_trip(site: str, call: str, wait: float) -> None:
 def test_exported_schema_is_current() -> None:
     doc = Path(__file__).resolve().parents[3] / "docs" / "event-schema.json"
     assert doc.read_text(encoding="utf-8") == render(), (
-        "run: python -m floorwatch.shared.schema_export docs/event-schema.json"
+        "run: python -m shared.schema_export docs/event-schema.json"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kafka.partitioner.default import DefaultPartitioner
 
-from floorwatch.shared.kafka import KeyCachingPartitioner
+from shared.kafka import KeyCachingPartitioner
 
 
 class Cluster:

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from floorwatch.shared.events import (
+from shared.events import (
     AgentLogin,
     AgentLogout,
     AgentStateChanged,

@@ -6,9 +6,9 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable
 
-from floorwatch.shared.events import CallAnswered, CallWrapped, Event
 from floorwatch.sim.config import SimConfig
 from floorwatch.sim.model import FloorSimulation
+from shared.events import CallAnswered, CallWrapped, Event
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 28, 8, 0, tzinfo=BEIJING)  # minute 0 = 08:00 on the floor clock

@@ -7,11 +7,11 @@ import datetime as dt
 import json
 
 from floorwatch.cli import with_demo_projects
-from floorwatch.services.alerts.core import Engine
-from floorwatch.services.alerts.core.defaults import default_rules
 from floorwatch.sim.config import default_config
 from floorwatch.sim.model import FloorSimulation
 from floorwatch.sim.plans import demo_projects
+from services.alerts.core import Engine
+from services.alerts.core.defaults import default_rules
 
 START = dt.datetime(2026, 11, 28, 15, 37, 20, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 

@@ -8,13 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from floorwatch.shared.events import (
-    AgentLogout,
-    AgentStateChanged,
-    CallAnswered,
-    CallQueued,
-    CallWrapped,
-)
 from floorwatch.sim.config import default_config
 from floorwatch.sim.incidents import (
     AgentParks,
@@ -25,6 +18,13 @@ from floorwatch.sim.incidents import (
     parse_incident,
 )
 from floorwatch.sim.model import FloorSimulation
+from shared.events import (
+    AgentLogout,
+    AgentStateChanged,
+    CallAnswered,
+    CallQueued,
+    CallWrapped,
+)
 
 from .floorcheck import violations
 from .simhelp import START, handle_times, mean, minute, of, run

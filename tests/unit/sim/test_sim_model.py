@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floorwatch.shared.events import (
+from floorwatch.sim.config import default_config
+from floorwatch.sim.incidents import AgentParks, AhtJump, ArrivalSurge, TeamLunch
+from floorwatch.sim.model import FloorSimulation, events_between
+from floorwatch.sim.plans import expected_events_per_s, project_plans
+from shared.events import (
     EVENT_TYPES,
     AgentLogin,
     AgentStateChanged,
@@ -22,10 +26,6 @@ from floorwatch.shared.events import (
     decode_event,
     encode_event,
 )
-from floorwatch.sim.config import default_config
-from floorwatch.sim.incidents import AgentParks, AhtJump, ArrivalSurge, TeamLunch
-from floorwatch.sim.model import FloorSimulation, events_between
-from floorwatch.sim.plans import expected_events_per_s, project_plans
 
 from .floorcheck import violations
 from .simhelp import START, mean, minute, of, run

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from floorwatch.shared.events import (
+from floorwatch.sim.config import default_config
+from shared.events import (
     AgentLogin,
     AgentLogout,
     AgentStateChanged,
@@ -16,7 +17,6 @@ from floorwatch.shared.events import (
     CallWrapped,
     Event,
 )
-from floorwatch.sim.config import default_config
 
 from .simhelp import run
 

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from floorwatch.shared.events import AgentLogin, decode_event
 from floorwatch.sim.config import default_config
 from floorwatch.sim.runner import run_simulation
+from shared.events import AgentLogin, decode_event
 
 from .simhelp import START, run
 

@@ -1,0 +1,181 @@
+"""The common shape of the rule kinds beyond ``threshold``: warnings computed by detectors.
+
+A kind rule is configuration (a frozen dataclass validated on construction, raising
+``ValueError`` listing every problem) that the engine drives in this order, per site:
+
+1. ``observe(ctx, ev, t, handled, touches)`` for every applied event, *after* the floor applied it
+   (only for kinds with ``observes``): update the rule's own track in ``ctx.stats`` and add
+   ``touches`` bits for the scopes whose assessment may have changed.
+2. ``assess(ctx, name, now, firing)`` whenever a scope may have changed: on touches matching
+   ``family``, on every minute boundary (multiple of ``period_s``) for ``per_minute`` kinds (over
+   ``names(ctx)``), and at
+   the wake-up time ``wake(ctx, name, now)`` returned after each assessment (``wakes`` kinds):
+   the event time at which the condition may start or stop holding with no new event.
+3. ``explain(ctx, name, now, a, state)`` only when a transition is published: summary + details.
+
+Everything a kind keeps between calls lives in its track (``new_track()``, a msgspec Struct in
+``ctx.stats.tracks[rule name]``), so ``Engine.snapshot`` persists it. ``ctx.cache`` holds derived
+values for one evaluation instant only (e.g. a team's medians), never persisted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+from shared.events import Event
+
+from .lifecycle import AlertState, ThresholdAlert
+from .metrics import SCOPE_KEYS
+from .model import SiteFloor, Touches
+from .names import NAME_RE, SEVERITIES
+
+if TYPE_CHECKING:
+    from .grouping import Grouping
+    from .model import HandledCall
+    from .projects import Project
+    from .stats import SiteStats, Track
+
+
+class Assessment(NamedTuple):
+    """The condition (for the alert's current state), the value and the threshold it met."""
+
+    cond: bool
+    value: float | None
+    threshold: float | None
+
+
+NOTHING = Assessment(False, None, None)
+
+
+class Explanation(NamedTuple):
+    summary: str
+    details: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Ctx:
+    """What a kind rule may read of one site: the floor, the tracks, the projects, a cache."""
+
+    floor: SiteFloor
+    stats: SiteStats
+    projects: Mapping[str, Project]
+    cache: dict[Any, Any] = field(default_factory=dict)
+    cache_at: float = math.nan
+
+    def cached_at(self, now: float) -> dict[Any, Any]:
+        """The cache for evaluation instant ``now`` (emptied when the instant changes)."""
+        if now != self.cache_at:
+            self.cache.clear()
+            self.cache_at = now
+        return self.cache
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindRule:
+    """Base of the detector kinds; subclasses set the class variables and the methods below."""
+
+    kind: ClassVar[str] = ""
+    scope_kinds: ClassVar[tuple[str, ...]] = ()
+    family: ClassVar[int] = 0
+    per_minute: ClassVar[bool] = False
+    period_s: ClassVar[int] = 60  # per_minute kinds: evaluated at grid points that are multiples of this
+    wakes: ClassVar[bool] = False
+    observes: ClassVar[bool] = False
+
+    name: str
+    scope: str = ""
+    severity: str = "warning"
+    for_s: float = 0.0
+    keep_firing_for: float = 0.0  # resolve hold (lifecycle.py)
+    matchers: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    escalate_after: float | None = None  # see engine.py (routing)
+    group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
+
+    def __post_init__(self) -> None:
+        if not self.scope:
+            object.__setattr__(self, "scope", self.scope_kinds[0])
+        problems = self.problems()
+        if problems:
+            raise ValueError(f"rule {self.name!r}: " + "; ".join(msg for _, msg in problems))
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every problem as ``(yaml key, message)``; empty when the rule is valid."""
+        out: list[tuple[str, str]] = []
+        if not NAME_RE.match(self.name):
+            out.append(("name", f"bad rule name {self.name!r}: use letters, digits, - _ . : (max 64)"))
+        if self.scope not in self.scope_kinds:
+            out.append(
+                ("scope", f"kind {self.kind} works per {', '.join(self.scope_kinds)}, not {self.scope!r}")
+            )
+        if self.severity not in SEVERITIES:
+            out.append(("severity", f"unknown severity {self.severity!r}; known: {', '.join(SEVERITIES)}"))
+        if not (math.isfinite(self.for_s) and self.for_s >= 0):
+            out.append(("for", "for must be a finite number >= 0"))
+        if not (math.isfinite(self.keep_firing_for) and self.keep_firing_for >= 0):
+            out.append(("keep_firing_for", "keep_firing_for must be a finite number >= 0"))
+        allowed = SCOPE_KEYS.get(self.scope, ())
+        for key, _ in self.matchers:
+            if key not in allowed:
+                out.append(
+                    (
+                        "match",
+                        f"cannot match on {key!r} for scope {self.scope}; allowed: {', '.join(allowed)}",
+                    )
+                )
+        if self.group is not None:
+            out += self.group.problems(self.scope)
+        return out + self.own_problems()
+
+    def own_problems(self) -> list[tuple[str, str]]:
+        return []
+
+    def matches(self, scope: Mapping[str, str]) -> bool:
+        return all(scope.get(k) == v for k, v in self.matchers)
+
+    def build(self, state: AlertState) -> ThresholdAlert:
+        return ThresholdAlert(self.for_s, state, self.keep_firing_for)
+
+    # -- the detector ---------------------------------------------------------------------------
+
+    def new_track(self) -> Track | None:
+        return None
+
+    def observe(
+        self, ctx: Ctx, ev: Event, t: float, handled: list[HandledCall], touches: Touches
+    ) -> None:  # pragma: no cover - only kinds with observes = True are called
+        raise NotImplementedError
+
+    def names(self, ctx: Ctx) -> Iterable[str]:
+        return ()
+
+    def assess(self, ctx: Ctx, name: str, now: float, firing: bool) -> Assessment:
+        raise NotImplementedError
+
+    def wake(self, ctx: Ctx, name: str, now: float) -> float | None:
+        return None
+
+    def idle(self, ctx: Ctx, name: str) -> bool:
+        """Optional cheap test, for kinds evaluated on most events: True only when ``assess`` is
+        false and ``wake`` None for the scope now, so that evaluating a scope with no alert would
+        do nothing. The engine calls it only for kinds that override it."""
+        return False
+
+    def explain(self, ctx: Ctx, name: str, now: float, a: Assessment, state: str) -> Explanation:
+        raise NotImplementedError
+
+
+def positive(out: list[tuple[str, str]], key: str, value: float, *, zero: bool = False) -> None:
+    """Append a problem unless ``value`` is finite and > 0 (``>= 0`` with ``zero``)."""
+    ok = math.isfinite(value) and (value >= 0 if zero else value > 0)
+    if not ok:
+        out.append((key, f"{key} must be a finite number {'>=' if zero else '>'} 0"))
+
+
+def pct(x: float) -> str:
+    """Signed percent text: ``+42%`` / ``−58%`` (a true minus sign, as on a wallboard)."""
+    p = round(x * 100)
+    return f"+{p}%" if p >= 0 else f"\u2212{-p}%"

@@ -1,0 +1,97 @@
+"""Composition root of the alerts service (the floor engine's shell)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from kafka import ConsumerRebalanceListener
+from prometheus_client import CollectorRegistry
+
+from services.alerts.core.rules import RuleSet
+from services.alerts.reload import RulesWatcher
+from services.alerts.service import AlertsMetrics, AlertsWorker
+from services.alerts.store import AlertStore
+from shared.config import Settings
+from shared.db import make_engine
+from shared.kafka import BatchLoop, make_consumer, make_producer
+from shared.runtime import LoopThread, teardown
+
+logger = logging.getLogger(__name__)
+GROUP = "floorwatch-alerts"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, worker: AlertsWorker):
+        self.worker = worker
+
+    def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+        self.worker.on_partitions_revoked(list(revoked))
+
+    def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+        self.worker.on_partitions_assigned(list(assigned))
+
+
+class AlertsRunner:
+    """The alerts service as a component: ``start()`` / ``stop()``."""
+
+    def __init__(self, settings: Settings, registry: CollectorRegistry, rules: RuleSet):
+        self.settings = settings
+        self.registry = registry
+        self.rules = rules
+        self.worker: AlertsWorker | None = None
+        self._batch: BatchLoop | None = None
+        self._loop: LoopThread | None = None
+        self._db = None
+        self._producer = None
+
+    def start(self) -> AlertsRunner:
+        s = self.settings
+        self._loop = LoopThread("alerts-loop")
+        self._db = make_engine(s.database_url)
+        self._producer = make_producer(s, acks=1, linger_ms=0)
+        consumer = make_consumer(s, GROUP)
+        self.worker = AlertsWorker(
+            consumer=consumer,
+            producer=self._producer,
+            store=AlertStore(self._db, GROUP),
+            loop=self._loop,
+            rules=self.rules,
+            events_topic=s.topic("events"),
+            control_topic=s.topic("control"),
+            alerts_topic=s.topic("alerts"),
+            floor_topic=s.topic("floor"),
+            metrics=AlertsMetrics.create(self.registry),
+            floor_interval_s=s.floor_interval_s,
+            snapshot_interval_s=s.snapshot_interval_s,
+            allowed_lateness_s=s.allowed_lateness_s,
+            wall=utcnow,
+            rules_watcher=RulesWatcher(s.rules_file, clock=time.monotonic) if s.rules_file else None,
+            rules_topic=s.topic("rules"),
+        )
+        consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
+        self._batch = BatchLoop(
+            consumer,
+            self.worker.handle,
+            on_idle=self.worker.on_idle,
+            on_stop=self.worker.save_all,
+            commit=False,
+            name="alerts-consumer",
+        ).start()
+        logger.info("alerts started rules=%d", len(self.rules.rules))
+        return self
+
+    @property
+    def failed(self) -> BaseException | None:
+        return self._batch.error if self._batch else None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        parts = (self._batch, self._producer, self._db, self._loop)
+        self._batch = self._producer = self._db = self._loop = None
+        teardown(*parts, timeout)
+        logger.info("alerts stopped")

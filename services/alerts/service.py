@@ -1,0 +1,342 @@
+"""The alerts shell: feeds the pure engine from Kafka and performs what it decides.
+
+One engine per partition of the events topic (events are keyed by site, so a site lives in one
+partition and one engine). All of it runs in the consumer's thread, in this order:
+
+* on assignment: restore each partition's engine from its snapshot and seek to the offsets the
+  snapshot covers (events and control); on revocation: snapshot, then drop.
+* per batch: events → ``engine.on_event``; control commands (ack, silence) → the engine; the
+  transitions it returns are published (unless history shows they already were, i.e. this is a
+  replay after a crash) and recorded.
+* after every poll (``on_idle``): ``engine.advance(now)`` with a clock that follows event time,
+  coalesced floor snapshots of the sites that changed, periodic engine snapshots.
+* the active rule set (``core/ruleswire.py``) on the rules topic, key ``ruleset``: at start, after
+  every reload, and every ``RULES_REPUBLISH_S`` so a topic's retention never loses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from services.alerts.core.engine import Engine
+from services.alerts.core.rules import RuleSet
+from services.alerts.core.ruleswire import ruleset_doc
+from services.alerts.reload import RulesWatcher
+from services.alerts.store import AlertStore
+from shared.events import InvalidEvent, decode_event
+from shared.kafka import Batch
+from shared.runtime import LoopThread
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 5.0
+RULES_REPUBLISH_S = 600.0
+RULES_KEY = b"ruleset"
+
+
+@dataclass
+class AlertsMetrics:
+    events: Counter
+    transitions: Counter
+    floor_published: Counter
+    bad_records: Counter
+    lag_s: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> AlertsMetrics:
+        return cls(
+            events=Counter(
+                "floorwatch_alerts_events", "Canonical events applied to the floor", registry=registry
+            ),
+            transitions=Counter(
+                "floorwatch_alerts_transitions",
+                "Alert transitions published",
+                ["state", "severity"],
+                registry=registry,
+            ),
+            floor_published=Counter(
+                "floorwatch_floor_snapshots", "Floor snapshots published", registry=registry
+            ),
+            bad_records=Counter(
+                "floorwatch_alerts_bad_records",
+                "Records on internal topics that could not be read",
+                ["topic"],
+                registry=registry,
+            ),
+            lag_s=Gauge(
+                "floorwatch_alerts_event_lag_seconds",
+                "Wall clock minus the newest event time applied",
+                ["site"],
+                registry=registry,
+            ),
+        )
+
+
+@dataclass
+class Partition:
+    """One engine and the bookkeeping the shell keeps beside it."""
+
+    engine: Engine
+    next_offset: int | None = None
+    control_offset: int | None = None
+    newest_event: dt.datetime | None = None
+    newest_wall: float = 0.0
+    last_floor: dict[str, float] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)  # changed since it was last published
+    # Up to this events offset the engine may be re-deriving transitions it published before a
+    # restart: check them against the history before publishing.
+    replay_until: int | None = None
+
+
+class AlertsWorker:
+    def __init__(
+        self,
+        *,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        store: AlertStore,
+        loop: LoopThread,
+        rules: RuleSet,
+        events_topic: str,
+        control_topic: str,
+        alerts_topic: str,
+        floor_topic: str,
+        metrics: AlertsMetrics,
+        floor_interval_s: float,
+        snapshot_interval_s: float,
+        allowed_lateness_s: float,
+        wall: Callable[[], dt.datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+        rules_watcher: RulesWatcher | None = None,
+        rules_topic: str | None = None,
+    ):
+        self.consumer = consumer
+        self.producer = producer
+        self.store = store
+        self.loop = loop
+        self.rules = rules
+        self.events_topic = events_topic
+        self.control_topic = control_topic
+        self.alerts_topic = alerts_topic
+        self.floor_topic = floor_topic
+        self.metrics = metrics
+        self.floor_interval_s = floor_interval_s
+        self.snapshot_interval_s = snapshot_interval_s
+        self.allowed_lateness_s = allowed_lateness_s
+        self.wall = wall
+        self.monotonic = monotonic
+        self.rules_watcher = rules_watcher
+        self.rules_topic = rules_topic
+        self._rules_sent: float | None = None  # monotonic time the rule set was last published
+        self.parts: dict[int, Partition] = {}
+        self._last_snapshot = monotonic()
+
+    # -- rebalance -------------------------------------------------------------------------
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        for tp in assigned:
+            if tp.topic != self.events_topic:
+                continue
+            saved = self.loop.call(self.store.load_snapshot(self.events_topic, tp.partition))
+            if saved is None:
+                part = Partition(self._new_engine())
+                logger.info("partition %s: no snapshot, starting from committed/earliest", tp.partition)
+            else:
+                offset, data, side = saved
+                part = Partition(Engine.restore(data, self.rules))
+                part.next_offset = offset
+                self.consumer.seek(tp, offset)
+                control = side.get(self.control_topic)
+                if control is not None:
+                    part.control_offset = control
+                    self.consumer.seek(TopicPartition(self.control_topic, tp.partition), control)
+                logger.info("partition %s: restored snapshot at offset %s", tp.partition, offset)
+            self.parts[tp.partition] = part
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        for tp in revoked:
+            if tp.topic == self.events_topic and tp.partition in self.parts:
+                # kafka-python runs rebalance listeners on its IO thread: no blocking client calls.
+                self._save(tp.partition, self.parts.pop(tp.partition), commit=False)
+
+    def _new_engine(self) -> Engine:
+        return Engine(self.rules, allowed_lateness_s=self.allowed_lateness_s)
+
+    # -- per batch --------------------------------------------------------------------------
+    def handle(self, batch: Batch) -> None:
+        out: list[Any] = []
+        self._bound_replays()
+        replaying = any((p.next_offset or 0) < (p.replay_until or 0) for p in self.parts.values())
+        for rec in batch:
+            part = self.parts.get(rec.partition)
+            if part is None:  # revoked in the middle of a poll: the new owner replays it
+                continue
+            if rec.topic == self.events_topic:
+                part.next_offset = rec.offset + 1
+                try:
+                    event = decode_event(rec.value)
+                except InvalidEvent as exc:
+                    self.metrics.bad_records.labels(rec.topic).inc()
+                    logger.error("unreadable event on %s@%s: %s", rec.topic, rec.offset, exc)
+                    continue
+                out.extend(part.engine.on_event(event))
+                self.metrics.events.inc()
+                if part.newest_event is None or event.ts > part.newest_event:
+                    part.newest_event, part.newest_wall = event.ts, self.monotonic()
+            elif rec.topic == self.control_topic:
+                part.control_offset = rec.offset + 1
+                out.extend(self._command(part, rec))
+        self._emit(out, check_history=replaying)
+
+    def _bound_replays(self) -> None:
+        """For newly assigned partitions: the end offset at assignment bounds the stretch where
+        transitions may already have been published by a previous run."""
+        fresh = [n for n, p in self.parts.items() if p.replay_until is None]
+        if fresh:
+            tps = [TopicPartition(self.events_topic, n) for n in fresh]
+            for tp, end in self.consumer.end_offsets(tps).items():
+                self.parts[tp.partition].replay_until = end
+
+    def _command(self, part: Partition, rec: Any) -> list[Any]:
+        try:
+            cmd = orjson.loads(rec.value)
+            op = cmd["op"]
+            at = dt.datetime.fromisoformat(cmd["at"])
+            if op == "ack":
+                result = part.engine.ack(cmd["fingerprint"], by=cmd["by"], note=cmd.get("note") or "", at=at)
+            elif op == "silence":
+                until = dt.datetime.fromisoformat(cmd["until"])
+                result = part.engine.silence(
+                    cmd["matchers"],
+                    until=until,
+                    by=cmd["by"],
+                    comment=cmd.get("comment") or "",
+                    at=at,
+                    silence_id=cmd.get("silence_id"),
+                )
+            elif op == "unsilence":
+                result = part.engine.unsilence(cmd["silence_id"], at=at)
+            else:
+                raise ValueError(f"unknown op {op!r}")
+        except (ValueError, KeyError, TypeError) as exc:
+            self.metrics.bad_records.labels(rec.topic).inc()
+            logger.warning("ignored control command at offset %s: %s", rec.offset, exc)
+            return []
+        if result is None:
+            return []
+        return list(result) if isinstance(result, list) else [result]
+
+    def _emit(self, transitions: list[Any], *, check_history: bool = False) -> None:
+        """Publish transitions, then record them. Published first: a crash in between republishes
+        on restart (consumers dedup on ``transition_id``) rather than losing one."""
+        if not transitions:
+            return
+        fresh = [t.to_wire() for t in transitions]
+        if check_history:
+            known = self.loop.call(self.store.known_transitions([w["transition_id"] for w in fresh]))
+            fresh = [w for w in fresh if w["transition_id"] not in known]
+        for w in fresh:
+            self.producer.send(
+                self.alerts_topic, key=w["scope"].get("site", "").encode(), value=orjson.dumps(w)
+            )
+            self.metrics.transitions.labels(w["state"], w["severity"]).inc()
+        self.producer.flush()
+        # Recording is off the latency path; the loop runs these in order.
+        self.loop.submit(self.store.record(fresh, self.wall()), what="recording alert transitions")
+
+    # -- time-driven work --------------------------------------------------------------------
+    def on_idle(self) -> None:
+        mono = self.monotonic()
+        out: list[Any] = []
+        if self.rules_watcher is not None:
+            fresh = self.rules_watcher.poll()
+            if fresh is not None:
+                self.rules = fresh
+                self._rules_sent = None
+                for part in self.parts.values():
+                    out.extend(part.engine.replace_rules(fresh, at=self._event_now(part, mono)))
+        for part in self.parts.values():
+            now = self._event_now(part, mono)
+            if now is not None:
+                out.extend(part.engine.advance(now))
+        self._emit(out)
+        self._publish_rules(mono)
+        self._publish_floors(mono)
+        if mono - self._last_snapshot >= self.snapshot_interval_s:
+            self._last_snapshot = mono
+            for number, part in self.parts.items():
+                self._save(number, part)
+
+    @staticmethod
+    def _event_now(part: Partition, mono: float) -> dt.datetime | None:
+        """Event time keeps flowing between events at the wall clock's pace."""
+        if part.newest_event is None:
+            return None
+        return part.newest_event + dt.timedelta(seconds=mono - part.newest_wall)
+
+    def _publish_rules(self, mono: float) -> None:
+        """The rule set in force, for the API's /v1/rules (docs/wire.md, *Rule set*)."""
+        if self.rules_topic is None:
+            return
+        if self._rules_sent is not None and mono - self._rules_sent < RULES_REPUBLISH_S:
+            return
+        doc = ruleset_doc(self.rules)
+        doc["published_at"] = self.wall().isoformat()
+        self.producer.send(self.rules_topic, key=RULES_KEY, value=orjson.dumps(doc))
+        self.producer.flush()
+        self._rules_sent = mono
+        logger.info("rule set published version=%s rules=%d", doc["version"], len(doc["rules"]))
+
+    def _publish_floors(self, mono: float) -> None:
+        sent = False
+        wall = self.wall()
+        for part in self.parts.values():
+            part.dirty |= part.engine.pop_dirty_sites()
+            for site in part.dirty | set(part.last_floor):
+                last = part.last_floor.get(site, -1e9)
+                # Changed sites at most every floor_interval_s; unchanged ones as a heartbeat.
+                if mono - last < (self.floor_interval_s if site in part.dirty else HEARTBEAT_S):
+                    continue
+                part.dirty.discard(site)
+                snap = part.engine.floor_snapshot(site)
+                self.producer.send(self.floor_topic, key=site.encode(), value=orjson.dumps(snap))
+                part.last_floor[site] = mono
+                self.metrics.floor_published.inc()
+                sent = True
+                if part.newest_event is not None:
+                    self.metrics.lag_s.labels(site).set((wall - part.newest_event).total_seconds())
+        if sent:
+            self.producer.flush()
+
+    def _save(self, number: int, part: Partition, *, commit: bool = True) -> None:
+        if part.next_offset is None:
+            return
+        side = {self.control_topic: part.control_offset} if part.control_offset is not None else {}
+        self.loop.call(
+            self.store.save_snapshot(
+                self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall()
+            )
+        )
+        if not commit:
+            return
+        # Kafka's committed offsets only mirror the snapshot (for lag dashboards); the snapshot rules.
+        offsets = {TopicPartition(self.events_topic, number): OffsetAndMetadata(part.next_offset, "", -1)}
+        offsets.update({TopicPartition(t, number): OffsetAndMetadata(o, "", -1) for t, o in side.items()})
+        try:
+            self.consumer.commit(offsets)
+        except KafkaError as exc:
+            logger.warning("committing offsets of partition %s failed: %s", number, exc)
+
+    def save_all(self) -> None:
+        for number, part in self.parts.items():
+            self._save(number, part)

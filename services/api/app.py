@@ -1,0 +1,182 @@
+"""``create_app``: the API service's FastAPI application, wired to a Feed and a CommandSink."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+
+from services.api import ops, rest, rest_admin, rest_silences, rest_views, wallboard, ws
+from services.api.audit import AuditLog, InMemoryAuditLog
+from services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
+from services.api.hub import Hub
+from services.api.metrics import ApiMetrics
+from services.api.ports import Closable, CommandSink, Feed, ReadyReporting
+from services.api.runtime import ApiOptions, Runtime
+from services.api.state import LiveState, Skip
+from shared.config import Settings
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Live floor state, alerts and their handling, for one call-center floor or many.
+
+Authenticate with `Authorization: Bearer <token>` (or `?token=`). Roles: **admin** (everything,
+token administration), **supervisor** (read + acknowledge / silence, within its scope of sites,
+queues, teams), **wallboard** (read-only, scoped). Out-of-scope sites are 403; data outside the
+scope is never returned. Errors are `{"detail": "…"}`. The WebSocket `/v1/stream` is described in
+docs/api.md."""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    feed: Feed,
+    commands: CommandSink,
+    registry: CollectorRegistry | None = None,
+    tokens: TokenStore | None = None,
+    options: ApiOptions | None = None,
+    audit: AuditLog | None = None,
+) -> FastAPI:
+    """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
+    live state and the hub, and a reaper expires detached sessions and closes the connections of
+    revoked tokens; shutdown closes clients (1001), closes the feed if it can be closed, drains the
+    pump for ``options.drain_timeout_s`` and then cancels it.
+
+    ``tokens``: a :class:`TokenAdmin` (SQL or in-memory) also enables ``/v1/tokens``. ``audit``:
+    where acknowledgements, silences and token changes are recorded (default: in memory)."""
+    options = options or ApiOptions()
+    registry = registry if registry is not None else CollectorRegistry()
+    live = LiveState()
+    metrics = ApiMetrics(registry, live)
+    runtime = Runtime(
+        settings=settings, options=options, registry=registry, metrics=metrics,
+        hub=Hub(live, metrics, options.hub), auth=Authenticator(settings.admin_token,
+                                                                tokens or InMemoryTokenStore()),
+        feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.stopping = False
+        runtime.pump = asyncio.create_task(_pump(runtime), name="floorwatch-api-pump")
+        reaper = asyncio.create_task(_reap(runtime), name="floorwatch-api-reaper")
+        beater = asyncio.create_task(_beat(runtime), name="floorwatch-api-heartbeat")
+        try:
+            yield
+        finally:
+            await _shutdown(runtime, reaper, beater)
+
+    app = FastAPI(title="Floorwatch API", version="1", lifespan=lifespan, description=DESCRIPTION)
+    app.state.floorwatch = runtime
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.include_router(rest.router)
+    app.include_router(rest_silences.router)
+    app.include_router(rest_views.router)
+    app.include_router(rest_admin.router)
+    app.include_router(ws.router)
+    app.include_router(ops.router)
+    wallboard.mount(app)
+    return app
+
+
+async def _pump(runtime: Runtime) -> None:
+    live, hub, metrics = runtime.live, runtime.hub, runtime.metrics
+    if isinstance(runtime.feed, ReadyReporting):
+        runtime.feed.set_ready_callback(live.mark_ready)
+    try:
+        async for item in runtime.feed:
+            result = live.apply(item)
+            if isinstance(result, Skip):
+                metrics.feed_skipped.labels(item.kind, result.reason).inc()
+                if result.reason == "invalid":
+                    logger.warning("feed record ignored kind=%s site=%s reason=%s", item.kind, item.site,
+                                   result.detail)
+                continue
+            metrics.feed.labels(item.kind).inc()
+            if result.kind != "rules":  # served over REST (/v1/rules), not pushed
+                hub.publish(result)
+        if not runtime.stopping:
+            runtime.pump_error = "the feed ended"
+            logger.error("feed ended while the API is running")
+    except Exception as exc:
+        runtime.pump_error = f"feed pump failed: {exc!r}"
+        logger.exception("feed pump failed")
+        raise
+
+
+async def _reap(runtime: Runtime) -> None:
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + runtime.options.revalidate_interval_s
+    while True:
+        await asyncio.sleep(runtime.options.reap_interval_s)
+        runtime.hub.reap()
+        if loop.time() >= next_check:
+            next_check = loop.time() + runtime.options.revalidate_interval_s
+            try:
+                await revalidate(runtime)
+            except Exception:
+                logger.exception("checking WebSocket sessions against the token store failed")
+
+
+async def _beat(runtime: Runtime) -> None:
+    """WebSocket heartbeats for every connection the hub writes to directly (``Hub.beat``)."""
+    tick = min(1.0, runtime.hub.options.heartbeat_s / 2)
+    while True:
+        await asyncio.sleep(tick)
+        try:
+            runtime.hub.beat({"ts": runtime.clock().isoformat()})
+        except Exception:
+            logger.exception("sending WebSocket heartbeats failed")
+
+
+async def revalidate(runtime: Runtime) -> int:
+    """Close the sessions of credentials no longer accepted (revoked elsewhere); returns how many
+    connections were closed. One store lookup per distinct credential."""
+    closed = 0
+    for key in runtime.hub.credentials():
+        if not await runtime.auth.still_valid(key):
+            closed += runtime.hub.close_key(key, ws.CLOSE_UNAUTHORIZED)
+            logger.info("closed the sessions of a revoked token connections=%d", closed)
+    return closed
+
+
+async def _shutdown(runtime: Runtime, *tickers: asyncio.Task[None]) -> None:
+    runtime.stopping = True
+    runtime.hub.close_all(ws.CLOSE_GOING_AWAY)
+    limit = runtime.options.drain_timeout_s
+    if isinstance(runtime.feed, Closable):
+        try:
+            async with asyncio.timeout(limit):
+                await runtime.feed.aclose()
+        except TimeoutError:
+            logger.warning("feed did not close within %.1f s", limit)
+    pump = runtime.pump
+    if pump is not None:
+        done, _ = await asyncio.wait({pump}, timeout=limit)
+        if not done:
+            logger.warning("feed pump did not drain within %.1f s; cancelling", limit)
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+    for ticker in tickers:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A readable ``detail`` string (what is wrong, where), plus FastAPI's structured ``errors``."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg')}")
+    errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+    return JSONResponse({"detail": "; ".join(parts), "errors": errors},
+                        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -1,0 +1,59 @@
+"""Route dependencies as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Query, Request, status
+
+from services.api.auth import Principal, bearer_token
+from services.api.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.floorwatch
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_principal(
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+    token: Annotated[str | None, Query(description="the token, when a header cannot be set")] = None,
+) -> Principal:
+    raw = bearer_token(authorization, token)
+    if raw is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            "missing token: send 'Authorization: Bearer <token>' or '?token=<token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    principal = await runtime.auth.authenticate(raw)
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_writer(principal: PrincipalDep) -> Principal:
+    if not principal.can_write:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"role '{principal.role}' is read-only: acknowledging and silencing need a "
+                            "supervisor or admin token")
+    return principal
+
+
+WriterDep = Annotated[Principal, Depends(get_writer)]
+
+
+async def get_admin(principal: PrincipalDep) -> Principal:
+    if principal.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"role '{principal.role}' may not do this: it needs an admin token")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -1,0 +1,34 @@
+"""Operational endpoints: liveness, readiness, Prometheus metrics (unauthenticated, for probes and
+scrapers; they reveal counts, not floor data)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.api.deps import RuntimeDep
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Ready once the feed delivered a record or reported it caught up")
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    if runtime.pump_error is not None:
+        return JSONResponse({"detail": runtime.pump_error}, status_code=503)
+    if runtime.stopping:
+        return JSONResponse({"detail": "shutting down"}, status_code=503)
+    if not runtime.live.ready:
+        return JSONResponse({"detail": "waiting for the first feed record (or the feed's caught-up signal)"},
+                            status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(runtime: RuntimeDep) -> Response:
+    return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
