@@ -7,7 +7,7 @@ import datetime as dt
 
 from floorwatch.sim import project_plans
 from floorwatch.sim.config import SimConfig
-from services.alerts.core.projects import Project
+from services.alerts.core.floor.projects import Project
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BEIJING)  # minute 0 of a simulated day: 08:00 in Beijing

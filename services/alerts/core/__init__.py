@@ -7,7 +7,7 @@ call order.
 
 from .defaults import default_rules
 from .engine import Engine
-from .kpis import FloorConfig
+from .floor.kpis import FloorConfig
 from .rules import Guard, RuleSet, ThresholdRule
 from .rulesfile import RulesError, load_rules, parse_duration
 from .transition import Transition

@@ -19,9 +19,10 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
+from .floor.kpis import NOT_READY, WRAP
+from .floor.state import Agent
+from .floor.touches import F_AGENT
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, positive
-from .kpis import NOT_READY, WRAP
-from .model import F_AGENT, Agent
 
 ANY: Final = "*"
 

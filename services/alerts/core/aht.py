@@ -30,9 +30,10 @@ import msgspec
 
 from shared.events import Event
 
+from .floor.state import HandledCall
+from .floor.times import MINUTE, minute_of
+from .floor.touches import F_HANDLE, Touches, touch
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
-from .model import F_HANDLE, HandledCall, Touches, touch
-from .times import MINUTE, minute_of
 
 N, H, TALK, HOLD, WRAP, LOG, LOG2 = range(7)
 WIDTH = 7

@@ -32,9 +32,10 @@ import msgspec
 
 from shared.events import Event
 
+from .floor.kpis import NOT_READY
+from .floor.state import HandledCall
+from .floor.touches import F_AGENT, Touches
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
-from .kpis import NOT_READY
-from .model import F_AGENT, HandledCall, Touches
 
 BUCKET_S = 300
 CALLS, HANDLE, WINS, VERDICTS, READY_S, NR_S = range(6)

@@ -38,18 +38,19 @@ from shared.events import Event
 from .book import AlertBook
 from .defaults import default_rules
 from .engineops import EngineOps, EngineState
-from .floor import Floor
+from .floor.kpis import FloorConfig
+from .floor.metrics import Reader, inputs
+from .floor.recent import RecentKeys
+from .floor.reducer import Floor
+from .floor.state import SiteFloor
+from .floor.times import epoch, to_datetime
+from .floor.touches import Touches
 from .grouping import Grouper, group_machine, is_group
 from .kinds import Ctx, KindRule
-from .kpis import FloorConfig
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
-from .metrics import Reader, inputs
-from .model import SiteFloor, Touches
-from .recent import RecentKeys
 from .routing import Key, Router
 from .rules import OPS, Rule, RuleSet, ThresholdRule
 from .stats import SiteStats
-from .times import epoch, to_datetime
 from .transition import Transition
 
 # rule, inputs changed, skippable when unchanged (kind rules: has an idle test), threshold rules:

@@ -12,17 +12,17 @@ from typing import Any
 import msgspec
 
 from .book import AlertBook, Silence, alert_labels
-from .floor import Floor
-from .floorview import floor_snapshot
+from .floor.recent import RecentKeys
+from .floor.reducer import Floor
+from .floor.site_view import floor_snapshot
+from .floor.times import epoch
 from .grouping import Grouper
 from .kinds import Ctx
 from .lifecycle import AlertState, ThresholdAlert
 from .progress import ProgressLagRule
-from .recent import RecentKeys
 from .routing import Key, Router
 from .rules import Rule
 from .stats import SiteStats
-from .times import epoch
 from .transition import Transition
 
 
@@ -83,7 +83,7 @@ class EngineOps:
         return snap
 
     def project_progress(self, site: str, now: float) -> list[dict[str, Any]]:
-        """The site's projects against plan at epoch ``now`` (``progressview``); the successes
+        """The site's projects against plan at epoch ``now`` (``floor/project_view.py``); the successes
         are those the first ``progress_lag`` rule counts (rules files with projects get one)."""
         ctx = self._ctx.get(site)
         rule = next((r for r in self._rules.values() if isinstance(r, ProgressLagRule)), None)

@@ -29,8 +29,9 @@ import msgspec
 
 from shared.events import Event
 
+from .floor.state import HandledCall
+from .floor.touches import F_SOURCE, Touches, touch
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, positive
-from .model import F_SOURCE, HandledCall, Touches, touch
 
 CLOSED_RECHECK_S = 60.0  # while the site is closed, look again every minute
 

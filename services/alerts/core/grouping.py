@@ -40,11 +40,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .book import AlertBook, describe
+from .floor.times import rfc3339
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
-from .times import rfc3339
 
 if TYPE_CHECKING:
-    from .model import SiteFloor
+    from .floor.state import SiteFloor
     from .routing import Key, Router
     from .rules import Rule
 

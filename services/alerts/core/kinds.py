@@ -27,15 +27,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from shared.events import Event
 
+from .floor.metrics import SCOPE_KEYS
+from .floor.state import SiteFloor
+from .floor.touches import Touches
 from .lifecycle import AlertState, ThresholdAlert
-from .metrics import SCOPE_KEYS
-from .model import SiteFloor, Touches
 from .names import NAME_RE, SEVERITIES
 
 if TYPE_CHECKING:
+    from .floor.projects import Project
+    from .floor.state import HandledCall
     from .grouping import Grouping
-    from .model import HandledCall
-    from .projects import Project
     from .stats import SiteStats, Track
 
 

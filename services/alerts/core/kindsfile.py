@@ -15,12 +15,12 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 from .agentstate import AgentStateRule
 from .aht import AhtSpikeRule
 from .efficiency import AgentEfficiencyRule
+from .floor.projects import Project, clock_minutes, hourly_curve
 from .freshness import FreshnessRule
 from .grouping import Grouping
 from .kinds import KindRule
 from .occupancy import OccupancyRule, SeatsRule
 from .progress import ProgressLagRule
-from .projects import Project, clock_minutes, hourly_curve
 from .rules import Inhibit
 from .yamlread import Reader
 

@@ -26,10 +26,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from . import kpis
+from .floor import kpis
+from .floor.kpis import Agg
+from .floor.touches import F_AGENTS
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, positive
-from .kpis import Agg
-from .model import F_AGENTS
 
 
 def _agg(ctx: Ctx, kind: str, name: str) -> Agg | None:

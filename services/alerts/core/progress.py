@@ -1,7 +1,7 @@
 """``progress_lag``: a project completes slower than its plan (the founding report's first warning).
 
 Per project (scope ``campaign``) of the rules file's ``projects:`` section. Successes are counted
-per local day (see ``projects.py`` for what belongs to a project and what is a success; a wrap-up
+per local day (see ``floor/projects.py`` for what belongs to a project and what is a success; a wrap-up
 is counted once per call and agent). At every minute boundary inside the project's working
 window, once ``min_elapsed`` of it has passed, actual successes are compared with the plan *now*
 (``target × planned cumulative fraction``). Behind means short of the plan by at least the
@@ -25,11 +25,12 @@ import msgspec
 
 from shared.events import CallQueued, CallWrapped, Event
 
+from .floor.project_view import pace, project_progress
+from .floor.projects import Project
+from .floor.recent import RecentKeys, RecentMap
+from .floor.state import HandledCall
+from .floor.touches import F_PROGRESS, Touches, touch
 from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
-from .model import F_PROGRESS, HandledCall, Touches, touch
-from .progressview import pace, project_progress
-from .projects import Project
-from .recent import RecentKeys, RecentMap
 
 CALL_MEMORY = 100_000
 
@@ -119,7 +120,7 @@ class ProgressLagRule(KindRule):
         return done, p.target * p.planned_fraction(minute), minute
 
     def progress(self, ctx: Ctx, now: float) -> list[dict[str, Any]]:
-        """Every project of the site at ``now``, by name: ``progressview.project_progress`` of
+        """Every project of the site at ``now``, by name: ``floor.project_view.project_progress`` of
         the successes (and attempts) this rule counted on ``now``'s local day."""
         track = self._track(ctx)
         out = []

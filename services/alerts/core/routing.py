@@ -121,7 +121,13 @@ class Router:
             out += self.recheck(book, rules, alerts, at=d.at, site=st.site)
 
     def _publish(
-        self, book: AlertBook, key: Key, rule: Rule, st: AlertState, d: Decision, tz: int,
+        self,
+        book: AlertBook,
+        key: Key,
+        rule: Rule,
+        st: AlertState,
+        d: Decision,
+        tz: int,
         out: list[Transition],
     ) -> None:
         was = st.suppressed

@@ -2,7 +2,7 @@
 
 A :class:`ThresholdRule` compares one live metric of one scope kind with a threshold:
 ``metric op value`` (``op`` in ``> >= < <=``) must hold, plus every ``when`` guard on the same
-scope, with at least ``min_sample`` evidence behind the metric (see ``metrics.py`` for the unit
+scope, with at least ``min_sample`` evidence behind the metric (see ``floor/metrics.py`` for the unit
 per metric). Then the alert goes pending, and fires once that held for ``for_s`` seconds.
 
 Hysteresis: a *firing* alert stays firing while ``metric op clear`` holds (and the guards and
@@ -27,12 +27,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
+from .floor.metrics import METRICS, SCOPE_KEYS, Reader, Reading
+from .floor.projects import Project
+from .floor.state import SiteFloor
 from .kinds import KindRule
 from .lifecycle import AlertState, ThresholdAlert
-from .metrics import METRICS, SCOPE_KEYS, Reader, Reading
-from .model import SiteFloor
 from .names import NAME_RE, SEVERITIES
-from .projects import Project
 
 if TYPE_CHECKING:
     from .grouping import Grouping
@@ -210,8 +210,15 @@ class ThresholdRule:
 
     def _fields(self, value: float) -> dict[str, Any]:
         """What a summary template may name besides the scope (docs/rules.md)."""
-        return {"rule": self.name, "metric": self.metric, "op": self.op, "value": value,
-                "threshold": self.value, "clear": self.clear_at, "severity": self.severity}
+        return {
+            "rule": self.name,
+            "metric": self.metric,
+            "op": self.op,
+            "value": value,
+            "threshold": self.value,
+            "clear": self.clear_at,
+            "severity": self.severity,
+        }
 
     def render_resolved(
         self, value: float | None, scope: Mapping[str, str], cleared: Mapping[str, Any], *, fired: bool

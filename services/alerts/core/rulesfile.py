@@ -9,7 +9,7 @@ Threshold rules (the default kind)::
 
     rules:
       - name: calls-waiting          # required, unique
-        metric: calls_waiting        # required, see metrics.py
+        metric: calls_waiting        # required, see floor/metrics.py
         scope: queue                 # queue | team | site | agent (default queue)
         op: ">"                      # required: > >= < <=  (quote it: a bare > is YAML syntax)
         value: 10                    # required
@@ -40,8 +40,8 @@ import yaml
 from yaml.nodes import Node, SequenceNode
 
 from . import kindsfile
+from .floor.projects import Project
 from .progress import ProgressLagRule
-from .projects import Project
 from .rules import Guard, Inhibit, Rule, RuleSet, ThresholdRule, rule_problems
 from .yamlread import Reader, RulesError, line_of, parse_duration
 

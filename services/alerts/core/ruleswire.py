@@ -13,14 +13,26 @@ import hashlib
 import json
 from typing import Any
 
+from .floor.projects import Project
 from .kinds import KindRule
 from .progress import ProgressLagRule
-from .projects import Project
 from .rules import Rule, RuleSet, ThresholdRule
 
 # fields every rule document has at top level; the rest of a kind rule's fields go to ``params``
-_COMMON = frozenset({"name", "scope", "severity", "for_s", "matchers", "labels", "escalate_after", "group",
-                     "keep_firing_for", "resolved_summary"})
+_COMMON = frozenset(
+    {
+        "name",
+        "scope",
+        "severity",
+        "for_s",
+        "matchers",
+        "labels",
+        "escalate_after",
+        "group",
+        "keep_firing_for",
+        "resolved_summary",
+    }
+)
 _THRESHOLD_TOP = frozenset({"metric", "op", "value", "clear", "when", "min_sample", "summary"})
 KIND_TEXT = {
     "aht_spike": "handle-time spike: recent AHT against the scope's own baseline",
@@ -93,12 +105,22 @@ def rule_doc(rule: Rule, projects: tuple[Project, ...]) -> dict[str, Any]:
         "projects": [],
     }
     if isinstance(rule, ThresholdRule):
-        doc.update(metric=rule.metric, op=rule.op, entry=rule.value, clear=rule.clear_at,
-                   min_sample=rule.min_sample, when=_plain(rule.when), summary=rule.summary)
+        doc.update(
+            metric=rule.metric,
+            op=rule.op,
+            entry=rule.value,
+            clear=rule.clear_at,
+            min_sample=rule.min_sample,
+            when=_plain(rule.when),
+            summary=rule.summary,
+        )
     elif isinstance(rule, KindRule):
         skip = _COMMON | {"kind"}
-        doc["params"] = {f.name: _plain(getattr(rule, f.name)) for f in dataclasses.fields(rule)
-                         if f.name not in skip and f.init}
+        doc["params"] = {
+            f.name: _plain(getattr(rule, f.name))
+            for f in dataclasses.fields(rule)
+            if f.name not in skip and f.init
+        }
     if isinstance(rule, ProgressLagRule):
         wanted = {v for k, v in rule.matchers if k == "campaign"}
         doc["projects"] = [p.name for p in projects if not wanted or p.name in wanted]

@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
+from .floor.times import rfc3339
 from .lifecycle import Ack
-from .times import rfc3339
 
 
 class Transition(msgspec.Struct, frozen=True):

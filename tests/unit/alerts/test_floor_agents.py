@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from services.alerts.core.floor import Floor
-from services.alerts.core.floorview import floor_snapshot
-from services.alerts.core.kpis import STATE_NAMES, FloorConfig
-from services.alerts.core.metrics import read
+from services.alerts.core.floor.kpis import STATE_NAMES, FloorConfig
+from services.alerts.core.floor.metrics import read
+from services.alerts.core.floor.reducer import Floor
+from services.alerts.core.floor.site_view import floor_snapshot
 
 from .feed import Feed, epoch
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from services.alerts.core.floor import Floor
-from services.alerts.core.kpis import FloorConfig
-from services.alerts.core.metrics import read
+from services.alerts.core.floor.kpis import FloorConfig
+from services.alerts.core.floor.metrics import read
+from services.alerts.core.floor.reducer import Floor
 
 from .feed import Feed, epoch
 

@@ -8,10 +8,10 @@ from services.alerts.core import Engine, RuleSet, Transition
 from services.alerts.core.agentstate import AgentStateRule
 from services.alerts.core.aht import AhtSpikeRule
 from services.alerts.core.efficiency import AgentEfficiencyRule
+from services.alerts.core.floor.projects import Project
 from services.alerts.core.freshness import FreshnessRule
 from services.alerts.core.occupancy import OccupancyRule, SeatsRule
 from services.alerts.core.progress import ProgressLagRule
-from services.alerts.core.projects import Project
 from shared.events import Event, Outcome
 
 from .feed import Feed, at, epoch

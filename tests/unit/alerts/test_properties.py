@@ -12,13 +12,13 @@ from services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transiti
 from services.alerts.core.agentstate import AgentStateRule
 from services.alerts.core.aht import AhtSpikeRule
 from services.alerts.core.efficiency import AgentEfficiencyRule
+from services.alerts.core.floor.kpis import N_STATES, WIDTH
+from services.alerts.core.floor.projects import Project
+from services.alerts.core.floor.state import SiteFloor
 from services.alerts.core.freshness import FreshnessRule
 from services.alerts.core.grouping import Grouping
-from services.alerts.core.kpis import N_STATES, WIDTH
-from services.alerts.core.model import SiteFloor
 from services.alerts.core.occupancy import OccupancyRule, SeatsRule
 from services.alerts.core.progress import ProgressLagRule
-from services.alerts.core.projects import Project
 from services.alerts.core.rules import Inhibit
 from shared.events import Event, Outcome
 

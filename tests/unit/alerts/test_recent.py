@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.alerts.core import Engine, FloorConfig, RuleSet
-from services.alerts.core.recent import RecentKeys, RecentMap
+from services.alerts.core.floor.recent import RecentKeys, RecentMap
 
 from .feed import Feed
 

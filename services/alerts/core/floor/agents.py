@@ -46,21 +46,8 @@ from .kpis import (
     Agg,
     FloorConfig,
 )
-from .model import (
-    C_HANDLED,
-    C_LOGGED,
-    C_STATE,
-    F_AGENT,
-    F_AGENTS,
-    F_OCC,
-    F_WINDOW,
-    Agent,
-    HandledCall,
-    Leg,
-    SiteFloor,
-    Touches,
-    touch,
-)
+from .state import Agent, HandledCall, Leg, SiteFloor
+from .touches import C_HANDLED, C_LOGGED, C_STATE, F_AGENT, F_AGENTS, F_OCC, F_WINDOW, Touches, touch
 
 _MOVE = F_AGENTS | F_OCC
 

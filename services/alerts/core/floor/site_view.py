@@ -1,6 +1,6 @@
 """``FloorSnapshot``: the JSON-ready view of one site, exactly as ``docs/wire.md`` describes.
 
-Pure read of a :class:`~.model.SiteFloor` at ``now``. Agent-state counts always list all five
+Pure read of a :class:`~.state.SiteFloor` at ``now``. Agent-state counts always list all five
 states (zeros included) so consumers see stable keys. Queues, teams and agents are sorted by name.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from . import kpis
 from .kpis import STATE_NAMES, Agg, FloorConfig
-from .model import SiteFloor
+from .state import SiteFloor
 from .times import rfc3339
 
 

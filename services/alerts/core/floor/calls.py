@@ -16,17 +16,9 @@ from __future__ import annotations
 
 from shared.events import CallAbandoned, CallAnswered, CallQueued
 
-from .kpis import (
-    ABANDONED,
-    ANSWERED,
-    ANSWERED_WITHIN,
-    OFFERED,
-    SHORT_ABANDONED,
-    WAIT_SUM,
-    Agg,
-    FloorConfig,
-)
-from .model import C_ABANDONED, C_ANSWERED, C_OFFERED, F_WAIT, F_WINDOW, QueueFloor, SiteFloor, Touches, touch
+from .kpis import ABANDONED, ANSWERED, ANSWERED_WITHIN, OFFERED, SHORT_ABANDONED, WAIT_SUM, Agg, FloorConfig
+from .state import QueueFloor, SiteFloor
+from .touches import C_ABANDONED, C_ANSWERED, C_OFFERED, F_WAIT, F_WINDOW, Touches, touch
 
 
 def get_queue(cfg: FloorConfig, s: SiteFloor, name: str) -> QueueFloor:

@@ -3,7 +3,7 @@
 :class:`Floor` is a plain mutable object owned by one engine. Call order:
 
 1. ``apply(ev)`` for each event, in arrival order (duplicates should be filtered before; repeated
-   facts are tolerated anyway). Returns the :data:`~.model.Touches` — which scopes changed and how.
+   facts are tolerated anyway). Returns the :data:`~.touches.Touches` — which scopes changed and how.
 2. ``expire(site, now)`` when that site's event-time clock passes a minute boundary: drops
    window buckets that left the window (memory; reads are correct without it) and calls waiting
    longer than ``max_wait_s`` (lost by the feed); returns the touches like ``apply``.
@@ -38,9 +38,10 @@ from shared.events import (
 
 from . import agents, calls
 from .kpis import Agg, FloorConfig
-from .model import F_WAIT, SiteFloor, Touches, touch
 from .recent import RecentMap
+from .state import SiteFloor
 from .times import epoch, offset_s
+from .touches import F_WAIT, Touches, touch
 
 Handler = Callable[[FloorConfig, SiteFloor, Any, float, Touches], None]
 

@@ -18,7 +18,8 @@ from typing import Final, Literal
 
 from . import kpis
 from .kpis import Agg
-from .model import (
+from .state import SiteFloor
+from .touches import (
     C_ABANDONED,
     C_ANSWERED,
     C_HANDLED,
@@ -30,7 +31,6 @@ from .model import (
     F_OCC,
     F_WAIT,
     F_WINDOW,
-    SiteFloor,
 )
 
 Timing = Literal["event", "window", "rising", "continuous"]
