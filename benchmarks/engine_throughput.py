@@ -31,8 +31,8 @@ from typing import Any
 from floorwatch.sim import FloorSimulation, default_config
 from floorwatch.sim.config import QueueConfig, SimConfig, TeamConfig
 from services.alerts.core import Engine, FloorConfig, RuleSet, default_rules
+from services.alerts.core.detectors.threshold import ThresholdRule
 from services.alerts.core.floor.reducer import Floor
-from services.alerts.core.rules import ThresholdRule
 from shared.events import Event, decode_event, encode_event
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))

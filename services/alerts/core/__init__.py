@@ -6,9 +6,10 @@ call order.
 """
 
 from .defaults import default_rules
+from .detectors.threshold import Guard, ThresholdRule
 from .engine import Engine
 from .floor.kpis import FloorConfig
-from .rules import Guard, RuleSet, ThresholdRule
+from .rules import RuleSet
 from .rulesfile import RulesError, load_rules, parse_duration
 from .transition import Transition
 

@@ -17,9 +17,10 @@ from typing import Any
 
 import msgspec
 
+from .detectors.options import SEVERITIES
+from .detectors.registry import Rule
+from .detectors.threshold import ThresholdRule
 from .lifecycle import FIRING, INACTIVE, RESOLVED, Ack, AlertState, Decision
-from .names import SEVERITIES
-from .rules import Rule, ThresholdRule
 from .transition import Transition
 
 

@@ -51,15 +51,18 @@ unacknowledged for 15 min escalate one step (critical ones are only flagged ``es
 
 from __future__ import annotations
 
-from .agentstate import AgentStateRule
-from .aht import AhtSpikeRule
-from .efficiency import AgentEfficiencyRule
-from .freshness import FreshnessRule
-from .grouping import Grouping
-from .kinds import KindRule
-from .occupancy import OccupancyRule, SeatsRule
-from .progress import ProgressLagRule
-from .rules import Guard, Inhibit, Rule, RuleSet, ThresholdRule
+from .detectors.agent_efficiency import AgentEfficiencyRule
+from .detectors.agent_state import AgentStateRule
+from .detectors.aht_spike import AhtSpikeRule
+from .detectors.base import Detector
+from .detectors.freshness import FreshnessRule
+from .detectors.occupancy import OccupancyRule
+from .detectors.options import Grouping
+from .detectors.progress_lag import ProgressLagRule
+from .detectors.registry import Rule
+from .detectors.seats import SeatsRule
+from .detectors.threshold import Guard, ThresholdRule
+from .rules import Inhibit, RuleSet
 
 ESCALATE_S = 900.0
 _WAIT_CLEARED = "{queue}: cleared, oldest call waiting {value:.0f} s (<= {clear:.0f} s)"
@@ -77,7 +80,7 @@ def progress_lag_rule() -> ProgressLagRule:
     )
 
 
-def detector_rules() -> tuple[KindRule, ...]:
+def detector_rules() -> tuple[Detector, ...]:
     return (
         AhtSpikeRule(
             name="aht-spike",

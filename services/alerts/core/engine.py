@@ -37,6 +37,10 @@ from shared.events import Event
 
 from .book import AlertBook
 from .defaults import default_rules
+from .detectors.base import Ctx, Detector
+from .detectors.registry import Rule
+from .detectors.threshold import OPS, ThresholdRule
+from .detectors.tracks import SiteTracks
 from .engineops import EngineOps, EngineState
 from .floor.kpis import FloorConfig
 from .floor.metrics import Reader, inputs
@@ -46,11 +50,9 @@ from .floor.state import SiteFloor
 from .floor.times import epoch, to_datetime
 from .floor.touches import Touches
 from .grouping import Grouper, group_machine, is_group
-from .kinds import Ctx, KindRule
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
 from .routing import Key, Router
-from .rules import OPS, Rule, RuleSet, ThresholdRule
-from .stats import SiteStats
+from .rules import RuleSet
 from .transition import Transition
 
 # rule, inputs changed, skippable when unchanged (kind rules: has an idle test), threshold rules:
@@ -87,7 +89,7 @@ class Engine(EngineOps):
         self._pending: dict[str, dict[Key, ThresholdAlert]] = {}
         self._by_fp: dict[str, Key] = {}
         self._dirty: set[str] = set()
-        self._stats: dict[str, SiteStats] = {}
+        self._stats: dict[str, SiteTracks] = {}
         self._ctx: dict[str, Ctx] = {}
         self._wakes: dict[str, dict[str, float]] = {}  # site -> "rule\0kind\0name" -> event time
         self._heap: dict[str, list[tuple[float, str]]] = {}
@@ -102,7 +104,7 @@ class Engine(EngineOps):
         self._rules: dict[str, Rule] = {r.name: r for r in rules.rules}
         self._projects = {p.name: p for p in rules.projects}
         plain = [r for r in rules.rules if isinstance(r, ThresholdRule)]
-        kinds = [r for r in rules.rules if isinstance(r, KindRule)]
+        kinds = [r for r in rules.rules if isinstance(r, Detector)]
         self._by_kind: dict[str, list[Rule]] = {}
         for r in rules.rules:
             self._by_kind.setdefault(r.scope, []).append(r)
@@ -135,10 +137,10 @@ class Engine(EngineOps):
         s = self._floor.site(site)
         if self._observers and s.handled is None:
             s.handled = []
-        stats = self._stats.setdefault(site, SiteStats())
+        stats = self._stats.setdefault(site, SiteTracks())
         keep = {}
         for r in self.rules.rules:
-            if isinstance(r, KindRule):
+            if isinstance(r, Detector):
                 fresh = r.new_track()
                 if fresh is not None:
                     old = stats.tracks.get(r.name)
@@ -299,7 +301,7 @@ class Engine(EngineOps):
             return list(s.agents)
         return [s.site]
 
-    def _arm(self, site: str, rule: KindRule, name: str, at: float | None) -> None:
+    def _arm(self, site: str, rule: Detector, name: str, at: float | None) -> None:
         """Ask for an evaluation of ``rule`` for ``name`` at event time ``at`` (None: no need)."""
         if at is None:
             return
@@ -320,7 +322,7 @@ class Engine(EngineOps):
             del wakes[wkey]
             rule_name, name = wkey.split("\x00", 1)
             rule = self._rules.get(rule_name)
-            if isinstance(rule, KindRule):
+            if isinstance(rule, Detector):
                 self._evaluate(s, rule, rule.scope, name, now, out)
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -349,14 +351,14 @@ class Engine(EngineOps):
                                 settled.add(key)
                             continue
                 elif skippable:  # a kind with an idle test
-                    assert isinstance(rule, KindRule)
+                    assert isinstance(rule, Detector)
                     if (site, rule.name, kind, name) not in alerts and rule.idle(self._ctx[site], name):
                         continue
                 self._evaluate(s, rule, kind, name, now, out)
 
     def _touch_entry(self, r: Rule, kind: str, mask: int) -> _TouchEntry:
         if not isinstance(r, ThresholdRule):  # kind rules: skippable = has an idle test
-            return r, True, type(r).idle is not KindRule.idle, None, OPS[">"], 0.0
+            return r, True, type(r).idle is not Detector.idle, None, OPS[">"], 0.0
         inputs = self._inputs.get(r.name)
         return (
             r,
@@ -416,7 +418,7 @@ class Engine(EngineOps):
             if firing:  # a resolve hold may have begun or ended (lifecycle.py)
                 self._track_deadline(key, m)
             return
-        if isinstance(rule, KindRule):
+        if isinstance(rule, Detector):
             ex = rule.explain(ctx, name, now, a, d.state)
             m.st.summary, m.st.details, m.st.threshold = ex.summary, ex.details, a.threshold
         elif d.state == RESOLVED:

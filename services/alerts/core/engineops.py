@@ -12,17 +12,17 @@ from typing import Any
 import msgspec
 
 from .book import AlertBook, Silence, alert_labels
+from .detectors.base import Ctx
+from .detectors.progress_lag import ProgressLagRule
+from .detectors.registry import Rule
+from .detectors.tracks import SiteTracks
 from .floor.recent import RecentKeys
 from .floor.reducer import Floor
 from .floor.site_view import floor_snapshot
 from .floor.times import epoch
 from .grouping import Grouper
-from .kinds import Ctx
 from .lifecycle import AlertState, ThresholdAlert
-from .progress import ProgressLagRule
 from .routing import Key, Router
-from .rules import Rule
-from .stats import SiteStats
 from .transition import Transition
 
 
@@ -37,7 +37,7 @@ class EngineState(msgspec.Struct):
     duplicates: int
     lateness: float
     version: int = 1
-    stats: dict[str, SiteStats] = msgspec.field(default_factory=dict)  # detector tracks per site
+    stats: dict[str, SiteTracks] = msgspec.field(default_factory=dict)  # detector tracks per site
     wakes: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)  # site -> wake key -> time
     groups: dict[str, str] = msgspec.field(default_factory=dict)  # grouping.py: member -> team
 
@@ -51,7 +51,7 @@ class EngineOps:
     _pending: dict[str, dict[Key, ThresholdAlert]]
     _by_fp: dict[str, Key]
     _dirty: set[str]
-    _stats: dict[str, SiteStats]
+    _stats: dict[str, SiteTracks]
     _ctx: dict[str, Ctx]
     _wakes: dict[str, dict[str, float]]
     _heap: dict[str, list[tuple[float, str]]]

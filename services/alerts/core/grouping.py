@@ -36,65 +36,17 @@ of a rule with a group; ``regroup(...)`` after a rules swap; ``rebuild(...)`` af
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any
 
 from .book import AlertBook, describe
+from .detectors.options import Grouping
 from .floor.times import rfc3339
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
 
 if TYPE_CHECKING:
+    from .detectors.registry import Rule
     from .floor.state import SiteFloor
     from .routing import Key, Router
-    from .rules import Rule
-
-BY: Final = ("team", "site")
-_PLACEHOLDERS: Final = ("count", "min", "rule", "site", "team")
-
-
-@dataclass(frozen=True, slots=True)
-class Grouping:
-    """A rule's ``group:`` mapping; see the module docstring. ``summary`` placeholders:
-    ``{count} {min} {rule} {site} {team}``."""
-
-    by: Literal["team", "site"] = "team"
-    min: int = 3
-    clear: int | None = None
-    summary: str = ""
-
-    def __post_init__(self) -> None:
-        problems = self.problems()
-        if problems:
-            raise ValueError("; ".join(msg for _, msg in problems))
-
-    @property
-    def clear_at(self) -> int:
-        return self.min - 1 if self.clear is None else self.clear
-
-    def problems(self, scope: str = "agent") -> list[tuple[str, str]]:
-        """Every problem as ``("group", message)`` for a rule of scope ``scope``."""
-        out: list[str] = []
-        if scope != "agent":
-            out.append(f"group works on rules of scope agent, not {scope}")
-        if self.by not in BY:
-            out.append(f"group by {self.by!r}: use {' or '.join(BY)}")
-        if isinstance(self.min, bool) or not isinstance(self.min, int) or self.min < 2:
-            out.append("group min must be a whole number >= 2")
-        elif self.clear is not None and (
-            isinstance(self.clear, bool) or not isinstance(self.clear, int) or not 1 <= self.clear <= self.min
-        ):
-            out.append("group clear must be a whole number from 1 to min")
-        if self.summary:
-            try:
-                self.render(1, "r", "s", "t")
-            except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
-                out.append(f"bad group summary ({exc!r}); placeholders: {', '.join(_PLACEHOLDERS)}")
-        return [("group", msg) for msg in out]
-
-    def render(self, count: int, rule: str, site: str, team: str) -> str:
-        default = "{count} agents of team {team}: {rule}" if self.by == "team" else "{count} agents: {rule}"
-        values = {"count": count, "min": self.min, "rule": rule, "site": site, "team": team}
-        return (self.summary or default).format_map(values)
 
 
 def group_machine(st: AlertState) -> ThresholdAlert:

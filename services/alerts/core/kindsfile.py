@@ -12,30 +12,13 @@ from typing import Any, Final
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from .agentstate import AgentStateRule
-from .aht import AhtSpikeRule
-from .efficiency import AgentEfficiencyRule
+from .detectors.base import Detector
+from .detectors.options import Grouping
+from .detectors.registry import KINDS
 from .floor.projects import Project, clock_minutes, hourly_curve
-from .freshness import FreshnessRule
-from .grouping import Grouping
-from .kinds import KindRule
-from .occupancy import OccupancyRule, SeatsRule
-from .progress import ProgressLagRule
 from .rules import Inhibit
 from .yamlread import Reader
 
-KINDS: Final[dict[str, type[KindRule]]] = {
-    cls.kind: cls
-    for cls in (
-        AhtSpikeRule,
-        OccupancyRule,
-        SeatsRule,
-        AgentEfficiencyRule,
-        AgentStateRule,
-        ProgressLagRule,
-        FreshnessRule,
-    )
-}
 DURATIONS: Final = frozenset(
     {
         "for_s",
@@ -55,11 +38,11 @@ DURATION_MAPS: Final = frozenset({"not_ready"})
 _YAML_NAME: Final = {"for_s": "for", "matchers": "match"}
 
 
-def _fields(cls: type[KindRule]) -> dict[str, dataclasses.Field[Any]]:
+def _fields(cls: type[Detector]) -> dict[str, dataclasses.Field[Any]]:
     return {_YAML_NAME.get(f.name, f.name): f for f in dataclasses.fields(cls)}
 
 
-def kind_keys(cls: type[KindRule]) -> list[str]:
+def kind_keys(cls: type[Detector]) -> list[str]:
     """The YAML keys of a kind, for error messages and docs."""
     return ["kind", *_fields(cls)]
 
@@ -128,7 +111,7 @@ def group(r: Reader, node: Node) -> Grouping | None:
         return None
 
 
-def kind_rule(r: Reader, node: Node, items: dict[str, tuple[Node, Node]], kind: str) -> KindRule | None:
+def kind_rule(r: Reader, node: Node, items: dict[str, tuple[Node, Node]], kind: str) -> Detector | None:
     """A detector-kind rule from its YAML mapping (None when invalid; errors reported)."""
     cls = KINDS[kind]
     fields = _fields(cls)

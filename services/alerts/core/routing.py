@@ -32,8 +32,9 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from .book import AlertBook, alert_labels
+from .detectors.registry import Rule
 from .lifecycle import FIRING, INACTIVE, RESOLVED, AlertState, Decision
-from .rules import Inhibit, Rule
+from .rules import Inhibit
 from .transition import Transition
 
 Key = tuple[str, str, str, str]  # (site, rule, scope kind, scope name)

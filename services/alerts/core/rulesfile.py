@@ -40,9 +40,11 @@ import yaml
 from yaml.nodes import Node, SequenceNode
 
 from . import kindsfile
+from .detectors.progress_lag import ProgressLagRule
+from .detectors.registry import KINDS, Rule
+from .detectors.threshold import Guard, ThresholdRule, rule_problems
 from .floor.projects import Project
-from .progress import ProgressLagRule
-from .rules import Guard, Inhibit, Rule, RuleSet, ThresholdRule, rule_problems
+from .rules import Inhibit, RuleSet
 from .yamlread import Reader, RulesError, line_of, parse_duration
 
 __all__ = ["RulesError", "load_rules", "parse_duration"]
@@ -123,8 +125,8 @@ def _rule(r: Reader, node: Node) -> tuple[Rule | None, Node | None]:
         return None, None
     name_node = items["name"][1] if "name" in items else None
     if kind != "threshold":
-        if kind not in kindsfile.KINDS:
-            known = ", ".join(["threshold", *kindsfile.KINDS])
+        if kind not in KINDS:
+            known = ", ".join(["threshold", *KINDS])
             r.error(items["kind"][1], f"unknown kind {kind!r}; known: {known}")
             return None, None
         if name_node is not None and r.scalar(name_node, "str") is None:

@@ -13,10 +13,12 @@ import hashlib
 import json
 from typing import Any
 
+from .detectors.base import Detector
+from .detectors.progress_lag import ProgressLagRule
+from .detectors.registry import Rule
+from .detectors.threshold import ThresholdRule
 from .floor.projects import Project
-from .kinds import KindRule
-from .progress import ProgressLagRule
-from .rules import Rule, RuleSet, ThresholdRule
+from .rules import RuleSet
 
 # fields every rule document has at top level; the rest of a kind rule's fields go to ``params``
 _COMMON = frozenset(
@@ -114,7 +116,7 @@ def rule_doc(rule: Rule, projects: tuple[Project, ...]) -> dict[str, Any]:
             when=_plain(rule.when),
             summary=rule.summary,
         )
-    elif isinstance(rule, KindRule):
+    elif isinstance(rule, Detector):
         skip = _COMMON | {"kind"}
         doc["params"] = {
             f.name: _plain(getattr(rule, f.name))

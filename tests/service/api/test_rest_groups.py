@@ -8,8 +8,8 @@ import datetime as dt
 import httpx
 
 from services.alerts.core import Engine, RuleSet
-from services.alerts.core.agentstate import AgentStateRule
-from services.alerts.core.grouping import Grouping
+from services.alerts.core.detectors.agent_state import AgentStateRule
+from services.alerts.core.detectors.options import Grouping
 from shared.events import AgentLogin, AgentStateChanged, Event
 
 from .conftest import ADMIN

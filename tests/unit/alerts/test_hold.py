@@ -17,9 +17,9 @@ from services.alerts.core import (
     default_rules,
     load_rules,
 )
-from services.alerts.core.agentstate import AgentStateRule
+from services.alerts.core.detectors.agent_state import AgentStateRule
+from services.alerts.core.detectors.seats import SeatsRule
 from services.alerts.core.lifecycle import AlertState, ThresholdAlert
-from services.alerts.core.occupancy import SeatsRule
 from shared.events import Event
 
 from .feed import Feed, at, epoch

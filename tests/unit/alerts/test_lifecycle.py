@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.alerts.core.detectors.threshold import Guard, ThresholdRule
 from services.alerts.core.floor.metrics import Reading
 from services.alerts.core.lifecycle import AlertState, ThresholdAlert, fingerprint
-from services.alerts.core.rules import Guard, ThresholdRule
 
 WAITING = ThresholdRule(name="w", metric="calls_waiting", op=">", value=10, clear=5, for_s=30)
 

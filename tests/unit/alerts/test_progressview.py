@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from services.alerts.core import Engine, RuleSet
+from services.alerts.core.detectors.progress_lag import ProgressLagRule
 from services.alerts.core.floor.project_view import curve_points, pace, project_progress
 from services.alerts.core.floor.projects import Project, hourly_curve
-from services.alerts.core.progress import ProgressLagRule
 
 from .feed import Feed, epoch
 from .test_kinds import run, success

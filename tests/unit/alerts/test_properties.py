@@ -9,16 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition
-from services.alerts.core.agentstate import AgentStateRule
-from services.alerts.core.aht import AhtSpikeRule
-from services.alerts.core.efficiency import AgentEfficiencyRule
+from services.alerts.core.detectors.agent_efficiency import AgentEfficiencyRule
+from services.alerts.core.detectors.agent_state import AgentStateRule
+from services.alerts.core.detectors.aht_spike import AhtSpikeRule
+from services.alerts.core.detectors.freshness import FreshnessRule
+from services.alerts.core.detectors.occupancy import OccupancyRule
+from services.alerts.core.detectors.options import Grouping
+from services.alerts.core.detectors.progress_lag import ProgressLagRule
+from services.alerts.core.detectors.seats import SeatsRule
 from services.alerts.core.floor.kpis import N_STATES, WIDTH
 from services.alerts.core.floor.projects import Project
 from services.alerts.core.floor.state import SiteFloor
-from services.alerts.core.freshness import FreshnessRule
-from services.alerts.core.grouping import Grouping
-from services.alerts.core.occupancy import OccupancyRule, SeatsRule
-from services.alerts.core.progress import ProgressLagRule
 from services.alerts.core.rules import Inhibit
 from shared.events import Event, Outcome
 

@@ -8,7 +8,7 @@ import pytest
 
 from services.alerts.core import RulesError, load_rules, parse_duration
 from services.alerts.core.defaults import default_rules
-from services.alerts.core.rules import Guard
+from services.alerts.core.detectors.threshold import Guard
 
 GOOD = """\
 rules:

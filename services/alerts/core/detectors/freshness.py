@@ -29,9 +29,9 @@ import msgspec
 
 from shared.events import Event
 
-from .floor.state import HandledCall
-from .floor.touches import F_SOURCE, Touches, touch
-from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, positive
+from ..floor.state import HandledCall
+from ..floor.touches import F_SOURCE, Touches, touch
+from .base import NOTHING, Assessment, Ctx, Detector, Explanation, positive
 
 CLOSED_RECHECK_S = 60.0  # while the site is closed, look again every minute
 
@@ -42,7 +42,7 @@ class SourceTrack(msgspec.Struct, tag="sources"):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FreshnessRule(KindRule):
+class FreshnessRule(Detector):
     kind: ClassVar[str] = "freshness"
     scope_kinds: ClassVar[tuple[str, ...]] = ("source",)
     family: ClassVar[int] = F_SOURCE

@@ -30,10 +30,10 @@ import msgspec
 
 from shared.events import Event
 
-from .floor.state import HandledCall
-from .floor.times import MINUTE, minute_of
-from .floor.touches import F_HANDLE, Touches, touch
-from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
+from ..floor.state import HandledCall
+from ..floor.times import MINUTE, minute_of
+from ..floor.touches import F_HANDLE, Touches, touch
+from .base import NOTHING, Assessment, Ctx, Detector, Explanation, pct, positive
 
 N, H, TALK, HOLD, WRAP, LOG, LOG2 = range(7)
 WIDTH = 7
@@ -58,7 +58,7 @@ def _row(h: HandledCall) -> list[float]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AhtSpikeRule(KindRule):
+class AhtSpikeRule(Detector):
     kind: ClassVar[str] = "aht_spike"
     scope_kinds: ClassVar[tuple[str, ...]] = ("queue", "team", "site")
     family: ClassVar[int] = F_HANDLE

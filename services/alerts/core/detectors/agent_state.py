@@ -19,10 +19,10 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from .floor.kpis import NOT_READY, WRAP
-from .floor.state import Agent
-from .floor.touches import F_AGENT
-from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, positive
+from ..floor.kpis import NOT_READY, WRAP
+from ..floor.state import Agent
+from ..floor.touches import F_AGENT
+from .base import NOTHING, Assessment, Ctx, Detector, Explanation, positive
 
 ANY: Final = "*"
 
@@ -32,7 +32,7 @@ def _minutes(seconds: float) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AgentStateRule(KindRule):
+class AgentStateRule(Detector):
     kind: ClassVar[str] = "agent_state"
     scope_kinds: ClassVar[tuple[str, ...]] = ("agent",)
     family: ClassVar[int] = F_AGENT

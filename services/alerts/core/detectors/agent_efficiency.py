@@ -32,10 +32,10 @@ import msgspec
 
 from shared.events import Event
 
-from .floor.kpis import NOT_READY
-from .floor.state import HandledCall
-from .floor.touches import F_AGENT, Touches
-from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
+from ..floor.kpis import NOT_READY
+from ..floor.state import HandledCall
+from ..floor.touches import F_AGENT, Touches
+from .base import NOTHING, Assessment, Ctx, Detector, Explanation, pct, positive
 
 BUCKET_S = 300
 CALLS, HANDLE, WINS, VERDICTS, READY_S, NR_S = range(6)
@@ -80,7 +80,7 @@ def _accrue(tr: AgentTrack, upto: float) -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AgentEfficiencyRule(KindRule):
+class AgentEfficiencyRule(Detector):
     kind: ClassVar[str] = "agent_efficiency"
     scope_kinds: ClassVar[tuple[str, ...]] = ("agent",)
     per_minute: ClassVar[bool] = True

@@ -27,17 +27,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from shared.events import Event
 
-from .floor.metrics import SCOPE_KEYS
-from .floor.state import SiteFloor
-from .floor.touches import Touches
-from .lifecycle import AlertState, ThresholdAlert
-from .names import NAME_RE, SEVERITIES
+from ..floor.metrics import SCOPE_KEYS
+from ..floor.state import SiteFloor
+from ..floor.touches import Touches
+from ..lifecycle import AlertState, ThresholdAlert
+from .options import NAME_RE, SEVERITIES
 
 if TYPE_CHECKING:
-    from .floor.projects import Project
-    from .floor.state import HandledCall
-    from .grouping import Grouping
-    from .stats import SiteStats, Track
+    from ..floor.projects import Project
+    from ..floor.state import HandledCall
+    from .options import Grouping
+    from .tracks import SiteTracks, Track
 
 
 class Assessment(NamedTuple):
@@ -61,7 +61,7 @@ class Ctx:
     """What a kind rule may read of one site: the floor, the tracks, the projects, a cache."""
 
     floor: SiteFloor
-    stats: SiteStats
+    stats: SiteTracks
     projects: Mapping[str, Project]
     cache: dict[Any, Any] = field(default_factory=dict)
     cache_at: float = math.nan
@@ -75,7 +75,7 @@ class Ctx:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class KindRule:
+class Detector:
     """Base of the detector kinds; subclasses set the class variables and the methods below."""
 
     kind: ClassVar[str] = ""

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import msgspec
 
-from .aht import AhtTrack
-from .efficiency import AgentTracks
+from .agent_efficiency import AgentTracks
+from .aht_spike import AhtTrack
 from .freshness import SourceTrack
-from .progress import ProgressTrack
+from .progress_lag import ProgressTrack
 
 Track = AhtTrack | AgentTracks | SourceTrack | ProgressTrack
 
 
-class SiteStats(msgspec.Struct):
+class SiteTracks(msgspec.Struct):
     tracks: dict[str, Track] = msgspec.field(default_factory=dict)

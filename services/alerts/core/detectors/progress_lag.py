@@ -25,12 +25,12 @@ import msgspec
 
 from shared.events import CallQueued, CallWrapped, Event
 
-from .floor.project_view import pace, project_progress
-from .floor.projects import Project
-from .floor.recent import RecentKeys, RecentMap
-from .floor.state import HandledCall
-from .floor.touches import F_PROGRESS, Touches, touch
-from .kinds import NOTHING, Assessment, Ctx, Explanation, KindRule, pct, positive
+from ..floor.project_view import pace, project_progress
+from ..floor.projects import Project
+from ..floor.recent import RecentKeys, RecentMap
+from ..floor.state import HandledCall
+from ..floor.touches import F_PROGRESS, Touches, touch
+from .base import NOTHING, Assessment, Ctx, Detector, Explanation, pct, positive
 
 CALL_MEMORY = 100_000
 
@@ -51,7 +51,7 @@ def _projects_for(ctx: Ctx) -> list[Project]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ProgressLagRule(KindRule):
+class ProgressLagRule(Detector):
     kind: ClassVar[str] = "progress_lag"
     scope_kinds: ClassVar[tuple[str, ...]] = ("campaign",)
     family: ClassVar[int] = F_PROGRESS

@@ -1,0 +1,63 @@
+"""What every rule carries besides its condition: its name, its severity, its ``group:`` mapping.
+
+Shared by the threshold rule (``threshold.py``) and the detector kinds (``base.py``); the alerting
+layer reads them (an escalated alert's severity is the next one up; its grouping stage runs what
+:class:`Grouping` configures).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+SEVERITIES: Final = ("info", "warning", "critical")  # low to high
+NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+BY: Final = ("team", "site")
+_PLACEHOLDERS: Final = ("count", "min", "rule", "site", "team")
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """A rule's ``group:`` mapping: many alerts of one agent rule on one team become one team
+    alert (the grouping stage of the alerting layer says how). ``summary`` placeholders:
+    ``{count} {min} {rule} {site} {team}``."""
+
+    by: Literal["team", "site"] = "team"
+    min: int = 3
+    clear: int | None = None
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(msg for _, msg in problems))
+
+    @property
+    def clear_at(self) -> int:
+        return self.min - 1 if self.clear is None else self.clear
+
+    def problems(self, scope: str = "agent") -> list[tuple[str, str]]:
+        """Every problem as ``("group", message)`` for a rule of scope ``scope``."""
+        out: list[str] = []
+        if scope != "agent":
+            out.append(f"group works on rules of scope agent, not {scope}")
+        if self.by not in BY:
+            out.append(f"group by {self.by!r}: use {' or '.join(BY)}")
+        if isinstance(self.min, bool) or not isinstance(self.min, int) or self.min < 2:
+            out.append("group min must be a whole number >= 2")
+        elif self.clear is not None and (
+            isinstance(self.clear, bool) or not isinstance(self.clear, int) or not 1 <= self.clear <= self.min
+        ):
+            out.append("group clear must be a whole number from 1 to min")
+        if self.summary:
+            try:
+                self.render(1, "r", "s", "t")
+            except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
+                out.append(f"bad group summary ({exc!r}); placeholders: {', '.join(_PLACEHOLDERS)}")
+        return [("group", msg) for msg in out]
+
+    def render(self, count: int, rule: str, site: str, team: str) -> str:
+        default = "{count} agents of team {team}: {rule}" if self.by == "team" else "{count} agents: {rule}"
+        values = {"count": count, "min": self.min, "rule": rule, "site": site, "team": team}
+        return (self.summary or default).format_map(values)

@@ -1,0 +1,329 @@
+"""The threshold rule: one live metric of one scope against a threshold, with hysteresis.
+
+A :class:`ThresholdRule` compares one live metric of one scope kind with a threshold:
+``metric op value`` (``op`` in ``> >= < <=``) must hold, plus every ``when`` guard on the same
+scope, with at least ``min_sample`` evidence behind the metric (see ``floor/metrics.py`` for the unit
+per metric). Then the alert goes pending, and fires once that held for ``for_s`` seconds.
+
+Hysteresis: a *firing* alert stays firing while ``metric op clear`` holds (and the guards and
+sample still do), and resolves when it stops — so ``calls_waiting > 10, clear 5`` fires above 10
+and resolves at 5 or fewer; with ``keep_firing_for`` only once that stopped for so long without a
+break (the resolve hold, ``lifecycle.py``). ``clear`` defaults to ``value`` and must not be on the
+firing side of it. Pending uses the entry threshold: ``for_s`` is counted over an unbroken
+breach of ``value``. A metric with no value (no data, scope gone) satisfies no condition:
+pending drops, firing resolves — like a Prometheus series that disappears.
+
+Call order: construct (raises ``ValueError`` listing every problem), then ``matches(...)`` to
+pick scopes, ``condition(read, firing=...)`` to evaluate, ``build(state)`` for the per-scope
+machine, ``render(...)`` for the summary text; on a resolution ``cleared(...)`` says what stopped holding
+and ``render_resolved(...)`` words it.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final, Literal
+
+from ..floor.metrics import METRICS, SCOPE_KEYS, Reader, Reading
+from ..floor.state import SiteFloor
+from ..lifecycle import AlertState, ThresholdAlert
+from .options import NAME_RE, SEVERITIES, Grouping
+
+Op = Literal[">", ">=", "<", "<="]
+Severity = Literal["info", "warning", "critical"]
+ScopeKind = Literal["queue", "team", "site", "agent"]
+OPS: Final[dict[str, Callable[[float, float], bool]]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+NOT_OP: Final[dict[str, str]] = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+_TEMPLATE_KEYS: Final = (
+    "rule",
+    "metric",
+    "op",
+    "value",
+    "threshold",
+    "clear",
+    "severity",
+    "reason",
+    "site",
+    "queue",
+    "team",
+    "agent",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """An extra condition on another metric of the same scope, e.g. ``calls_waiting > 0``."""
+
+    metric: str
+    op: Op
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRule:
+    """A classic threshold rule; see the module docstring. Fields mirror the YAML keys."""
+
+    kind: ClassVar[str] = "threshold"
+
+    name: str
+    metric: str
+    op: Op
+    value: float
+    scope: ScopeKind = "queue"
+    clear: float | None = None
+    for_s: float = 0.0
+    severity: Severity = "warning"
+    matchers: tuple[tuple[str, str], ...] = ()
+    when: tuple[Guard, ...] = ()
+    min_sample: float = 0.0
+    summary: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    escalate_after: float | None = None
+    group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
+    keep_firing_for: float = 0.0
+    resolved_summary: str = ""
+    family: int = field(init=False, repr=False, compare=False, default=0)
+    timings: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
+    # the metric and guard readers resolved per scope kind once (hot path: no catalogue lookups)
+    readers: dict[str, tuple[Reader, tuple[tuple[Reader, Callable[[float, float], bool], float], ...]]] = (
+        field(init=False, repr=False, compare=False, default_factory=dict)
+    )
+
+    def __post_init__(self) -> None:
+        problems = self.problems() + (self.group.problems(self.scope) if self.group is not None else [])
+        if problems:
+            raise ValueError(f"rule {self.name!r}: " + "; ".join(msg for _, msg in problems))
+        metrics = [METRICS[self.metric]] + [METRICS[g.metric] for g in self.when]
+        family = 0
+        for m in metrics:
+            family |= m.family
+        object.__setattr__(self, "family", family)
+        object.__setattr__(self, "timings", frozenset(m.timing for m in metrics))
+        main = METRICS[self.metric].readers
+        for kind, reader in main.items():
+            if all(kind in METRICS[g.metric].readers for g in self.when):
+                guards = tuple((METRICS[g.metric].readers[kind], OPS[g.op], g.value) for g in self.when)
+                self.readers[kind] = (reader, guards)
+
+    def check(
+        self, s: SiteFloor, kind: str, name: str, now: float, firing: bool
+    ) -> tuple[bool, float | None]:
+        """:meth:`condition` for scope ``(kind, name)`` of site ``s`` at ``now``, read directly."""
+        reader, guards = self.readers[kind]
+        value, sample = reader(s, name, now)
+        if value is None or sample < self.min_sample:
+            return False, value
+        if not OPS[self.op](value, self.clear_at if firing else self.value):
+            return False, value
+        for g_reader, g_op, g_value in guards:
+            other, _ = g_reader(s, name, now)
+            if other is None or not g_op(other, g_value):
+                return False, value
+        return True, value
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every problem as ``(yaml key, message)``; empty when the rule is valid."""
+        return rule_problems(
+            name=self.name,
+            metric=self.metric,
+            op=self.op,
+            value=self.value,
+            scope=self.scope,
+            clear=self.clear,
+            for_s=self.for_s,
+            severity=self.severity,
+            matchers=self.matchers,
+            when=self.when,
+            min_sample=self.min_sample,
+            summary=self.summary,
+            keep_firing_for=self.keep_firing_for,
+            resolved_summary=self.resolved_summary,
+        )
+
+    @property
+    def clear_at(self) -> float:
+        return self.value if self.clear is None else self.clear
+
+    def matches(self, scope: Mapping[str, str]) -> bool:
+        return all(scope.get(k) == v for k, v in self.matchers)
+
+    def condition(self, read: Callable[[str], Reading], *, firing: bool) -> tuple[bool, float | None]:
+        """(condition holds, metric value); ``read(metric)`` reads the scope at the evaluation time."""
+        value, sample = read(self.metric)
+        if value is None or sample < self.min_sample:
+            return False, value
+        if not OPS[self.op](value, self.clear_at if firing else self.value):
+            return False, value
+        for g in self.when:
+            other, _ = read(g.metric)
+            if other is None or not OPS[g.op](other, g.value):
+                return False, value
+        return True, value
+
+    def build(self, state: AlertState) -> ThresholdAlert:
+        """The per-scope state machine (see ``lifecycle.py``) for ``state``."""
+        return ThresholdAlert(self.for_s, state, self.keep_firing_for)
+
+    def cleared(self, s: SiteFloor, kind: str, name: str, now: float, *, fired: bool) -> dict[str, Any]:
+        """Why the condition no longer holds for scope ``(kind, name)`` at ``now``: ``cleared_by``
+        (``metric``, ``when``, ``min_sample``, ``no_data``) and ``reason``, a short text. A fired
+        alert is measured against ``clear``, a pending one against ``value`` (as in ``check``)."""
+        reader, guards = self.readers[kind]
+        value, sample = reader(s, name, now)
+        if value is None:
+            return {"cleared_by": "no_data", "reason": f"no {self.metric} data"}
+        if sample < self.min_sample:
+            return {
+                "cleared_by": "min_sample",
+                "reason": f"sample {_num(sample)} < min_sample {_num(self.min_sample)}",
+            }
+        bound = self.clear_at if fired else self.value
+        if not OPS[self.op](value, bound):
+            tail = " (clear)" if fired and bound != self.value else ""
+            reason = f"{self.metric} {_num(value)} {NOT_OP[self.op]} {_num(bound)}{tail}"
+            return {"cleared_by": "metric", "reason": reason}
+        for g, (g_reader, g_op, g_value) in zip(self.when, guards, strict=True):
+            other, _ = g_reader(s, name, now)
+            if other is None or not g_op(other, g_value):
+                shown = "no data" if other is None else f"{_num(other)} {NOT_OP[g.op]} {_num(g_value)}"
+                return {"cleared_by": "when", "reason": f"{g.metric} {shown}"}
+        return {"cleared_by": "metric", "reason": f"{self.metric} {_num(value)}"}  # pragma: no cover
+
+    def render(self, value: float | None, scope: Mapping[str, str]) -> str:
+        """The summary text for ``value`` in ``scope``."""
+        if value is None:
+            return f"{self.name}: no data"
+        return _render(self.summary, scope, **self._fields(value))
+
+    def _fields(self, value: float) -> dict[str, Any]:
+        """What a summary template may name besides the scope (docs/rules.md)."""
+        return {
+            "rule": self.name,
+            "metric": self.metric,
+            "op": self.op,
+            "value": value,
+            "threshold": self.value,
+            "clear": self.clear_at,
+            "severity": self.severity,
+        }
+
+    def render_resolved(
+        self, value: float | None, scope: Mapping[str, str], cleared: Mapping[str, Any], *, fired: bool
+    ) -> str:
+        """The summary of a resolution: ``resolved_summary`` when a fired alert's metric went back
+        within ``clear``, else ``"<scope>: cleared: <reason>"`` (see :meth:`cleared`)."""
+        reason = str(cleared.get("reason") or "rule replaced")
+        if fired and value is not None and self.resolved_summary and cleared.get("cleared_by") == "metric":
+            return _render(self.resolved_summary, scope, **self._fields(value), reason=reason)
+        label = next((v for k, v in scope.items() if k != "site"), scope.get("site", ""))
+        return f"{label}: cleared{'' if fired else ' before firing'}: {reason}"
+
+
+def _render(template: str, scope: Mapping[str, str], **data: Any) -> str:
+    values: dict[str, Any] = dict.fromkeys(("site", "queue", "team", "agent"), "")
+    values.update(scope)
+    values.update(data)
+    values.setdefault("reason", "")
+    return (template or "{metric} {value:g} {op} {threshold:g}").format_map(values)
+
+
+def _num(x: float) -> str:
+    """A figure for a sentence: whole numbers and large ones without decimals, others 3 digits."""
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.0f}" if x == int(x) or abs(x) >= 100 else f"{x:.3g}"
+
+
+def rule_problems(
+    *,
+    name: str,
+    metric: str,
+    op: str,
+    value: float,
+    scope: str = "queue",
+    clear: float | None = None,
+    for_s: float = 0.0,
+    severity: str = "warning",
+    matchers: tuple[tuple[str, str], ...] = (),
+    when: tuple[Guard, ...] = (),
+    min_sample: float = 0.0,
+    summary: str = "",
+    keep_firing_for: float = 0.0,
+    resolved_summary: str = "",
+) -> list[tuple[str, str]]:
+    """Every problem of a would-be :class:`ThresholdRule` as ``(yaml key, message)``."""
+    out: list[tuple[str, str]] = []
+    if not NAME_RE.match(name):
+        out.append(("name", f"bad rule name {name!r}: use letters, digits, - _ . : (max 64)"))
+    if scope not in SCOPE_KEYS:
+        out.append(("scope", f"unknown scope {scope!r}; known: {', '.join(SCOPE_KEYS)}"))
+    out += _metric_problems("metric", metric, scope)
+    out += _op_problems("op", op)
+    numbers = (
+        ("value", value),
+        ("clear", clear),
+        ("for", for_s),
+        ("min_sample", min_sample),
+        ("keep_firing_for", keep_firing_for),
+    )
+    for key, number in numbers:
+        if number is not None and not math.isfinite(number):
+            out.append((key, f"{key} must be a finite number"))
+        elif number is not None and key in ("for", "min_sample", "keep_firing_for") and number < 0:
+            out.append((key, f"{key} must be >= 0"))
+    if clear is not None and op in OPS and math.isfinite(value) and OPS[op](clear, value):
+        side = "above" if op in (">", ">=") else "below"
+        out.append(
+            (
+                "clear",
+                f"clear {clear:g} is on the firing side of value {value:g} "
+                f"(for op {op} it must not be {side} it)",
+            )
+        )
+    if severity not in SEVERITIES:
+        out.append(("severity", f"unknown severity {severity!r}; known: {', '.join(SEVERITIES)}"))
+    allowed = SCOPE_KEYS.get(scope, ())
+    for key, _ in matchers:
+        if key not in allowed:
+            out.append(("match", f"cannot match on {key!r} for scope {scope}; allowed: {', '.join(allowed)}"))
+    for guard in when:
+        out += _metric_problems("when", guard.metric, scope) + _op_problems("when", guard.op)
+    for key, template in (("summary", summary), ("resolved_summary", resolved_summary)):
+        if not template:
+            continue
+        try:
+            _render(
+                template,
+                {"site": "s"},
+                rule=name,
+                metric=metric,
+                op=op,
+                value=1.0,
+                threshold=1.0,
+                clear=1.0,
+                severity=severity,
+            )
+        except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
+            out.append((key, f"bad {key} template ({exc!r}); placeholders: {', '.join(_TEMPLATE_KEYS)}"))
+    return out
+
+
+def _metric_problems(key: str, metric: str, scope: str) -> list[tuple[str, str]]:
+    spec = METRICS.get(metric)
+    if spec is None:
+        return [(key, f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")]
+    if scope in SCOPE_KEYS and scope not in spec.readers:
+        return [(key, f"metric {metric!r} is not available per {scope}; it is per {', '.join(spec.readers)}")]
+    return []
+
+
+def _op_problems(key: str, op: str) -> list[tuple[str, str]]:
+    return [] if op in OPS else [(key, f"bad op {op!r}; use one of {' '.join(OPS)}")]
