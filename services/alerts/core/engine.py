@@ -146,7 +146,7 @@ class Engine(EngineOps):
                     old = stats.tracks.get(r.name)
                     keep[r.name] = old if type(old) is type(fresh) else fresh
         stats.tracks = keep
-        return Ctx(s, stats, self._projects)
+        return Ctx(s, stats.tracks, self._projects)
 
     def replace_rules(self, rules: RuleSet, *, at: dt.datetime | None = None) -> list[Transition]:
         """Swap the rule set (validated: build it with ``load_rules`` first, which raises on a bad

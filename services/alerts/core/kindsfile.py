@@ -2,7 +2,8 @@
 routing keys every rule may carry (``escalate_after``, ``group``). Reference: ``docs/rules.md``.
 
 A kind rule's YAML keys are its dataclass fields (``for`` -> ``for_s``, ``match`` -> ``matchers``);
-the field's type says how a value is read. Every error is reported with its line.
+the field's type says how a value is read (``Duration``: seconds, or ``30s`` / ``5m`` / ``1h``).
+Every error is reported with its line.
 """
 
 from __future__ import annotations
@@ -19,22 +20,6 @@ from .floor.projects import Project, clock_minutes, hourly_curve
 from .rules import Inhibit
 from .yamlread import Reader
 
-DURATIONS: Final = frozenset(
-    {
-        "for_s",
-        "keep_firing_for",
-        "recent",
-        "half_life",
-        "silent",
-        "max_lag",
-        "min_elapsed",
-        "window",
-        "min_ready",
-        "wrap",
-        "escalate_after",
-    }
-)
-DURATION_MAPS: Final = frozenset({"not_ready"})
 _YAML_NAME: Final = {"for_s": "for", "matchers": "match"}
 
 
@@ -49,8 +34,10 @@ def kind_keys(cls: type[Detector]) -> list[str]:
 
 def _read(r: Reader, node: Node, f: dataclasses.Field[Any]) -> Any:
     typ = str(f.type)
+    if typ in ("Duration", "Duration | None"):
+        return r.scalar(node, "duration")
     if typ in ("float", "float | None"):
-        return r.scalar(node, "duration" if f.name in DURATIONS else "number")
+        return r.scalar(node, "number")
     if typ == "int":
         got = r.scalar(node, "number")
         return None if got is None else int(got)
@@ -64,8 +51,8 @@ def _read(r: Reader, node: Node, f: dataclasses.Field[Any]) -> Any:
         return r.string_map(node, f.name)
     if typ == "Grouping | None":
         return group(r, node)
-    if typ == "tuple[tuple[str, float], ...]":
-        return r.value_map(node, f.name, "duration" if f.name in DURATION_MAPS else "number")
+    if typ in ("tuple[tuple[str, Duration], ...]", "tuple[tuple[str, float], ...]"):
+        return r.value_map(node, f.name, "duration" if "Duration" in typ else "number")
     raise AssertionError(f"no YAML reader for field {f.name}: {typ}")  # pragma: no cover
 
 

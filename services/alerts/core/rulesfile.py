@@ -1,9 +1,8 @@
 """Rules files: YAML text -> :class:`~.rules.RuleSet`, reporting every error with its line.
 
 Top level: ``rules:`` (required), ``projects:`` and ``inhibit:`` (see ``kindsfile.py`` and
-``docs/rules.md``). A rule with ``kind:`` other than ``threshold`` is a detector kind
-(``aht_spike``, ``occupancy``, ``seats``, ``agent_efficiency``, ``agent_state``,
-``progress_lag``, ``freshness``). When the file has projects and no ``progress_lag`` rule, the
+``docs/rules.md``). A rule with ``kind:`` other than ``threshold`` is a detector kind (one of
+``detectors/registry.py``, e.g. ``aht_spike``). When the file has projects and no ``progress_lag`` rule, the
 default ``progress-lag`` rule is added: progress lag is on for every configured project.
 Threshold rules (the default kind)::
 

@@ -36,15 +36,6 @@ _COMMON = frozenset(
     }
 )
 _THRESHOLD_TOP = frozenset({"metric", "op", "value", "clear", "when", "min_sample", "summary"})
-KIND_TEXT = {
-    "aht_spike": "handle-time spike: recent AHT against the scope's own baseline",
-    "occupancy": "occupancy outside its band",
-    "seats": "staffed seats below the share or plan",
-    "agent_efficiency": "agent far from comparable peers",
-    "agent_state": "too long in a not-ready reason or in wrap-up",
-    "progress_lag": "project behind its plan",
-    "freshness": "event source silent or behind",
-}
 
 
 def _plain(value: Any) -> Any:
@@ -76,7 +67,7 @@ def describe(rule: Rule) -> str:
         if rule.min_sample:
             text += f", sample >= {rule.min_sample:g}"
     else:
-        text = KIND_TEXT.get(rule.kind, rule.kind)
+        text = rule.about or rule.kind
     if rule.for_s:
         text += f", for {_secs(rule.for_s)}"
     return f"{text} per {rule.scope}"

@@ -35,7 +35,8 @@ from shared.events import Event
 from ..floor.kpis import NOT_READY
 from ..floor.state import HandledCall
 from ..floor.touches import F_AGENT, Touches
-from .base import NOTHING, Assessment, Ctx, Detector, Explanation, pct, positive
+from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, pct, positive
+from .options import Duration
 
 BUCKET_S = 300
 CALLS, HANDLE, WINS, VERDICTS, READY_S, NR_S = range(6)
@@ -60,7 +61,7 @@ class AgentTrack(msgspec.Struct, array_like=True):
     buckets: dict[int, list[float]] = msgspec.field(default_factory=dict)
 
 
-class AgentTracks(msgspec.Struct, tag="agents"):
+class AgentTracks(DetectorTrack, tag="agents"):
     agents: dict[str, AgentTrack] = msgspec.field(default_factory=dict)
 
 
@@ -82,6 +83,8 @@ def _accrue(tr: AgentTrack, upto: float) -> None:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentEfficiencyRule(Detector):
     kind: ClassVar[str] = "agent_efficiency"
+    about: ClassVar[str] = "agent far from comparable peers"
+    track: ClassVar[type[DetectorTrack] | None] = AgentTracks
     scope_kinds: ClassVar[tuple[str, ...]] = ("agent",)
     per_minute: ClassVar[bool] = True
     period_s: ClassVar[int] = BUCKET_S  # the figures move by 5-minute buckets
@@ -89,12 +92,12 @@ class AgentEfficiencyRule(Detector):
 
     metrics: tuple[str, ...] = ("calls_per_hour", "aht_s", "not_ready_share", "success_rate")
     peers: str = "team"
-    window: float = 7200.0
+    window: Duration = 7200.0
     min_change: float = 0.5
     min_gap: float = 0.25
     z: float = 3.5
     min_peers: float = 4.0
-    min_ready: float = 3600.0
+    min_ready: Duration = 3600.0
     min_calls: float = 10.0
     min_outcomes: float = 20.0
     direction: str = "below"
@@ -115,11 +118,8 @@ class AgentEfficiencyRule(Detector):
             out.append(("window", f"window must be a multiple of {BUCKET_S} s"))
         return out
 
-    def new_track(self) -> AgentTracks:
-        return AgentTracks()
-
     def _track(self, ctx: Ctx) -> AgentTracks:
-        track = ctx.stats.tracks[self.name]
+        track = ctx.tracks[self.name]
         assert isinstance(track, AgentTracks)
         return track
 

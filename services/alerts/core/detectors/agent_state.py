@@ -23,6 +23,7 @@ from ..floor.kpis import NOT_READY, WRAP
 from ..floor.state import Agent
 from ..floor.touches import F_AGENT
 from .base import NOTHING, Assessment, Ctx, Detector, Explanation, positive
+from .options import Duration
 
 ANY: Final = "*"
 
@@ -34,12 +35,13 @@ def _minutes(seconds: float) -> str:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentStateRule(Detector):
     kind: ClassVar[str] = "agent_state"
+    about: ClassVar[str] = "too long in a not-ready reason or in wrap-up"
     scope_kinds: ClassVar[tuple[str, ...]] = ("agent",)
     family: ClassVar[int] = F_AGENT
     wakes: ClassVar[bool] = True
 
-    not_ready: tuple[tuple[str, float], ...] = ()  # (reason or "*", limit seconds)
-    wrap: float | None = None
+    not_ready: tuple[tuple[str, Duration], ...] = ()  # (reason or "*", limit seconds)
+    wrap: Duration | None = None
 
     def own_problems(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []

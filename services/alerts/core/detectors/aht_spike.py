@@ -33,7 +33,8 @@ from shared.events import Event
 from ..floor.state import HandledCall
 from ..floor.times import MINUTE, minute_of
 from ..floor.touches import F_HANDLE, Touches, touch
-from .base import NOTHING, Assessment, Ctx, Detector, Explanation, pct, positive
+from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, pct, positive
+from .options import Duration
 
 N, H, TALK, HOLD, WRAP, LOG, LOG2 = range(7)
 WIDTH = 7
@@ -48,7 +49,7 @@ class AhtScope(msgspec.Struct, array_like=True):
     recent: list[float] = msgspec.field(default_factory=lambda: [0.0] * WIDTH)  # sum of the buckets
 
 
-class AhtTrack(msgspec.Struct, tag="aht"):
+class AhtTrack(DetectorTrack, tag="aht"):
     scopes: dict[str, AhtScope] = msgspec.field(default_factory=dict)
 
 
@@ -60,13 +61,15 @@ def _row(h: HandledCall) -> list[float]:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AhtSpikeRule(Detector):
     kind: ClassVar[str] = "aht_spike"
+    about: ClassVar[str] = "handle-time spike: recent AHT against the scope's own baseline"
+    track: ClassVar[type[DetectorTrack] | None] = AhtTrack
     scope_kinds: ClassVar[tuple[str, ...]] = ("queue", "team", "site")
     family: ClassVar[int] = F_HANDLE
     per_minute: ClassVar[bool] = True
     observes: ClassVar[bool] = True
 
-    recent: float = 900.0
-    half_life: float = 7200.0
+    recent: Duration = 900.0
+    half_life: Duration = 7200.0
     min_sample: float = 20.0
     baseline_min: float = 60.0
     rise: float = 0.2
@@ -88,11 +91,8 @@ class AhtSpikeRule(Detector):
             out.append(("direction", f"direction must be up, down or both, not {self.direction!r}"))
         return out
 
-    def new_track(self) -> AhtTrack:
-        return AhtTrack()
-
     def _track(self, ctx: Ctx) -> AhtTrack:
-        track = ctx.stats.tracks[self.name]
+        track = ctx.tracks[self.name]
         assert isinstance(track, AhtTrack)
         return track
 

@@ -4,7 +4,7 @@ A kind rule is configuration (a frozen dataclass validated on construction, rais
 ``ValueError`` listing every problem) that the engine drives in this order, per site:
 
 1. ``observe(ctx, ev, t, handled, touches)`` for every applied event, *after* the floor applied it
-   (only for kinds with ``observes``): update the rule's own track in ``ctx.stats`` and add
+   (only for kinds with ``observes``): update the rule's own track in ``ctx.tracks`` and add
    ``touches`` bits for the scopes whose assessment may have changed.
 2. ``assess(ctx, name, now, firing)`` whenever a scope may have changed: on touches matching
    ``family``, on every minute boundary (multiple of ``period_s``) for ``per_minute`` kinds (over
@@ -13,9 +13,10 @@ A kind rule is configuration (a frozen dataclass validated on construction, rais
    the event time at which the condition may start or stop holding with no new event.
 3. ``explain(ctx, name, now, a, state)`` only when a transition is published: summary + details.
 
-Everything a kind keeps between calls lives in its track (``new_track()``, a msgspec Struct in
-``ctx.stats.tracks[rule name]``), so ``Engine.snapshot`` persists it. ``ctx.cache`` holds derived
-values for one evaluation instant only (e.g. a team's medians), never persisted.
+Everything a kind keeps between calls lives in its track (a :class:`DetectorTrack` of the type
+the kind names in ``track``, in ``ctx.tracks[rule name]``), so ``Engine.snapshot`` persists it.
+``ctx.cache`` holds derived values for one evaluation instant only (e.g. a team's medians), never
+persisted.
 """
 
 from __future__ import annotations
@@ -25,19 +26,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+import msgspec
+
 from shared.events import Event
 
 from ..floor.metrics import SCOPE_KEYS
 from ..floor.state import SiteFloor
 from ..floor.touches import Touches
 from ..lifecycle import AlertState, ThresholdAlert
-from .options import NAME_RE, SEVERITIES
+from .options import NAME_RE, SEVERITIES, Duration, Grouping
 
 if TYPE_CHECKING:
     from ..floor.projects import Project
     from ..floor.state import HandledCall
-    from .options import Grouping
-    from .tracks import SiteTracks, Track
 
 
 class Assessment(NamedTuple):
@@ -56,12 +57,17 @@ class Explanation(NamedTuple):
     details: dict[str, Any]
 
 
+class DetectorTrack(msgspec.Struct):
+    """Base of the detectors' per-site state; each kind's track is a subclass with its own tag
+    (``tracks.py`` persists the tagged union of them all)."""
+
+
 @dataclass(slots=True)
 class Ctx:
     """What a kind rule may read of one site: the floor, the tracks, the projects, a cache."""
 
     floor: SiteFloor
-    stats: SiteTracks
+    tracks: dict[str, DetectorTrack]  # rule name -> its track (``tracks.SiteTracks.tracks``)
     projects: Mapping[str, Project]
     cache: dict[Any, Any] = field(default_factory=dict)
     cache_at: float = math.nan
@@ -76,9 +82,12 @@ class Ctx:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Detector:
-    """Base of the detector kinds; subclasses set the class variables and the methods below."""
+    """Base of the detector kinds; subclasses set the class variables and the methods below.
+    ``registry.py`` lists every kind; the rules file, the wire form and snapshots derive from it."""
 
-    kind: ClassVar[str] = ""
+    kind: ClassVar[str] = ""  # the rules file's ``kind:``
+    about: ClassVar[str] = ""  # what it watches, in a few words (the rule set's wire form)
+    track: ClassVar[type[DetectorTrack] | None] = None  # its per-site state, if it keeps any
     scope_kinds: ClassVar[tuple[str, ...]] = ()
     family: ClassVar[int] = 0
     per_minute: ClassVar[bool] = False
@@ -89,11 +98,11 @@ class Detector:
     name: str
     scope: str = ""
     severity: str = "warning"
-    for_s: float = 0.0
-    keep_firing_for: float = 0.0  # resolve hold (lifecycle.py)
+    for_s: Duration = 0.0
+    keep_firing_for: Duration = 0.0  # resolve hold (lifecycle.py)
     matchers: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
-    escalate_after: float | None = None  # see engine.py (routing)
+    escalate_after: Duration | None = None  # see engine.py (routing)
     group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
 
     def __post_init__(self) -> None:
@@ -142,8 +151,9 @@ class Detector:
 
     # -- the detector ---------------------------------------------------------------------------
 
-    def new_track(self) -> Track | None:
-        return None
+    def new_track(self) -> DetectorTrack | None:
+        """A fresh, empty track of this kind (None when it keeps none)."""
+        return None if self.track is None else self.track()
 
     def observe(
         self, ctx: Ctx, ev: Event, t: float, handled: list[HandledCall], touches: Touches

@@ -31,12 +31,13 @@ from shared.events import Event
 
 from ..floor.state import HandledCall
 from ..floor.touches import F_SOURCE, Touches, touch
-from .base import NOTHING, Assessment, Ctx, Detector, Explanation, positive
+from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, positive
+from .options import Duration
 
 CLOSED_RECHECK_S = 60.0  # while the site is closed, look again every minute
 
 
-class SourceTrack(msgspec.Struct, tag="sources"):
+class SourceTrack(DetectorTrack, tag="sources"):
     last: dict[str, float] = msgspec.field(default_factory=dict)  # newest event time per source
     lag: dict[str, float] = msgspec.field(default_factory=dict)  # site newest - that event, on arrival
 
@@ -44,13 +45,15 @@ class SourceTrack(msgspec.Struct, tag="sources"):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FreshnessRule(Detector):
     kind: ClassVar[str] = "freshness"
+    about: ClassVar[str] = "event source silent or behind"
+    track: ClassVar[type[DetectorTrack] | None] = SourceTrack
     scope_kinds: ClassVar[tuple[str, ...]] = ("source",)
     family: ClassVar[int] = F_SOURCE
     wakes: ClassVar[bool] = True
     observes: ClassVar[bool] = True
 
-    silent: float = 300.0
-    max_lag: float | None = None
+    silent: Duration = 300.0
+    max_lag: Duration | None = None
     require_open: bool = True
 
     def own_problems(self) -> list[tuple[str, str]]:
@@ -60,11 +63,8 @@ class FreshnessRule(Detector):
             positive(out, "max_lag", self.max_lag)
         return out
 
-    def new_track(self) -> SourceTrack:
-        return SourceTrack()
-
     def _track(self, ctx: Ctx) -> SourceTrack:
-        track = ctx.stats.tracks[self.name]
+        track = ctx.tracks[self.name]
         assert isinstance(track, SourceTrack)
         return track
 

@@ -30,6 +30,7 @@ def scope_agg(ctx: Ctx, kind: str, name: str) -> Agg | None:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OccupancyRule(Detector):
     kind: ClassVar[str] = "occupancy"
+    about: ClassVar[str] = "occupancy outside its band"
     scope_kinds: ClassVar[tuple[str, ...]] = ("team", "site")
     per_minute: ClassVar[bool] = True
 

@@ -1,5 +1,6 @@
 """What every rule carries besides its condition: its name, its severity, its ``group:`` mapping.
 
+``Duration`` marks the fields that hold seconds (the rules-file reader reads them as durations).
 Shared by the threshold rule (``threshold.py``) and the detector kinds (``base.py``); the alerting
 layer reads them (an escalated alert's severity is the next one up; its grouping stage runs what
 :class:`Grouping` configures).
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
 
 SEVERITIES: Final = ("info", "warning", "critical")  # low to high
 NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+# A field typed Duration holds seconds; the rules file also takes "30s", "5m", "1h", "1m30s" there.
+Duration: TypeAlias = float
 BY: Final = ("team", "site")
 _PLACEHOLDERS: Final = ("count", "min", "rule", "site", "team")
 

@@ -30,12 +30,13 @@ from ..floor.projects import Project
 from ..floor.recent import RecentKeys, RecentMap
 from ..floor.state import HandledCall
 from ..floor.touches import F_PROGRESS, Touches, touch
-from .base import NOTHING, Assessment, Ctx, Detector, Explanation, pct, positive
+from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, pct, positive
+from .options import Duration
 
 CALL_MEMORY = 100_000
 
 
-class ProgressTrack(msgspec.Struct, tag="progress"):
+class ProgressTrack(DetectorTrack, tag="progress"):
     of_call: RecentMap = msgspec.field(
         default_factory=lambda: RecentMap(CALL_MEMORY)
     )  # call -> (campaign, t)
@@ -53,6 +54,8 @@ def _projects_for(ctx: Ctx) -> list[Project]:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProgressLagRule(Detector):
     kind: ClassVar[str] = "progress_lag"
+    about: ClassVar[str] = "project behind its plan"
+    track: ClassVar[type[DetectorTrack] | None] = ProgressTrack
     scope_kinds: ClassVar[tuple[str, ...]] = ("campaign",)
     family: ClassVar[int] = F_PROGRESS
     per_minute: ClassVar[bool] = True
@@ -60,7 +63,7 @@ class ProgressLagRule(Detector):
 
     behind: float = 0.15
     behind_abs: float = 5.0
-    min_elapsed: float = 3600.0
+    min_elapsed: Duration = 3600.0
     z: float = 2.0
 
     def own_problems(self) -> list[tuple[str, str]]:
@@ -73,11 +76,8 @@ class ProgressLagRule(Detector):
             out.append(("behind", "behind is a fraction of the plan, below 1"))
         return out
 
-    def new_track(self) -> ProgressTrack:
-        return ProgressTrack()
-
     def _track(self, ctx: Ctx) -> ProgressTrack:
-        track = ctx.stats.tracks[self.name]
+        track = ctx.tracks[self.name]
         assert isinstance(track, ProgressTrack)
         return track
 

@@ -27,6 +27,7 @@ from .occupancy import scope_agg
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SeatsRule(Detector):
     kind: ClassVar[str] = "seats"
+    about: ClassVar[str] = "staffed seats below the share or plan"
     scope_kinds: ClassVar[tuple[str, ...]] = ("team", "site")
     family: ClassVar[int] = F_AGENTS
 

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Final, Literal
 from ..floor.metrics import METRICS, SCOPE_KEYS, Reader, Reading
 from ..floor.state import SiteFloor
 from ..lifecycle import AlertState, ThresholdAlert
-from .options import NAME_RE, SEVERITIES, Grouping
+from .options import NAME_RE, SEVERITIES, Duration, Grouping
 
 Op = Literal[">", ">=", "<", "<="]
 Severity = Literal["info", "warning", "critical"]
@@ -79,16 +79,16 @@ class ThresholdRule:
     value: float
     scope: ScopeKind = "queue"
     clear: float | None = None
-    for_s: float = 0.0
+    for_s: Duration = 0.0
     severity: Severity = "warning"
     matchers: tuple[tuple[str, str], ...] = ()
     when: tuple[Guard, ...] = ()
     min_sample: float = 0.0
     summary: str = ""
     labels: tuple[tuple[str, str], ...] = ()
-    escalate_after: float | None = None
+    escalate_after: Duration | None = None
     group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
-    keep_firing_for: float = 0.0
+    keep_firing_for: Duration = 0.0
     resolved_summary: str = ""
     family: int = field(init=False, repr=False, compare=False, default=0)
     timings: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
