@@ -5,13 +5,13 @@ The shell (``services/alerts/service.py``) drives :class:`Engine`; see ``engine.
 call order.
 """
 
+from .alerting.transition import Transition
 from .defaults import default_rules
 from .detectors.threshold import Guard, ThresholdRule
 from .engine import Engine
 from .floor.kpis import FloorConfig
 from .rules import RuleSet
 from .rulesfile import RulesError, load_rules, parse_duration
-from .transition import Transition
 
 __all__ = [
     "Engine",

@@ -38,7 +38,7 @@ The founding report's four warnings, plus data freshness (no per-floor configura
 * ``source-silent`` (per event source): no events for 5 min while agents are logged in (critical).
 
 Grouping: three or more agents of one team firing ``not-ready-too-long`` (or ``agent-efficiency``)
-become one team alert, kept until fewer than two remain (``grouping.py``).
+become one team alert, kept until fewer than two remain (``alerting/grouping.py``).
 
 Detector holds: 5 min for the slow figures (AHT, occupancy, efficiency, progress), 2 min for
 ``seats``; none for ``not-ready-too-long`` (the agent's state change is the answer) and
@@ -51,6 +51,7 @@ unacknowledged for 15 min escalate one step (critical ones are only flagged ``es
 
 from __future__ import annotations
 
+from .alerting.inhibition import Inhibit
 from .detectors.agent_efficiency import AgentEfficiencyRule
 from .detectors.agent_state import AgentStateRule
 from .detectors.aht_spike import AhtSpikeRule
@@ -62,14 +63,14 @@ from .detectors.progress_lag import ProgressLagRule
 from .detectors.registry import Rule
 from .detectors.seats import SeatsRule
 from .detectors.threshold import Guard, ThresholdRule
-from .rules import Inhibit, RuleSet
+from .rules import RuleSet
 
 ESCALATE_S = 900.0
 _WAIT_CLEARED = "{queue}: cleared, oldest call waiting {value:.0f} s (<= {clear:.0f} s)"
 
 
 def team_group(what: str) -> Grouping:
-    """Three or more agents of a team with the same alert: one team alert (see grouping.py)."""
+    """Three or more agents of a team with the same alert: one team alert (see alerting/grouping.py)."""
     return Grouping(by="team", min=3, summary="{count} agents of team {team} " + what)
 
 

@@ -35,7 +35,10 @@ import msgspec
 
 from shared.events import Event
 
-from .book import AlertBook
+from .alerting.grouping import Grouper, group_machine, is_group
+from .alerting.publishing import Publisher
+from .alerting.records import AlertRecords
+from .alerting.transition import Transition
 from .defaults import default_rules
 from .detectors.base import Ctx, Detector
 from .detectors.registry import Rule
@@ -49,11 +52,8 @@ from .floor.reducer import Floor
 from .floor.state import SiteFloor
 from .floor.times import epoch, to_datetime
 from .floor.touches import Touches
-from .grouping import Grouper, group_machine, is_group
-from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
-from .routing import Key, Router
+from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, Key, ThresholdAlert, fingerprint
 from .rules import RuleSet
-from .transition import Transition
 
 # rule, inputs changed, skippable when unchanged (kind rules: has an idle test), threshold rules:
 # metric reader, op, entry threshold
@@ -80,8 +80,8 @@ class Engine(EngineOps):
         if rules is None:
             rules = default_rules()
         self._floor = Floor(config=config or FloorConfig())
-        self._book = AlertBook()
-        self._router = Router(rules.inhibit)
+        self._records = AlertRecords()
+        self._publisher = Publisher(rules.inhibit)
         self._groups = Grouper()
         self._dedup = RecentKeys(dedup_capacity)
         self._grid: dict[str, int] = {}
@@ -128,9 +128,9 @@ class Engine(EngineOps):
         self._settled: set[Key] = set()
         for site in self._ctx:
             self._ctx[site] = self._new_ctx(site)
-        if hasattr(self, "_router"):
-            self._router.inhibits = rules.inhibit
-            self._router.index(self._rules, self._alerts)
+        if hasattr(self, "_publisher"):
+            self._publisher.inhibition.inhibits = rules.inhibit
+            self._publisher.inhibition.index(self._rules, self._alerts)
 
     def _new_ctx(self, site: str) -> Ctx:
         """The detector context of ``site``, its tracks matching the current rules."""
@@ -172,15 +172,15 @@ class Engine(EngineOps):
             # pending was published too: screens must drop it
             self._forget(key, st)
             d = Decision(RESOLVED, st.state, when, st.value)
-            self._router.publish(
-                self._book, old, self._alerts, key, old[st.rule], st, d, self._tz(st.site), out
+            self._publisher.publish(
+                self._records, old, self._alerts, key, old[st.rule], st, d, self._tz(st.site), out
             )
         clock = {site: epoch(at) if at is not None else float(g) for site, g in self._grid.items()}
         tz = {site: s.tz for site, s in self._floor.sites.items()}
         self._groups.regroup(
-            self._router, self._book, old, self._rules, self._alerts, self._by_fp, clock, tz, out
+            self._publisher, self._records, old, self._rules, self._alerts, self._by_fp, clock, tz, out
         )
-        self._router.index(self._rules, self._alerts)
+        self._publisher.inhibition.index(self._rules, self._alerts)
         return self._done(out)
 
     # -- events and time -----------------------------------------------------------------------
@@ -211,7 +211,7 @@ class Engine(EngineOps):
         if touches:
             self._dirty.add(site)
             self._evaluate_touches(self._floor.sites[site], touches, t, out)
-        return self._done(out) if self._router.dirty else out
+        return self._done(out) if self._publisher.inhibition.dirty else out
 
     def advance(self, now: dt.datetime) -> list[Transition]:
         """Evaluate time-based conditions of every site up to ``now - allowed_lateness``."""
@@ -250,7 +250,7 @@ class Engine(EngineOps):
         heap = self._heap.get(site)
         if heap:
             nxt = min(nxt, max(g + 1, math.ceil(heap[0][0])))
-        due = self._router.next_due(site)
+        due = self._publisher.escalation.next_due(site)
         if due is not None:
             nxt = min(nxt, max(g + 1, math.ceil(due)))
         return nxt
@@ -258,7 +258,7 @@ class Engine(EngineOps):
     def _grid_point(self, site: str, g: int, out: list[Transition]) -> None:
         s = self._floor.sites[site]
         now = float(g)
-        self._router.escalate(self._book, self._rules, self._alerts, site, now, s.tz, out)
+        self._publisher.escalate(self._records, self._rules, self._alerts, site, now, s.tz, out)
         if g % 60 == 0:
             touches = self._floor.expire(site, now)
             if touches:
@@ -430,10 +430,20 @@ class Engine(EngineOps):
         else:
             self._forget(key, m.st)
         if rule.group is None:
-            self._router.publish(self._book, self._rules, self._alerts, key, rule, m.st, d, s.tz, out)
+            self._publisher.publish(self._records, self._rules, self._alerts, key, rule, m.st, d, s.tz, out)
         else:
             self._groups.publish(
-                self._router, self._book, self._rules, self._alerts, self._by_fp, key, rule, m.st, d, s, out
+                self._publisher,
+                self._records,
+                self._rules,
+                self._alerts,
+                self._by_fp,
+                key,
+                rule,
+                m.st,
+                d,
+                s,
+                out,
             )
 
     def _tz(self, site: str) -> int:
@@ -442,7 +452,7 @@ class Engine(EngineOps):
     def _done(self, out: list[Transition]) -> list[Transition]:
         """``out`` plus the records of alerts whose inhibition began or ended meanwhile."""
         tz = {site: s.tz for site, s in self._floor.sites.items()}
-        out += self._router.recheck(self._book, self._rules, self._alerts, tz)
+        out += self._publisher.recheck(self._records, self._rules, self._alerts, tz)
         return out
 
     def _track_deadline(self, key: Key, m: ThresholdAlert) -> None:
@@ -470,7 +480,7 @@ class Engine(EngineOps):
             allowed_lateness_s=state.lateness,
             dedup_capacity=state.dedup.capacity,
         )
-        eng._floor, eng._book, eng._dedup = state.floor, state.book, state.dedup
+        eng._floor, eng._records, eng._dedup = state.floor, state.book, state.dedup
         eng._grid, eng.duplicates = state.grid, state.duplicates
         eng._pending = {site: {} for site in state.grid}
         eng._stats, eng._wakes = state.stats, state.wakes
@@ -482,13 +492,13 @@ class Engine(EngineOps):
                 continue
             key = (st.site, st.rule, st.kind, st.name)
             eng._by_fp[st.fingerprint] = key
-            if is_group(rule, st):  # as grouping.py builds it: no `for`, no hold of the agent rule
+            if is_group(rule, st):  # as alerting/grouping.py builds it: no `for`, no hold of the agent rule
                 eng._alerts[key] = group_machine(st)
                 continue
             m = eng._alerts[key] = rule.build(st)
             eng._track_deadline(key, m)
         eng._groups = Grouper(state.groups)
         eng._groups.index(eng._rules, eng._alerts)
-        eng._router.rebuild(eng._rules, eng._alerts)
-        eng._router.tz = {site: s.tz for site, s in eng._floor.sites.items()}
+        eng._publisher.rebuild(eng._rules, eng._alerts)
+        eng._publisher.tz = {site: s.tz for site, s in eng._floor.sites.items()}
         return eng

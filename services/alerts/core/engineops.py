@@ -11,7 +11,13 @@ from typing import Any
 
 import msgspec
 
-from .book import AlertBook, Silence, alert_labels
+from .alerting.actions import acknowledge, covered_by
+from .alerting.grouping import Grouper
+from .alerting.labels import alert_labels
+from .alerting.publishing import Publisher
+from .alerting.records import AlertRecords
+from .alerting.silences import Silence
+from .alerting.transition import Transition
 from .detectors.base import Ctx
 from .detectors.progress_lag import ProgressLagRule
 from .detectors.registry import Rule
@@ -20,10 +26,7 @@ from .floor.recent import RecentKeys
 from .floor.reducer import Floor
 from .floor.site_view import floor_snapshot
 from .floor.times import epoch
-from .grouping import Grouper
-from .lifecycle import AlertState, ThresholdAlert
-from .routing import Key, Router
-from .transition import Transition
+from .lifecycle import AlertState, Key, ThresholdAlert
 
 
 class EngineState(msgspec.Struct):
@@ -31,7 +34,7 @@ class EngineState(msgspec.Struct):
 
     floor: Floor
     alerts: list[AlertState]
-    book: AlertBook
+    book: AlertRecords
     dedup: RecentKeys
     grid: dict[str, int]
     duplicates: int
@@ -39,12 +42,12 @@ class EngineState(msgspec.Struct):
     version: int = 1
     stats: dict[str, SiteTracks] = msgspec.field(default_factory=dict)  # detector tracks per site
     wakes: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)  # site -> wake key -> time
-    groups: dict[str, str] = msgspec.field(default_factory=dict)  # grouping.py: member -> team
+    groups: dict[str, str] = msgspec.field(default_factory=dict)  # alerting/grouping.py: member -> team
 
 
 class EngineOps:
     _floor: Floor
-    _book: AlertBook
+    _records: AlertRecords
     _dedup: RecentKeys
     _grid: dict[str, int]
     _alerts: dict[Key, ThresholdAlert]
@@ -56,7 +59,7 @@ class EngineOps:
     _wakes: dict[str, dict[str, float]]
     _heap: dict[str, list[tuple[float, str]]]
     _rules: dict[str, Rule]
-    _router: Router
+    _publisher: Publisher
     _groups: Grouper
     duplicates: int
     lateness: float
@@ -97,23 +100,20 @@ class EngineOps:
     def active_alerts(self) -> list[dict[str, Any]]:
         """Wire dicts of pending and firing alerts, in order of first activation."""
         return [
-            self._book.current(self._rules[m.st.rule], m.st, self._floor.sites[m.st.site].tz).to_wire()
+            self._records.current(self._rules[m.st.rule], m.st, self._floor.sites[m.st.site].tz).to_wire()
             for m in self._alerts.values()
         ]
 
     def ack(self, fingerprint: str, *, by: str, at: dt.datetime, note: str = "") -> list[Transition]:
         """Acknowledge an active alert: its record, then for a group alert one per member grouped
-        into it and not acknowledged yet (``grouping.py``); empty when no such alert is active."""
+        into it and not acknowledged yet (``alerting/actions.py``); empty when no such alert is active."""
         key = self._by_fp.get(fingerprint)
         if key is None:
             return []
-        st = self._alerts[key].st
-        when, tz = epoch(at), self._floor.sites[st.site].tz
-        out = [self._book.ack(self._rules[st.rule], st, by=by, at=when, note=note, tz=tz)]
-        for member in self._groups.members_of(fingerprint, self._alerts):
-            if member.ack is None:
-                out.append(self._book.ack(self._rules[member.rule], member, by=by, at=when, note=note, tz=tz))
-        return out
+        tz = self._floor.sites[self._alerts[key].st.site].tz
+        return acknowledge(
+            self._records, self._rules, self._alerts, self._groups, key, by=by, at=epoch(at), note=note, tz=tz
+        )
 
     def silence(
         self,
@@ -127,26 +127,19 @@ class EngineOps:
     ) -> list[Transition]:
         """Silence alerts whose labels match until ``until``; one record per active alert it covers.
         Later transitions of matching alerts carry ``silenced_until`` while the silence lasts."""
-        sil = self._book.silence(
+        sil = self._records.silence(
             matchers, until=epoch(until), at=epoch(at), by=by, comment=comment, silence_id=silence_id
         )
         return self._covered_by(sil, at)
 
     def unsilence(self, silence_id: str, *, at: dt.datetime) -> list[Transition]:
         """End a silence early; one record per active alert it covered (now without it)."""
-        sil = self._book.unsilence(silence_id)
+        sil = self._records.unsilence(silence_id)
         return [] if sil is None else self._covered_by(sil, at)
 
     def _covered_by(self, sil: Silence, at: dt.datetime) -> list[Transition]:
-        out = []
-        for m in self._alerts.values():
-            st = m.st
-            tr = self._book.touched_by(
-                sil, self._rules[st.rule], st, epoch(at), self._floor.sites[st.site].tz
-            )
-            if tr is not None:
-                out.append(tr)
-        return out
+        tz = {site: s.tz for site, s in self._floor.sites.items()}
+        return covered_by(self._records, self._rules, self._alerts, sil, epoch(at), tz)
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -155,7 +148,7 @@ class EngineOps:
         state = EngineState(
             floor=self._floor,
             alerts=[m.st for m in self._alerts.values()],
-            book=self._book,
+            book=self._records,
             dedup=self._dedup,
             grid=self._grid,
             duplicates=self.duplicates,

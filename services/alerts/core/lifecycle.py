@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
 INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
+
+Key = tuple[str, str, str, str]  # where an alert's machine is kept: (site, rule, scope kind, scope name)
 
 
 def fingerprint(rule: str, scope: Mapping[str, str]) -> str:
@@ -73,8 +75,8 @@ class AlertState(msgspec.Struct):
     summary: str = ""
     details: dict[str, Any] = msgspec.field(default_factory=dict)
     escalated: bool = False  # severity raised one step (unacknowledged past escalate_after)
-    suppressed: str | None = None  # fingerprint of the firing alert inhibiting this one (routing.py)
-    grouped_into: str | None = None  # fingerprint of the firing group alert folding this one (grouping.py)
+    suppressed: str | None = None  # firing alert inhibiting this one (alerting/inhibition.py)
+    grouped_into: str | None = None  # firing group alert folding this one (alerting/grouping.py)
     clear_since: float | None = None  # firing, in the resolve hold: since when the clear condition holds
 
     def scope(self) -> dict[str, str]:
@@ -90,6 +92,12 @@ class Decision(NamedTuple):
     previous: str
     at: float
     value: float | None
+
+
+class Machine(Protocol):
+    """What the alerting stages need of a machine: its state."""
+
+    st: AlertState
 
 
 class ThresholdAlert:

@@ -1,23 +1,14 @@
 """The rule set: an ordered set of uniquely named rules, the projects they plan against, and the
-inhibit rules (``routing.py``). Build one in code or with ``load_rules`` (``rulesfile.py``).
+inhibit rules (``alerting/inhibition.py``). Build one in code or with ``load_rules`` (``rulesfile.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .alerting.inhibition import Inhibit
 from .detectors.registry import Rule
 from .floor.projects import Project
-
-
-@dataclass(frozen=True, slots=True)
-class Inhibit:
-    """Alertmanager's inhibit rule: while an alert matching ``source`` is firing, alerts matching
-    ``target`` whose labels ``equal`` the source's are suppressed from publication."""
-
-    source: tuple[tuple[str, str], ...]
-    target: tuple[tuple[str, str], ...]
-    equal: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

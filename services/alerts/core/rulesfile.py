@@ -23,7 +23,7 @@ Threshold rules (the default kind)::
         resolved_summary: "{queue}: cleared, {value:.0f} waiting (<= {clear:.0f})"
         labels: {team_lead: li}
         escalate_after: 15m          # any kind: severity one step up when unacknowledged
-        group: {by: team, min: 3}    # scope agent, any kind: one team alert for many (grouping.py)
+        group: {by: team, min: 3}    # scope agent, any kind: one team alert for many (alerting/grouping.py)
 
 :func:`load_rules` raises :class:`RulesError`, whose ``errors`` lists ``(line, message)`` for
 every problem found — YAML syntax, unknown keys, wrong types, unknown metrics, bad ops, a clear
@@ -39,11 +39,12 @@ import yaml
 from yaml.nodes import Node, SequenceNode
 
 from . import kindsfile
+from .alerting.inhibition import Inhibit
 from .detectors.progress_lag import ProgressLagRule
 from .detectors.registry import KINDS, Rule
 from .detectors.threshold import Guard, ThresholdRule, rule_problems
 from .floor.projects import Project
-from .rules import Inhibit, RuleSet
+from .rules import RuleSet
 from .yamlread import Reader, RulesError, line_of, parse_duration
 
 __all__ = ["RulesError", "load_rules", "parse_duration"]

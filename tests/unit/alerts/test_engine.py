@@ -18,7 +18,7 @@ from services.alerts.core import (
     default_rules,
     load_rules,
 )
-from services.alerts.core.rules import Inhibit
+from services.alerts.core.alerting.inhibition import Inhibit
 from shared.events import Event
 
 from .feed import Feed, at, epoch

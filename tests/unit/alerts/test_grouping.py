@@ -1,4 +1,4 @@
-"""Grouping: many agent alerts of one rule on one team become one team alert (grouping.py)."""
+"""Grouping: many agent alerts of one rule on one team become one team alert (alerting/grouping.py)."""
 
 from __future__ import annotations
 

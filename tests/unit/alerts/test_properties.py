@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.alerts.core import Engine, Guard, RuleSet, ThresholdRule, Transition
+from services.alerts.core.alerting.inhibition import Inhibit
 from services.alerts.core.detectors.agent_efficiency import AgentEfficiencyRule
 from services.alerts.core.detectors.agent_state import AgentStateRule
 from services.alerts.core.detectors.aht_spike import AhtSpikeRule
@@ -20,7 +21,6 @@ from services.alerts.core.detectors.seats import SeatsRule
 from services.alerts.core.floor.kpis import N_STATES, WIDTH
 from services.alerts.core.floor.projects import Project
 from services.alerts.core.floor.state import SiteFloor
-from services.alerts.core.rules import Inhibit
 from shared.events import Event, Outcome
 
 from .feed import KINDS, T0
@@ -225,7 +225,7 @@ def test_floor_invariants_and_lifecycle(steps: list[Any]) -> None:
         check_floor(s, ev.ts.timestamp())
     if events:
         transitions += eng.advance(max(e.ts for e in events) + dt.timedelta(seconds=600))
-    # What a screen sees. Inhibition withholds an alert's records (design in routing.py): one
+    # What a screen sees. Inhibition withholds an alert's records (design in alerting/publishing.py): one
     # that was hidden (never shown, or last shown with ``inhibited_by``) reappears with its
     # current transition, whose ``previous`` the screen did not see.
     last: dict[str, str] = {}

@@ -102,8 +102,8 @@ class Detector:
     keep_firing_for: Duration = 0.0  # resolve hold (lifecycle.py)
     matchers: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
-    escalate_after: Duration | None = None  # see engine.py (routing)
-    group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
+    escalate_after: Duration | None = None  # alerting/escalation.py
+    group: Grouping | None = None  # many agents' alerts -> one team alert (alerting/grouping.py)
 
     def __post_init__(self) -> None:
         if not self.scope:

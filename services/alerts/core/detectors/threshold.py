@@ -87,7 +87,7 @@ class ThresholdRule:
     summary: str = ""
     labels: tuple[tuple[str, str], ...] = ()
     escalate_after: Duration | None = None
-    group: Grouping | None = None  # many agents' alerts -> one team alert (grouping.py)
+    group: Grouping | None = None  # many agents' alerts -> one team alert (alerting/grouping.py)
     keep_firing_for: Duration = 0.0
     resolved_summary: str = ""
     family: int = field(init=False, repr=False, compare=False, default=0)

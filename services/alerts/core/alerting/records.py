@@ -1,64 +1,33 @@
-"""The alert book: turns lifecycle decisions into numbered transitions; acks and silences.
+"""The alert records: lifecycle decisions become numbered transitions; acks; the silences kept.
 
-Call order: the engine calls ``record(...)`` with each :class:`~.lifecycle.Decision` of a
-machine; operators' ``ack(...)`` and ``silence(...)`` return a transition with the state
-unchanged. Everything is a pure function of the calls made (times are parameters).
-
-Silences follow Alertmanager: a silence has equality matchers over the alert's labels (``rule``,
-``severity``, the scope keys and the rule's own labels) and an end time; alerts keep being
-evaluated and published, with ``silenced_until`` set, so receivers decide what to mute.
+Call order: the publishing stage calls ``record(...)`` with each :class:`~..lifecycle.Decision`
+of a machine (``changed(...)`` for a state-unchanged record: escalation, inhibition or grouping
+changed); operators' ``ack(...)`` returns a transition with the state unchanged, ``silence(...)`` /
+``unsilence(...)`` change the silences (``silences.py``) that later records carry in
+``silenced_until``. Everything is a pure function of the calls made (times are parameters).
+``describe`` says what a record shows: the summary, threshold and details of the rule's alert.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
-from .detectors.options import SEVERITIES
-from .detectors.registry import Rule
-from .detectors.threshold import ThresholdRule
-from .lifecycle import FIRING, INACTIVE, RESOLVED, Ack, AlertState, Decision
+from ..detectors.registry import Rule
+from ..detectors.threshold import ThresholdRule
+from ..lifecycle import FIRING, INACTIVE, RESOLVED, Ack, AlertState, Decision
+from .labels import severity
+from .silences import Silence, content_id, label_sets, silenced_until
 from .transition import Transition
-
-
-class Silence(msgspec.Struct, frozen=True):
-    id: str
-    matchers: dict[str, str]
-    until: float
-    created_at: float
-    by: str = ""
-    comment: str = ""
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return all(labels.get(k) == v for k, v in self.matchers.items())
-
-
-def severity(rule: Rule, st: AlertState) -> str:
-    """The rule's severity, one step higher once the alert escalated."""
-    if not st.escalated:
-        return rule.severity
-    return SEVERITIES[min(SEVERITIES.index(rule.severity) + 1, len(SEVERITIES) - 1)]
-
-
-def alert_labels(rule: Rule, st: AlertState) -> dict[str, str]:
-    """Labels silences and inhibit rules match on: rule labels, then ``rule``, ``kind``,
-    ``severity`` (as escalated), the scope, and ``escalated: "true"`` once escalated."""
-    labels = dict(rule.labels)
-    labels.update(rule=rule.name, kind=rule.kind, severity=severity(rule, st))
-    labels.update(st.scope())
-    if st.escalated:
-        labels["escalated"] = "true"
-    return labels
 
 
 def describe(
     rule: Rule, st: AlertState, value: float | None, resolved_from: str | None = None
 ) -> tuple[str, float | None, dict[str, Any]]:
     """(summary, threshold, details) of an alert of ``rule`` at ``value``; ``resolved_from`` is the
-    previous state of a resolution record (its summary says what cleared, see ``rules.py``)."""
+    previous state of a resolution record (its summary says what cleared, ``detectors/threshold.py``)."""
     hold = rule.keep_firing_for
     if isinstance(rule, ThresholdRule) and st.kind == rule.scope:  # not a group alert (grouping.py)
         details: dict[str, Any] = {
@@ -79,7 +48,9 @@ def describe(
     return st.summary, st.threshold, details
 
 
-class AlertBook(msgspec.Struct):
+class AlertRecords(msgspec.Struct):
+    """Persisted (``EngineState.book``): record numbers, silences, firing group alerts' scopes."""
+
     seq: dict[str, int] = msgspec.field(default_factory=dict)  # fingerprint -> records so far
     silences: list[Silence] = msgspec.field(default_factory=list)
     # firing group alerts -> their scope: their silences cover the alerts grouped into them (grouping.py)
@@ -113,9 +84,8 @@ class AlertBook(msgspec.Struct):
         """Add a silence (expired ones are forgotten); its id is the caller's, or a hash of its
         content."""
         self.silences = [s for s in self.silences if s.until > at]
-        text = repr((sorted(matchers.items()), until, at, by, comment, len(self.seq)))
         sil = Silence(
-            id=silence_id or hashlib.sha1(text.encode()).hexdigest()[:16],
+            id=silence_id or content_id(matchers, until, at, by, comment, len(self.seq)),
             matchers=dict(matchers),
             until=until,
             created_at=at,
@@ -135,27 +105,13 @@ class AlertBook(msgspec.Struct):
     def touched_by(self, sil: Silence, rule: Rule, st: AlertState, at: float, tz: int) -> Transition | None:
         """The state-unchanged record of an active alert newly covered by silence ``sil`` (directly,
         or through the group alert it is grouped into)."""
-        if not any(sil.matches(labels) for labels in self._label_sets(rule, st)):
+        if not any(sil.matches(labels) for labels in label_sets(rule, st, self.groups)):
             return None
         return self._make(rule, st, st.state, st.state, at, st.value, tz)
 
-    def silenced_until(self, labels: Mapping[str, str], at: float) -> float | None:
-        ends = [s.until for s in self.silences if s.until > at and s.matches(labels)]
-        return max(ends, default=None)
-
     def _silenced(self, rule: Rule, st: AlertState, at: float) -> float | None:
-        ends = [self.silenced_until(labels, at) for labels in self._label_sets(rule, st)]
+        ends = [silenced_until(self.silences, labels, at) for labels in label_sets(rule, st, self.groups)]
         return max((u for u in ends if u is not None), default=None)
-
-    def _label_sets(self, rule: Rule, st: AlertState) -> list[dict[str, str]]:
-        """The labels silences are matched against: the alert's, and those of its group alert."""
-        own = alert_labels(rule, st)
-        scope = self.groups.get(st.grouped_into) if st.grouped_into is not None else None
-        if scope is None:
-            return [own]
-        group = {k: v for k, v in own.items() if k not in st.scope() and k != "escalated"}
-        group["severity"] = rule.severity
-        return [own, {**group, **scope}]
 
     def current(self, rule: Rule, st: AlertState, tz: int) -> Transition:
         """The latest record of an active alert, rebuilt (no new sequence number)."""

@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-from .floor.times import rfc3339
-from .lifecycle import Ack
+from ..floor.times import rfc3339
+from ..lifecycle import Ack
 
 
 class Transition(msgspec.Struct, frozen=True):

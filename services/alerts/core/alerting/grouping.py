@@ -1,6 +1,6 @@
 """Grouping: many alerts of one agent rule on one team become one team alert.
 
-A rule of scope ``agent`` may carry ``group: {by: team, min: 3}`` (:class:`Grouping`). When a
+A rule of scope ``agent`` may carry ``group: {by: team, min: 3}`` (a :class:`Grouping`). When a
 whole team goes to lunch together, or a system problem parks ten agents in not-ready, a
 supervisor then sees one alert for the team instead of ten — Alertmanager's ``group_by``, decided
 in the core so that every screen and the history agree.
@@ -24,29 +24,27 @@ but screens fold them under the group. Members already on screens get one state-
 when they are folded and one when the group resolves and they stand alone again; a member's own
 records carry the mark from the start. Records of the group come before those of its members.
 
-**Operator actions** (``engineops.py``, ``book.py``): acknowledging a group acknowledges the
+**Operator actions** (``actions.py``): acknowledging a group acknowledges the
 members grouped into it at that moment (one record each; a member joining later is not
 acknowledged). A silence covering the group covers its members while they are grouped.
 
-Call order (the engine owns it): ``publish(...)`` instead of ``Router.publish`` for every decision
-of a rule with a group; ``regroup(...)`` after a rules swap; ``rebuild(...)`` after a restore;
-``state()`` to persist. Pure: decisions go out as transitions, like ``routing.py``.
+Call order (the engine owns it): ``publish(...)`` instead of ``Publisher.publish`` for every decision
+of a rule with a group; ``regroup(...)`` after a rules swap; ``index(...)`` after a restore;
+``state()`` to persist. Pure: decisions go out as transitions, like ``publishing.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .book import AlertBook, describe
-from .detectors.options import Grouping
-from .floor.times import rfc3339
-from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, ThresholdAlert, fingerprint
-
-if TYPE_CHECKING:
-    from .detectors.registry import Rule
-    from .floor.state import SiteFloor
-    from .routing import Key, Router
+from ..detectors.options import Grouping
+from ..detectors.registry import Rule
+from ..floor.state import SiteFloor
+from ..floor.times import rfc3339
+from ..lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, Key, ThresholdAlert, fingerprint
+from .publishing import Publisher
+from .records import AlertRecords, describe
 
 
 def group_machine(st: AlertState) -> ThresholdAlert:
@@ -91,8 +89,8 @@ class Grouper:
 
     def publish(
         self,
-        router: Router,
-        book: AlertBook,
+        publisher: Publisher,
+        book: AlertRecords,
         rules: Mapping[str, Rule],
         alerts: MutableMapping[Key, ThresholdAlert],
         by_fp: MutableMapping[str, Key],
@@ -103,7 +101,7 @@ class Grouper:
         s: SiteFloor,
         out: list[Any],
     ) -> None:
-        """Like ``Router.publish`` for a member's decision ``d``: its group's records first."""
+        """Like ``Publisher.publish`` for a member's decision ``d``: its group's records first."""
         if d.state in (PENDING, FIRING) and st.fingerprint not in self.teams:
             agent = s.agents.get(st.name)
             self.teams[st.fingerprint] = (agent.team or "") if agent is not None else ""
@@ -115,15 +113,15 @@ class Grouper:
         elif gk is not None:
             self.members.setdefault(gk, {})[key] = None
         if gk is not None:
-            self._settle(router, book, rule, rules, alerts, by_fp, gk, d.at, s.tz, out, skip=key)
+            self._settle(publisher, book, rule, rules, alerts, by_fp, gk, d.at, s.tz, out, skip=key)
             if not self.members.get(gk):
                 self.members.pop(gk, None)
-        router.publish(book, rules, alerts, key, rule, st, d, s.tz, out)
+        publisher.publish(book, rules, alerts, key, rule, st, d, s.tz, out)
 
     def _settle(
         self,
-        router: Router,
-        book: AlertBook,
+        publisher: Publisher,
+        book: AlertRecords,
         rule: Rule,
         rules: Mapping[str, Rule],
         alerts: MutableMapping[Key, ThresholdAlert],
@@ -163,7 +161,7 @@ class Grouper:
             by_fp.pop(g.st.fingerprint, None)
             book.groups.pop(g.st.fingerprint, None)
         if d is not None:
-            router.publish(book, rules, alerts, gk, rule, g.st, d, tz, out)
+            publisher.publish(book, rules, alerts, gk, rule, g.st, d, tz, out)
         elif (g.st.summary, g.st.value, g.st.details) != before:
             tr = book.changed(rule, g.st, now, tz)
             if g.st.suppressed is None:
@@ -206,8 +204,8 @@ class Grouper:
 
     def regroup(
         self,
-        router: Router,
-        book: AlertBook,
+        publisher: Publisher,
+        book: AlertRecords,
         old: Mapping[str, Rule],
         rules: Mapping[str, Rule],
         alerts: MutableMapping[Key, ThresholdAlert],
@@ -225,7 +223,7 @@ class Grouper:
         for gk in sorted(set(groups) | set(self.members)):
             name = gk[1]
             rule = rules.get(name) or old[name]
-            self._settle(router, book, rule, rules, alerts, by_fp, gk, when[gk[0]], tz[gk[0]], out)
+            self._settle(publisher, book, rule, rules, alerts, by_fp, gk, when[gk[0]], tz[gk[0]], out)
         for m in alerts.values():  # members of a group whose rule lost its group
             if m.st.grouped_into is not None and m.st.grouped_into not in by_fp:
                 m.st.grouped_into = None
