@@ -20,7 +20,7 @@ from pathlib import Path
 
 from floorwatch.sim import FloorSimulation, default_config
 from services.alerts.core import Engine, RuleSet, Transition, default_rules
-from services.alerts.core.rulesfile import load_rules
+from services.alerts.core.rules.reader import load_rules
 from tests.support.simfloor import START, sim_projects
 
 

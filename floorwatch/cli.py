@@ -54,8 +54,8 @@ def _add_common(p: argparse.ArgumentParser, *, api: bool = False, rules: bool = 
 
 def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
     """The rules file's rule set, or the built-in defaults; raises ``RulesError`` with every problem."""
-    from services.alerts.core.defaults import default_rules
-    from services.alerts.core.rulesfile import load_rules
+    from services.alerts.core.rules.defaults import default_rules
+    from services.alerts.core.rules.reader import load_rules
 
     if path is None:
         return default_rules()
@@ -64,8 +64,8 @@ def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
 
 def with_demo_projects(rules, projects_json: str):  # type: ignore[no-untyped-def]
     """``rules`` plus the simulator's demo projects (and the default progress-lag rule)."""
-    from services.alerts.core.rules import RuleSet
-    from services.alerts.core.rulesfile import load_rules
+    from services.alerts.core.rules.reader import load_rules
+    from services.alerts.core.rules.ruleset import RuleSet
 
     extra = load_rules(f'{{"rules": [], "projects": {projects_json}}}', name="<simulator demo projects>")
     added = tuple(r for r in extra.rules if rules.by_name(r.name) is None)
@@ -353,7 +353,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 # -- tools -------------------------------------------------------------------------------------
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    from services.alerts.core.rulesfile import RulesError
+    from services.alerts.core.rules.reader import RulesError
 
     try:
         ruleset = load_ruleset(args.file)
@@ -371,7 +371,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from services.alerts.backtest import backtest
-    from services.alerts.core.rulesfile import RulesError
+    from services.alerts.core.rules.reader import RulesError
     from services.ingest.adapters import get_adapter
     from services.ingest.adapters.files import iter_records
     from shared.events import InvalidEvent

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.alerts.core.engine import Engine
-from services.alerts.core.rules import RuleSet
+from services.alerts.core.rules.ruleset import RuleSet
 from shared.events import Event
 
 

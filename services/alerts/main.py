@@ -9,7 +9,7 @@ import time
 from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 
-from services.alerts.core.rules import RuleSet
+from services.alerts.core.rules.ruleset import RuleSet
 from services.alerts.reload import RulesWatcher
 from services.alerts.service import AlertsMetrics, AlertsWorker
 from services.alerts.store import AlertStore

@@ -8,8 +8,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from services.alerts.core.rules import RuleSet
-from services.alerts.core.rulesfile import RulesError, load_rules
+from services.alerts.core.rules.reader import RulesError, load_rules
+from services.alerts.core.rules.ruleset import RuleSet
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.alerts.core.engine import Engine
-from services.alerts.core.rules import RuleSet
-from services.alerts.core.ruleswire import ruleset_doc
+from services.alerts.core.rules.ruleset import RuleSet
+from services.alerts.core.rules.wire import ruleset_doc
 from services.alerts.reload import RulesWatcher
 from services.alerts.store import AlertStore
 from shared.events import InvalidEvent, decode_event

@@ -6,12 +6,12 @@ call order.
 """
 
 from .alerting.transition import Transition
-from .defaults import default_rules
 from .detectors.threshold import Guard, ThresholdRule
 from .engine import Engine
 from .floor.kpis import FloorConfig
-from .rules import RuleSet
-from .rulesfile import RulesError, load_rules, parse_duration
+from .rules.defaults import default_rules
+from .rules.reader import RulesError, load_rules, parse_duration
+from .rules.ruleset import RuleSet
 
 __all__ = [
     "Engine",

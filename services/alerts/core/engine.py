@@ -39,7 +39,6 @@ from .alerting.grouping import Grouper, group_machine, is_group
 from .alerting.publishing import Publisher
 from .alerting.records import AlertRecords
 from .alerting.transition import Transition
-from .defaults import default_rules
 from .detectors.base import Ctx, Detector
 from .detectors.registry import Rule
 from .detectors.threshold import OPS, ThresholdRule
@@ -53,7 +52,8 @@ from .floor.state import SiteFloor
 from .floor.times import epoch, to_datetime
 from .floor.touches import Touches
 from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, Key, ThresholdAlert, fingerprint
-from .rules import RuleSet
+from .rules.defaults import default_rules
+from .rules.ruleset import RuleSet
 
 # rule, inputs changed, skippable when unchanged (kind rules: has an idle test), threshold rules:
 # metric reader, op, entry threshold

@@ -19,7 +19,7 @@ Call order for :class:`ThresholdAlert` (the engine owns the calls):
 
 1. ``observe(cond, value, now)`` whenever the metric may have changed (events touching the scope,
    window/clock grid points). ``cond`` is the rule's condition for the machine's current state
-   (entry threshold while inactive/pending, clear threshold while firing; see ``rules.py``).
+   (entry threshold while inactive/pending, clear threshold while firing; see ``detectors/threshold.py``).
 2. ``tick(now)`` when time passed without a fresh reading: promotes pending to firing, or resolves
    a firing alert whose resolve hold has run out.
 3. ``next_deadline()``: the event time at which ``tick``/``observe`` would promote pending or end

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry
 
-from services.alerts.core.rulesfile import load_rules
+from services.alerts.core.rules.reader import load_rules
 from services.alerts.reload import RulesWatcher
 from services.alerts.service import RULES_REPUBLISH_S, AlertsMetrics, AlertsWorker
 

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from services.alerts.core import Engine, RulesError, RuleSet, ThresholdRule, Transition, load_rules
-from services.alerts.core.defaults import default_rules
 from services.alerts.core.detectors.agent_state import AgentStateRule
 from services.alerts.core.detectors.options import Grouping
+from services.alerts.core.rules.defaults import default_rules
 
 from .feed import Feed, at, epoch
 

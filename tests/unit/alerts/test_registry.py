@@ -20,7 +20,7 @@ from services.alerts.core import detectors, load_rules
 from services.alerts.core.detectors.base import Detector, DetectorTrack
 from services.alerts.core.detectors.registry import DETECTORS, KINDS, TRACKS
 from services.alerts.core.detectors.tracks import SiteTracks, Track
-from services.alerts.core.ruleswire import rule_doc
+from services.alerts.core.rules.wire import rule_doc
 
 
 def _kind_classes() -> set[type[Detector]]:

@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from services.alerts.core import RulesError, load_rules, parse_duration
-from services.alerts.core.defaults import default_rules
 from services.alerts.core.detectors.threshold import Guard
+from services.alerts.core.rules.defaults import default_rules
 
 GOOD = """\
 rules:
@@ -185,7 +185,7 @@ def test_defaults_are_valid_and_documented() -> None:
         "progress-lag",
         "source-silent",
     ]
-    doc = __import__("services.alerts.core.defaults", fromlist=["x"]).__doc__ or ""
+    doc = __import__("services.alerts.core.rules.defaults", fromlist=["x"]).__doc__ or ""
     for name in names:
         assert f"``{name}``" in doc
     assert all(not r.problems() for r in rs.rules)

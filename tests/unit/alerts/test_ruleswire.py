@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from services.alerts.core.defaults import default_rules
-from services.alerts.core.rulesfile import load_rules
-from services.alerts.core.ruleswire import ruleset_doc
+from services.alerts.core.rules.defaults import default_rules
+from services.alerts.core.rules.reader import load_rules
+from services.alerts.core.rules.wire import ruleset_doc
 
 FILE = """
 rules:

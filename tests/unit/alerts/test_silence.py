@@ -6,7 +6,7 @@ import datetime as dt
 
 from services.alerts.core.detectors.threshold import ThresholdRule
 from services.alerts.core.engine import Engine
-from services.alerts.core.rules import RuleSet
+from services.alerts.core.rules.ruleset import RuleSet
 from shared.events import CallQueued
 
 T0 = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))

@@ -11,7 +11,7 @@ from floorwatch.sim.config import default_config
 from floorwatch.sim.model import FloorSimulation
 from floorwatch.sim.plans import demo_projects
 from services.alerts.core import Engine
-from services.alerts.core.defaults import default_rules
+from services.alerts.core.rules.defaults import default_rules
 
 START = dt.datetime(2026, 11, 28, 15, 37, 20, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 

@@ -51,19 +51,19 @@ unacknowledged for 15 min escalate one step (critical ones are only flagged ``es
 
 from __future__ import annotations
 
-from .alerting.inhibition import Inhibit
-from .detectors.agent_efficiency import AgentEfficiencyRule
-from .detectors.agent_state import AgentStateRule
-from .detectors.aht_spike import AhtSpikeRule
-from .detectors.base import Detector
-from .detectors.freshness import FreshnessRule
-from .detectors.occupancy import OccupancyRule
-from .detectors.options import Grouping
-from .detectors.progress_lag import ProgressLagRule
-from .detectors.registry import Rule
-from .detectors.seats import SeatsRule
-from .detectors.threshold import Guard, ThresholdRule
-from .rules import RuleSet
+from ..alerting.inhibition import Inhibit
+from ..detectors.agent_efficiency import AgentEfficiencyRule
+from ..detectors.agent_state import AgentStateRule
+from ..detectors.aht_spike import AhtSpikeRule
+from ..detectors.base import Detector
+from ..detectors.freshness import FreshnessRule
+from ..detectors.occupancy import OccupancyRule
+from ..detectors.options import Grouping
+from ..detectors.progress_lag import ProgressLagRule
+from ..detectors.registry import Rule
+from ..detectors.seats import SeatsRule
+from ..detectors.threshold import Guard, ThresholdRule
+from .ruleset import RuleSet
 
 ESCALATE_S = 900.0
 _WAIT_CLEARED = "{queue}: cleared, oldest call waiting {value:.0f} s (<= {clear:.0f} s)"

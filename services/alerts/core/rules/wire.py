@@ -13,12 +13,12 @@ import hashlib
 import json
 from typing import Any
 
-from .detectors.base import Detector
-from .detectors.progress_lag import ProgressLagRule
-from .detectors.registry import Rule
-from .detectors.threshold import ThresholdRule
-from .floor.projects import Project
-from .rules import RuleSet
+from ..detectors.base import Detector
+from ..detectors.progress_lag import ProgressLagRule
+from ..detectors.registry import Rule
+from ..detectors.threshold import ThresholdRule
+from ..floor.projects import Project
+from .ruleset import RuleSet
 
 # fields every rule document has at top level; the rest of a kind rule's fields go to ``params``
 _COMMON = frozenset(

@@ -1,14 +1,14 @@
 """The rule set: an ordered set of uniquely named rules, the projects they plan against, and the
-inhibit rules (``alerting/inhibition.py``). Build one in code or with ``load_rules`` (``rulesfile.py``).
+inhibit rules (``alerting/inhibition.py``). Build one in code or with ``load_rules`` (``reader/``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .alerting.inhibition import Inhibit
-from .detectors.registry import Rule
-from .floor.projects import Project
+from ..alerting.inhibition import Inhibit
+from ..detectors.registry import Rule
+from ..floor.projects import Project
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """YAML reading helpers for rules files: durations, and a node walker that collects every error
-with its line instead of stopping at the first (used by ``rulesfile`` and ``kindsfile``)."""
+with its line instead of stopping at the first (used by ``loader.py`` and ``sections.py``)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""Rules files: YAML text -> :class:`~.rules.RuleSet`, reporting every error with its line.
+"""Rules files: YAML text -> :class:`~..ruleset.RuleSet`, reporting every error with its line.
 
-Top level: ``rules:`` (required), ``projects:`` and ``inhibit:`` (see ``kindsfile.py`` and
+Top level: ``rules:`` (required), ``projects:`` and ``inhibit:`` (see ``sections.py`` and
 ``docs/rules.md``). A rule with ``kind:`` other than ``threshold`` is a detector kind (one of
-``detectors/registry.py``, e.g. ``aht_spike``). When the file has projects and no ``progress_lag`` rule, the
-default ``progress-lag`` rule is added: progress lag is on for every configured project.
+``detectors/registry.py``, e.g. ``aht_spike``). When the file has projects and no
+``progress_lag`` rule, the default ``progress-lag`` rule is added: progress lag is on for every
+configured project.
 Threshold rules (the default kind)::
 
     rules:
@@ -38,16 +39,15 @@ from typing import Any, Final
 import yaml
 from yaml.nodes import Node, SequenceNode
 
-from . import kindsfile
-from .alerting.inhibition import Inhibit
-from .detectors.progress_lag import ProgressLagRule
-from .detectors.registry import KINDS, Rule
-from .detectors.threshold import Guard, ThresholdRule, rule_problems
-from .floor.projects import Project
-from .rules import RuleSet
-from .yamlread import Reader, RulesError, line_of, parse_duration
-
-__all__ = ["RulesError", "load_rules", "parse_duration"]
+from ...alerting.inhibition import Inhibit
+from ...detectors.progress_lag import ProgressLagRule
+from ...detectors.registry import KINDS, Rule
+from ...detectors.threshold import Guard, ThresholdRule, rule_problems
+from ...floor.projects import Project
+from ..defaults import progress_lag_rule
+from ..ruleset import RuleSet
+from . import sections
+from .nodes import Reader, RulesError, line_of
 
 _RULE_KEYS: Final = (
     "kind",
@@ -131,7 +131,7 @@ def _rule(r: Reader, node: Node) -> tuple[Rule | None, Node | None]:
             return None, None
         if name_node is not None and r.scalar(name_node, "str") is None:
             name_node = None
-        return kindsfile.kind_rule(r, node, items, kind), name_node
+        return sections.kind_rule(r, node, items, kind), name_node
     before = len(r.errors)
     for key, (key_node, _) in items.items():
         if key not in _RULE_KEYS:
@@ -176,7 +176,7 @@ def _rule(r: Reader, node: Node) -> tuple[Rule | None, Node | None]:
     for key, message in problems:
         r.error(items[key][1] if key in items else node, message)
     name_node = items["name"][1] if "name" in items and "name" not in bad else None
-    extra = kindsfile.routing(r, items)
+    extra = sections.routing(r, items)
     if problems or len(r.errors) > before or extra is None:
         return None, name_node
     return ThresholdRule(**{k: v for k, v in fields.items() if v is not None}, **extra), name_node
@@ -203,8 +203,8 @@ def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
         for key, (key_node, _) in top.items():
             if key not in ("rules", "projects", "inhibit"):
                 r.error(key_node, f"unknown top-level key {key!r}; known: rules, projects, inhibit")
-        projects = _section(r, top, "projects", kindsfile.project)
-        inhibits = _section(r, top, "inhibit", kindsfile.inhibit)
+        projects = _section(r, top, "projects", sections.project)
+        inhibits = _section(r, top, "inhibit", sections.inhibit)
         if "rules" not in top:
             r.error(root, "missing top-level key 'rules'")
         elif not isinstance(top["rules"][1], SequenceNode):
@@ -227,11 +227,9 @@ def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
                     rules.append(rule)
     if r.errors:
         raise RulesError(name, r.errors)
-    if projects and not any(isinstance(x, ProgressLagRule) for x in rules):
-        from .defaults import progress_lag_rule
-
-        if all(x.name != "progress-lag" for x in rules):
-            rules.append(progress_lag_rule())
+    no_lag = not any(isinstance(x, ProgressLagRule) for x in rules)
+    if projects and no_lag and all(x.name != "progress-lag" for x in rules):
+        rules.append(progress_lag_rule())
     return RuleSet(rules=tuple(rules), projects=tuple(projects), source=name, inhibit=tuple(inhibits))
 
 

@@ -13,12 +13,12 @@ from typing import Any, Final
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from .alerting.inhibition import Inhibit
-from .detectors.base import Detector
-from .detectors.options import Grouping
-from .detectors.registry import KINDS
-from .floor.projects import Project, clock_minutes, hourly_curve
-from .yamlread import Reader
+from ...alerting.inhibition import Inhibit
+from ...detectors.base import Detector
+from ...detectors.options import Grouping
+from ...detectors.registry import KINDS
+from ...floor.projects import Project, clock_minutes, hourly_curve
+from .nodes import Reader
 
 _YAML_NAME: Final = {"for_s": "for", "matchers": "match"}
 
