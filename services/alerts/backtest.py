@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.alerts.core.engine import Engine
+from services.alerts.core import Engine
 from services.alerts.core.rules.ruleset import RuleSet
 from shared.events import Event
 

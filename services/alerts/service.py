@@ -29,7 +29,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from services.alerts.core.engine import Engine
+from services.alerts.core import Engine
 from services.alerts.core.rules.ruleset import RuleSet
 from services.alerts.core.rules.wire import ruleset_doc
 from services.alerts.reload import RulesWatcher

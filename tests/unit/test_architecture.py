@@ -66,7 +66,7 @@ def test_import_linter_sees_every_module() -> None:
 
 # Each planted line breaks one kind of contract; the copy shadows the installed packages via PYTHONPATH.
 PLANTS = {
-    "forbidden (pure core)": ("services/alerts/core/engine.py", "import time as _planted\n"),
+    "forbidden (pure core)": ("services/alerts/core/engine/engine.py", "import time as _planted\n"),
     "independence (services)": ("services/ingest/core.py", "import services.api.hub as _planted\n"),
     "layers (shared below services)": ("shared/events.py", "import services.ingest.core as _planted\n"),
 }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from services.alerts.core import Engine
 from services.alerts.core.detectors.threshold import ThresholdRule
-from services.alerts.core.engine import Engine
 from services.alerts.core.rules.ruleset import RuleSet
 from shared.events import CallQueued
 

@@ -27,44 +27,44 @@ from ``snapshot()`` in the middle. Grid points with provably nothing to do are s
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import math
-from collections.abc import Callable, Iterable
-
-import msgspec
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from shared.events import Event
 
-from .alerting.grouping import Grouper, group_machine, is_group
-from .alerting.publishing import Publisher
-from .alerting.records import AlertRecords
-from .alerting.transition import Transition
-from .detectors.base import Ctx, Detector
-from .detectors.registry import Rule
-from .detectors.threshold import OPS, ThresholdRule
-from .detectors.tracks import SiteTracks
-from .engineops import EngineOps, EngineState
-from .floor.kpis import FloorConfig
-from .floor.metrics import Reader, inputs
-from .floor.recent import RecentKeys
-from .floor.reducer import Floor
-from .floor.state import SiteFloor
-from .floor.times import epoch, to_datetime
-from .floor.touches import Touches
-from .lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, Key, ThresholdAlert, fingerprint
-from .rules.defaults import default_rules
-from .rules.ruleset import RuleSet
-
-# rule, inputs changed, skippable when unchanged (kind rules: has an idle test), threshold rules:
-# metric reader, op, entry threshold
-_TouchEntry = tuple[Rule, bool, bool, Reader | None, Callable[[float, float], bool], float]
+from ..alerting.actions import acknowledge, covered_by
+from ..alerting.grouping import Grouper, is_group
+from ..alerting.labels import alert_labels
+from ..alerting.publishing import Publisher
+from ..alerting.records import AlertRecords
+from ..alerting.silences import Silence
+from ..alerting.transition import Transition
+from ..detectors.base import Ctx, Detector
+from ..detectors.progress_lag import ProgressLagRule
+from ..detectors.registry import Rule
+from ..detectors.threshold import OPS, ThresholdRule
+from ..detectors.tracks import SiteTracks
+from ..floor.kpis import FloorConfig
+from ..floor.recent import RecentKeys
+from ..floor.reducer import Floor
+from ..floor.site_view import floor_snapshot
+from ..floor.state import SiteFloor
+from ..floor.times import epoch, to_datetime
+from ..floor.touches import Touches
+from ..lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, Key, ThresholdAlert, fingerprint
+from ..rules.defaults import default_rules
+from ..rules.ruleset import RuleSet
+from .persistence import EngineState, decode, encode, machines
+from .plan import Plan
+from .wakes import Wakes
 
 
 def _scope(site: str, kind: str, name: str) -> dict[str, str]:
     return {"site": site} if kind == "site" else {"site": site, kind: name}
 
 
-class Engine(EngineOps):
+class Engine:
     """See the module docstring for the call order and the determinism contract."""
 
     def __init__(
@@ -91,8 +91,7 @@ class Engine(EngineOps):
         self._dirty: set[str] = set()
         self._stats: dict[str, SiteTracks] = {}
         self._ctx: dict[str, Ctx] = {}
-        self._wakes: dict[str, dict[str, float]] = {}  # site -> "rule\0kind\0name" -> event time
-        self._heap: dict[str, list[tuple[float, str]]] = {}
+        self._wakes = Wakes()
         self.lateness = allowed_lateness_s
         self.duplicates = 0
         self._index(rules)
@@ -101,41 +100,22 @@ class Engine(EngineOps):
 
     def _index(self, rules: RuleSet) -> None:
         self.rules = rules
-        self._rules: dict[str, Rule] = {r.name: r for r in rules.rules}
-        self._projects = {p.name: p for p in rules.projects}
-        plain = [r for r in rules.rules if isinstance(r, ThresholdRule)]
-        kinds = [r for r in rules.rules if isinstance(r, Detector)]
-        self._by_kind: dict[str, list[Rule]] = {}
-        for r in rules.rules:
-            self._by_kind.setdefault(r.scope, []).append(r)
-        self._per_minute = [r for r in plain if r.timings & {"window", "continuous"}]
-        self._rising = [r for r in plain if "rising" in r.timings]
-        self._rising_calls = any(r.scope != "agent" for r in self._rising)
-        self._rising_agents = any(r.scope == "agent" for r in self._rising)
-        self._continuous = [r for r in plain if "continuous" in r.timings]
-        self._kind_minute = [r for r in kinds if r.per_minute]
-        self._observers = [r for r in kinds if r.observes]
-        # (kind, touch mask) -> [(rule, whether what it reads changed)] for the rules of that family
-        self._touch_rules: dict[tuple[str, int], list[_TouchEntry]] = {}
-        # threshold rules that read only event/window metrics: the touch bits of their inputs
-        self._inputs: dict[str, int] = {}
-        for r in plain:
-            mask = inputs([r.metric, *(g.metric for g in r.when)])
-            if mask is not None:
-                self._inputs[r.name] = mask
-        # alert keys of those rules evaluated since the rules were indexed: with no active alert, their
-        # condition was false then, and stays false until an input changes (see _evaluate_touches)
+        self._plan = Plan(rules)
+        self._rules = self._plan.rules
+        self._projects = self._plan.projects
+        # alert keys of the rules with inputs (plan.inputs) evaluated since the rules were indexed:
+        # with no active alert, their condition was false then, and stays false until an input
+        # changes (see _evaluate_touches)
         self._settled: set[Key] = set()
         for site in self._ctx:
             self._ctx[site] = self._new_ctx(site)
-        if hasattr(self, "_publisher"):
-            self._publisher.inhibition.inhibits = rules.inhibit
-            self._publisher.inhibition.index(self._rules, self._alerts)
+        self._publisher.inhibition.inhibits = rules.inhibit
+        self._publisher.inhibition.index(self._rules, self._alerts)
 
     def _new_ctx(self, site: str) -> Ctx:
         """The detector context of ``site``, its tracks matching the current rules."""
         s = self._floor.site(site)
-        if self._observers and s.handled is None:
+        if self._plan.observers and s.handled is None:
             s.handled = []
         stats = self._stats.setdefault(site, SiteTracks())
         keep = {}
@@ -202,10 +182,11 @@ class Engine(EngineOps):
             self._pending[site] = {}
             self._ctx[site] = self._new_ctx(site)
         touches = self._floor.apply(ev, t)
-        if self._observers:
+        observers = self._plan.observers
+        if observers:
             ctx = self._ctx[site]
             handled = ctx.floor.handled or []
-            for rule in self._observers:
+            for rule in observers:
                 rule.observe(ctx, ev, t, handled, touches)
             handled.clear()
         if touches:
@@ -240,16 +221,17 @@ class Engine(EngineOps):
     def _needs_second(self, s: SiteFloor) -> bool:
         if self._pending[s.site]:
             return True
-        if (self._rising_calls and s.waiting_in) or (self._rising_agents and s.agents):
+        plan = self._plan
+        if (plan.rising_calls and s.waiting_in) or (plan.rising_agents and s.agents):
             return True
-        return bool(self._continuous) and s.total.logged_in > 0
+        return bool(plan.continuous) and s.total.logged_in > 0
 
     def _next_point(self, site: str, g: int) -> int:
         s = self._floor.sites[site]
         nxt = g + 1 if self._needs_second(s) else (g // 60 + 1) * 60
-        heap = self._heap.get(site)
-        if heap:
-            nxt = min(nxt, max(g + 1, math.ceil(heap[0][0])))
+        wake = self._wakes.first(site)
+        if wake is not None:
+            nxt = min(nxt, max(g + 1, math.ceil(wake)))
         due = self._publisher.escalation.next_due(site)
         if due is not None:
             nxt = min(nxt, max(g + 1, math.ceil(due)))
@@ -258,28 +240,29 @@ class Engine(EngineOps):
     def _grid_point(self, site: str, g: int, out: list[Transition]) -> None:
         s = self._floor.sites[site]
         now = float(g)
+        plan = self._plan
         self._publisher.escalate(self._records, self._rules, self._alerts, site, now, s.tz, out)
         if g % 60 == 0:
             touches = self._floor.expire(site, now)
             if touches:
                 self._dirty.add(site)
                 self._evaluate_touches(s, touches, now, out)
-            for rule in self._per_minute:
+            for rule in plan.per_minute:
                 self._evaluate_each(s, rule, self._names(s, rule.scope), now, out)
-            for kind_rule in self._kind_minute:
+            for kind_rule in plan.detectors_per_minute:
                 if g % kind_rule.period_s:
                     continue
                 for name in kind_rule.names(self._ctx[site]):
                     self._evaluate(s, kind_rule, kind_rule.scope, name, now, out)
         self._run_wakes(s, now, out)
-        for rule in self._rising:
+        for rule in plan.rising:
             names: Iterable[str] = self._names(s, rule.scope)
             if rule.scope == "queue":
                 names = [n for n in names if s.queues[n].waiting]
             elif rule.scope == "site" and not s.waiting_in:
                 names = ()
             self._evaluate_each(s, rule, names, now, out)
-        for rule in self._continuous:
+        for rule in plan.continuous:
             self._evaluate_each(s, rule, self._names(s, rule.scope), now, out)
         # in deadline order, not insertion order: a restore rebuilds _pending in another order
         due = sorted(
@@ -301,26 +284,8 @@ class Engine(EngineOps):
             return list(s.agents)
         return [s.site]
 
-    def _arm(self, site: str, rule: Detector, name: str, at: float | None) -> None:
-        """Ask for an evaluation of ``rule`` for ``name`` at event time ``at`` (None: no need)."""
-        if at is None:
-            return
-        wakes = self._wakes.setdefault(site, {})
-        wkey = f"{rule.name}\x00{name}"
-        if wakes.get(wkey) == at:
-            return
-        wakes[wkey] = at
-        heapq.heappush(self._heap.setdefault(site, []), (at, wkey))
-
     def _run_wakes(self, s: SiteFloor, now: float, out: list[Transition]) -> None:
-        heap = self._heap.get(s.site)
-        wakes = self._wakes.get(s.site)
-        while heap and wakes is not None and heap[0][0] <= now:
-            at, wkey = heapq.heappop(heap)
-            if wakes.get(wkey) != at:
-                continue  # superseded by a later arming
-            del wakes[wkey]
-            rule_name, name = wkey.split("\x00", 1)
+        for rule_name, name in self._wakes.due(s.site, now):
             rule = self._rules.get(rule_name)
             if isinstance(rule, Detector):
                 self._evaluate(s, rule, rule.scope, name, now, out)
@@ -333,12 +298,11 @@ class Engine(EngineOps):
         # inputs changed since — they read the same (window metrics: the grid re-evaluates them at
         # every minute) — or its metric fails the entry threshold now (see _evaluate_each).
         site, alerts, settled = s.site, self._alerts, self._settled
+        touch_rules = self._plan.touch_rules
         for (kind, name), mask in touches.items():
-            rules = self._touch_rules.get((kind, mask))
+            rules = touch_rules.get((kind, mask))
             if rules is None:
-                rules = self._touch_rules[kind, mask] = [
-                    self._touch_entry(r, kind, mask) for r in self._by_kind.get(kind, ()) if r.family & mask
-                ]
+                rules = self._plan.touched(kind, mask)
             for rule, changed, skippable, read, op, entry in rules:
                 if read is not None:
                     key = (site, rule.name, kind, name)
@@ -356,19 +320,6 @@ class Engine(EngineOps):
                         continue
                 self._evaluate(s, rule, kind, name, now, out)
 
-    def _touch_entry(self, r: Rule, kind: str, mask: int) -> _TouchEntry:
-        if not isinstance(r, ThresholdRule):  # kind rules: skippable = has an idle test
-            return r, True, type(r).idle is not Detector.idle, None, OPS[">"], 0.0
-        inputs = self._inputs.get(r.name)
-        return (
-            r,
-            inputs is None or bool(inputs & mask),
-            inputs is not None,
-            r.readers[kind][0],
-            OPS[r.op],
-            r.value,
-        )
-
     def _evaluate_each(
         self, s: SiteFloor, rule: ThresholdRule, names: Iterable[str], now: float, out: list[Transition]
     ) -> None:
@@ -379,7 +330,7 @@ class Engine(EngineOps):
         kind, site, alerts = rule.scope, s.site, self._alerts
         read, _ = rule.readers[kind]
         op, entry = OPS[rule.op], rule.value
-        settled = self._settled if rule.name in self._inputs else None
+        settled = self._settled if rule.name in self._plan.inputs else None
         for name in names:
             key = (site, rule.name, kind, name)
             if key not in alerts:
@@ -395,7 +346,7 @@ class Engine(EngineOps):
     ) -> None:
         key = (s.site, rule.name, kind, name)
         m = self._alerts.get(key)
-        if rule.name in self._inputs:
+        if rule.name in self._plan.inputs:
             self._settled.add(key)
         if rule.matchers and not rule.matches(_scope(s.site, kind, name)):
             return
@@ -407,7 +358,7 @@ class Engine(EngineOps):
             a = rule.assess(ctx, name, now, firing)
             cond, value = a.cond, a.value
             if rule.wakes:
-                self._arm(s.site, rule, name, rule.wake(ctx, name, now))
+                self._wakes.arm(s.site, rule.name, name, rule.wake(ctx, name, now))
         if m is None:
             if not cond:
                 return
@@ -467,13 +418,111 @@ class Engine(EngineOps):
         self._pending[st.site].pop(key, None)
         self._by_fp.pop(st.fingerprint, None)
 
+    # -- reads and operator actions ------------------------------------------------------------
+
+    def pop_dirty_sites(self) -> set[str]:
+        """Sites whose floor changed since the previous call."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def sites(self) -> list[str]:
+        return list(self._floor.sites)
+
+    def floor_snapshot(self, site: str, now: dt.datetime | None = None) -> dict[str, Any]:
+        """``FloorSnapshot`` of ``site`` at ``now`` (default: the site's latest event time)."""
+        s = self._floor.peek(site)
+        t = s.latest if now is None else epoch(now)
+        snap = floor_snapshot(s, self._floor.config, t)
+        snap["projects"] = self.project_progress(site, t)
+        return snap
+
+    def project_progress(self, site: str, now: float) -> list[dict[str, Any]]:
+        """The site's projects against plan at epoch ``now`` (``floor/project_view.py``); the successes
+        are those the first ``progress_lag`` rule counts (rules files with projects get one)."""
+        ctx = self._ctx.get(site)
+        rule = next((r for r in self._rules.values() if isinstance(r, ProgressLagRule)), None)
+        return [] if ctx is None or rule is None else rule.progress(ctx, now)
+
+    @property
+    def floor(self) -> Floor:
+        """The live floor state (read-only by contract)."""
+        return self._floor
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        """Wire dicts of pending and firing alerts, in order of first activation."""
+        return [
+            self._records.current(self._rules[m.st.rule], m.st, self._floor.sites[m.st.site].tz).to_wire()
+            for m in self._alerts.values()
+        ]
+
+    def ack(self, fingerprint: str, *, by: str, at: dt.datetime, note: str = "") -> list[Transition]:
+        """Acknowledge an active alert: its record, then for a group alert one per member grouped
+        into it and not acknowledged yet (``alerting/actions.py``); empty when no such alert is active."""
+        key = self._by_fp.get(fingerprint)
+        if key is None:
+            return []
+        tz = self._floor.sites[self._alerts[key].st.site].tz
+        return acknowledge(
+            self._records, self._rules, self._alerts, self._groups, key, by=by, at=epoch(at), note=note, tz=tz
+        )
+
+    def silence(
+        self,
+        matchers: Mapping[str, str],
+        *,
+        until: dt.datetime,
+        at: dt.datetime,
+        by: str = "",
+        comment: str = "",
+        silence_id: str | None = None,
+    ) -> list[Transition]:
+        """Silence alerts whose labels match until ``until``; one record per active alert it covers.
+        Later transitions of matching alerts carry ``silenced_until`` while the silence lasts."""
+        sil = self._records.silence(
+            matchers, until=epoch(until), at=epoch(at), by=by, comment=comment, silence_id=silence_id
+        )
+        return self._covered_by(sil, at)
+
+    def unsilence(self, silence_id: str, *, at: dt.datetime) -> list[Transition]:
+        """End a silence early; one record per active alert it covered (now without it)."""
+        sil = self._records.unsilence(silence_id)
+        return [] if sil is None else self._covered_by(sil, at)
+
+    def _covered_by(self, sil: Silence, at: dt.datetime) -> list[Transition]:
+        tz = {site: s.tz for site, s in self._floor.sites.items()}
+        return covered_by(self._records, self._rules, self._alerts, sil, epoch(at), tz)
+
+    def alert_labels(self, fingerprint: str) -> dict[str, str] | None:
+        """Labels of an active alert (what silences match), or None."""
+        key = self._by_fp.get(fingerprint)
+        if key is None:
+            return None
+        st = self._alerts[key].st
+        return alert_labels(self._rules[st.rule], st)
+
     # -- persistence ---------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """All state as JSON bytes; ``Engine.restore(data, rules)`` continues exactly from here."""
+        state = EngineState(
+            floor=self._floor,
+            alerts=[m.st for m in self._alerts.values()],
+            book=self._records,
+            dedup=self._dedup,
+            grid=self._grid,
+            duplicates=self.duplicates,
+            lateness=self.lateness,
+            stats=self._stats,
+            wakes=self._wakes.at,
+            groups=self._groups.state(),
+        )
+        return encode(state)
 
     @classmethod
     def restore(cls, data: bytes, rules: RuleSet) -> Engine:
         """Rebuild an engine from :meth:`snapshot` bytes. Alerts whose rule is not in ``rules``
         are dropped without a record — restore with the old rules, then ``replace_rules``."""
-        state = msgspec.json.decode(data, type=EngineState)
+        state = decode(data)
         eng = cls(
             rules,
             config=state.floor.config,
@@ -483,20 +532,13 @@ class Engine(EngineOps):
         eng._floor, eng._records, eng._dedup = state.floor, state.book, state.dedup
         eng._grid, eng.duplicates = state.grid, state.duplicates
         eng._pending = {site: {} for site in state.grid}
-        eng._stats, eng._wakes = state.stats, state.wakes
-        eng._heap = {site: sorted((at, k) for k, at in w.items()) for site, w in state.wakes.items()}
+        eng._stats, eng._wakes = state.stats, Wakes(state.wakes)
         eng._ctx = {site: eng._new_ctx(site) for site in state.grid}
-        for st in state.alerts:
-            rule = eng._rules.get(st.rule)
-            if rule is None or (rule.scope != st.kind and not is_group(rule, st)):
-                continue
-            key = (st.site, st.rule, st.kind, st.name)
-            eng._by_fp[st.fingerprint] = key
-            if is_group(rule, st):  # as alerting/grouping.py builds it: no `for`, no hold of the agent rule
-                eng._alerts[key] = group_machine(st)
-                continue
-            m = eng._alerts[key] = rule.build(st)
-            eng._track_deadline(key, m)
+        for key, m, group in machines(state.alerts, eng._rules):
+            eng._by_fp[m.st.fingerprint] = key
+            eng._alerts[key] = m
+            if not group:  # a group alert fires and resolves with its members: no deadline
+                eng._track_deadline(key, m)
         eng._groups = Grouper(state.groups)
         eng._groups.index(eng._rules, eng._alerts)
         eng._publisher.rebuild(eng._rules, eng._alerts)
