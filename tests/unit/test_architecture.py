@@ -77,7 +77,8 @@ PLANTS = {
     ),
     "layers (alert core: TYPE_CHECKING imports count)": (
         "services/alerts/core/detectors/base.py",
-        "if TYPE_CHECKING:\n    from ..alerting.records import AlertRecords as _planted\n",
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+        "    from ..alerting.records import AlertRecords as _planted\n",
     ),
     "layers (alert core: every module in a layer)": ("services/alerts/core/_planted.py", '"""stray"""\n'),
 }

@@ -24,21 +24,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import msgspec
 
 from shared.events import Event
 
 from ..floor.metrics import SCOPE_KEYS
-from ..floor.state import SiteFloor
+from ..floor.projects import Project
+from ..floor.state import HandledCall, SiteFloor
 from ..floor.touches import Touches
 from ..lifecycle import AlertState, ThresholdAlert
 from .options import NAME_RE, SEVERITIES, Duration, Grouping
-
-if TYPE_CHECKING:
-    from ..floor.projects import Project
-    from ..floor.state import HandledCall
 
 
 class Assessment(NamedTuple):

@@ -89,7 +89,7 @@ class Engine:
         self._pending: dict[str, dict[Key, ThresholdAlert]] = {}
         self._by_fp: dict[str, Key] = {}
         self._dirty: set[str] = set()
-        self._stats: dict[str, SiteTracks] = {}
+        self._tracks: dict[str, SiteTracks] = {}  # site -> the detectors' tracks
         self._ctx: dict[str, Ctx] = {}
         self._wakes = Wakes()
         self.lateness = allowed_lateness_s
@@ -117,16 +117,16 @@ class Engine:
         s = self._floor.site(site)
         if self._plan.observers and s.handled is None:
             s.handled = []
-        stats = self._stats.setdefault(site, SiteTracks())
+        tracks = self._tracks.setdefault(site, SiteTracks())
         keep = {}
         for r in self.rules.rules:
             if isinstance(r, Detector):
                 fresh = r.new_track()
                 if fresh is not None:
-                    old = stats.tracks.get(r.name)
+                    old = tracks.tracks.get(r.name)
                     keep[r.name] = old if type(old) is type(fresh) else fresh
-        stats.tracks = keep
-        return Ctx(s, stats.tracks, self._projects)
+        tracks.tracks = keep
+        return Ctx(s, tracks.tracks, self._projects)
 
     def replace_rules(self, rules: RuleSet, *, at: dt.datetime | None = None) -> list[Transition]:
         """Swap the rule set (validated: build it with ``load_rules`` first, which raises on a bad
@@ -512,7 +512,7 @@ class Engine:
             grid=self._grid,
             duplicates=self.duplicates,
             lateness=self.lateness,
-            stats=self._stats,
+            stats=self._tracks,
             wakes=self._wakes.at,
             groups=self._groups.state(),
         )
@@ -532,7 +532,7 @@ class Engine:
         eng._floor, eng._records, eng._dedup = state.floor, state.book, state.dedup
         eng._grid, eng.duplicates = state.grid, state.duplicates
         eng._pending = {site: {} for site in state.grid}
-        eng._stats, eng._wakes = state.stats, Wakes(state.wakes)
+        eng._tracks, eng._wakes = state.stats, Wakes(state.wakes)
         eng._ctx = {site: eng._new_ctx(site) for site in state.grid}
         for key, m, group in machines(state.alerts, eng._rules):
             eng._by_fp[m.st.fingerprint] = key
