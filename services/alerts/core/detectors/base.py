@@ -1,6 +1,6 @@
-"""The common shape of the rule kinds beyond ``threshold``: warnings computed by detectors.
+"""The common shape of the detector kinds (every rule kind beyond ``threshold``): :class:`Detector`.
 
-A kind rule is configuration (a frozen dataclass validated on construction, raising
+A detector is configuration (a frozen dataclass validated on construction, raising
 ``ValueError`` listing every problem) that the engine drives in this order, per site:
 
 1. ``observe(ctx, ev, t, handled, touches)`` for every applied event, *after* the floor applied it
@@ -8,9 +8,9 @@ A kind rule is configuration (a frozen dataclass validated on construction, rais
    ``touches`` bits for the scopes whose assessment may have changed.
 2. ``assess(ctx, name, now, firing)`` whenever a scope may have changed: on touches matching
    ``family``, on every minute boundary (multiple of ``period_s``) for ``per_minute`` kinds (over
-   ``names(ctx)``), and at
-   the wake-up time ``wake(ctx, name, now)`` returned after each assessment (``wakes`` kinds):
-   the event time at which the condition may start or stop holding with no new event.
+   ``names(ctx)``), and at the wake-up time ``wake(ctx, name, now)`` returned after each
+   assessment (``wakes`` kinds): the event time at which the condition may start or stop holding
+   with no new event.
 3. ``explain(ctx, name, now, a, state)`` only when a transition is published: summary + details.
 
 Everything a kind keeps between calls lives in its track (a :class:`DetectorTrack` of the type
@@ -61,7 +61,7 @@ class DetectorTrack(msgspec.Struct):
 
 @dataclass(slots=True)
 class Ctx:
-    """What a kind rule may read of one site: the floor, the tracks, the projects, a cache."""
+    """What a detector may read of one site: the floor, the tracks, the projects, a cache."""
 
     floor: SiteFloor
     tracks: dict[str, DetectorTrack]  # rule name -> its track (``tracks.SiteTracks.tracks``)

@@ -20,7 +20,7 @@ from ..detectors.threshold import ThresholdRule
 from ..floor.projects import Project
 from .ruleset import RuleSet
 
-# fields every rule document has at top level; the rest of a kind rule's fields go to ``params``
+# fields every rule document has at top level; the rest of a detector's fields go to ``params``
 _COMMON = frozenset(
     {
         "name",

@@ -1,7 +1,7 @@
 """Rules-file sections beyond threshold rules: detector kinds, ``projects:``, ``inhibit:``, and the
 routing keys every rule may carry (``escalate_after``, ``group``). Reference: ``docs/rules.md``.
 
-A kind rule's YAML keys are its dataclass fields (``for`` -> ``for_s``, ``match`` -> ``matchers``);
+A detector rule's YAML keys are its dataclass fields (``for`` -> ``for_s``, ``match`` -> ``matchers``);
 the field's type says how a value is read (``Duration``: seconds, or ``30s`` / ``5m`` / ``1h``).
 Every error is reported with its line.
 """
