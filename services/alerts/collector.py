@@ -86,7 +86,7 @@ class FloorCollector(Collector):
         yield from self._teams(floors, dropped)
         yield from self._agents(floors)
         yield from self._projects(floors)
-        yield from self._counters()
+        yield from self._counters(floors)
         yield from self._alerts()
         yield from self._sources()
         capped = _gauge("floorwatch_metrics_dropped_names", "Names left out of the last scrape by the "
@@ -204,7 +204,9 @@ class FloorCollector(Collector):
         yield from (f for _, f in fams)
         yield from (finish, status)
 
-    def _counters(self) -> Iterator[Metric]:
+    def _counters(self, floors: list[tuple[str, Mapping[str, Any]]]) -> Iterator[Metric]:
+        """Counts since this process started; 0 for queues on the floor not counted yet, so that
+        ``rate()`` and ``increase()`` see the series from its start."""
         fams = {
             kind: CounterMetricFamily(f"floorwatch_queue_{kind}_calls", doc, labels=["site", "queue"])
             for kind, doc in (
@@ -213,7 +215,13 @@ class FloorCollector(Collector):
                 ("abandoned", "call.abandoned events applied to the floor"),
             )
         }
-        for (site, queue, kind), n in sorted(dict(self._export.calls).items()):
+        counts = dict(self._export.calls)
+        limit = self._export.limits.max_values
+        for site, snap in floors:
+            for q in list(snap.get("queues") or [])[:limit]:
+                for kind in fams:
+                    counts.setdefault((site, str(q["queue"]), kind), 0)
+        for (site, queue, kind), n in sorted(counts.items()):
             fams[kind].add_metric([site, queue], n)
         yield from fams.values()
 
