@@ -16,7 +16,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check floorwatch services shared tests benchmarks
+	$(BIN)/ruff check floorwatch services shared tests benchmarks deploy
 	$(BIN)/lint-imports
 	$(BIN)/mypy services/alerts/core shared/events.py
 
