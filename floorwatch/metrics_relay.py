@@ -43,7 +43,8 @@ class MetricsRelay:
         own = (
             "# HELP floorwatch_relay_target_up 1 if the service's /metrics answered this scrape "
             "(floorwatch up relays ingest and alerts on the API's /metrics)\n"
-            "# TYPE floorwatch_relay_target_up gauge\n" + "".join(up)
+            "# TYPE floorwatch_relay_target_up gauge\n"
+            + "".join(up)
             + "# HELP floorwatch_relay_scrape_duration_seconds Time to fetch the service's /metrics\n"
             "# TYPE floorwatch_relay_scrape_duration_seconds gauge\n" + "".join(took)
         )

@@ -26,8 +26,12 @@ REASONS_PER_SITE = 20  # not-ready reasons with series of their own per site; th
 _CALL_GAUGES: tuple[tuple[str, str, str], ...] = (
     ("calls_waiting", "calls_waiting", "Calls waiting now"),
     ("longest_wait_s", "longest_wait_seconds", "Wait of the oldest call waiting now (0 when none)"),
-    ("service_level", "service_level_ratio", "Service level over the window (answered within the "
-     "threshold / (answered + abandoned - short abandons))"),
+    (
+        "service_level",
+        "service_level_ratio",
+        "Service level over the window (answered within the "
+        "threshold / (answered + abandoned - short abandons))",
+    ),
     ("abandon_rate", "abandon_ratio", "Abandon rate over the window (short abandons excluded)"),
     ("asa_s", "asa_seconds", "Average speed of answer over the window"),
     ("aht_s", "aht_seconds", "Average handle time (talk + hold + wrap-up) over the window"),
@@ -89,25 +93,36 @@ class FloorCollector(Collector):
         yield from self._counters(floors)
         yield from self._alerts()
         yield from self._sources()
-        capped = _gauge("floorwatch_metrics_dropped_names", "Names left out of the last scrape by the "
-                        "cardinality limits (per kind)", ["kind"])
+        capped = _gauge(
+            "floorwatch_metrics_dropped_names",
+            "Names left out of the last scrape by the cardinality limits (per kind)",
+            ["kind"],
+        )
         for kind, n in sorted(dropped.items()):
             capped.add_metric([kind], n)
         yield capped
-        over = CounterMetricFamily("floorwatch_metrics_other_names", "Events whose site, queue or source "
-                                   "was counted under _other by the cardinality limits")
+        over = CounterMetricFamily(
+            "floorwatch_metrics_other_names",
+            "Events whose site, queue or source was counted under _other by the cardinality limits",
+        )
         over.add_metric([], x.overflowed)
         yield over
 
-    def _floor_info(self, floors: list[tuple[str, Mapping[str, Any]]],
-                    published: dict[str, float]) -> Iterator[Metric]:
-        window = _gauge("floorwatch_floor_window_seconds", "Length of the sliding window of the counts",
-                        ["site"])
+    def _floor_info(
+        self, floors: list[tuple[str, Mapping[str, Any]]], published: dict[str, float]
+    ) -> Iterator[Metric]:
+        window = _gauge(
+            "floorwatch_floor_window_seconds", "Length of the sliding window of the counts", ["site"]
+        )
         sl = _gauge("floorwatch_floor_sl_threshold_seconds", "Service-level threshold", ["site"])
-        as_of = _gauge("floorwatch_floor_as_of_timestamp_seconds", "Event time of the last published "
-                       "snapshot", ["site"])
-        pub = _gauge("floorwatch_floor_published_timestamp_seconds", "Wall time the last snapshot was "
-                     "published (at least every 5 s per site)", ["site"])
+        as_of = _gauge(
+            "floorwatch_floor_as_of_timestamp_seconds", "Event time of the last published snapshot", ["site"]
+        )
+        pub = _gauge(
+            "floorwatch_floor_published_timestamp_seconds",
+            "Wall time the last snapshot was published (at least every 5 s per site)",
+            ["site"],
+        )
         for site, snap in floors:
             window.add_metric([site], float(snap.get("window_s", 0)))
             sl.add_metric([site], float(snap.get("sl_threshold_s", 0)))
@@ -120,8 +135,11 @@ class FloorCollector(Collector):
 
     def _totals(self, floors: list[tuple[str, Mapping[str, Any]]]) -> Iterator[Metric]:
         fams = [(f, _gauge(f"floorwatch_site_{n}", h, ["site"])) for f, n, h in _CALL_GAUGES]
-        occ = _gauge("floorwatch_site_occupancy_ratio", "Busy / (busy + available) agent time over the "
-                     "window", ["site"])
+        occ = _gauge(
+            "floorwatch_site_occupancy_ratio",
+            "Busy / (busy + available) agent time over the window",
+            ["site"],
+        )
         agents = _gauge("floorwatch_site_agents", "Agents by state now", ["site", "state"])
         for site, snap in floors:
             totals = snap.get("totals") or {}
@@ -134,8 +152,9 @@ class FloorCollector(Collector):
 
     def _queues(self, floors: list[tuple[str, Mapping[str, Any]]], dropped: Counter[str]) -> Iterator[Metric]:
         fams = [(f, _gauge(f"floorwatch_queue_{n}", h, ["site", "queue"])) for f, n, h in _CALL_GAUGES]
-        agents = _gauge("floorwatch_queue_agents", "Agents serving the queue, by state now",
-                        ["site", "queue", "state"])
+        agents = _gauge(
+            "floorwatch_queue_agents", "Agents serving the queue, by state now", ["site", "queue", "state"]
+        )
         for site, snap in floors:
             queues = list(snap.get("queues") or [])
             keep = queues[: self._export.limits.max_values]
@@ -149,10 +168,14 @@ class FloorCollector(Collector):
 
     def _teams(self, floors: list[tuple[str, Mapping[str, Any]]], dropped: Counter[str]) -> Iterator[Metric]:
         fams = [(f, _gauge(f"floorwatch_team_{n}", h, ["site", "team"])) for f, n, h in _TEAM_GAUGES]
-        agents = _gauge("floorwatch_team_agents", "Agents of the team by state now",
-                        ["site", "team", "state"])
-        reasons = _gauge("floorwatch_team_not_ready_agents", "Agents of the team not ready now, by reason "
-                         "(none: no reason given)", ["site", "team", "reason"])
+        agents = _gauge(
+            "floorwatch_team_agents", "Agents of the team by state now", ["site", "team", "state"]
+        )
+        reasons = _gauge(
+            "floorwatch_team_not_ready_agents",
+            "Agents of the team not ready now, by reason (none: no reason given)",
+            ["site", "team", "reason"],
+        )
         limit = self._export.limits.max_values
         for site, snap in floors:
             teams = list(snap.get("teams") or [])
@@ -170,10 +193,16 @@ class FloorCollector(Collector):
 
     def _agents(self, floors: list[tuple[str, Mapping[str, Any]]]) -> Iterator[Metric]:
         limits = self._export.limits
-        state = _gauge("floorwatch_agent_state", "1 for the agent's current state (allow-listed agents only)",
-                       ["site", "team", "agent", "state"])
-        since = _gauge("floorwatch_agent_state_started_timestamp_seconds", "Event time the agent's current "
-                       "state began (allow-listed agents only)", ["site", "team", "agent"])
+        state = _gauge(
+            "floorwatch_agent_state",
+            "1 for the agent's current state (allow-listed agents only)",
+            ["site", "team", "agent", "state"],
+        )
+        since = _gauge(
+            "floorwatch_agent_state_started_timestamp_seconds",
+            "Event time the agent's current state began (allow-listed agents only)",
+            ["site", "team", "agent"],
+        )
         if limits.all_agents or limits.agents:
             for site, snap in floors:
                 for a in snap.get("agents") or []:
@@ -189,10 +218,14 @@ class FloorCollector(Collector):
 
     def _projects(self, floors: list[tuple[str, Mapping[str, Any]]]) -> Iterator[Metric]:
         fams = [(f, _gauge(f"floorwatch_project_{n}", h, ["site", "project"])) for f, n, h in _PROJECT_GAUGES]
-        finish = _gauge("floorwatch_project_projected_finish_ratio", "Projected successes by the window's "
-                        "end / target (1 = the target is met on time)", ["site", "project"])
-        status = _gauge("floorwatch_project_status", "1 for the project's status now",
-                        ["site", "project", "status"])
+        finish = _gauge(
+            "floorwatch_project_projected_finish_ratio",
+            "Projected successes by the window's end / target (1 = the target is met on time)",
+            ["site", "project"],
+        )
+        status = _gauge(
+            "floorwatch_project_status", "1 for the project's status now", ["site", "project", "status"]
+        )
         for site, snap in floors:
             for p in snap.get("projects") or []:
                 labels = [site, str(p["project"])]
@@ -226,19 +259,29 @@ class FloorCollector(Collector):
         yield from fams.values()
 
     def _alerts(self) -> Iterator[Metric]:
-        active = _gauge("floorwatch_alerts_active", "Floorwatch alerts active now, by rule, severity and "
-                        "state (pending, firing)", ["site", "rule", "severity", "state"])
+        active = _gauge(
+            "floorwatch_alerts_active",
+            "Floorwatch alerts active now, by rule, severity and state (pending, firing)",
+            ["site", "rule", "severity", "state"],
+        )
         for a in self._export.alerts:
             active.add_metric([a.site, a.rule, a.severity, a.state], a.count)
         yield active
 
     def _sources(self) -> Iterator[Metric]:
-        events = CounterMetricFamily("floorwatch_source_events", "Events applied to the floor, by source",
-                                     labels=["site", "source"])
-        newest = _gauge("floorwatch_source_last_event_timestamp_seconds", "Newest event time seen from the "
-                        "source", ["site", "source"])
-        received = _gauge("floorwatch_source_last_received_timestamp_seconds", "Wall time the source's last "
-                          "event was applied", ["site", "source"])
+        events = CounterMetricFamily(
+            "floorwatch_source_events", "Events applied to the floor, by source", labels=["site", "source"]
+        )
+        newest = _gauge(
+            "floorwatch_source_last_event_timestamp_seconds",
+            "Newest event time seen from the source",
+            ["site", "source"],
+        )
+        received = _gauge(
+            "floorwatch_source_last_received_timestamp_seconds",
+            "Wall time the source's last event was applied",
+            ["site", "source"],
+        )
         for (site, source), seen in sorted(list(self._export.sources.items())):
             events.add_metric([site, source], seen.events)
             newest.add_metric([site, source], seen.newest_event)

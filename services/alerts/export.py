@@ -105,10 +105,9 @@ class FloorExport:
         ts = ev.ts.timestamp()
         if ts > seen.newest_event:
             seen.newest_event = ts
-        counter = _CALL_COUNTERS.get(type(ev))
-        if counter is not None:
-            queue = self._keep(self._queues.setdefault(site, set()), ev.queue)  # type: ignore[attr-defined]
-            key = (site, queue, counter)
+        if isinstance(ev, CallQueued | CallAnswered | CallAbandoned):
+            queue = self._keep(self._queues.setdefault(site, set()), ev.queue)
+            key = (site, queue, _CALL_COUNTERS[type(ev)])
             self.calls[key] = self.calls.get(key, 0) + 1
 
     def alerts_changed(self, active: Iterable[Mapping[str, Any]]) -> None:

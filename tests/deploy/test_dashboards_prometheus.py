@@ -54,8 +54,15 @@ class Prometheus:
         self.log = workdir / "prometheus.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [prometheus(), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}"], stdout=out, stderr=subprocess.STDOUT)
+                [
+                    prometheus(),
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={workdir / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -81,11 +88,23 @@ class Prometheus:
             self.proc.wait()
 
 
-def test_every_panel_parses_and_key_panels_show_the_simulated_floor(settings: Settings, tmp_path: Path) -> None:
+def test_every_panel_parses_and_key_panels_show_the_simulated_floor(
+    settings: Settings, tmp_path: Path
+) -> None:
     # The demo's rush (Makefile DEMO), four times faster than life so that calls complete
     # (handle time ~5 min) within the run; every agent gets per-agent series.
-    up = Up(settings, tmp_path, "--simulate", "--agents", "40", "--incident", "surge:sales@0x25+20",
-            "--time-scale", "4", env={"FLOORWATCH_METRICS_AGENTS": "*"})
+    up = Up(
+        settings,
+        tmp_path,
+        "--simulate",
+        "--agents",
+        "40",
+        "--incident",
+        "surge:sales@0x25+20",
+        "--time-scale",
+        "4",
+        env={"FLOORWATCH_METRICS_AGENTS": "*"},
+    )
     prom = None
     try:
         up.wait_ready()

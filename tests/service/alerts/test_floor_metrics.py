@@ -31,8 +31,15 @@ rules:
 
 
 def ev(n: int, etype: str, at: float, **fields: Any) -> dict[str, Any]:
-    return {"v": 1, "id": f"e{n}", "source": fields.pop("source", "pbx"), "type": etype,
-            "ts": (T0 + dt.timedelta(seconds=at)).isoformat(), "site": fields.pop("site", "s1"), **fields}
+    return {
+        "v": 1,
+        "id": f"e{n}",
+        "source": fields.pop("source", "pbx"),
+        "type": etype,
+        "ts": (T0 + dt.timedelta(seconds=at)).isoformat(),
+        "site": fields.pop("site", "s1"),
+        **fields,
+    }
 
 
 EVENTS = [
@@ -82,10 +89,22 @@ def run_worker(limits: ExportLimits) -> tuple[FloorExport, Producer]:
     export, producer = FloorExport(limits), Producer()
     rules = load_rules(RULES, name="test")
     worker = AlertsWorker(
-        consumer=None, producer=producer, store=Store(), loop=Loop(),  # type: ignore[arg-type]
-        rules=rules, events_topic="events", control_topic="c", alerts_topic="alerts", floor_topic="floor",
-        metrics=AlertsMetrics.create(CollectorRegistry()), floor_interval_s=0.5, snapshot_interval_s=1e9,
-        allowed_lateness_s=2, wall=lambda: WALL, monotonic=lambda: 100.0, export=export,
+        consumer=None,
+        producer=producer,
+        store=Store(),
+        loop=Loop(),  # type: ignore[arg-type]
+        rules=rules,
+        events_topic="events",
+        control_topic="c",
+        alerts_topic="alerts",
+        floor_topic="floor",
+        metrics=AlertsMetrics.create(CollectorRegistry()),
+        floor_interval_s=0.5,
+        snapshot_interval_s=1e9,
+        allowed_lateness_s=2,
+        wall=lambda: WALL,
+        monotonic=lambda: 100.0,
+        export=export,
     )
     worker.parts[0] = Partition(Engine(rules), replay_until=0)
     worker.handle([Record(i, orjson.dumps(e)) for i, e in enumerate(EVENTS)])  # type: ignore[list-item]
@@ -132,8 +151,11 @@ def expected() -> dict[str, Any]:
     sales = waits["sales"]
     within = sum(1 for kind, w in sales if kind == "answered" and w <= 20)
     short = sum(1 for kind, w in sales if kind == "abandoned" and w < 5)
-    return {"waiting": Counter(q for q, _ in queued.values()), "counts": counts,
-            "sales_sl": within / (len(sales) - short)}
+    return {
+        "waiting": Counter(q for q, _ in queued.values()),
+        "counts": counts,
+        "sales_sl": within / (len(sales) - short),
+    }
 
 
 def test_floor_figures_equal_the_events() -> None:
@@ -141,30 +163,43 @@ def test_floor_figures_equal_the_events() -> None:
     _, samples = scrape(export)
     want = expected()
     for queue in ("sales", "service"):
-        assert value(samples, "floorwatch_queue_calls_waiting", site="s1", queue=queue) == want["waiting"][queue]
+        assert (
+            value(samples, "floorwatch_queue_calls_waiting", site="s1", queue=queue) == want["waiting"][queue]
+        )
         for kind in ("offered", "answered", "abandoned"):
             got = value(samples, f"floorwatch_queue_{kind}_calls_total", site="s1", queue=queue)
             assert (got or 0) == want["counts"][(queue, kind)], (queue, kind)
-    assert value(samples, "floorwatch_queue_service_level_ratio", site="s1", queue="sales") == want["sales_sl"]
+    assert (
+        value(samples, "floorwatch_queue_service_level_ratio", site="s1", queue="sales") == want["sales_sl"]
+    )
     assert value(samples, "floorwatch_site_calls_waiting", site="s1") == sum(want["waiting"].values())
     # agents by state per team, and not ready by reason: a1 and a2 talk, a3 is at lunch
     assert value(samples, "floorwatch_team_agents", site="s1", team="t1", state="talking") == 2
     assert value(samples, "floorwatch_team_agents", site="s1", team="t2", state="not_ready") == 1
     assert value(samples, "floorwatch_team_not_ready_agents", site="s1", team="t2", reason="lunch") == 1
     # the alert the backlog caused (c4 waits in sales), by rule, severity and state
-    assert value(samples, "floorwatch_alerts_active", site="s1", rule="backlog", severity="warning",
-                 state="firing") == 1
+    assert (
+        value(
+            samples, "floorwatch_alerts_active", site="s1", rule="backlog", severity="warning", state="firing"
+        )
+        == 1
+    )
     # freshness per source: 12 distinct events of pbx at s1, the newest at T0 + 51 s
     assert value(samples, "floorwatch_source_events_total", site="s1", source="pbx") == 11
     assert value(samples, "floorwatch_source_last_event_timestamp_seconds", site="s1", source="pbx") == (
-        (T0 + dt.timedelta(seconds=51)).timestamp())
-    assert value(samples, "floorwatch_source_last_received_timestamp_seconds", site="s1",
-                 source="pbx") == WALL.timestamp()
+        (T0 + dt.timedelta(seconds=51)).timestamp()
+    )
+    assert (
+        value(samples, "floorwatch_source_last_received_timestamp_seconds", site="s1", source="pbx")
+        == WALL.timestamp()
+    )
     # the wallboard's numbers are the published snapshot's: same figures
     [snap] = [doc for topic, doc in producer.sent if topic == "floor" and doc["site"] == "s1"]
     [sales] = [q for q in snap["queues"] if q["queue"] == "sales"]
-    assert value(samples, "floorwatch_queue_service_level_ratio", site="s1", queue="sales") == (
-        sales["service_level"])
+    assert (
+        value(samples, "floorwatch_queue_service_level_ratio", site="s1", queue="sales")
+        == (sales["service_level"])
+    )
     assert value(samples, "floorwatch_floor_published_timestamp_seconds", site="s1") == WALL.timestamp()
 
 
@@ -176,7 +211,12 @@ def test_per_agent_series_only_for_the_allow_list() -> None:
     assert agents == {"a3"}
     assert value(samples, "floorwatch_agent_state", site="s1", team="t2", agent="a3", state="not_ready") == 1
     _, samples = scrape(run_worker(ExportLimits(all_agents=True))[0])
-    assert {dict(k[1])["agent"] for k in samples if k[0] == "floorwatch_agent_state"} == {"a1", "a2", "a3", "b1"}
+    assert {dict(k[1])["agent"] for k in samples if k[0] == "floorwatch_agent_state"} == {
+        "a1",
+        "a2",
+        "a3",
+        "b1",
+    }
 
 
 def test_names_beyond_the_limit_count_under_other() -> None:
@@ -188,11 +228,16 @@ def test_names_beyond_the_limit_count_under_other() -> None:
     assert value(samples, "floorwatch_source_events_total", site="_other", source="other") == 1
     assert (value(samples, "floorwatch_metrics_other_names_total") or 0) >= 3
     # snapshot series: one queue and one team per site, the rest counted as dropped
-    assert {dict(k[1])["queue"] for k in samples if k[0] == "floorwatch_queue_calls_waiting"} == {"sales", "q"}
+    assert {dict(k[1])["queue"] for k in samples if k[0] == "floorwatch_queue_calls_waiting"} == {
+        "sales",
+        "q",
+    }
     assert value(samples, "floorwatch_metrics_dropped_names", kind="queue") == 1
 
 
 def test_exposition_passes_promtool() -> None:
     text, _ = scrape(run_worker(ExportLimits(all_agents=True))[0])
-    done = subprocess.run([promtool(), "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+    done = subprocess.run(
+        [promtool(), "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
