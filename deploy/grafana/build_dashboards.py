@@ -114,7 +114,7 @@ def variable(name: str, query: str, label: str) -> dict[str, Any]:
         "type": "query",
         "datasource": DS,
         "definition": query,
-        "query": {"query": query, "refId": f"{name}-values"},
+        "query": query,  # the classic string form, which every Grafana since 7 reads
         "refresh": 2,
         "sort": 1,
         "multi": True,
