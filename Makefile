@@ -16,9 +16,10 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check floorwatch services shared tests benchmarks
+	$(BIN)/ruff check floorwatch services shared tests benchmarks deploy
 	$(BIN)/lint-imports
-	$(BIN)/mypy services/alerts/core shared/events.py
+	$(BIN)/mypy services/alerts/core shared/events.py services/alerts/export.py services/alerts/collector.py \
+		shared/opshttp.py shared/logs.py floorwatch/metrics_relay.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all

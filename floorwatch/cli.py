@@ -102,6 +102,14 @@ def _serve_metrics(registry: Any, port: int, host: str = "127.0.0.1") -> None:
     logger.info("metrics on http://%s:%d/metrics", host, port)
 
 
+def _serve_ops(registry: Any, port: int, host: str, ready: Callable[[], str | None]) -> None:
+    """/metrics, /healthz and /readyz of a service without an API (shared/opshttp.py)."""
+    from shared.opshttp import OpsServer
+
+    OpsServer(registry, ready, host, port).start()
+    logger.info("metrics on http://%s:%d/metrics (and /healthz, /readyz)", host, port)
+
+
 # -- services ----------------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
@@ -112,8 +120,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     ensure_topics(settings)
     registry = CollectorRegistry()
-    _serve_metrics(registry, args.metrics_port)
-    runner = IngestRunner(settings, registry).start()
+    runner = IngestRunner(settings, registry)
+    _serve_ops(registry, args.metrics_port, settings.metrics_host, runner.problem)
+    runner.start()
     stop = threading.Event()
     _wait_for_stop(stop, runner)
     runner.stop()
@@ -132,8 +141,9 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         rules = with_demo_projects(rules, settings.demo_projects)
     ensure_topics(settings)
     registry = CollectorRegistry()
-    _serve_metrics(registry, args.metrics_port)
-    runner = AlertsRunner(settings, registry, rules).start()
+    runner = AlertsRunner(settings, registry, rules)
+    _serve_ops(registry, args.metrics_port, settings.metrics_host, runner.problem)
+    runner.start()
     stop = threading.Event()
     _wait_for_stop(stop, runner)
     runner.stop()
@@ -172,7 +182,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] | None = None, *,
-             reuse_port: bool = False) -> None:
+             reuse_port: bool = False, metrics_relay: Any = None) -> None:
     """One API instance under uvicorn until it is stopped. ``reuse_port``: bind its own listening
     socket with ``SO_REUSEPORT`` (one of ``--workers``), so that other processes can serve the port too."""
     import datetime as dt
@@ -195,9 +205,11 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         registry=registry,
         tokens=SqlTokenStore(sessions(db)),
         audit=SqlAuditLog(sessions(db)),
+        metrics_relay=metrics_relay,
     )
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
+    config = uvicorn.Config(  # log_config=None: uvicorn's records go through shared/logs.py's handler
+        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False,
+        log_config=None,
     )
     server = uvicorn.Server(config)
     if on_started is not None:
@@ -229,6 +241,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
 def cmd_up(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
+    from floorwatch.metrics_relay import MetricsRelay
     from floorwatch.supervisor import Supervisor, start_broker
     from shared.kafka import ensure_topics
     from shared.migrate import upgrade
@@ -263,14 +276,15 @@ def cmd_up(args: argparse.Namespace) -> int:
                 f"  supervisor: {base}/wallboard?token={token}\n"
                 f"  API docs:   {base}/docs   (Authorization: Bearer {token})\n"
                 f"  stream:     ws://{settings.host}:{settings.port}/v1/stream?token={token}\n"
-                f"  metrics:    {base}/metrics  ingest: http://127.0.0.1:{ports['ingest']}/metrics"
-                f"  alerts: http://127.0.0.1:{ports['alerts']}/metrics\n"
+                f"  metrics:    {base}/metrics   (all services; ingest alone on :{ports['ingest']},"
+                f" alerts on :{ports['alerts']})\n"
                 f"  Kafka:      {settings.kafka_bootstrap}   database: {settings.database_url}\n"
                 "Ctrl-C stops everything.\n",
                 flush=True,
             )
 
-        _run_api(settings, CollectorRegistry(), on_started=announce)
+        relay = MetricsRelay({name: ("127.0.0.1", port) for name, port in ports.items()})
+        _run_api(settings, CollectorRegistry(), on_started=announce, metrics_relay=relay)
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -511,12 +525,12 @@ def _add_sim_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shared.runtime import configure_logging
+    from shared.logs import setup_logging
 
     raw = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(raw)
     args.raw_argv = raw
-    configure_logging(args.log_level)
+    setup_logging(args.log_level, service=args.command)
     return int(args.func(args) or 0)
 
 

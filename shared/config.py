@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     snapshot_interval_s: float = Field(5.0, gt=0)
     allowed_lateness_s: float = Field(2.0, ge=0)
 
+    # Metrics (docs/metrics.md, "Prometheus")
+    metrics_host: str = Field("127.0.0.1", description="address of the ingest / alerts /metrics server")
+    metrics_agents: str = Field("", description="agents with per-agent series: comma-separated ids, or *")
+    metrics_max_values: int = Field(
+        500, ge=1, description="per site: queues, teams, sources with series of their own (rest: _other)"
+    )
+
     # Ingest
     max_event_bytes: int = Field(64 * 1024, ge=256)
     ingest_batch: int = Field(2000, ge=1)

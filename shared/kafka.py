@@ -215,6 +215,7 @@ class BatchLoop:
         )
         self._max_inflight = max_inflight
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.last_turn: float | None = None  # time.monotonic() when the loop last completed a turn
 
     def start(self) -> BatchLoop:
         self.thread.start()
@@ -229,6 +230,20 @@ class BatchLoop:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    def problem(self, stall_s: float = 30.0) -> str | None:
+        """Why this loop is not ready (``/readyz``), or None: it has polled and handled at least
+        once and is still turning — a handler stuck longer than ``stall_s`` is not ready."""
+        if self.error is not None:
+            return f"{self.thread.name} failed: {self.error!r}"
+        if self._stop.is_set():
+            return f"{self.thread.name} is stopping"
+        last = self.last_turn
+        if last is None:
+            return f"{self.thread.name} has not polled yet"
+        if time.monotonic() - last > stall_s:
+            return f"{self.thread.name} has not completed a poll for {time.monotonic() - last:.0f} s"
+        return None
 
     def _commit_done(self) -> None:
         """Commit, in order, every batch whose outcome is settled; raise if one failed."""
@@ -263,6 +278,7 @@ class BatchLoop:
                 self._commit_done()
                 if self._on_idle is not None:
                     self._on_idle()
+                self.last_turn = time.monotonic()
             for _, outcome in self._inflight:
                 if outcome is not None:
                     outcome.wait()

@@ -9,7 +9,9 @@ import time
 from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 
-from services.alerts.core.rules.ruleset import RuleSet
+from services.alerts.collector import FloorCollector
+from services.alerts.core import RuleSet
+from services.alerts.export import ExportLimits, FloorExport
 from services.alerts.reload import RulesWatcher
 from services.alerts.service import AlertsMetrics, AlertsWorker
 from services.alerts.store import AlertStore
@@ -56,6 +58,8 @@ class AlertsRunner:
         self._db = make_engine(s.database_url)
         self._producer = make_producer(s, acks=1, linger_ms=0)
         consumer = make_consumer(s, GROUP)
+        export = FloorExport(ExportLimits.parse(s.metrics_agents, s.metrics_max_values))
+        self.registry.register(FloorCollector(export))
         self.worker = AlertsWorker(
             consumer=consumer,
             producer=self._producer,
@@ -73,6 +77,7 @@ class AlertsRunner:
             wall=utcnow,
             rules_watcher=RulesWatcher(s.rules_file, clock=time.monotonic) if s.rules_file else None,
             rules_topic=s.topic("rules"),
+            export=export,
         )
         consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
         self._batch = BatchLoop(
@@ -89,6 +94,10 @@ class AlertsRunner:
     @property
     def failed(self) -> BaseException | None:
         return self._batch.error if self._batch else None
+
+    def problem(self) -> str | None:
+        """Why the service is not ready (``/readyz``), or None."""
+        return "alerts is not running" if self._batch is None else self._batch.problem()
 
     def stop(self, timeout: float = 10.0) -> None:
         parts = (self._batch, self._producer, self._db, self._loop)

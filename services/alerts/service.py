@@ -17,6 +17,7 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from services.alerts.core import Engine
 from services.alerts.core.rules.ruleset import RuleSet
 from services.alerts.core.rules.wire import ruleset_doc
+from services.alerts.export import FloorExport
 from services.alerts.reload import RulesWatcher
 from services.alerts.store import AlertStore
 from shared.events import InvalidEvent, decode_event
@@ -43,6 +45,20 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_S = 5.0
 RULES_REPUBLISH_S = 600.0
 RULES_KEY = b"ruleset"
+ALERTS_EXPORT_S = 1.0
+LAG_EVERY_S = 5.0
+
+
+def _log_cause(transitions: list[Any], event: Any) -> None:
+    """The event that caused transitions, so an alert can be followed back to its input."""
+    if logger.isEnabledFor(logging.INFO):
+        for t in transitions:
+            logger.info(
+                "event caused alert transition source=%s id=%s fingerprint=%s transition_id=%s",
+                event.source, event.id, t.fingerprint, t.transition_id,
+                extra={"source": event.source, "event_id": event.id, "site": event.site,
+                       "fingerprint": t.fingerprint, "transition_id": t.transition_id},
+            )
 
 
 @dataclass
@@ -52,6 +68,7 @@ class AlertsMetrics:
     floor_published: Counter
     bad_records: Counter
     lag_s: Gauge
+    consumer_lag: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlertsMetrics:
@@ -62,7 +79,7 @@ class AlertsMetrics:
             transitions=Counter(
                 "floorwatch_alerts_transitions",
                 "Alert transitions published",
-                ["state", "severity"],
+                ["rule", "state", "severity"],
                 registry=registry,
             ),
             floor_published=Counter(
@@ -78,6 +95,11 @@ class AlertsMetrics:
                 "floorwatch_alerts_event_lag_seconds",
                 "Wall clock minus the newest event time applied",
                 ["site"],
+                registry=registry,
+            ),
+            consumer_lag=Gauge(
+                "floorwatch_alerts_consumer_lag_records",
+                "Events on the owned partitions not applied yet (high watermark - next offset)",
                 registry=registry,
             ),
         )
@@ -120,6 +142,7 @@ class AlertsWorker:
         monotonic: Callable[[], float] = time.monotonic,
         rules_watcher: RulesWatcher | None = None,
         rules_topic: str | None = None,
+        export: FloorExport | None = None,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -141,6 +164,12 @@ class AlertsWorker:
         self._rules_sent: float | None = None  # monotonic time the rule set was last published
         self.parts: dict[int, Partition] = {}
         self._last_snapshot = monotonic()
+        # What /metrics reads (services/alerts/collector.py); the alert tally is refreshed at most
+        # every ALERTS_EXPORT_S after transitions, from the engines' own active alerts.
+        self.export = export
+        self._alerts_changed = True
+        self._alerts_exported = -1e9
+        self._lag_measured = -1e9
 
     # -- rebalance -------------------------------------------------------------------------
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -162,12 +191,17 @@ class AlertsWorker:
                     self.consumer.seek(TopicPartition(self.control_topic, tp.partition), control)
                 logger.info("partition %s: restored snapshot at offset %s", tp.partition, offset)
             self.parts[tp.partition] = part
+        self._alerts_changed = True
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
             if tp.topic == self.events_topic and tp.partition in self.parts:
                 # kafka-python runs rebalance listeners on its IO thread: no blocking client calls.
-                self._save(tp.partition, self.parts.pop(tp.partition), commit=False)
+                part = self.parts.pop(tp.partition)
+                self._save(tp.partition, part, commit=False)
+                if self.export is not None:
+                    self.export.forget_sites(part.last_floor)
+        self._alerts_changed = True
 
     def _new_engine(self) -> Engine:
         return Engine(self.rules, allowed_lateness_s=self.allowed_lateness_s)
@@ -177,6 +211,8 @@ class AlertsWorker:
         out: list[Any] = []
         self._bound_replays()
         replaying = any((p.next_offset or 0) < (p.replay_until or 0) for p in self.parts.values())
+        export = self.export
+        wall = self.wall().timestamp() if export is not None else 0.0
         for rec in batch:
             part = self.parts.get(rec.partition)
             if part is None:  # revoked in the middle of a poll: the new owner replays it
@@ -189,7 +225,13 @@ class AlertsWorker:
                     self.metrics.bad_records.labels(rec.topic).inc()
                     logger.error("unreadable event on %s@%s: %s", rec.topic, rec.offset, exc)
                     continue
-                out.extend(part.engine.on_event(event))
+                duplicates = part.engine.duplicates
+                caused = part.engine.on_event(event)
+                if caused:
+                    _log_cause(caused, event)
+                    out.extend(caused)
+                if export is not None and part.engine.duplicates == duplicates:
+                    export.event_applied(event, wall)
                 self.metrics.events.inc()
                 if part.newest_event is None or event.ts > part.newest_event:
                     part.newest_event, part.newest_wall = event.ts, self.monotonic()
@@ -241,6 +283,7 @@ class AlertsWorker:
         on restart (consumers dedup on ``transition_id``) rather than losing one."""
         if not transitions:
             return
+        self._alerts_changed = True
         fresh = [t.to_wire() for t in transitions]
         if check_history:
             known = self.loop.call(self.store.known_transitions([w["transition_id"] for w in fresh]))
@@ -249,7 +292,14 @@ class AlertsWorker:
             self.producer.send(
                 self.alerts_topic, key=w["scope"].get("site", "").encode(), value=orjson.dumps(w)
             )
-            self.metrics.transitions.labels(w["state"], w["severity"]).inc()
+            self.metrics.transitions.labels(w["rule"], w["state"], w["severity"]).inc()
+            logger.info(
+                "alert %s %s -> %s site=%s fingerprint=%s transition_id=%s",
+                w["rule"], w.get("previous"), w["state"], w["scope"].get("site"), w["fingerprint"],
+                w["transition_id"],
+                extra={"rule": w["rule"], "state": w["state"], "site": w["scope"].get("site"),
+                       "fingerprint": w["fingerprint"], "transition_id": w["transition_id"]},
+            )
         self.producer.flush()
         # Recording is off the latency path; the loop runs these in order.
         self.loop.submit(self.store.record(fresh, self.wall()), what="recording alert transitions")
@@ -272,6 +322,8 @@ class AlertsWorker:
         self._emit(out)
         self._publish_rules(mono)
         self._publish_floors(mono)
+        self._export_alerts(mono)
+        self._measure_lag(mono)
         if mono - self._last_snapshot >= self.snapshot_interval_s:
             self._last_snapshot = mono
             for number, part in self.parts.items():
@@ -310,6 +362,8 @@ class AlertsWorker:
                 part.dirty.discard(site)
                 snap = part.engine.floor_snapshot(site)
                 self.producer.send(self.floor_topic, key=site.encode(), value=orjson.dumps(snap))
+                if self.export is not None:
+                    self.export.floor_published(snap, wall.timestamp())
                 part.last_floor[site] = mono
                 self.metrics.floor_published.inc()
                 sent = True
@@ -317,6 +371,31 @@ class AlertsWorker:
                     self.metrics.lag_s.labels(site).set((wall - part.newest_event).total_seconds())
         if sent:
             self.producer.flush()
+
+    def _export_alerts(self, mono: float) -> None:
+        if self.export is None or not self._alerts_changed or mono - self._alerts_exported < ALERTS_EXPORT_S:
+            return
+        self._alerts_changed = False
+        self._alerts_exported = mono
+        self.export.alerts_changed(itertools.chain.from_iterable(
+            p.engine.active_alerts() for p in self.parts.values()
+        ))
+
+    def _measure_lag(self, mono: float) -> None:
+        """Events not applied yet on the owned partitions, from what the consumer already knows
+        (the high watermark of the last fetch: no request to the broker)."""
+        if mono - self._lag_measured < LAG_EVERY_S:
+            return
+        self._lag_measured = mono
+        lag = 0
+        for number, part in self.parts.items():
+            try:
+                high = self.consumer.highwater(TopicPartition(self.events_topic, number))
+            except KafkaError:  # revoked meanwhile
+                continue
+            if high is not None and part.next_offset is not None:
+                lag += max(0, high - part.next_offset)
+        self.metrics.consumer_lag.set(lag)
 
     def _save(self, number: int, part: Partition, *, commit: bool = True) -> None:
         if part.next_offset is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
@@ -43,6 +43,7 @@ def create_app(
     tokens: TokenStore | None = None,
     options: ApiOptions | None = None,
     audit: AuditLog | None = None,
+    metrics_relay: Callable[[], Awaitable[bytes]] | None = None,
 ) -> FastAPI:
     """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
     live state and the hub, and a reaper expires detached sessions and closes the connections of
@@ -50,7 +51,8 @@ def create_app(
     pump for ``options.drain_timeout_s`` and then cancels it.
 
     ``tokens``: a :class:`TokenAdmin` (SQL or in-memory) also enables ``/v1/tokens``. ``audit``:
-    where acknowledgements, silences and token changes are recorded (default: in memory)."""
+    where acknowledgements, silences and token changes are recorded (default: in memory).
+    ``metrics_relay``: more exposition text for ``/metrics`` (``floorwatch up``: the other services')."""
     options = options or ApiOptions()
     registry = registry if registry is not None else CollectorRegistry()
     live = LiveState()
@@ -60,6 +62,7 @@ def create_app(
         hub=Hub(live, metrics, options.hub), auth=Authenticator(settings.admin_token,
                                                                 tokens or InMemoryTokenStore()),
         feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
+        metrics_relay=metrics_relay,
     )
 
     @asynccontextmanager
@@ -100,6 +103,8 @@ async def _pump(runtime: Runtime) -> None:
                                    result.detail)
                 continue
             metrics.feed.labels(item.kind).inc()
+            if item.kind == "alert" and logger.isEnabledFor(logging.DEBUG):
+                _log_alert(item.value)
             if result.kind != "rules":  # served over REST (/v1/rules), not pushed
                 hub.publish(result)
         if not runtime.stopping:
@@ -109,6 +114,17 @@ async def _pump(runtime: Runtime) -> None:
         runtime.pump_error = f"feed pump failed: {exc!r}"
         logger.exception("feed pump failed")
         raise
+
+
+def _log_alert(value: bytes) -> None:
+    """DEBUG: an alert transition reached this API (to follow it by fingerprint / transition_id)."""
+    import orjson
+
+    w = orjson.loads(value)
+    logger.debug("alert transition received fingerprint=%s transition_id=%s state=%s",
+                 w.get("fingerprint"), w.get("transition_id"), w.get("state"),
+                 extra={"fingerprint": w.get("fingerprint"), "transition_id": w.get("transition_id"),
+                        "state": w.get("state"), "site": (w.get("scope") or {}).get("site")})
 
 
 async def _reap(runtime: Runtime) -> None:

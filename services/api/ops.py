@@ -31,4 +31,7 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(runtime: RuntimeDep) -> Response:
-    return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(runtime.registry)
+    if runtime.metrics_relay is not None:
+        body += await runtime.metrics_relay()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

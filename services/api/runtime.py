@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
@@ -49,6 +49,8 @@ class Runtime:
     pump: asyncio.Task[None] | None = None
     pump_error: str | None = None
     stopping: bool = False
+    # `floorwatch up`: the other services' metrics, appended to this API's /metrics (one target)
+    metrics_relay: Callable[[], Awaitable[bytes]] | None = None
 
     @property
     def live(self) -> LiveState:

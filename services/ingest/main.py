@@ -87,6 +87,10 @@ class IngestRunner:
     def failed(self) -> BaseException | None:
         return self._batch.error if self._batch else None
 
+    def problem(self) -> str | None:
+        """Why the service is not ready (``/readyz``), or None."""
+        return "ingest is not running" if self._batch is None else self._batch.problem()
+
     def stop(self, timeout: float = 10.0) -> None:
         parts = (self._batch, self._producer, self._engine, self._loop)
         self._batch = self._producer = self._engine = self._loop = None

@@ -71,6 +71,18 @@ class IngestMetrics:
         )
 
 
+def _log_accepted(fresh: list[Any]) -> None:
+    """DEBUG: where each event came from, to follow ``(source, id)`` from a raw record onwards."""
+    for acc in fresh:
+        ev, rec = acc.event, acc.record
+        logger.debug(
+            "event accepted source=%s id=%s site=%s topic=%s partition=%s offset=%s",
+            ev.source, ev.id, ev.site, rec.topic, rec.partition, rec.offset,
+            extra={"source": ev.source, "event_id": ev.id, "site": ev.site, "topic": rec.topic,
+                   "partition": rec.partition, "offset": rec.offset},
+        )
+
+
 def to_raw(rec: object) -> RawRecord:
     headers = tuple((k, v) for k, v in (getattr(rec, "headers", None) or ()))
     return RawRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers)  # type: ignore[attr-defined]
@@ -117,6 +129,8 @@ class Ingest:
         send, topic, track = self.producer.send, self.events_topic, outcome.track
         for acc in fresh:
             track(send(topic, key=acc.event.site.encode(), value=acc.payload))
+        if fresh and logger.isEnabledFor(logging.DEBUG):
+            _log_accepted(fresh)
         for etype, n in Counter_(acc.event.__struct_config__.tag for acc in fresh).items():
             self.metrics.published.labels(etype).inc(n)
         for rej in result.rejected:
@@ -139,5 +153,10 @@ class Ingest:
             ("source_offset", str(rec.offset).encode()),
         ]
         self.metrics.rejected.labels(rej.adapter).inc()
-        logger.info("rejected record topic=%s offset=%s reason=%s", rec.topic, rec.offset, rej.reason)
+        logger.info(
+            "rejected record topic=%s partition=%s offset=%s adapter=%s reason=%s",
+            rec.topic, rec.partition, rec.offset, rej.adapter, rej.reason,
+            extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
+                   "adapter": rej.adapter, "reason": rej.reason},
+        )
         return self.producer.send(self.dlq_topic, key=rec.key, value=rec.value, headers=headers)

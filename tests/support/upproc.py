@@ -17,10 +17,10 @@ TOKEN = "e2e-admin-token"
 
 
 class Up:
-    def __init__(self, settings: Settings, workdir: Path, *args: str):
+    def __init__(self, settings: Settings, workdir: Path, *args: str, env: dict[str, str] | None = None):
         self.port = free_port()
         self.log = workdir / "up.log"
-        env = env_for(settings, FLOORWATCH_ADMIN_TOKEN=TOKEN)
+        env = env_for(settings, FLOORWATCH_ADMIN_TOKEN=TOKEN, **(env or {}))
         cmd = [
             "up",
             "--kafka",

@@ -1,0 +1,92 @@
+"""The operational endpoints of ingest and alerts (/metrics, /healthz, /readyz), the relay that
+puts every service on one /metrics for ``floorwatch up``, and the JSON log lines."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import subprocess
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter
+
+from floorwatch.metrics_relay import MetricsRelay
+from shared.broker import free_port
+from shared.logs import JsonFormatter, wants_json
+from shared.opshttp import OpsServer
+from tests.support.tools import promtool
+
+
+def _server(name: str, problem: list[str | None]) -> tuple[OpsServer, Counter]:
+    registry = CollectorRegistry()
+    c = Counter(f"floorwatch_{name}_things", "things", registry=registry)
+    return OpsServer(registry, lambda: problem[0]).start(), c
+
+
+def test_readyz_follows_the_service_and_metrics_are_served() -> None:
+    problem: list[str | None] = ["ingest-consumer has not polled yet"]
+    server, c = _server("ingest", problem)
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        assert httpx.get(base + "/healthz").status_code == 200
+        r = httpx.get(base + "/readyz")
+        assert (r.status_code, r.json()) == (503, {"detail": "ingest-consumer has not polled yet"})
+        problem[0] = None
+        assert httpx.get(base + "/readyz").status_code == 200
+        c.inc(3)
+        assert "floorwatch_ingest_things_total 3.0" in httpx.get(base + "/metrics").text
+        assert httpx.get(base + "/nope").status_code == 404
+    finally:
+        server.stop()
+
+
+def test_relay_appends_every_service_and_reports_the_one_that_is_down() -> None:
+    a, ca = _server("ingest", [None])
+    b, cb = _server("alerts", [None])
+    ca.inc()
+    cb.inc(2)
+    dead = free_port()
+    relay = MetricsRelay(
+        {"ingest": ("127.0.0.1", a.port), "alerts": ("127.0.0.1", b.port), "gone": ("127.0.0.1", dead)},
+        timeout_s=2,
+    )
+    try:
+        text = asyncio.run(relay()).decode()
+    finally:
+        a.stop()
+        b.stop()
+    assert "floorwatch_ingest_things_total 1.0" in text and "floorwatch_alerts_things_total 2.0" in text
+    assert 'floorwatch_relay_target_up{service="gone"} 0' in text
+    assert 'floorwatch_relay_target_up{service="alerts"} 1' in text
+    done = subprocess.run(
+        [promtool(), "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+
+
+def test_json_lines_carry_the_ids_passed_as_extra() -> None:
+    record = logging.LogRecord(
+        "services.alerts.service", logging.INFO, __file__, 1, "alert %s fingerprint=%s", ("sl", "3f2a"), None
+    )
+    record.__dict__.update(fingerprint="3f2a", transition_id="3f2a:2", source="pbx", event_id="e1")
+    doc = json.loads(JsonFormatter("alerts").format(record))
+    assert doc["msg"] == "alert sl fingerprint=3f2a"
+    assert (doc["service"], doc["level"], doc["logger"]) == ("alerts", "INFO", "services.alerts.service")
+    assert (doc["fingerprint"], doc["transition_id"], doc["source"], doc["event_id"]) == (
+        "3f2a",
+        "3f2a:2",
+        "pbx",
+        "e1",
+    )
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_json_off_a_terminal_text_on_one_unless_told() -> None:
+    assert wants_json(io.StringIO(), None) and not wants_json(_Tty(), None)
+    assert wants_json(_Tty(), "json") and not wants_json(io.StringIO(), "text")
