@@ -15,6 +15,13 @@ import pytest
 from floorwatch import cli
 from services.alerts.core import RulesError, load_rules
 
+# Changed on purpose (docs/rules.md, "Changes to error messages"): a threshold rule's known keys are
+# listed in the order of the rule's fields (was: kind, escalate_after, group, name, metric, scope,
+# op, value, clear, for, severity, match, when, min_sample, summary, resolved_summary,
+# keep_firing_for, labels); a detector rule's ``match`` is named ``match``, not ``matchers``; a
+# kind rule's name of the wrong type is reported once, not twice.
+THRESHOLD_KEYS = "kind, name, metric, op, value, scope, clear, for, severity, match, when, min_sample, summary, labels, escalate_after, group, keep_firing_for, resolved_summary"
+
 # (case, rules file text, every (line, message) the loader reports)
 CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
     (
@@ -106,7 +113,7 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
         [
             (
                 2,
-                "unknown key 'colour'; known: kind, escalate_after, group, name, metric, scope, op, value, clear, for, severity, match, when, min_sample, summary, resolved_summary, keep_firing_for, labels",
+                "unknown key 'colour'; known: " + THRESHOLD_KEYS,
             )
         ],
     ),
@@ -485,7 +492,7 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
             (3, "duplicate rule name 't' (first defined on line 2)"),
             (
                 3,
-                "unknown key 'colour'; known: kind, escalate_after, group, name, metric, scope, op, value, clear, for, severity, match, when, min_sample, summary, resolved_summary, keep_firing_for, labels",
+                "unknown key 'colour'; known: " + THRESHOLD_KEYS,
             ),
         ],
     ),
@@ -605,7 +612,7 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
     (
         "kind-name-int",
         "rules:\n  - {name: 5, kind: aht_spike}\n",
-        [(2, "expected a string, got int 5"), (2, "expected a string, got int 5")],
+        [(2, "expected a string, got int 5")],
     ),
     (
         "kind-name-bad",
@@ -645,7 +652,7 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
     (
         "kind-match-not-mapping",
         "rules:\n  - {name: a, kind: aht_spike, match: sales}\n",
-        [(2, "matchers must be a mapping")],
+        [(2, "match must be a mapping")],
     ),
     (
         "kind-labels-value",
@@ -1053,6 +1060,11 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
         [(2, "hourly must be a list of weights >= 0, one per hour from the window start")],
     ),
     (
+        "project-hourly-scalar",  # the hand-written reader crashed on this one
+        "rules: []\nprojects: [{name: p, target: 1, curve: {hourly: 3}}]\n",
+        [(2, "hourly must be a list of weights >= 0, one per hour from the window start")],
+    ),
+    (
         "project-success-bad",
         "rules: []\nprojects: [{name: p, target: 1, success: {a: 1}}]\n",
         [(2, "success must be a list of strings")],
@@ -1133,7 +1145,7 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
             (7, "bad duration '5x': use seconds or e.g. 30s, 5m, 1h, 1m30s"),
             (
                 8,
-                "unknown key 'colour'; known: kind, escalate_after, group, name, metric, scope, op, value, clear, for, severity, match, when, min_sample, summary, resolved_summary, keep_firing_for, labels",
+                "unknown key 'colour'; known: " + THRESHOLD_KEYS,
             ),
             (9, "duplicate rule name 'a' (first defined on line 2)"),
             (
@@ -1185,4 +1197,35 @@ def test_rules_check_prints_each_message_with_its_line(
     printed = capsys.readouterr().err.splitlines()
     assert printed == [f"{path}:{line}: {message}" for line, message in expected] + [
         f"{path}: {len(expected)} error(s); not loaded"
+    ]
+
+
+def test_block_style_positions() -> None:
+    """Line and column of each problem: a wrong value at the value, an unknown key at the key,
+    a missing key at the mapping, a problem of meaning at the value it is about."""
+    text = """\
+rules:
+  - name: a
+    metric: calls_waiting
+    op: ">"
+    value: 10
+    clear: 12
+    colour: red
+  - kind: aht_spike
+    recent: soon
+projects:
+  - name: p
+    target: 1
+    window:
+      start: "08:00"
+      end: "7:00pm"
+"""
+    with pytest.raises(RulesError) as info:
+        load_rules(text, name="bad.yaml")
+    assert [(p.line, p.column, p.message) for p in info.value.problems] == [
+        (6, 12, "clear 12 is on the firing side of value 10 (for op > it must not be above it)"),
+        (7, 5, "unknown key 'colour'; known: " + THRESHOLD_KEYS),
+        (8, 5, "rule is missing required key 'name'"),
+        (9, 13, "bad duration 'soon': use seconds or e.g. 30s, 5m, 1h, 1m30s"),
+        (15, 12, "bad time of day '7:00pm': use HH:MM, e.g. 08:30"),
     ]
