@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 from .yamldoc import Sexagesimal
 
 _DURATION_RE: Final = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
-DURATION_PATTERN: Final = r"^\s*(\d+(\.\d+)?|(\d+(\.\d+)?h)?(\d+(\.\d+)?m)?(\d+(\.\d+)?s)?)\s*$"
+DURATION_PATTERN: Final = r"^\s*(?=\S)(\d+(\.\d+)?|(\d+(\.\d+)?h)?(\d+(\.\d+)?m)?(\d+(\.\d+)?s)?)\s*$"
 
 
 # The default of an optional key that the file cannot set to null (the type refuses None).
@@ -175,6 +175,15 @@ def _pairs(value: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 def _map_schema(values: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": values}
+
+
+def str_list_with_schema(item: dict[str, Any]) -> Any:
+    """:data:`StrList` whose items have their own JSON Schema (e.g. an ``enum``)."""
+    return Annotated[
+        tuple[Str, ...],
+        BeforeValidator(_strings),
+        WithJsonSchema({"anyOf": [item, {"type": "array", "items": item}]}),
+    ]
 
 
 StrList = Annotated[

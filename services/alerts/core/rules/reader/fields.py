@@ -43,12 +43,14 @@ from shared.yamltypes import (
     StrMap,
     fail,
     require_list,
+    str_list_with_schema,
     str_with_schema,
 )
 from shared.yamltypes import Duration as YamlDuration
 
 from ...detectors.options import BY, SEVERITIES, Duration, Grouping
 from ...detectors.threshold import OPS, Guard, Op
+from ...floor.metrics import METRICS
 
 # A summary template: placeholders in braces (docs/rules.md). Change here for per-language texts.
 Template = Str
@@ -65,6 +67,9 @@ def enum(values: typing.Iterable[str], description: str = "") -> Any:
 Severity = enum(SEVERITIES)
 
 
+_METRICS: dict[str, Any] = {"enum": sorted(METRICS), "description": "a metric of the rule's scope"}
+
+
 class GuardSpec(YamlModel):
     """One ``when:`` item: an extra condition on another metric of the same scope."""
 
@@ -72,7 +77,7 @@ class GuardSpec(YamlModel):
     unknown_key: ClassVar[str] = "unknown key {key!r} in when item; known: {known}"
     missing_keys: ClassVar[str] = "when item is missing {keys}"
 
-    metric: Str
+    metric: Str = Field(json_schema_extra=_METRICS)
     op: Str = Field(json_schema_extra={"enum": list(OPS), "description": "quote it: a bare > is YAML syntax"})
     value: Number
 
@@ -129,6 +134,8 @@ def yaml_type(hint: Any, name: str) -> Any:
         item = args[0]
         if item is str:
             return StrList
+        if typing.get_origin(item) is Literal:
+            return str_list_with_schema({"type": "string", "enum": list(typing.get_args(item))})
         if item is Guard:
             return Guards
         pair = typing.get_args(item)

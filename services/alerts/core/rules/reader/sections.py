@@ -19,7 +19,11 @@ from shared.yamltypes import ABSENT, Number, Str, StrList, StrMap, fail
 from ...alerting.inhibition import Inhibit
 from ...floor.projects import clock_minutes, hourly_curve
 
-_CLOCK_SCHEMA = {"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "description": "a time of day, HH:MM"}
+_CLOCK_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(([01]?\d|2[0-3]):[0-5]\d|24:00)$",
+    "description": "a time of day, HH:MM (00:00 to 24:00)",
+}
 
 
 def _text(value: Any) -> str:

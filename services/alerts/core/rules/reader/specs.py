@@ -22,6 +22,7 @@ Extension points: a new top-level section is one field of :class:`RulesFile` (a
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 from typing import Annotated, Any, ClassVar, Final
 
@@ -77,6 +78,23 @@ def _field_type(cls: RuleClass, name: str, hint: Any) -> Any:
     return yaml_type(hint, YAML_KEY.get(name, name))
 
 
+def plain(value: Any) -> Any:
+    """A rule field's value as the rules file writes it (pairs as a mapping, tuples as lists)."""
+    if isinstance(value, tuple) and value and all(isinstance(x, tuple) and len(x) == 2 for x in value):
+        return {str(k): plain(v) for k, v in value}
+    if isinstance(value, tuple):
+        return [plain(x) for x in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return {f.name: plain(getattr(value, f.name)) for f in fields if getattr(value, f.name) != f.default}
+    return value
+
+
+def _description(cls: RuleClass) -> str:
+    about = getattr(cls, "about", "") or (cls.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(about.split())
+
+
 def rule_model(cls: RuleClass) -> type[RuleModel]:
     """The model of ``cls``'s rules: one field per dataclass field, under its YAML key."""
     hints = typing.get_type_hints(cls, include_extras=True)
@@ -92,16 +110,22 @@ def rule_model(cls: RuleClass) -> type[RuleModel]:
         key = YAML_KEY.get(f.name, f.name)
         required = f.default is dataclasses.MISSING
         default = PydanticUndefined if required else f.default
-        fields[f.name] = (_field_type(cls, f.name, hints[f.name]), Field(default, alias=key))
+        shown = {} if required else {"default": plain(f.default)}
+        if f.name == "scope" and issubclass(cls, Detector):
+            shown = {"default": cls.scope_kinds[0]}
+        typ = _field_type(cls, f.name, hints[f.name])
+        fields[f.name] = (typ, Field(default, alias=key, json_schema_extra=shown))
         if required and f.name != "name":
             placeholders[key] = float("nan") if hints[f.name] is float else ""
     known = "; known: {known}"
     model: type[RuleModel] = create_model(
         f"{cls.__name__}Spec",
         __base__=RuleModel,
-        __doc__=(cls.__doc__ or "").strip().split("\n\n")[0],
+        __doc__=_description(cls),
+        __config__=None,
         **fields,
     )
+    model.model_config["title"] = f"{kind} rule"
     model.rule_class = cls
     model.placeholders = {"name": "_", **placeholders}
     model.unknown_key = "unknown key {key!r}" + (known if kind == "threshold" else f" for kind {kind}{known}")
@@ -160,7 +184,24 @@ class RulesFile(YamlModel):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the rules file (``docs/rules-schema.json``)."""
     schema = RulesFile.model_json_schema(by_alias=True)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        **schema,
-    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def schema_text() -> str:
+    """:func:`json_schema` as the file ``docs/rules-schema.json`` holds it."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def rules_data(rules: typing.Iterable[ThresholdRule | Detector]) -> dict[str, Any]:
+    """Rules as a rules file's data (``{"rules": [...]}``, each key the file's, defaults left out):
+    what ``floorwatch rules defaults`` prints; :func:`~.loader.load_rules` reads it back."""
+    out = []
+    for rule in rules:
+        model = RULE_MODELS[rule.kind]
+        item: dict[str, Any] = {} if rule.kind == "threshold" else {"kind": rule.kind}
+        for name, f in model.model_fields.items():
+            value = getattr(rule, name, None)
+            if name != "kind" and (f.is_required() or value != f.default):
+                item[f.alias or name] = plain(value)
+        out.append(item)
+    return {"rules": out}
