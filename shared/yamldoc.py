@@ -22,6 +22,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Path = tuple[str | int, ...]
 _INT_TAG: Final = "tag:yaml.org,2002:int"
+_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+MAX_DEPTH: Final = 64  # no configuration nests deeper; deeper input is refused, not recursed into
 
 
 class Sexagesimal(int):
@@ -113,10 +115,12 @@ class _Builder:
 
     def build(self, node: Node, path: Path) -> Any:
         self.doc.marks[path] = _mark(node)
+        if len(path) > MAX_DEPTH:
+            raise YamlSyntaxError(*_pair(node), f"YAML error: nested more than {MAX_DEPTH} levels deep")
         if id(node) in self.active:
             raise YamlSyntaxError(*_pair(node), "a recursive alias (*name inside &name) is not supported")
         if isinstance(node, ScalarNode):
-            value = self.loader.construct_object(node, deep=True)
+            value = self._scalar(node)
             if node.tag == _INT_TAG and isinstance(value, int) and ":" in str(node.value):
                 return Sexagesimal(value, str(node.value))
             return value
@@ -129,14 +133,21 @@ class _Builder:
         finally:
             self.active.discard(id(node))
 
+    def _scalar(self, node: ScalarNode) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, yaml.YAMLError) as exc:  # e.g. !!float abc
+            message = f"YAML error: cannot read {node.value!r} as {node.tag}: {exc}"
+            raise YamlSyntaxError(*_pair(node), message) from None
+
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        merges: list[Node] = []
         for key_node, value_node in node.value:
-            key = (
-                self.loader.construct_object(key_node, deep=True)
-                if isinstance(key_node, ScalarNode)
-                else None
-            )
+            if key_node.tag == _MERGE_TAG:  # "<<: *defaults": the keys of another mapping
+                merges += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                continue
+            key = self._scalar(key_node) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str):
                 self.doc.problems.append(DocProblem(path, _mark(key_node), "non_string"))
                 continue
@@ -146,6 +157,11 @@ class _Builder:
                 continue
             self.doc.key_marks[(*path, key)] = _mark(key_node)
             out[key] = self.build(value_node, (*path, key))
+        for merged in merges:  # keys written in the mapping itself win, then the first merge
+            if not isinstance(merged, MappingNode):
+                raise YamlSyntaxError(*_pair(merged), "YAML error: << merges a mapping or a list of mappings")
+            for key, value in self._mapping(merged, path).items():
+                out.setdefault(key, value)
         return out
 
 
@@ -158,6 +174,8 @@ def compose(text: str) -> YamlDoc | None:
     """The document in ``text`` (None when it holds no document); raises :class:`YamlSyntaxError`."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # PyYAML composes recursively: thousands of nested brackets
+        raise YamlSyntaxError(1, 1, f"YAML error: nested more than {MAX_DEPTH} levels deep") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

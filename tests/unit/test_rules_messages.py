@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from floorwatch import cli
 from services.alerts.core import RulesError, load_rules
@@ -1173,6 +1175,84 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
         ],
     ),
 ]
+
+
+# Hostile YAML: refused with a reason, never a crash (the hand-written reader crashed on some).
+HOSTILE: list[tuple[str, str, list[tuple[int, str]]]] = [
+    ("recursive-alias", "rules: &a [*a]\n", [(1, "a recursive alias (*name inside &name) is not supported")]),
+    (
+        "bad-tagged-float",
+        "rules:\n  - {name: a, metric: calls_waiting, op: '>', value: !!float abc}\n",
+        [
+            (
+                2,
+                "YAML error: cannot read 'abc' as tag:yaml.org,2002:float: could not convert string to float: 'abc'",
+            )
+        ],
+    ),
+    (
+        "deep",
+        "rules: " + "[" * 3000 + "]" * 3000 + "\n",
+        [(1, "YAML error: nested more than 64 levels deep")],
+    ),
+    (
+        "merge-scalar",
+        "rules:\n  - {<<: 5, name: d}\n",
+        [(2, "YAML error: << merges a mapping or a list of mappings")],
+    ),
+    (
+        "merge-unknown-key",
+        "rules:\n  - &b {metric: calls_waiting, op: '>', value: 1, name: a}\n  - {<<: [*b], name: c, colour: x}\n",
+        [(3, "unknown key 'colour'; known: " + THRESHOLD_KEYS)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "expected"), HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_yaml_is_refused(case: str, text: str, expected: list[tuple[int, str]]) -> None:
+    with pytest.raises(RulesError) as info:
+        load_rules(text, name="bad.yaml")
+    assert info.value.errors == expected
+
+
+def test_merge_keys_are_read() -> None:
+    """``<<: *anchor`` shares keys between rules; keys written in the rule win."""
+    text = "rules:\n  - &b {name: a, metric: calls_waiting, op: '>', value: 1}\n  - {<<: *b, name: b, value: 3}\n"
+    assert [(r.name, r.value) for r in load_rules(text).rules] == [("a", 1.0), ("b", 3.0)]
+
+
+VALID = """\
+rules:
+  - {name: cw, metric: calls_waiting, op: ">", value: 10, clear: 5, for: 30s, match: {queue: sales}}
+  - name: away
+    kind: agent_state
+    not_ready: {break: 15m, "*": 30m}
+    group: {by: team, min: 3}
+  - {name: aht, kind: aht_spike, scope: team, recent: 10m, direction: both}
+projects:
+  - {name: p, target: 100, window: {start: "08:00", end: "20:00"}, curve: {hourly: [1, 2]}}
+inhibit:
+  - {source: {rule: cw}, target: {rule: aht}, equal: [site]}
+"""
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_no_edit_of_a_file_crashes_the_reader(data: st.DataObject) -> None:
+    """Any edit of a valid file (characters cut, repeated, replaced) loads or is refused with
+    reasons: never another exception."""
+    text = VALID
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(text)))
+        j = data.draw(st.integers(i, min(len(text), i + 12)))
+        piece = data.draw(
+            st.sampled_from(["", text[i:j] * 2, "-", ":", " ", "\n", "[", "{", "'", "5", "*", "&x "])
+        )
+        text = text[:i] + piece + text[j:]
+    try:
+        load_rules(text)
+    except RulesError as exc:
+        assert exc.errors and all(line >= 1 and message for line, message in exc.errors)
 
 
 def test_cases_are_distinct() -> None:

@@ -137,7 +137,11 @@ def _rule(doc: YamlDoc, path: Path, problems: list[Problem]) -> Rule | None:
     _report(doc, path, meaning, problems)
     if bad or meaning:
         return None
-    rule: Rule = spec.rule_class(**spec.fields())
+    try:
+        rule: Rule = spec.rule_class(**spec.fields())
+    except (ValueError, TypeError, KeyError) as exc:  # pragma: no cover - problems() said it is valid
+        _report(doc, path, [("", f"rule cannot be built: {exc}")], problems)
+        return None
     return rule
 
 
