@@ -66,9 +66,10 @@ def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
     checked = validate(_FILE, doc)
     problems = checked.problems + doc_problems(doc, checked.owners)
     data = doc.data if isinstance(doc.data, dict) else {}
-    rules = _rules(doc, data.get("rules"), checked, problems)
-    projects = _projects(doc, data.get("projects"), problems)
-    inhibits = _items(doc, "inhibit", data.get("inhibit"), _INHIBIT)
+    spec = checked.value if isinstance(checked.value, RulesFile) else None  # None: items one by one
+    rules = _rules(doc, data.get("rules"), checked, problems, spec)
+    projects = _projects(doc, data.get("projects"), problems, spec)
+    inhibits = spec.inhibit if spec is not None else _items(doc, "inhibit", data.get("inhibit"), _INHIBIT)
     if problems:
         raise RulesError(name, problems)
     no_lag = not any(isinstance(x, ProgressLagRule) for x in rules)
@@ -111,9 +112,10 @@ def _report(doc: YamlDoc, path: Path, meaning: list[tuple[str, str]], problems: 
         problems.append(Problem(mark.line, mark.column, message))
 
 
-def _rule(doc: YamlDoc, path: Path, problems: list[Problem]) -> Rule | None:
-    """The rule at ``path`` (None when invalid: its problems are added to ``problems``)."""
-    got = validate(_RULE, doc, path)
+def _rule(doc: YamlDoc, path: Path, problems: list[Problem], valid: RuleModel | None) -> Rule | None:
+    """The rule at ``path`` (None when invalid: its problems are added to ``problems``);
+    ``valid``: its model when the whole file had the right shape."""
+    got = validate(_RULE, doc, path) if valid is None else Checked(valid, [], set(), {})
     spec: RuleModel | None = got.value
     bad = {p[len(path)] for p in got.refused if len(p) > len(path)}
     if spec is None:
@@ -145,13 +147,15 @@ def _rule(doc: YamlDoc, path: Path, problems: list[Problem]) -> Rule | None:
     return rule
 
 
-def _rules(doc: YamlDoc, items: Any, checked: Checked, problems: list[Problem]) -> list[Rule]:
+def _rules(
+    doc: YamlDoc, items: Any, checked: Checked, problems: list[Problem], spec: RulesFile | None
+) -> list[Rule]:
     if not isinstance(items, list):
         return []
     out: list[Rule] = []
     first: dict[str, int] = {}
     for i, item in enumerate(items):
-        rule = _rule(doc, ("rules", i), problems)
+        rule = _rule(doc, ("rules", i), problems, spec.rules[i] if spec is not None else None)
         name = item.get("name") if isinstance(item, dict) else None
         if isinstance(name, str) and ("rules", i, "kind") not in checked.refused:
             mark = doc.mark(("rules", i, "name"))
@@ -165,14 +169,14 @@ def _rules(doc: YamlDoc, items: Any, checked: Checked, problems: list[Problem]) 
     return out
 
 
-def _projects(doc: YamlDoc, items: Any, problems: list[Problem]) -> list[Project]:
+def _projects(doc: YamlDoc, items: Any, problems: list[Problem], spec: RulesFile | None) -> list[Project]:
     out: list[Project] = []
     first: dict[str, int] = {}
     for i in range(len(items) if isinstance(items, list) else 0):
-        got = validate(_PROJECT, doc, ("projects", i))
-        if not isinstance(got.value, ProjectSpec):
+        got = spec.projects[i] if spec is not None else validate(_PROJECT, doc, ("projects", i)).value
+        if not isinstance(got, ProjectSpec):
             continue
-        fields = got.value.fields()
+        fields = got.fields()
         meaning = _meaning(Project, fields)
         _report(doc, ("projects", i), meaning, problems)
         if meaning:
