@@ -17,6 +17,7 @@ from services.api import ops, rest, rest_admin, rest_silences, rest_views, wallb
 from services.api.audit import AuditLog, InMemoryAuditLog
 from services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
 from services.api.direct import fast_path_problems
+from services.api.guard import HttpGuard
 from services.api.hub import Hub
 from services.api.metrics import ApiMetrics
 from services.api.ports import Closable, CommandSink, Feed, ReadyReporting
@@ -89,6 +90,8 @@ def create_app(
     app.include_router(ws.router)
     app.include_router(ops.router)
     wallboard.mount(app)
+    # outermost: token before body, body limit, nosniff (guard.py)
+    app.add_middleware(HttpGuard, auth=runtime.auth, max_body_bytes=settings.api_max_body_bytes)
     return app
 
 
