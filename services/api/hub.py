@@ -299,7 +299,7 @@ class Hub:
             self.metrics.sent["alert"].inc(direct)
 
     def _publish_floor(self, update: Update) -> None:
-        tails: dict[Scope, tuple[str, bytes] | None] = {}
+        tails: dict[tuple[Scope, frozenset[str] | None], tuple[str, bytes] | None] = {}
         key = ("floor", update.site)
         site_json = orjson.dumps(update.site).decode()
         prefix = _PREFIXES["floor"]
@@ -307,10 +307,11 @@ class Hub:
         for session in self._sessions.values():
             if session.snapshot_due is not None or session.closing is not None:
                 continue
-            if session.scope in tails:
-                tails_of_scope = tails[session.scope]
+            seen_as = (session.scope, session.principal.scope.sites)
+            if seen_as in tails:
+                tails_of_scope = tails[seen_as]
             else:
-                tails_of_scope = tails[session.scope] = self._floor_tail(update, session.scope, site_json)
+                tails_of_scope = tails[seen_as] = self._floor_tail(update, *seen_as, site_json)
             if tails_of_scope is None:
                 continue
             tail, tail_bytes = tails_of_scope
@@ -331,11 +332,12 @@ class Hub:
             self.metrics.sent["floor"].inc(direct)
 
     @staticmethod
-    def _floor_tail(update: Update, scope: Scope, site_json: str) -> tuple[str, bytes] | None:
+    def _floor_tail(update: Update, scope: Scope, named_sites: frozenset[str] | None,
+                    site_json: str) -> tuple[str, bytes] | None:
         if not scope.allows_site(update.site):
             return None
         if scope.partial:
-            doc = filter_floor(update.doc, scope)
+            doc = filter_floor(update.doc, scope, named_sites)
             if doc is None:
                 return None
             body = orjson.dumps(doc).decode()
@@ -460,10 +462,11 @@ class Hub:
     def snapshot_tail(self, session: Session) -> str:
         """The body of a ``hello`` / ``resync``: role, scope, visible floor and active alerts."""
         scope = session.scope
+        named = session.principal.scope.sites  # a subscription never reveals a site the token does not name
         floor = {}
         for site in self.live.sites():
             doc = self.live.floor(site)
-            filtered = filter_floor(doc, scope) if doc is not None else None
+            filtered = filter_floor(doc, scope, named) if doc is not None else None
             if filtered is not None:
                 floor[site] = filtered
         alerts = [a for a in self.live.alerts() if alert_visible(a, scope, self.live.agent, self.live.floor)]
