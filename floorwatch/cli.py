@@ -192,6 +192,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     from services.api.app import create_app
     from services.api.audit_sql import SqlAuditLog
     from services.api.kafka_feed import KafkaCommandSink, KafkaFeed
+    from services.api.server import server_config
     from services.api.tokens_sql import SqlTokenStore
     from shared.db import make_engine, sessions
     from shared.kafka import make_producer
@@ -207,10 +208,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
     )
-    config = uvicorn.Config(  # log_config=None: uvicorn's records go through shared/logs.py's handler
-        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False,
-        log_config=None,
-    )
+    config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)
     if on_started is not None:
         # The app has a lifespan, so on_startup hooks would never run: watch the server instead.
