@@ -67,6 +67,7 @@ class AlertsMetrics:
     transitions: Counter
     floor_published: Counter
     bad_records: Counter
+    failed_records: Counter
     lag_s: Gauge
     consumer_lag: Gauge
 
@@ -88,6 +89,12 @@ class AlertsMetrics:
             bad_records=Counter(
                 "floorwatch_alerts_bad_records",
                 "Records on internal topics that could not be read",
+                ["topic"],
+                registry=registry,
+            ),
+            failed_records=Counter(
+                "floorwatch_alerts_failed_records",
+                "Records whose handling raised (logged with the reason and skipped)",
                 ["topic"],
                 registry=registry,
             ),
@@ -211,34 +218,47 @@ class AlertsWorker:
         out: list[Any] = []
         self._bound_replays()
         replaying = any((p.next_offset or 0) < (p.replay_until or 0) for p in self.parts.values())
-        export = self.export
-        wall = self.wall().timestamp() if export is not None else 0.0
+        wall = self.wall().timestamp() if self.export is not None else 0.0
         for rec in batch:
             part = self.parts.get(rec.partition)
             if part is None:  # revoked in the middle of a poll: the new owner replays it
                 continue
-            if rec.topic == self.events_topic:
-                part.next_offset = rec.offset + 1
-                try:
-                    event = decode_event(rec.value)
-                except InvalidEvent as exc:
-                    self.metrics.bad_records.labels(rec.topic).inc()
-                    logger.error("unreadable event on %s@%s: %s", rec.topic, rec.offset, exc)
-                    continue
-                duplicates = part.engine.duplicates
-                caused = part.engine.on_event(event)
-                if caused:
-                    _log_cause(caused, event)
-                    out.extend(caused)
-                if export is not None and part.engine.duplicates == duplicates:
-                    export.event_applied(event, wall)
-                self.metrics.events.inc()
-                if part.newest_event is None or event.ts > part.newest_event:
-                    part.newest_event, part.newest_wall = event.ts, self.monotonic()
-            elif rec.topic == self.control_topic:
-                part.control_offset = rec.offset + 1
-                out.extend(self._command(part, rec))
+            try:
+                if rec.topic == self.events_topic:
+                    part.next_offset = rec.offset + 1
+                    self._apply_event(part, rec, out, wall)
+                elif rec.topic == self.control_topic:
+                    part.control_offset = rec.offset + 1
+                    out.extend(self._command(part, rec))
+            except Exception as exc:
+                # Not bad input (that is counted above): a bug met by this record. Loud, and the
+                # stream goes on; the event stays in ingest's history for a replay once fixed.
+                self.metrics.failed_records.labels(rec.topic).inc()
+                logger.exception(
+                    "record skipped: handling it raised topic=%s partition=%s offset=%s reason=%r",
+                    rec.topic, rec.partition, rec.offset, exc,
+                    extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
+                           "reason": repr(exc)[:500]},
+                )
         self._emit(out, check_history=replaying)
+
+    def _apply_event(self, part: Partition, rec: Any, out: list[Any], wall: float) -> None:
+        try:
+            event = decode_event(rec.value)
+        except InvalidEvent as exc:
+            self.metrics.bad_records.labels(rec.topic).inc()
+            logger.error("unreadable event on %s@%s: %s", rec.topic, rec.offset, exc)
+            return
+        duplicates = part.engine.duplicates
+        caused = part.engine.on_event(event)
+        if caused:
+            _log_cause(caused, event)
+            out.extend(caused)
+        if self.export is not None and part.engine.duplicates == duplicates:
+            self.export.event_applied(event, wall)
+        self.metrics.events.inc()
+        if part.newest_event is None or event.ts > part.newest_event:
+            part.newest_event, part.newest_wall = event.ts, self.monotonic()
 
     def _bound_replays(self) -> None:
         """For newly assigned partitions: the end offset at assignment bounds the stretch where

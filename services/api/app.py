@@ -115,18 +115,23 @@ async def _pump(runtime: Runtime) -> None:
         runtime.feed.set_ready_callback(live.mark_ready)
     try:
         async for item in runtime.feed:
-            result = live.apply(item)
-            if isinstance(result, Skip):
-                metrics.feed_skipped.labels(item.kind, result.reason).inc()
-                if result.reason == "invalid":
-                    logger.warning("feed record ignored kind=%s site=%s reason=%s", item.kind, item.site,
-                                   result.detail)
-                continue
-            metrics.feed.labels(item.kind).inc()
-            if item.kind == "alert" and logger.isEnabledFor(logging.DEBUG):
-                _log_alert(item.value)
-            if result.kind != "rules":  # served over REST (/v1/rules), not pushed
-                hub.publish(result)
+            try:
+                result = live.apply(item)
+                if isinstance(result, Skip):
+                    metrics.feed_skipped.labels(item.kind, result.reason).inc()
+                    if result.reason == "invalid":
+                        logger.warning("feed record ignored kind=%s site=%s reason=%s", item.kind,
+                                       item.site[:64], result.detail)
+                    continue
+                metrics.feed.labels(item.kind).inc()
+                if item.kind == "alert" and logger.isEnabledFor(logging.DEBUG):
+                    _log_alert(item.value)
+                if result.kind != "rules":  # served over REST (/v1/rules), not pushed
+                    hub.publish(result)
+            except Exception as exc:
+                metrics.feed_skipped.labels(item.kind, "failed").inc()
+                logger.exception("feed record skipped: handling it raised kind=%s site=%s reason=%r",
+                                 item.kind, item.site[:64], exc)
         if not runtime.stopping:
             runtime.pump_error = "the feed ended"
             logger.error("feed ended while the API is running")
