@@ -4,6 +4,11 @@ Call order per batch: :func:`triage` every record (→ accepted events or a reje
 shell asks the database which keys it already holds and calls :func:`classify_known` for those;
 everything new or a replay of ingest's own crashed batch is published, true duplicates are
 counted and dropped. Rejections go to the DLQ with their reason; nothing is lost.
+
+Clock skew: given ``now`` and ``max_future_skew_s`` (> 0), a record with an event dated more than
+that ahead of ``now`` — or of the record's broker timestamp when the broker set it
+(``LogAppendTime``) and it is later — is rejected with the reason. One event dated 2099 would
+otherwise become its site's clock downstream.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class RawRecord:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+    broker_ts: float | None = None  # epoch seconds, when the broker stamped it (LogAppendTime)
 
     @property
     def origin(self) -> Origin:
@@ -68,8 +74,17 @@ class Decoder:
         raise NotImplementedError
 
 
-def triage(records: Iterable[RawRecord], adapters: Mapping[str, Decoder], *, max_bytes: int) -> Triage:
-    """Decode and validate each record with its topic's adapter; drop in-batch duplicates."""
+def triage(
+    records: Iterable[RawRecord],
+    adapters: Mapping[str, Decoder],
+    *,
+    max_bytes: int,
+    now: float | None = None,
+    max_future_skew_s: float = 0.0,
+) -> Triage:
+    """Decode and validate each record with its topic's adapter; drop in-batch duplicates;
+    with ``now`` (epoch seconds) and a positive ``max_future_skew_s``, reject events from the
+    future (module docstring)."""
     out = Triage()
     seen: set[tuple[str, str]] = set()
     for rec in records:
@@ -90,6 +105,11 @@ def triage(records: Iterable[RawRecord], adapters: Mapping[str, Decoder], *, max
         if not events:
             out.ignored += 1
             continue
+        if now is not None and max_future_skew_s > 0:
+            skew = _too_far_ahead(events, max(now, rec.broker_ts or now), max_future_skew_s)
+            if skew is not None:
+                out.rejected.append(Rejected(rec, adapter.name, skew))
+                continue
         out.records_accepted += 1
         for ev in events:
             key = dedup_key(ev)
@@ -101,6 +121,17 @@ def triage(records: Iterable[RawRecord], adapters: Mapping[str, Decoder], *, max
             payload = rec.value if adapter.name == "canonical" else encode_event(ev)
             out.accepted.append(Accepted(rec, ev, payload))
     return out
+
+
+def _too_far_ahead(events: list[Event], ref: float, limit: float) -> str | None:
+    for ev in events:
+        ahead = ev.ts.timestamp() - ref
+        if ahead > limit:
+            return (
+                f"event time {ev.ts.isoformat()} is {ahead:.0f} s ahead of ingest's clock "
+                f"(limit {limit:g} s, FLOORWATCH_MAX_FUTURE_SKEW_S)"
+            )
+    return None
 
 
 def classify_known(
