@@ -86,7 +86,8 @@ def main() -> None:
         f"horizon {args.horizon} s"
     )
     per_point = None
-    print(f"{'jump':>8} | {'before: points':>15} {'time':>15} | {'after: points':>14} {'time':>9} {'landed':>6}")
+    head = f"{'before: points':>15} {'time':>15} | {'after: points':>14} {'time':>9} {'landed':>6}"
+    print(f"{'jump':>8} | {head}")
     for name, delta in JUMPS:
         ev = jump_event(events[-1], delta)
         gap = ev.ts.timestamp() - msgspec.json.decode(snapshot)["grid"][ev.site]

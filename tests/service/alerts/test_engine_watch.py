@@ -58,7 +58,9 @@ class Clock:
 
 
 def ev(n: int, site: str, ts: dt.datetime, etype: str = "call.queued", **fields: Any) -> dict[str, Any]:
-    return {"v": 1, "id": f"e{n}", "source": site, "type": etype, "ts": ts.isoformat(), "site": site, **fields}
+    return {
+        "v": 1, "id": f"e{n}", "source": site, "type": etype, "ts": ts.isoformat(), "site": site, **fields
+    }
 
 
 def worker(clock: Clock, engine: Engine, registry: CollectorRegistry) -> tuple[AlertsWorker, Producer]:
@@ -111,7 +113,9 @@ def test_each_site_advances_on_its_own_clock() -> None:
     fired = [v for t, v in producer.sent if t == "alerts"]
     assert [(v["scope"]["site"], v["state"]) for v in fired] == [("near", "firing")]
     assert dt.datetime.fromisoformat(fired[0]["event_time"]) == T0 + dt.timedelta(seconds=31)
-    lag = {k[1][0][1]: v for k, v in samples(registry).items() if k[0] == "floorwatch_alerts_event_lag_seconds"}
+    lag = {
+        k[1][0][1]: v for k, v in samples(registry).items() if k[0] == "floorwatch_alerts_event_lag_seconds"
+    }
     assert lag == {"near": 33.0, "far": (T0 - y2099).total_seconds() + 33.0}
 
 
