@@ -251,6 +251,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.simulate and settings.rules_file is None:
         # the demo: the simulator's projects, so progress against plan shows (docs/simulator.md)
         settings = settings.model_copy(update={"demo_projects": _demo_projects(args)})
+    if args.simulate and args.time_scale > 1:
+        # a floor simulated faster than life runs ahead of the wall clock by design: unless set,
+        # ingest's clock-skew bound is off for it (the children inherit the environment)
+        os.environ.setdefault("FLOORWATCH_MAX_FUTURE_SKEW_S", "0")
     broker = None
     if args.kafka is None and "FLOORWATCH_KAFKA_BOOTSTRAP" not in os.environ:
         broker = start_broker()
