@@ -69,8 +69,12 @@ def with_demo_projects(rules, projects_json: str):  # type: ignore[no-untyped-de
 
     extra = load_rules(f'{{"rules": [], "projects": {projects_json}}}', name="<simulator demo projects>")
     added = tuple(r for r in extra.rules if rules.by_name(r.name) is None)
-    return RuleSet(rules=rules.rules + added, projects=rules.projects + extra.projects,
-                   source=f"{rules.source} + simulator demo projects", inhibit=rules.inhibit)
+    return RuleSet(
+        rules=rules.rules + added,
+        projects=rules.projects + extra.projects,
+        source=f"{rules.source} + simulator demo projects",
+        inhibit=rules.inhibit,
+    )
 
 
 def _demo_projects(args: argparse.Namespace) -> str:
@@ -181,8 +185,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] | None = None, *,
-             reuse_port: bool = False, metrics_relay: Any = None) -> None:
+def _run_api(
+    settings: Settings,
+    registry: Any,
+    on_started: Callable[[], None] | None = None,
+    *,
+    reuse_port: bool = False,
+    metrics_relay: Any = None,
+) -> None:
     """One API instance under uvicorn until it is stopped. ``reuse_port``: bind its own listening
     socket with ``SO_REUSEPORT`` (one of ``--workers``), so that other processes can serve the port too."""
     import datetime as dt
@@ -441,6 +451,85 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from floorwatch import stats
+    from services.alerts.core.floor.definitions import DefinitionsError, preset
+    from services.alerts.core.rules.reader import RulesError
+
+    try:
+        by, interval_s = stats.parse_by(args.by)
+        rules = load_ruleset(args.rules) if args.rules else None
+        defs = rules_definitions(rules)
+        if args.preset:
+            defs = type(defs)(default=preset(args.preset))
+        if args.tz is not None:
+            _check_zone(args.tz)
+            defs = defs.with_zone(args.tz)
+        if interval_s is not None:
+            defs = _with_interval(defs, interval_s)
+    except RulesError as exc:
+        for line, message in exc.errors:
+            print(f"{args.rules}:{line}: {message}", file=sys.stderr)
+        return 1
+    except (ValueError, DefinitionsError) as exc:
+        print(f"floorwatch stats: {exc}", file=sys.stderr)
+        return 2
+    if not args.file.exists():
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    try:
+        read = stats.read_events(
+            args.file, args.format, site=args.site, source=args.source, progress=stats.Progress("reading")
+        )
+    except ValueError as exc:
+        print(f"floorwatch stats: {exc}", file=sys.stderr)
+        return 2
+    rows, engine = stats.compute(read.events, defs, by=by, progress=stats.Progress("computing"))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif args.csv:
+        stats.render_csv(rows, sys.stdout)
+    else:
+        stats.render_table(rows, sys.stdout)
+    print(
+        f"{read.records} records, {len(read.events)} events ({read.unreadable} unreadable, "
+        f"{engine.duplicates} duplicates)",
+        file=sys.stderr,
+    )
+    for reason, n in sorted(read.reasons.items(), key=lambda kv: -kv[1])[:5]:
+        print(f"  unreadable x{n}: {reason}", file=sys.stderr)
+    return 0
+
+
+def rules_definitions(rules: Any):  # type: ignore[no-untyped-def]
+    """The definitions a rule set carries (the rules file's ``definitions:``), else the defaults."""
+    from services.alerts.core.floor.definitions import DefinitionSet
+
+    found = getattr(rules, "definitions", None) if rules is not None else None
+    return found if found is not None else DefinitionSet()
+
+
+def _check_zone(name: str) -> None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"--tz: unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
+
+
+def _with_interval(defs: Any, interval_s: int) -> Any:
+    return type(defs)(
+        default=defs.default.replace(interval_s=interval_s),
+        sites={k: v.replace(interval_s=interval_s) for k, v in defs.sites.items()},
+        queues={
+            s: {q: v.replace(interval_s=interval_s) for q, v in qs.items()} for s, qs in defs.queues.items()
+        },
+    )
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from shared.migrate import upgrade
 
@@ -485,12 +574,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
     p = sub.add_parser("api", help="run the API service alone")
     _add_common(p, api=True)
-    p.add_argument("--workers", type=_positive, default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
-                   help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
-                   "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)")
-    p.add_argument("--metrics-port", type=int, metavar="PORT",
-                   help="also serve /metrics on PORT (worker i of --workers on PORT+i): with several "
-                   "workers, /metrics on the API port answers for whichever worker took the connection")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
+        help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
+        "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="also serve /metrics on PORT (worker i of --workers on PORT+i): with several "
+        "workers, /metrics on the API port answers for whichever worker took the connection",
+    )
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("simulate", help="produce a simulated floor to the raw topic")
@@ -528,6 +625,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="replay", help="source for vendor formats")
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_backtest)
+
+    p = sub.add_parser(
+        "stats", help="day or interval figures of a recorded file, per site and queue (the live engine's)"
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--format", required=True, help="file format (an adapter name, e.g. anonymous-bank)")
+    p.add_argument("--rules", type=Path, metavar="FILE", help="rules YAML whose definitions: apply")
+    p.add_argument(
+        "--preset", help="definitions preset: floorwatch (default), asterisk, amazon-connect, genesys"
+    )
+    p.add_argument("--tz", metavar="ZONE", help="IANA zone of the business day (overrides the sites')")
+    p.add_argument("--by", default="day", help="day (default) or interval:30m (any N s|m|h dividing a day)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON array of rows")
+    out.add_argument("--csv", action="store_true", help="CSV with a header row")
+    p.add_argument("--site", default="replay", help="site for vendor formats that do not name one")
+    p.add_argument("--source", default="replay", help="source for vendor formats")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_stats)
 
     from services.api.admin_cli import add_token_commands
 
