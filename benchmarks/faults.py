@@ -91,7 +91,8 @@ def run_kills(
                 time.sleep(delay)
             rig.kill(name)
             fed_at_kill.append(feeder.sent)
-            done.append(f"t={time.monotonic() - began:5.1f}s kill -9 {name} (fed {feeder.sent} of {floor.events})")
+            at_s = time.monotonic() - began
+            done.append(f"t={at_s:5.1f}s kill -9 {name} (fed {feeder.sent} of {floor.events})")
             say("  " + done[-1])
             if name.startswith("api"):
                 killed_apis.add(name)
