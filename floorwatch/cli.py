@@ -28,6 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         ("host", "host"),
         ("port", "port"),
         ("rules", "rules_file"),
+        ("notify_config", "notify_config"),
     ):
         value = getattr(args, flag, None)
         if value is not None:
@@ -150,6 +151,49 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 1 if runner.failed else 0
 
 
+def load_notify_config(path: Path):  # type: ignore[no-untyped-def]
+    """The notifications file; raises ``ConfigError`` with every problem and its line."""
+    from services.notify.main import read_config
+
+    return read_config(path)
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from services.notify.core import ConfigError
+    from services.notify.delivery import SecretError
+    from services.notify.main import NotifyRunner
+    from shared.kafka import ensure_topics
+
+    settings = _settings(args)
+    if settings.notify_config is None:
+        print("floorwatch notify: give the notifications file with --config FILE "
+              "(or FLOORWATCH_NOTIFY_CONFIG)", file=sys.stderr)
+        return 2
+    try:
+        config = load_notify_config(settings.notify_config)
+    except (ConfigError, OSError) as exc:
+        print(f"{settings.notify_config}: invalid notifications file:\n{exc}", file=sys.stderr)
+        return 1
+    if args.check:
+        print(f"{settings.notify_config}: OK — {len(config.receivers)} receiver(s), "
+              f"{len(config.routes())} route(s), {len(config.time_intervals)} time interval(s)")
+        return 0
+    try:
+        runner = NotifyRunner(settings, CollectorRegistry(), config)
+    except SecretError as exc:
+        print(f"floorwatch notify: {exc}", file=sys.stderr)
+        return 1
+    ensure_topics(settings)
+    _serve_ops(runner.registry, args.metrics_port, settings.metrics_host, runner.problem)
+    runner.start()
+    stop = threading.Event()
+    _wait_for_stop(stop, runner)
+    runner.stop()
+    return 1 if runner.failed else 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
@@ -250,6 +294,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
     load_ruleset(settings.rules_file)  # refuse a bad rules file before anything starts
+    if settings.notify_config is not None:
+        load_notify_config(settings.notify_config)  # and a bad notifications file
     if args.simulate and settings.rules_file is None:
         # the demo: the simulator's projects, so progress against plan shows (docs/simulator.md)
         settings = settings.model_copy(update={"demo_projects": _demo_projects(args)})
@@ -298,6 +344,7 @@ def _sim_argv(args: argparse.Namespace) -> list[str]:
     own = argparse.ArgumentParser(add_help=False)
     _add_common(own, api=True, rules=True)
     own.add_argument("--simulate", action="store_true")
+    own.add_argument("--notify")
     _, rest = own.parse_known_args(args.raw_argv[1:])
     return rest
 
@@ -453,6 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="the whole system on one machine (embedded broker, SQLite, all services)")
     _add_common(p, api=True, rules=True)
     p.add_argument("--simulate", action="store_true", help="add the built-in floor simulator")
+    p.add_argument("--notify", dest="notify_config", type=Path, metavar="FILE",
+                   help="notifications file: also run the notifier (env FLOORWATCH_NOTIFY_CONFIG)")
     _add_sim_arguments(p)
     p.set_defaults(func=cmd_up)
 
@@ -461,6 +510,15 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(p, rules=name == "alerts")
         p.add_argument("--metrics-port", type=int, default=port)
         p.set_defaults(func=func)
+    p = sub.add_parser("notify",
+                       help="run the notifier alone: alert transitions to webhooks, chat robots, email")
+    _add_common(p)
+    p.add_argument("--config", dest="notify_config", type=Path, metavar="FILE",
+                   help="notifications file (env FLOORWATCH_NOTIFY_CONFIG); reference: docs/notifications.md")
+    p.add_argument("--check", action="store_true",
+                   help="validate the file (every error with its line) and exit")
+    p.add_argument("--metrics-port", type=int, default=9103)
+    p.set_defaults(func=cmd_notify)
     p = sub.add_parser("api", help="run the API service alone")
     _add_common(p, api=True)
     p.add_argument("--workers", type=_positive, default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     snapshot_interval_s: float = Field(5.0, gt=0)
     allowed_lateness_s: float = Field(2.0, ge=0)
 
+    # Notifier (docs/notifications.md)
+    notify_config: Path | None = Field(
+        None, description="notifications file; `up` runs the notifier when it is set")
+    external_url: str = Field("", description="the API's public URL, for links in notifications")
+    notify_timeout_s: float = Field(10.0, gt=0, description="time limit of one delivery attempt")
+    notify_give_up_s: float = Field(24 * 3600.0, gt=0, description="a message undelivered this long fails")
+
     # Metrics (docs/metrics.md, "Prometheus")
     metrics_host: str = Field("127.0.0.1", description="address of the ingest / alerts /metrics server")
     metrics_agents: str = Field("", description="agents with per-agent series: comma-separated ids, or *")

@@ -38,7 +38,7 @@ from .intervals import any_active, next_change
 from .ratelimit import Ledger
 from .routing import group_key, group_labels, routes_for
 
-SEEN_MAX: Final = 50_000
+SEEN_MAX: Final = 10_000  # transition ids remembered per partition (republished ones are recent)
 BLOCKED_RETRY_S: Final = 5.0
 
 
