@@ -236,6 +236,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     from services.api.app import create_app
     from services.api.audit_sql import SqlAuditLog
     from services.api.kafka_feed import KafkaCommandSink, KafkaFeed
+    from services.api.notifications import SqlNotificationLog
     from services.api.tokens_sql import SqlTokenStore
     from shared.db import make_engine, sessions
     from shared.kafka import make_producer
@@ -250,6 +251,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         tokens=SqlTokenStore(sessions(db)),
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
+        notifications=SqlNotificationLog(sessions(db)),
     )
     config = uvicorn.Config(  # log_config=None: uvicorn's records go through shared/logs.py's handler
         app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False,

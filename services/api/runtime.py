@@ -13,6 +13,7 @@ from services.api.audit import AuditLog
 from services.api.auth import Authenticator
 from services.api.hub import Hub, HubOptions
 from services.api.metrics import ApiMetrics
+from services.api.notifications import NotificationLog
 from services.api.ports import CommandSink, Feed
 from services.api.state import LiveState
 from shared.config import Settings
@@ -51,6 +52,8 @@ class Runtime:
     stopping: bool = False
     # `floorwatch up`: the other services' metrics, appended to this API's /metrics (one target)
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None
+    # the notifier's delivery log (/v1/notifications); None: no database, an empty list
+    notifications: NotificationLog | None = None
 
     @property
     def live(self) -> LiveState:

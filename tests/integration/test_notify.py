@@ -105,7 +105,8 @@ def test_one_message_per_group_and_route_with_each_destinations_shape(
 receivers:
   - {{name: hook, kind: webhook, url: "{http.url('/hook')}", secret: "env:FW_TEST_HOOK_SECRET"}}
   - {{name: robot, kind: wecom, url: "{http.url('/wecom')}", language: zh}}
-  - {{name: ding, kind: dingtalk, url: "{http.url('/ding?access_token=t')}", secret: "env:FW_TEST_HOOK_SECRET"}}
+  - {{name: ding, kind: dingtalk, url: "{http.url('/ding?access_token=t')}",
+     secret: "env:FW_TEST_HOOK_SECRET"}}
   - {{name: mail, kind: email, to: [lead@floor.test], from: fw@floor.test, smarthost: "127.0.0.1:{smtp.port}",
      starttls: false}}
 route:
@@ -244,7 +245,8 @@ route:
         burst = [record("agent-idle", queue=None, agent=f"a{i:04d}", at=t + i * 0.001) for i in range(1000)]
         send(settings, burst)
         wait_for(lambda: sum(row.alerts for row in rows(settings.database_url)) >= 1000, what="all alerts")
-        wait_for(lambda: all(row.status == "delivered" for row in rows(settings.database_url)), what="delivery")
+        wait_for(lambda: all(row.status == "delivered" for row in rows(settings.database_url)),
+                 what="delivery")
         time.sleep(2.0)
         logged = rows(settings.database_url)
         requests = http.ok("/wecom")
@@ -262,7 +264,8 @@ route:
 @pytest.mark.postgres
 def test_kill_9_during_delivery_resends_only_the_message_in_flight_with_the_same_id(
         settings: Settings, pg_url: str, tmp_path: Path, http: HttpReceiver) -> None:
-    settings = settings.model_copy(update={"database_url": pg_url, "topic_prefix": settings.topic_prefix + "k."})
+    settings = settings.model_copy(
+        update={"database_url": pg_url, "topic_prefix": settings.topic_prefix + "k."})
     upgrade(pg_url)
     ensure_topics(settings)
     path = tmp_path / "notify.yaml"

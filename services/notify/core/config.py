@@ -18,7 +18,8 @@ from typing import Final
 from .intervals import TimeInterval
 from .matchers import Matcher
 
-KINDS: Final = ("webhook", "wecom", "dingtalk", "feishu", "email")
+# "none": Alertmanager's receiver without integrations — messages are decided and logged, not sent
+KINDS: Final = ("webhook", "wecom", "dingtalk", "feishu", "email", "none")
 LANGUAGES: Final = ("zh", "en")
 
 
@@ -38,6 +39,7 @@ VENDOR_LIMITS: Final = {
     "feishu": RateLimit(per_minute=100, per_second=5, max_body_bytes=20 * 1024),
     "webhook": RateLimit(),
     "email": RateLimit(),
+    "none": RateLimit(),
 }
 
 

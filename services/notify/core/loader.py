@@ -128,7 +128,7 @@ class _Builder:
             for needed in ("to", "from", "smarthost"):
                 if needed not in items:
                     r.error(node, f"email receiver {name!r} needs {needed!r}")
-        elif "url" not in items:
+        elif kind != "none" and "url" not in items:
             r.error(node, f"{kind} receiver {name!r} needs a url")
         return Receiver(**fields)
 

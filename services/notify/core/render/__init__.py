@@ -18,7 +18,7 @@ def render(note: Notification, receiver: Receiver, *, external_url: str = "",
     from . import email, robots, webhook
 
     tpl = templates or Templates()
-    if receiver.kind == "webhook":
+    if receiver.kind in ("webhook", "none"):
         return webhook.render(note, receiver, tpl, external_url)
     if receiver.kind == "email":
         return email.render(note, receiver, tpl, external_url)

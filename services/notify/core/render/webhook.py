@@ -82,5 +82,5 @@ def render(note: Notification, receiver: Receiver, tpl: Templates, external_url:
         return Message(kind="webhook", body=body, content_type=kind, alerts=len(note.alerts),
                        shown=len(note.alerts))
     doc = payload_v4(note, receiver, external_url)
-    return Message(kind="webhook", body=json.dumps(doc, ensure_ascii=False), alerts=len(note.alerts),
+    return Message(kind=receiver.kind, body=json.dumps(doc, ensure_ascii=False), alerts=len(note.alerts),
                    shown=len(doc["alerts"]))
