@@ -13,7 +13,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from services.api import ops, rest, rest_admin, rest_notifications, rest_silences, rest_views, wallboard, ws
+from services.api import (
+    ops,
+    rest,
+    rest_admin,
+    rest_alarm,
+    rest_notifications,
+    rest_silences,
+    rest_views,
+    wallboard,
+    ws,
+)
+from services.api.alarm import WallboardSound
 from services.api.audit import AuditLog, InMemoryAuditLog
 from services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
 from services.api.hub import Hub
@@ -65,6 +76,7 @@ def create_app(
                                                                 tokens or InMemoryTokenStore()),
         feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
         metrics_relay=metrics_relay, notifications=notifications,
+        sound=WallboardSound(settings.notify_config),
     )
 
     @asynccontextmanager
@@ -86,6 +98,7 @@ def create_app(
     app.include_router(rest_views.router)
     app.include_router(rest_admin.router)
     app.include_router(rest_notifications.router)
+    app.include_router(rest_alarm.router)
     app.include_router(ws.router)
     app.include_router(ops.router)
     wallboard.mount(app)

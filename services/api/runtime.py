@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
+from services.api.alarm import WallboardSound
 from services.api.audit import AuditLog
 from services.api.auth import Authenticator
 from services.api.hub import Hub, HubOptions
@@ -54,6 +55,8 @@ class Runtime:
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None
     # the notifier's delivery log (/v1/notifications); None: no database, an empty list
     notifications: NotificationLog | None = None
+    # the wallboard's audible alarm (/v1/wallboard/sound), from the notifier's file
+    sound: WallboardSound = field(default_factory=lambda: WallboardSound(None))
 
     @property
     def live(self) -> LiveState:

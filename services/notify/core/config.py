@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from .intervals import TimeInterval
+from shared.quiet_times import TimeInterval
+
 from .matchers import Matcher
 
 # "none": Alertmanager's receiver without integrations — messages are decided and logged, not sent
@@ -97,6 +98,9 @@ class NotifyConfig:
     time_intervals: tuple[TimeInterval, ...] = ()
     backlog_limit: int = 100  # undelivered messages per receiver before flushes wait (grouping)
     source: str = "<config>"
+    # the wallboard's audible alarm (served by the API): from which severity, muted when
+    wallboard_sound: str | None = None
+    wallboard_mute: tuple[str, ...] = ()
 
     def receiver(self, name: str) -> Receiver:
         for r in self.receivers:

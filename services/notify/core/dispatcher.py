@@ -32,9 +32,10 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
+from shared.quiet_times import any_active, next_change
+
 from .alert import Alert
 from .config import NotifyConfig, Route
-from .intervals import any_active, next_change
 from .ratelimit import Ledger
 from .routing import group_key, group_labels, routes_for
 

@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from shared.quiet_times import MONTHS, WEEKDAYS, Period, TimeInterval, parse_range, parse_time
+
 from .config import KINDS, LANGUAGES, VENDOR_LIMITS, NotifyConfig, RateLimit, Receiver, Route
-from .intervals import MONTHS, WEEKDAYS, Period, TimeInterval, parse_range, parse_time
 from .matchers import Matcher, equal, parse_matcher
 from .nodes import ConfigError, Reader, line_of
 
-_TOP: Final = ("receivers", "route", "time_intervals", "language", "backlog_limit")
+_TOP: Final = ("receivers", "route", "time_intervals", "language", "backlog_limit", "wallboard")
+SEVERITIES: Final = ("critical", "warning", "info")
 _RECEIVER: Final = ("name", "kind", "url", "secret", "language", "headers", "templates", "rate_limit",
                     "max_alerts", "to", "from", "smarthost", "username", "password", "starttls", "mentions")
 _ROUTE: Final = ("name", "receiver", "matchers", "match", "group_by", "group_wait", "group_interval",
@@ -79,10 +81,36 @@ class _Builder:
         route = self._route(items["route"][1], None, "root")
         if route is None:
             return None
+        sound, mute = (self._wallboard(items["wallboard"][1], intervals) if "wallboard" in items
+                       else (None, ()))
         config = NotifyConfig(route=route, receivers=receivers, time_intervals=intervals,
-                              backlog_limit=backlog, source=self.name)
+                              backlog_limit=backlog, source=self.name, wallboard_sound=sound,
+                              wallboard_mute=mute)
         self._check_references(config)
         return config
+
+    def _wallboard(self, node: Node, intervals: tuple[TimeInterval, ...]
+                   ) -> tuple[str | None, tuple[str, ...]]:
+        """``wallboard: {sound: critical | warning | info | false, mute_time_intervals: [...]}``."""
+        r = self.r
+        items = r.mapping(node, "wallboard", ("sound", "mute_time_intervals")) or {}
+        sound: str | None = None
+        if "sound" in items:
+            value = r.python(items["sound"][1]) if isinstance(items["sound"][1], ScalarNode) else None
+            if value is False:
+                sound = None
+            elif value in SEVERITIES:
+                sound = str(value)
+            else:
+                r.error(items["sound"][1], f"wallboard sound: use one of {', '.join(SEVERITIES)} or false")
+        mute: tuple[str, ...] = ()
+        if "mute_time_intervals" in items:
+            mute = r.strings(items["mute_time_intervals"][1], "mute_time_intervals") or ()
+            known = {i.name for i in intervals}
+            for name in mute:
+                if name not in known:
+                    r.error(items["mute_time_intervals"][1], f"wallboard: unknown time interval {name!r}")
+        return sound, mute
 
     # -- receivers ---------------------------------------------------------------------------
     def _language(self, node: Node) -> str | None:

@@ -449,6 +449,7 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
         Probe("GET", "/v1/notifications/n-fp-qa-sales", statuses(200, 200, 200, 404, 200)),
         Probe("GET", "/v1/notifications/n-fp-qb-sales", statuses(200, 404, 404, 404, 404)),
     ],
+    ("GET", "/v1/wallboard/sound"): [Probe("GET", "/v1/wallboard/sound", READ)],
     ("GET", "/healthz"): [Probe("GET", "/healthz", PUBLIC)],
     ("GET", "/readyz"): [Probe("GET", "/readyz", PUBLIC)],
     ("GET", "/metrics"): [Probe("GET", "/metrics", PUBLIC)],

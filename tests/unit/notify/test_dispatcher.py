@@ -4,7 +4,7 @@ rate-limit planning — the pure dispatcher, fed by hand with an explicit clock.
 from __future__ import annotations
 
 from services.notify.core import Alert, Dispatcher, Ledger, Notification, load_config
-from services.notify.core.intervals import next_change
+from shared.quiet_times import next_change
 
 from .factory import T0, alert
 

@@ -42,6 +42,7 @@ notifications:
         match: {escalated: "true"}
         receiver: managers
         repeat_interval: 30m
+  wallboard: {sound: critical, mute_time_intervals: [lunch]}
   time_intervals:
     - name: lunch
       time_intervals:
@@ -65,6 +66,7 @@ def test_a_good_file_reads_into_the_tree_with_inherited_timings() -> None:
     assert escalations.repeat_interval == 1800 and escalations.group_by == ("site", "alertname")
     assert cfg.time_intervals[0].periods[0].weekdays == frozenset(range(5))
     assert cfg.time_intervals[0].periods[0].times == ((720, 780),)
+    assert (cfg.wallboard_sound, cfg.wallboard_mute) == ("critical", ("lunch",))
 
 
 @pytest.mark.parametrize(("text", "line", "needle"), [
@@ -87,6 +89,10 @@ def test_a_good_file_reads_into_the_tree_with_inherited_timings() -> None:
     ("receivers:\n  - name: a\n    kind: webhook\n    url: x\n    templates:\n      text: |\n"
      "        line one\n        {% if %}\nroute: {receiver: a}\n", 8, "template 'text'"),
     ("receivers: [\nroute: x\n", 3, "YAML syntax"),
+    ("receivers:\n  - {name: a, kind: webhook, url: x}\nroute: {receiver: a}\nwallboard:\n  sound: loud\n", 5,
+     "wallboard sound: use one of critical, warning, info or false"),
+    ("receivers:\n  - {name: a, kind: webhook, url: x}\nroute: {receiver: a}\nwallboard:\n"
+     "  mute_time_intervals: [night]\n", 5, "wallboard: unknown time interval 'night'"),
     ("receivers:\n  - {name: a, kind: webhook, url: x}\nroute: {receiver: a}\nextra: 1\n", 4,
      "unknown key 'extra'"),
 ])

@@ -1,5 +1,8 @@
 """Recurring quiet times, as Alertmanager's ``time_intervals`` define them.
 
+Shared by the notifier (mute / active time intervals of its routes, validated with lines by its
+loader) and the API (the wallboard's sound is muted by the same quiet times).
+
 A named interval is a list of :class:`Period`; it is active when any period is. A period restricts
 by ``times`` (``HH:MM``–``HH:MM``, end exclusive, in minutes of the day), ``weekdays``,
 ``days_of_month`` (negative counts from the month's end) and ``months``; an omitted field does not
@@ -112,3 +115,36 @@ def parse_range(text: str, names: tuple[str, ...] | None, lo: int, hi: int) -> t
     if (a > 0) == (b > 0) and a > b:
         raise ValueError(f"range {text!r} runs backwards")
     return a, b
+
+
+def muting(doc: dict[str, object], names: list[str] | tuple[str, ...]) -> tuple[TimeInterval, ...]:
+    """The named intervals of a notifications document's ``time_intervals`` (already validated
+    by the notifier's loader; raises ``ValueError`` on what it cannot read)."""
+    wanted = set(names)
+    out = []
+    for item in doc.get("time_intervals") or []:  # type: ignore[attr-defined]
+        if not isinstance(item, dict) or item.get("name") not in wanted:
+            continue
+        periods = tuple(_period(p) for p in item.get("time_intervals") or [])
+        out.append(TimeInterval(str(item["name"]), periods))
+    missing = wanted - {i.name for i in out}
+    if missing:
+        raise ValueError(f"unknown time interval(s): {', '.join(sorted(missing))}")
+    return tuple(out)
+
+
+def _period(p: dict[str, object]) -> Period:
+    def spans(key: str, names: tuple[str, ...] | None, lo: int, hi: int) -> list[tuple[int, int]]:
+        values = p.get(key) or []
+        items = [values] if isinstance(values, str) else list(values)  # type: ignore[call-overload]
+        return [parse_range(str(v), names, lo, hi) for v in items]
+
+    times = tuple((parse_time(str(t["start_time"])), parse_time(str(t["end_time"])))
+                  for t in p.get("times") or [])  # type: ignore[attr-defined]
+    return Period(
+        times=times,
+        weekdays=frozenset(v for a, b in spans("weekdays", WEEKDAYS, 1, 0) for v in range(a, b + 1)),
+        days_of_month=tuple(spans("days_of_month", None, -31, 31)),
+        months=frozenset(v for a, b in spans("months", MONTHS, 1, 12) for v in range(a, b + 1)),
+        location=str(p.get("location") or "UTC"),
+    )
