@@ -281,19 +281,30 @@ route: {{receiver: hook, group_by: [site, alertname], group_wait: 0s, group_inte
     second = None
     try:
         t = now()
-        groups = [f"rule-{i}" for i in range(6)]
-        send(settings, [record(g, at=t) for g in groups[:3]])
+        # a burst: 12 groups of 5 alerts; the kill comes while the first message is in flight and
+        # the rest of the burst is being consumed and decided; 3 more groups after the restart
+        groups = [f"rule-{i:02d}" for i in range(15)]
+        queues = [f"q{j}" for j in range(5)]
+        send(settings, [record(g, queue=q, at=t) for g in groups[:12] for q in queues])
         wait_for(lambda: http.started >= 1, what="a delivery in flight")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         http.mode = "ok"
-        send(settings, [record(g, at=t + 1) for g in groups[3:]])
+        send(settings, [record(g, queue=q, at=t + 1) for g in groups[12:] for q in queues])
         second = spawn(["notify", "--metrics-port", str(free_port())], env, log)
-        wait_for(lambda: {h.json["groupLabels"]["alertname"] for h in http.ok()} >= set(groups), timeout=60,
-                 what="every group delivered after the restart")
+
+        def complete() -> bool:
+            got: dict[str, set[str]] = {}
+            for h in http.ok():
+                got.setdefault(h.json["groupLabels"]["alertname"], set()).update(
+                    a["labels"]["queue"] for a in h.json["alerts"])
+            return all(got.get(g) == set(queues) for g in groups)
+
+        wait_for(complete, timeout=60, what="every alert of every group delivered after the restart")
         time.sleep(2.0)
         copies = Counter(h.key for h in http.hits)
-        assert len(copies) == len(groups)  # one message per group, each with its own id
+        logged = rows(pg_url)
+        assert sorted(copies) == sorted(row.notification_id for row in logged)  # each decided once
         resent = [k for k, n in copies.items() if n > 1]
         assert len(resent) <= 1 and all(copies[k] == 2 for k in resent)  # at most one resend
         for key in resent:  # the resend is the same message: same id, same body
