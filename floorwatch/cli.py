@@ -28,6 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         ("host", "host"),
         ("port", "port"),
         ("rules", "rules_file"),
+        ("notify_config", "notify_config"),
     ):
         value = getattr(args, flag, None)
         if value is not None:
@@ -154,6 +155,49 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 1 if runner.failed else 0
 
 
+def load_notify_config(path: Path):  # type: ignore[no-untyped-def]
+    """The notifications file; raises ``ConfigError`` with every problem and its line."""
+    from services.notify.main import read_config
+
+    return read_config(path)
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from services.notify.core import ConfigError
+    from services.notify.delivery import SecretError
+    from services.notify.main import NotifyRunner
+    from shared.kafka import ensure_topics
+
+    settings = _settings(args)
+    if settings.notify_config is None:
+        print("floorwatch notify: give the notifications file with --config FILE "
+              "(or FLOORWATCH_NOTIFY_CONFIG)", file=sys.stderr)
+        return 2
+    try:
+        config = load_notify_config(settings.notify_config)
+    except (ConfigError, OSError) as exc:
+        print(f"{settings.notify_config}: invalid notifications file:\n{exc}", file=sys.stderr)
+        return 1
+    if args.check:
+        print(f"{settings.notify_config}: OK — {len(config.receivers)} receiver(s), "
+              f"{len(config.routes())} route(s), {len(config.time_intervals)} time interval(s)")
+        return 0
+    try:
+        runner = NotifyRunner(settings, CollectorRegistry(), config)
+    except SecretError as exc:
+        print(f"floorwatch notify: {exc}", file=sys.stderr)
+        return 1
+    ensure_topics(settings)
+    _serve_ops(runner.registry, args.metrics_port, settings.metrics_host, runner.problem)
+    runner.start()
+    stop = threading.Event()
+    _wait_for_stop(stop, runner)
+    runner.stop()
+    return 1 if runner.failed else 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
@@ -202,6 +246,7 @@ def _run_api(
     from services.api.app import create_app
     from services.api.audit_sql import SqlAuditLog
     from services.api.kafka_feed import KafkaCommandSink, KafkaFeed
+    from services.api.notifications import SqlNotificationLog
     from services.api.server import server_config
     from services.api.tokens_sql import SqlTokenStore
     from shared.db import make_engine, sessions
@@ -217,6 +262,7 @@ def _run_api(
         tokens=SqlTokenStore(sessions(db)),
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
+        notifications=SqlNotificationLog(sessions(db)),
     )
     config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)
@@ -258,6 +304,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
     load_ruleset(settings.rules_file)  # refuse a bad rules file before anything starts
+    if settings.notify_config is not None:
+        load_notify_config(settings.notify_config)  # and a bad notifications file
     if args.simulate and settings.rules_file is None:
         # the demo: the simulator's projects, so progress against plan shows (docs/simulator.md)
         settings = settings.model_copy(update={"demo_projects": _demo_projects(args)})
@@ -310,6 +358,7 @@ def _sim_argv(args: argparse.Namespace) -> list[str]:
     own = argparse.ArgumentParser(add_help=False)
     _add_common(own, api=True, rules=True)
     own.add_argument("--simulate", action="store_true")
+    own.add_argument("--notify")
     _, rest = own.parse_known_args(args.raw_argv[1:])
     return rest
 
@@ -564,6 +613,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="the whole system on one machine (embedded broker, SQLite, all services)")
     _add_common(p, api=True, rules=True)
     p.add_argument("--simulate", action="store_true", help="add the built-in floor simulator")
+    p.add_argument("--notify", dest="notify_config", type=Path, metavar="FILE",
+                   help="notifications file: also run the notifier (env FLOORWATCH_NOTIFY_CONFIG)")
     _add_sim_arguments(p)
     p.set_defaults(func=cmd_up)
 
@@ -572,6 +623,15 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(p, rules=name == "alerts")
         p.add_argument("--metrics-port", type=int, default=port)
         p.set_defaults(func=func)
+    p = sub.add_parser("notify",
+                       help="run the notifier alone: alert transitions to webhooks, chat robots, email")
+    _add_common(p)
+    p.add_argument("--config", dest="notify_config", type=Path, metavar="FILE",
+                   help="notifications file (env FLOORWATCH_NOTIFY_CONFIG); reference: docs/notifications.md")
+    p.add_argument("--check", action="store_true",
+                   help="validate the file (every error with its line) and exit")
+    p.add_argument("--metrics-port", type=int, default=9103)
+    p.set_defaults(func=cmd_notify)
     p = sub.add_parser("api", help="run the API service alone")
     _add_common(p, api=True)
     p.add_argument(

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     engine_max_sites: int = Field(10_000, ge=1)
     engine_stall_s: float = Field(15.0, gt=0)
 
+    # Notifier (docs/notifications.md)
+    notify_config: Path | None = Field(
+        None, description="notifications file; `up` runs the notifier when it is set")
+    external_url: str = Field("", description="the API's public URL, for links in notifications")
+    notify_timeout_s: float = Field(10.0, gt=0, description="time limit of one delivery attempt")
+    notify_give_up_s: float = Field(24 * 3600.0, gt=0, description="a message undelivered this long fails")
+
     # Metrics (docs/metrics.md, "Prometheus")
     metrics_host: str = Field("127.0.0.1", description="address of the ingest / alerts /metrics server")
     metrics_agents: str = Field("", description="agents with per-agent series: comma-separated ids, or *")

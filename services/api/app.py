@@ -13,13 +13,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from services.api import ops, rest, rest_admin, rest_silences, rest_views, wallboard, ws
+from services.api import (
+    ops,
+    rest,
+    rest_admin,
+    rest_alarm,
+    rest_notifications,
+    rest_silences,
+    rest_views,
+    wallboard,
+    ws,
+)
+from services.api.alarm import WallboardSound
 from services.api.audit import AuditLog, InMemoryAuditLog
 from services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
 from services.api.direct import fast_path_problems
 from services.api.guard import HttpGuard
 from services.api.hub import Hub
 from services.api.metrics import ApiMetrics
+from services.api.notifications import NotificationLog
 from services.api.ports import Closable, CommandSink, Feed, ReadyReporting
 from services.api.runtime import ApiOptions, Runtime
 from services.api.state import LiveState, Skip
@@ -46,6 +58,7 @@ def create_app(
     options: ApiOptions | None = None,
     audit: AuditLog | None = None,
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None,
+    notifications: NotificationLog | None = None,
 ) -> FastAPI:
     """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
     live state and the hub, and a reaper expires detached sessions and closes the connections of
@@ -64,7 +77,8 @@ def create_app(
         hub=Hub(live, metrics, options.hub), auth=Authenticator(settings.admin_token,
                                                                 tokens or InMemoryTokenStore()),
         feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
-        metrics_relay=metrics_relay,
+        metrics_relay=metrics_relay, notifications=notifications,
+        sound=WallboardSound(settings.notify_config),
     )
 
     @asynccontextmanager
@@ -87,6 +101,8 @@ def create_app(
     app.include_router(rest_silences.router)
     app.include_router(rest_views.router)
     app.include_router(rest_admin.router)
+    app.include_router(rest_notifications.router)
+    app.include_router(rest_alarm.router)
     app.include_router(ws.router)
     app.include_router(ops.router)
     wallboard.mount(app)
