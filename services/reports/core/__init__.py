@@ -1,0 +1,28 @@
+"""The pure reports core: calendars and definitions, the roll-up fold, the report formulas.
+
+No I/O, no clock (enforced by import-linter). See ``docs/reports.md``.
+"""
+
+from services.reports.core.calendar import SiteCalendar
+from services.reports.core.definitions import ReportDefinitions
+from services.reports.core.rollup import (
+    COUNTERS,
+    FollowUp,
+    OutcomeKey,
+    RollupKey,
+    Rollups,
+    Span,
+    fold,
+)
+
+__all__ = [
+    "COUNTERS",
+    "FollowUp",
+    "OutcomeKey",
+    "ReportDefinitions",
+    "RollupKey",
+    "Rollups",
+    "SiteCalendar",
+    "Span",
+    "fold",
+]
