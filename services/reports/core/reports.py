@@ -209,8 +209,10 @@ def failure_reasons(rows: Iterable[tuple[dict[str, Any], int]]) -> list[dict[str
     for d, n, sk in items:
         totals[(sk, d["day"])] += n
     days_of: dict[tuple[Any, ...], list[str]] = defaultdict(list)
-    for sk, day in sorted(totals):
+    for sk, day in totals:
         days_of[sk].append(day)
+    for days in days_of.values():
+        days.sort()
     share = {(sk, d["code"], d["reason"], d["day"]): n / totals[(sk, d["day"])] for d, n, sk in items}
     out = []
     for d, n, sk in items:

@@ -133,6 +133,8 @@ class Rollups:
     outcomes: dict[OutcomeKey, int] = field(default_factory=dict)
     follow_ups: list[FollowUp] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
+    # wraps of calls that name their contact (site, day, contact, call, at): what closes follow-ups
+    wraps: list[tuple[str, dt.date, str, str, dt.datetime]] = field(default_factory=list)
 
     def days(self) -> dict[RollupKey, list[float]]:
         """The day roll-up: the 15-minute rows summed per day (``bucket`` = 0)."""
@@ -156,6 +158,7 @@ class Rollups:
             outcomes={k: v for k, v in self.outcomes.items() if first <= k.day <= last},
             follow_ups=[f for f in self.follow_ups if first <= f.day <= last],
             spans=[s for s in self.spans if first <= s.day <= last],
+            wraps=[w for w in self.wraps if first <= w[1] <= last],
         )
 
 
@@ -399,7 +402,10 @@ class _Folder:
         self.add(site, t, c.queue, c.project, team, ev.agent, *amounts)
         bucket = int(t // BUCKET_S) * BUCKET_S
         day = self.day_of(site, bucket)
-        contact = c.contact or self.contacts.get((site, ev.call), "") or ev.call
+        named = c.contact or self.contacts.get((site, ev.call), "")
+        contact = named or ev.call
+        if named:
+            self.out.wraps.append((site, day, named, ev.call, ev.ts.astimezone(UTC)))
         # a later call of the same contact closes its open follow-ups
         for f in self.open_follow_ups.pop((site, contact), []):
             if f.call != ev.call and f.opened_at.timestamp() < t:
