@@ -193,6 +193,8 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     from services.api.audit_sql import SqlAuditLog
     from services.api.kafka_feed import KafkaCommandSink, KafkaFeed
     from services.api.tokens_sql import SqlTokenStore
+    from services.reports.settings import report_config
+    from services.reports.store import ReportStore
     from shared.db import make_engine, sessions
     from shared.kafka import make_producer
 
@@ -206,6 +208,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         tokens=SqlTokenStore(sessions(db)),
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
+        reports=ReportStore(db, report_config(settings)),
     )
     config = uvicorn.Config(  # log_config=None: uvicorn's records go through shared/logs.py's handler
         app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False,

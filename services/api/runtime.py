@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
@@ -16,6 +17,9 @@ from services.api.metrics import ApiMetrics
 from services.api.ports import CommandSink, Feed
 from services.api.state import LiveState
 from shared.config import Settings
+
+if TYPE_CHECKING:
+    from services.reports.store import ReportStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,8 @@ class Runtime:
     stopping: bool = False
     # `floorwatch up`: the other services' metrics, appended to this API's /metrics (one target)
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None
+    # the report roll-ups (services/reports); None: reports and handover answer 503
+    reports: ReportStore | None = None
 
     @property
     def live(self) -> LiveState:

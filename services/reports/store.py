@@ -27,6 +27,7 @@ from services.reports.core.rollup import COUNTERS, Rollups
 from shared.db import is_sqlite
 from shared.events import InvalidEvent, decode_event
 from shared.tables import (
+    HANDOVER_NOTES,
     REPORT_CONTACT_WRAPS,
     REPORT_FOLLOW_UPS,
     REPORT_NOT_READY,
@@ -35,6 +36,7 @@ from shared.tables import (
     REPORT_STATE,
     ROLLUP_15M,
     ROLLUP_DAY,
+    AlertTransitionRow,
     EventRow,
 )
 
@@ -45,6 +47,7 @@ DAY_TABLES = (ROLLUP_15M, ROLLUP_DAY, REPORT_NOT_READY, REPORT_OUTCOMES, REPORT_
               REPORT_CONTACT_WRAPS, REPORT_SPANS)
 INTERVALS = {"15m": 900, "30m": 1800, "60m": 3600, "day": 0}
 _CHUNK = 5000
+_LOCK_KEY = 0x464C5752  # "FLWR": the advisory lock serialising roll-up writes on PostgreSQL
 
 
 def _contact(payload: str) -> str | None:
@@ -124,6 +127,8 @@ class ReportStore:
         plan = [(ROLLUP_15M, rows15), (ROLLUP_DAY, rowsd), (REPORT_NOT_READY, nr), (REPORT_OUTCOMES, oc),
                 (REPORT_FOLLOW_UPS, fu), (REPORT_CONTACT_WRAPS, cw), (REPORT_SPANS, sp)]
         async with self.engine.begin() as conn:
+            if not self._sqlite:  # one writer at a time (API workers refreshing at once); SQLite locks anyway
+                await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
             for table, rows in plan:
                 await conn.execute(delete(table).where(table.c.day >= first, table.c.day <= last))
                 for i in range(0, len(rows), _CHUNK):
@@ -259,13 +264,13 @@ class ReportStore:
         return core.failure_reasons(items)
 
     async def _follow_ups(self, q: dict[str, Any], access: Access,
-        now: dt.datetime) -> list[dict[str, Any]]:
+        now: dt.datetime, *extra: ColumnElement[bool]) -> list[dict[str, Any]]:
         f, w = REPORT_FOLLOW_UPS, REPORT_CONTACT_WRAPS
         later = (select(literal(1)).where(w.c.site == f.c.site, w.c.contact == f.c.contact,
                                           w.c.at > f.c.opened_at, w.c.call != f.c.call).exists())
-        stmt = select(f).where(*_where(f, q, access), not_(later))
+        stmt = select(f).where(*_where(f, q, access), not_(later), *extra)
         async with self.engine.connect() as conn:
-            items = [dict(r._mapping) for r in await conn.execute(stmt)]
+            items = [{str(k): v for k, v in r._mapping.items()} for r in await conn.execute(stmt)]
         for it in items:
             it.pop("id")
             it["day"] = it["day"].isoformat()
@@ -277,7 +282,7 @@ class ReportStore:
         s = REPORT_SPANS
         stmt = select(s).where(*_where(s, q, access)).order_by(s.c.agent, s.c.start)
         async with self.engine.connect() as conn:
-            items = [dict(r._mapping) for r in await conn.execute(stmt)]
+            items = [{str(k): v for k, v in r._mapping.items()} for r in await conn.execute(stmt)]
         for it in items:
             it.pop("id")
             it["day"] = it["day"].isoformat()
@@ -286,6 +291,52 @@ class ReportStore:
             it["reason"] = it["reason"] or None
             it["call"] = it["call"] or None
         return core.agent_log(items)
+
+
+    # -- the shift handover's inputs ---------------------------------------------------------
+    async def shift_counters(self, site: str, start: dt.datetime, end: dt.datetime,
+                             access: Access) -> dict[str, float]:
+        t = ROLLUP_15M
+        q = {"from": (start - dt.timedelta(days=1)).date(), "to": (end + dt.timedelta(days=1)).date(),
+             "site": site}
+        stmt = select(*[func.sum(t.c[c]).label(c) for c in COUNTERS]).where(
+            *_where(t, q, access), t.c.queue != "", t.c.bucket >= start, t.c.bucket < end)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).one()._mapping
+        return {c: float(row[c] or 0.0) for c in COUNTERS}
+
+    async def transitions(self, site: str, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+        """Wire alert transitions of ``site`` from a day before ``start`` to ``end``, oldest first."""
+        a = AlertTransitionRow
+        stmt = (select(a.payload).where(a.site == site, a.event_time >= start - dt.timedelta(days=1),
+                                        a.event_time < end + dt.timedelta(hours=14)).order_by(a.pk))
+        async with self.engine.connect() as conn:
+            return [orjson.loads(p) for (p,) in await conn.execute(stmt)]
+
+    async def follow_ups_due(self, site: str, start: dt.datetime, end: dt.datetime, access: Access,
+                             now: dt.datetime) -> list[dict[str, Any]]:
+        f = REPORT_FOLLOW_UPS
+        q = {"from": dt.date(1970, 1, 1), "to": end.date(), "site": site}
+        rows = await self._follow_ups(q, access, now, f.c.due_at >= start, f.c.due_at < end)
+        return rows
+
+    async def note(self, site: str, shift: str, day: dt.date) -> dict[str, Any] | None:
+        n = HANDOVER_NOTES
+        stmt = (select(n.c.note, n.c.author, n.c.at)
+                .where(n.c.site == site, n.c.shift == shift, n.c.day == day)
+                .order_by(n.c.id.desc()).limit(1))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        return {"note": row.note, "author": row.author, "at": _aware(row.at).isoformat()}
+
+    async def save_note(self, site: str, shift: str, day: dt.date, note: str, author: str,
+                        at: dt.datetime) -> dict[str, Any]:
+        async with self.engine.begin() as conn:
+            await conn.execute(HANDOVER_NOTES.insert().values(site=site, shift=shift, day=day, note=note,
+                                                              author=author, at=at))
+        return {"note": note, "author": author, "at": at.isoformat()}
 
 
 def _where(table: Table, q: dict[str, Any], access: Access) -> list[ColumnElement[bool]]:

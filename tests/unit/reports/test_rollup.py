@@ -204,7 +204,7 @@ def raw_bank_figures(path: Path) -> dict[tuple[str, str], dict[str, float]]:
     return out
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)
 def test_bank_january_per_queue_and_day_equals_the_raw_file() -> None:
     from services.ingest.adapters import get_adapter
     from tests.adapters._support import decode_file
