@@ -96,6 +96,7 @@ ROLLUP_COUNTERS = (
     "offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "wait_sum",
     "handled", "handled_untimed", "talk_sum", "hold_sum", "wrap_sum", "outcomes", "successes",
     "available_s", "not_ready_s", "talking_s", "holding_s", "wrapping_s", "logged_in_s",
+    "exited", "unqueued",
 )
 
 

@@ -17,6 +17,7 @@ from services.api.runtime import Runtime
 from services.api.scoping import alert_visible, filter_floor
 from services.reports.core import handover as ho
 from services.reports.core.config import Access
+from services.reports.core.definitions import describe
 from services.reports.core.reports import REPORTS
 from services.reports.export import handover_pdf, to_csv, to_xlsx
 from services.reports.store import INTERVALS, ReportStore
@@ -102,7 +103,7 @@ async def get_report(
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}_{first}_{last}.xlsx"'})
     return json_response({"report": name, "params": params,
-                          "definitions": store.config.definitions.describe(), "rows": rows})
+                          "definitions": describe(store.config.definitions), "rows": rows})
 
 
 class NoteIn(BaseModel):
@@ -134,7 +135,8 @@ async def handover_doc(runtime: Runtime, principal: Principal, site: str, shift:
     now = runtime.clock()
     return ho.handover(
         site=site, shift=shift, day=day, start=start.astimezone(cal.zone), end=end.astimezone(cal.zone),
-        kpi_rows=ho.kpis(counters, store.config.definitions), alerts=ho.shift_alerts(visible, start, end),
+        kpi_rows=ho.kpis(counters, store.config.definitions.for_site(site)),
+        alerts=ho.shift_alerts(visible, start, end),
         projects=ho.behind_plan((view or {}).get("projects") or []),
         follow_ups=await store.follow_ups_due(site, nbounds[0], nbounds[1], access, now),
         note=await store.note(site, shift, day), next_shift=nxt.name,

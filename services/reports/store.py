@@ -102,7 +102,7 @@ class ReportStore:
                     contacts[(ev.site, getattr(ev, "call", ""))] = contact
         events.sort(key=lambda e: e.ts)  # stable: (ts, pk) order within equal instants
         until = min(end, events[-1].ts) if events else end
-        rollups = fold(events, calendars=self.config.calendars, definitions=self.config.definitions,
+        rollups = fold(events, calendars=self.config.calendar_map(), definitions=self.config.definitions,
                        contacts=contacts, until=until).only_days(first, last)
         counts = await self.write(rollups, first, last)
         counts["events"] = len(events)

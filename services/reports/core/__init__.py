@@ -4,7 +4,7 @@ No I/O, no clock (enforced by import-linter). See ``docs/reports.md``.
 """
 
 from services.reports.core.calendar import SiteCalendar
-from services.reports.core.definitions import ReportDefinitions
+from services.reports.core.definitions import Definitions, DefinitionSet
 from services.reports.core.rollup import (
     COUNTERS,
     FollowUp,
@@ -17,9 +17,10 @@ from services.reports.core.rollup import (
 
 __all__ = [
     "COUNTERS",
+    "DefinitionSet",
+    "Definitions",
     "FollowUp",
     "OutcomeKey",
-    "ReportDefinitions",
     "RollupKey",
     "Rollups",
     "SiteCalendar",

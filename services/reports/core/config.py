@@ -4,12 +4,12 @@ costs, the metric definitions, and who may see what. Frozen values, built by the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .calendar import SiteCalendar
-from .definitions import ReportDefinitions
+from .definitions import DefinitionSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +54,19 @@ class ReportConfig:
     shifts: Mapping[str, tuple[Shift, ...]] = field(default_factory=dict)
     costs: Mapping[str, float] = field(default_factory=dict)  # site -> cost of one logged-in hour
     projects: tuple[ProjectTarget, ...] = ()
-    definitions: ReportDefinitions = field(default_factory=ReportDefinitions)
+    definitions: DefinitionSet = field(default_factory=DefinitionSet)
 
     def calendar(self, site: str) -> SiteCalendar:
+        """The site's business day: the definitions' ``time_zone`` / ``day_start_s`` when the site's
+        definitions name a zone, else the report settings' ``tz`` / ``day_start``, else UTC midnight."""
+        d = self.definitions.for_site(site)
+        if d.time_zone is not None:
+            return SiteCalendar(d.time_zone, d.day_start_s // 60)
         return self.calendars.get(site) or SiteCalendar()
+
+    def calendar_map(self) -> Mapping[str, SiteCalendar]:
+        """Every site's calendar as the fold asks for it (``.get(site)``)."""
+        return _Calendars(self)
 
     def shifts_of(self, site: str) -> tuple[Shift, ...]:
         return self.shifts.get(site) or DEFAULT_SHIFTS
@@ -72,7 +81,7 @@ class ReportConfig:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None, *, projects: tuple[ProjectTarget, ...] = (),
-                  definitions: ReportDefinitions | None = None) -> ReportConfig:
+                  definitions: DefinitionSet | None = None) -> ReportConfig:
         """``{"sites": {"bj-01": {"tz": "Asia/Shanghai", "day_start": "06:00", "cost_per_hour": 45,
         "shifts": {"day": ["08:00", "20:00"], "night": ["20:00", "08:00"]}}}}``."""
         data = data or {}
@@ -97,7 +106,7 @@ class ReportConfig:
                     out.append(Shift(name, s, e if e > s else e + 1440))
                 shifts[site] = tuple(out)
         return cls(calendars=calendars, shifts=shifts, costs=costs, projects=projects,
-                   definitions=definitions or ReportDefinitions())
+                   definitions=definitions or DefinitionSet())
 
 
 def _minutes(hhmm: str) -> int:
@@ -119,3 +128,21 @@ class Access:
     sites: frozenset[str] | None = None
     teams: frozenset[str] | None = None
     queues: frozenset[str] | None = None
+
+
+class _Calendars(Mapping[str, SiteCalendar]):
+    def __init__(self, config: ReportConfig) -> None:
+        self._config = config
+        self._cache: dict[str, SiteCalendar] = {}
+
+    def __getitem__(self, site: str) -> SiteCalendar:
+        cal = self._cache.get(site)
+        if cal is None:
+            cal = self._cache[site] = self._config.calendar(site)
+        return cal
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._config.calendars)
+
+    def __len__(self) -> int:
+        return len(self._config.calendars)

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .definitions import ReportDefinitions
+from .definitions import Definitions
 from .reports import call_figures
 
 # KPI targets a shift is held to (stated here; a site without others uses these)
@@ -21,7 +21,7 @@ TARGETS: Mapping[str, tuple[str, float]] = {
 }
 
 
-def kpis(counters: Mapping[str, float], defs: ReportDefinitions) -> list[dict[str, Any]]:
+def kpis(counters: Mapping[str, float], defs: Definitions) -> list[dict[str, Any]]:
     f = call_figures(counters, defs)
     out = []
     for name in ("offered", "answered", "abandoned", "service_level", "abandon_rate", "asa_s", "aht_s",

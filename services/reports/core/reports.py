@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .definitions import ReportDefinitions
+from .definitions import Definitions, DefinitionSet
 
 Counters = Mapping[str, float]
 Group = tuple[dict[str, Any], Counters]  # (dimension values, summed counters)
@@ -29,7 +29,7 @@ def _r(x: float | None, nd: int = 3) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def call_figures(c: Counters, defs: ReportDefinitions) -> dict[str, Any]:
+def call_figures(c: Counters, defs: Definitions) -> dict[str, Any]:
     """The ``floorwatch stats`` figures of one group of counters."""
     handled = c.get("handled", 0.0)
     talk, hold, wrap = c.get("talk_sum", 0.0), c.get("hold_sum", 0.0), c.get("wrap_sum", 0.0)
@@ -41,9 +41,10 @@ def call_figures(c: Counters, defs: ReportDefinitions) -> dict[str, Any]:
         "answered": int(answered),
         "abandoned": int(abandoned),
         "short_abandoned": int(short),
+        "exited": int(c.get("exited", 0.0)),
+        "unqueued": int(c.get("unqueued", 0.0)),
         "answered_in_sl": int(within),
-        "service_level": _r(defs.service_level(offered=offered, answered=answered, abandoned=abandoned,
-                                               short=short, within=within), 4),
+        "service_level": _r(defs.service_level(within, offered, answered, abandoned, short), 4),
         "abandon_rate": _r(_div(abandoned - short, answered + abandoned - short), 4),
         "asa_s": _r(_div(c.get("wait_sum", 0.0), answered), 1),
         "handled": int(handled),
@@ -51,7 +52,7 @@ def call_figures(c: Counters, defs: ReportDefinitions) -> dict[str, Any]:
         "talk_s": _r(_div(talk, handled), 1),
         "hold_s": _r(_div(hold, handled), 1),
         "wrap_s": _r(_div(wrap, handled), 1),
-        "aht_s": _r(_div(talk + hold + wrap, handled), 1),
+        "aht_s": _r(_div(defs.handle_s(talk, hold, wrap), handled), 1),
         "outcomes": int(c.get("outcomes", 0.0)),
         "successes": int(c.get("successes", 0.0)),
         "success_rate": _r(_div(c.get("successes", 0.0), c.get("outcomes", 0.0)), 4),
@@ -73,13 +74,15 @@ def agent_figures(c: Counters) -> dict[str, Any]:
     }
 
 
-def project_daily(groups: Iterable[Group], defs: ReportDefinitions) -> list[dict[str, Any]]:
-    """Rows per (site, queue, project, day or interval_start), ``floorwatch stats`` field names."""
-    return [{**dims, **call_figures(c, defs)} for dims, c in groups]
+def project_daily(groups: Iterable[Group], defs: DefinitionSet) -> list[dict[str, Any]]:
+    """Rows per (site, queue, project, day or interval_start), ``floorwatch stats`` field names;
+    each row's ratios under its queue's definitions (the site's on a site-total row)."""
+    return [{**dims, **call_figures(c, defs.for_queue(dims["site"], dims.get("queue")))}
+            for dims, c in groups]
 
 
 def staff_performance(groups: Sequence[Group], reasons: Mapping[tuple[str, str, str], Mapping[str, float]],
-                      defs: ReportDefinitions, costs: Mapping[str, float] | None = None,
+                      defs: DefinitionSet, costs: Mapping[str, float] | None = None,
                       ) -> list[dict[str, Any]]:
     """Per agent and per team (``level``), ranked within the level by successes, then calls per hour.
 
@@ -112,8 +115,8 @@ def staff_performance(groups: Sequence[Group], reasons: Mapping[tuple[str, str, 
 
 
 def _perf_row(level: str, site: str, team: str, agent: str | None, c: Counters, nr: dict[str, float],
-              defs: ReportDefinitions, costs: Mapping[str, float] | None) -> dict[str, Any]:
-    f = call_figures(c, defs)
+              defs: DefinitionSet, costs: Mapping[str, float] | None) -> dict[str, Any]:
+    f = call_figures(c, defs.for_site(site))
     a = agent_figures(c)
     row: dict[str, Any] = {"level": level, "site": site, "team": team, "agent": agent, **a,
                            "handled": f["handled"], "talk_s": f["talk_s"], "hold_s": f["hold_s"],

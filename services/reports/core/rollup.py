@@ -5,15 +5,21 @@ roll-ups, not events. One fold serves the live maintenance and ``floorwatch repo
 the shell re-folds the business days that new, late or corrected events touched (docs/reports.md).
 
 Booking rules (each counter lands in the 15-minute bucket of the event that makes it, the way the
-live floor's window counts them):
+live floor's window counts them; the counting choices are the floor's ``Definitions`` for the
+call's site and queue — ``floor/definitions.py``, ``docs/metrics.md``):
 
 * ``offered`` at ``call.queued`` (queue, project = the call's campaign); a call answered or
   abandoned without a ``call.queued`` seen is offered at ``ts - wait_s``. A second
   ``call.queued`` while waiting in the same queue is a repeat; queuing again after an answer or
   abandon (a transfer back) is offered again.
-* ``answered``, ``wait_sum``, ``answered_in_sl`` (wait <= threshold) at ``call.answered``, on the
-  answering agent and its team; ``abandoned`` / ``short_abandoned`` (wait < short threshold) at
-  ``call.abandoned``. Wait = ``wait_s`` when the source gives it, else answer - queued.
+* a call answered in a queue it was never seen waiting in, with no wait stated (or 0), went
+  straight to an agent: with ``unqueued: exclude`` (the default) it counts in ``unqueued`` only —
+  not offered, answered, service level or ASA; with ``include`` as offered and answered at 0 s.
+  Its handle time counts either way.
+* ``answered``, ``wait_sum``, ``answered_in_sl`` (``within``) at ``call.answered``, on the
+  answering agent and its team; at ``call.abandoned``: ``abandoned`` / ``short_abandoned``
+  (``is_short``) when the cause counts as an abandon (``abandoned: caller | all``), else
+  ``exited``. Wait = ``wait_s`` when the source gives it, else answer - queued.
 * ``handled`` and ``talk_sum`` / ``hold_sum`` / ``wrap_sum`` at ``call.wrapped``: talk = the
   ``talk_s`` of ``call.ended``, else end - answer - hold (none when the end is the answer);
   hold = held -> resumed time; wrap =
@@ -49,16 +55,18 @@ from shared.events import (
 )
 
 from .calendar import SiteCalendar
-from .definitions import ReportDefinitions
+from .definitions import DefinitionSet
 
 BUCKET_S: Final = 900
 COUNTERS: Final = (
     "offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "wait_sum",
     "handled", "handled_untimed", "talk_sum", "hold_sum", "wrap_sum", "outcomes", "successes",
     "available_s", "not_ready_s", "talking_s", "holding_s", "wrapping_s", "logged_in_s",
+    "exited", "unqueued",
 )
 (OFFERED, ANSWERED, ABANDONED, SHORT, IN_SL, WAIT_SUM, HANDLED, UNTIMED, TALK_SUM, HOLD_SUM, WRAP_SUM,
- OUTCOMES, SUCCESSES, AVAILABLE_S, NOT_READY_S, TALKING_S, HOLDING_S, WRAPPING_S, LOGGED_IN_S) = range(19)
+ OUTCOMES, SUCCESSES, AVAILABLE_S, NOT_READY_S, TALKING_S, HOLDING_S, WRAPPING_S, LOGGED_IN_S,
+ EXITED, UNQUEUED) = range(21)
 _STATE_COUNTER: Final = {"available": AVAILABLE_S, "not_ready": NOT_READY_S, "talking": TALKING_S,
                          "hold": HOLDING_S, "wrap": WRAPPING_S}
 UTC: Final = dt.UTC
@@ -203,7 +211,7 @@ class _Agent:
 
 
 class _Folder:
-    def __init__(self, calendars: Mapping[str, SiteCalendar], defs: ReportDefinitions,
+    def __init__(self, calendars: Mapping[str, SiteCalendar], defs: DefinitionSet,
                  contacts: Mapping[tuple[str, str], str]) -> None:
         self.calendars = calendars
         self.default_calendar = SiteCalendar()
@@ -303,17 +311,26 @@ class _Folder:
             self.offer(site, c, ev.queue, t)
         elif isinstance(ev, CallAnswered):
             c = self.call(site, ev.call)
+            defs = self.defs.for_queue(site, ev.queue)
+            a = self.agent(site, ev.agent)
+            unqueued = False
             if not (c.waiting and c.queue == ev.queue):
                 if c.answered_at is not None and c.queue == ev.queue:
                     return  # a second answer of the same leg
-                self.offer(site, c, ev.queue, t - (ev.wait_s or 0.0))
+                if not ev.wait_s and defs.unqueued == "exclude":
+                    unqueued = True  # straight to an agent: not a queue figure
+                    c.queue = ev.queue
+                else:
+                    self.offer(site, c, ev.queue, t - (ev.wait_s or 0.0))
             wait = ev.wait_s if ev.wait_s is not None else max(0.0, t - (c.queued_at or t))
-            a = self.agent(site, ev.agent)
             c.waiting, c.answered_at, c.agent, c.team = False, t, ev.agent, a.team
             c.hold_from, c.hold_sum, c.ended_at, c.talk_s = None, 0.0, None, None
-            in_sl = 1.0 if wait <= self.defs.sl_threshold_s else 0.0
-            self.add(site, t, ev.queue, c.project, a.team, ev.agent,
-                     (ANSWERED, 1.0), (WAIT_SUM, wait), (IN_SL, in_sl))
+            if unqueued:
+                self.add(site, t, ev.queue, c.project, a.team, ev.agent, (UNQUEUED, 1.0))
+            else:
+                in_sl = 1.0 if defs.within(wait) else 0.0
+                self.add(site, t, ev.queue, c.project, a.team, ev.agent,
+                         (ANSWERED, 1.0), (WAIT_SUM, wait), (IN_SL, in_sl))
             a.calls[ev.call] = "talking"
             self.restate(site, ev.agent, a, t)
         elif isinstance(ev, CallAbandoned):
@@ -324,8 +341,12 @@ class _Folder:
                 self.offer(site, c, ev.queue, t - (ev.wait_s or 0.0))
             wait = ev.wait_s if ev.wait_s is not None else max(0.0, t - (c.queued_at or t))
             c.waiting = False
-            short = 1.0 if wait < self.defs.short_abandon_s else 0.0
-            self.add(site, t, ev.queue, c.project, "", "", (ABANDONED, 1.0), (SHORT, short))
+            defs = self.defs.for_queue(site, ev.queue)
+            if defs.counts_as_abandon(ev.cause):
+                short = 1.0 if defs.is_short(wait) else 0.0
+                self.add(site, t, ev.queue, c.project, "", "", (ABANDONED, 1.0), (SHORT, short))
+            else:
+                self.add(site, t, ev.queue, c.project, "", "", (EXITED, 1.0))
             self.calls.pop((site, ev.call), None)
         elif isinstance(ev, CallHeld):
             c = self.call(site, ev.call)
@@ -434,14 +455,14 @@ class _Folder:
 
 
 def fold(events: Iterable[Event], *, calendars: Mapping[str, SiteCalendar] | None = None,
-         definitions: ReportDefinitions | None = None,
+         definitions: DefinitionSet | None = None,
          contacts: Mapping[tuple[str, str], str] | None = None,
          until: dt.datetime | None = None) -> Rollups:
     """Fold ``events`` (in event-time order) into roll-ups. ``until``: agents still in a state
     then have their time booked up to it (a rebuild passes the end of its range, or now).
     ``contacts``: the customer / contact of a call, ``(site, call) -> contact`` (events carry it
     as an extra field; see docs/reports.md); a call without one is its own contact."""
-    folder = _Folder(calendars or {}, definitions or ReportDefinitions(), contacts or {})
+    folder = _Folder(calendars or {}, definitions or DefinitionSet(), contacts or {})
     for ev in events:
         folder.feed(ev)
     folder.finish(until.timestamp() if until is not None else None)

@@ -123,6 +123,8 @@ def upgrade() -> None:
     sa.Column('holding_s', sa.Float(), nullable=False),
     sa.Column('wrapping_s', sa.Float(), nullable=False),
     sa.Column('logged_in_s', sa.Float(), nullable=False),
+    sa.Column('exited', sa.Float(), nullable=False),
+    sa.Column('unqueued', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('report_rollup_15m', schema=None) as batch_op:
@@ -155,6 +157,8 @@ def upgrade() -> None:
     sa.Column('holding_s', sa.Float(), nullable=False),
     sa.Column('wrapping_s', sa.Float(), nullable=False),
     sa.Column('logged_in_s', sa.Float(), nullable=False),
+    sa.Column('exited', sa.Float(), nullable=False),
+    sa.Column('unqueued', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('report_rollup_day', schema=None) as batch_op:
