@@ -36,7 +36,7 @@ class Problem:
 class YamlModel(BaseModel):
     """A mapping of a YAML file. Subclasses set the wording of their messages."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     noun: ClassVar[str] = "a mapping"  # "{noun} must be a mapping", "{noun}: duplicate key ..."
     unknown_key: ClassVar[str] = "unknown key {key!r}; known: {known}"

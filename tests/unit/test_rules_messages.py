@@ -119,6 +119,21 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
             )
         ],
     ),
+    (  # the code's field names are not YAML keys
+        "rule-field-name-not-key",
+        "rules:\n  - {name: t, metric: calls_waiting, op: '>', value: 1, for_s: 30}\n",
+        [(2, "unknown key 'for_s'; known: " + THRESHOLD_KEYS)],
+    ),
+    (
+        "kind-field-name-not-key",
+        "rules:\n  - {name: a, kind: aht_spike, matchers: {queue: x}}\n",
+        [
+            (
+                2,
+                "unknown key 'matchers' for kind aht_spike; known: kind, name, scope, severity, for, keep_firing_for, match, labels, escalate_after, group, recent, half_life, min_sample, baseline_min, rise, fall, z, direction, top",
+            )
+        ],
+    ),
     (
         "rule-missing-all",
         "rules:\n  - summary: x\n    severity: info\n",
@@ -1177,7 +1192,7 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
 ]
 
 
-# Hostile YAML: refused with a reason, never a crash (the hand-written reader crashed on some).
+# Refused with a reason where the hand-written reader crashed or said nothing.
 HOSTILE: list[tuple[str, str, list[tuple[int, str]]]] = [
     ("recursive-alias", "rules: &a [*a]\n", [(1, "a recursive alias (*name inside &name) is not supported")]),
     (
@@ -1194,6 +1209,11 @@ HOSTILE: list[tuple[str, str, list[tuple[int, str]]]] = [
         "deep",
         "rules: " + "[" * 3000 + "]" * 3000 + "\n",
         [(1, "YAML error: nested more than 64 levels deep")],
+    ),
+    (  # the hand-written reader cut 2.5 to 2 without a word
+        "aht-top-fraction",
+        "rules:\n  - {name: a, kind: aht_spike, top: 2.5}\n",
+        [(2, "top must be a whole number >= 0")],
     ),
     (
         "merge-scalar",

@@ -89,6 +89,8 @@ class AhtSpikeRule(Detector):
             out.append(("recent", "recent must be a whole number of minutes"))
         if self.direction not in ("up", "down", "both"):
             out.append(("direction", f"direction must be up, down or both, not {self.direction!r}"))
+        if isinstance(self.top, bool) or not isinstance(self.top, int) or self.top < 0:
+            out.append(("top", "top must be a whole number >= 0"))
         return out
 
     def _track(self, ctx: Ctx) -> AhtTrack:

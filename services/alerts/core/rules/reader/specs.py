@@ -14,9 +14,20 @@ is the rule class's ``problems()``, the same check that guards a rule built in c
 runs it (``loader.py``). :func:`json_schema` publishes the models for editors
 (``docs/rules-schema.json``).
 
-Extension points: a new top-level section is one field of :class:`RulesFile` (a
-:class:`~shared.yamlmodel.YamlModel` of its own, as ``sections.py``) and its step in
-``loader.py``; a rule's ``summary`` is read as ``fields.Template``.
+Extension points:
+
+* a new top-level section (e.g. ``definitions:``): a :class:`~shared.yamlmodel.YamlModel` of its
+  own (as ``sections.py``: ``noun`` and the wording of its messages), one field of
+  :class:`RulesFile` (``definitions: DefinitionsSpec = ABSENT``), its step in
+  ``loader.load_rules`` (``spec.definitions`` when the file had the right shape, else
+  ``validate(...)`` of that item; then what it means, reported with ``_report``), then
+  ``floorwatch rules schema > docs/rules-schema.json``. Any other top-level key stays refused;
+  the "known:" list of that message grows by the new key (``tests/unit/test_rules_messages.py``);
+* a rule's ``summary`` / ``resolved_summary`` are read as ``fields.Template`` (today a string):
+  per-language texts (``{zh: ..., en: ...}``) are a new ``Template`` there plus the rule classes'
+  field type and their rendering; the reader derives the rest;
+* a new detector kind or option: nothing here (a field of a new Python type: one line in
+  ``fields.yaml_type``).
 """
 
 from __future__ import annotations
