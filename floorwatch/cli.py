@@ -443,6 +443,9 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
         return 2
+    except UnicodeDecodeError as exc:
+        print(f"{args.file}: not UTF-8 text ({exc.reason} at byte {exc.start}); not loaded", file=sys.stderr)
+        return 1
     print(f"{args.file}: OK, {len(ruleset.rules)} rule(s)")
     return 0
 

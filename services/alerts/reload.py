@@ -50,7 +50,8 @@ class RulesWatcher:
                 "rules file %s refused (%d errors); the running rules stay", self.path, len(exc.errors)
             )
             return None
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:  # not UTF-8 text: refused like a bad edit
+            self.rejected += 1
             logger.error("rules file %s unreadable: %s; the running rules stay", self.path, exc)
             return None
         logger.info("rules file %s reloaded: %d rules", self.path, len(ruleset.rules))

@@ -1329,3 +1329,12 @@ projects:
         (9, 13, "bad duration 'soon': use seconds or e.g. 30s, 5m, 1h, 1m30s"),
         (15, 12, "bad time of day '7:00pm': use HH:MM, e.g. 08:30"),
     ]
+
+
+def test_rules_check_refuses_a_file_that_is_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "floor.yaml"
+    path.write_bytes(b"rules:\n  - name: \xff\n")
+    assert cli.main(["rules", "check", str(path)]) == 1
+    assert capsys.readouterr().err == f"{path}: not UTF-8 text (invalid start byte at byte 17); not loaded\n"

@@ -50,3 +50,15 @@ def test_reload_good_refuse_bad_then_accept_fixed(tmp_path: Path, caplog) -> Non
     clock.t = 12
     fixed = watcher.poll()
     assert fixed is not None and fixed.rules[0].value == 9
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "rules.yaml"
+    _write(path, GOOD.format(v=5), 1000)
+    clock = Clock()
+    watcher = RulesWatcher(path, interval_s=2, clock=clock)
+    path.write_bytes(b"rules:\n  - name: \xff\xfe\n")
+    os.utime(path, (1001, 1001))
+    clock.t = 3
+    assert watcher.poll() is None and watcher.rejected == 1
+    assert "unreadable" in caplog.text and "running rules stay" in caplog.text
