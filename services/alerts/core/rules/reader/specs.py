@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import typing
 from typing import Annotated, Any, ClassVar, Final
 
@@ -102,7 +103,8 @@ def plain(value: Any) -> Any:
 
 
 def _description(cls: RuleClass) -> str:
-    about = getattr(cls, "about", "") or (cls.__doc__ or "").strip().split("\n\n")[0]
+    """The kind's ``about``, else the first line of its module's docstring."""
+    about = getattr(cls, "about", "") or (sys.modules[cls.__module__].__doc__ or "").strip().split("\n")[0]
     return " ".join(about.split())
 
 
