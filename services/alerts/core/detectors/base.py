@@ -30,12 +30,11 @@ import msgspec
 
 from shared.events import Event
 
-from ..floor.metrics import SCOPE_KEYS
 from ..floor.projects import Project
 from ..floor.state import HandledCall, SiteFloor
 from ..floor.touches import Touches
 from ..lifecycle import AlertState, ThresholdAlert
-from .options import NAME_RE, SEVERITIES, Duration, Grouping
+from .options import Duration, Grouping, basic_problems
 
 
 class Assessment(NamedTuple):
@@ -111,28 +110,15 @@ class Detector:
 
     def problems(self) -> list[tuple[str, str]]:
         """Every problem as ``(yaml key, message)``; empty when the rule is valid."""
-        out: list[tuple[str, str]] = []
-        if not NAME_RE.match(self.name):
-            out.append(("name", f"bad rule name {self.name!r}: use letters, digits, - _ . : (max 64)"))
+        out = basic_problems(self.name, self.severity, self.scope, self.matchers)
         if self.scope not in self.scope_kinds:
             out.append(
                 ("scope", f"kind {self.kind} works per {', '.join(self.scope_kinds)}, not {self.scope!r}")
             )
-        if self.severity not in SEVERITIES:
-            out.append(("severity", f"unknown severity {self.severity!r}; known: {', '.join(SEVERITIES)}"))
         if not (math.isfinite(self.for_s) and self.for_s >= 0):
             out.append(("for", "for must be a finite number >= 0"))
         if not (math.isfinite(self.keep_firing_for) and self.keep_firing_for >= 0):
             out.append(("keep_firing_for", "keep_firing_for must be a finite number >= 0"))
-        allowed = SCOPE_KEYS.get(self.scope, ())
-        for key, _ in self.matchers:
-            if key not in allowed:
-                out.append(
-                    (
-                        "match",
-                        f"cannot match on {key!r} for scope {self.scope}; allowed: {', '.join(allowed)}",
-                    )
-                )
         if self.group is not None:
             out += self.group.problems(self.scope)
         return out + self.own_problems()

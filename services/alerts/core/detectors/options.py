@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Final, Literal, TypeAlias
 
+from ..floor.metrics import SCOPE_KEYS
+
 
 class Seconds:
     """The mark of a :data:`Duration` field (``Annotated`` metadata: a float holding seconds)."""
@@ -26,6 +28,23 @@ SEVERITIES: Final = ("info", "warning", "critical")  # low to high
 NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 BY: Final = ("team", "site")
 _PLACEHOLDERS: Final = ("count", "min", "rule", "site", "team")
+
+
+def basic_problems(
+    name: str, severity: str, scope: str, matchers: tuple[tuple[str, str], ...]
+) -> list[tuple[str, str]]:
+    """What every rule kind checks alike, as ``(yaml key, message)``: a name an alert can carry, a
+    known severity, matchers on keys the scope has."""
+    out: list[tuple[str, str]] = []
+    if not NAME_RE.match(name):
+        out.append(("name", f"bad rule name {name!r}: use letters, digits, - _ . : (max 64)"))
+    if severity not in SEVERITIES:
+        out.append(("severity", f"unknown severity {severity!r}; known: {', '.join(SEVERITIES)}"))
+    allowed = SCOPE_KEYS.get(scope, ())
+    for key, _ in matchers:
+        if key not in allowed:
+            out.append(("match", f"cannot match on {key!r} for scope {scope}; allowed: {', '.join(allowed)}"))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

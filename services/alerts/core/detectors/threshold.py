@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Final, Literal
 from ..floor.metrics import METRICS, SCOPE_KEYS, Reader, Reading
 from ..floor.state import SiteFloor
 from ..lifecycle import AlertState, ThresholdAlert
-from .options import NAME_RE, SEVERITIES, Duration, Grouping
+from .options import Duration, Grouping, basic_problems
 
 Op = Literal[">", ">=", "<", "<="]
 Severity = Literal["info", "warning", "critical"]
@@ -260,9 +260,7 @@ def rule_problems(
     resolved_summary: str = "",
 ) -> list[tuple[str, str]]:
     """Every problem of a would-be :class:`ThresholdRule` as ``(yaml key, message)``."""
-    out: list[tuple[str, str]] = []
-    if not NAME_RE.match(name):
-        out.append(("name", f"bad rule name {name!r}: use letters, digits, - _ . : (max 64)"))
+    out = basic_problems(name, severity, scope, matchers)
     if scope not in SCOPE_KEYS:
         out.append(("scope", f"unknown scope {scope!r}; known: {', '.join(SCOPE_KEYS)}"))
     out += _metric_problems("metric", metric, scope)
@@ -288,12 +286,6 @@ def rule_problems(
                 f"(for op {op} it must not be {side} it)",
             )
         )
-    if severity not in SEVERITIES:
-        out.append(("severity", f"unknown severity {severity!r}; known: {', '.join(SEVERITIES)}"))
-    allowed = SCOPE_KEYS.get(scope, ())
-    for key, _ in matchers:
-        if key not in allowed:
-            out.append(("match", f"cannot match on {key!r} for scope {scope}; allowed: {', '.join(allowed)}"))
     for guard in when:
         out += _metric_problems("when", guard.metric, scope) + _op_problems("when", guard.op)
     for key, template in (("summary", summary), ("resolved_summary", resolved_summary)):
