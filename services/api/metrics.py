@@ -38,7 +38,9 @@ class ApiMetrics:
         self.feed = Counter("floorwatch_feed_messages", "Feed records accepted, by kind", ["kind"],
                             registry=registry)
         self.feed_skipped = Counter("floorwatch_feed_skipped", "Feed records ignored, by kind and reason "
-                                    "(invalid, duplicate, stale)", ["kind", "reason"], registry=registry)
+                                    "(invalid, duplicate, stale; failed: handling raised)",
+                                    ["kind", "reason"],
+                                    registry=registry)
         registry.register(LiveStateCollector(live))
 
 
