@@ -5,27 +5,47 @@ as documented, invalid input refused with a 4xx. Derandomized, so a run is repea
 
 from __future__ import annotations
 
+import tempfile
+
 import orjson
 import schemathesis
 from hypothesis import HealthCheck, settings
 from prometheus_client import CollectorRegistry
 from schemathesis import checks
+from sqlalchemy.pool import NullPool
 
 from services.api.app import create_app
 from services.api.auth import InMemoryTokenStore
 from services.api.ports import FeedItem
 from services.api.runtime import ApiOptions
+from services.reports.core import SiteCalendar
+from services.reports.core.config import ReportConfig, Shift
+from services.reports.store import ReportStore
 from shared.config import Settings
+from shared.db import make_engine
+from shared.migrate import upgrade
 
 from . import samples
 from .conftest import ADMIN, token_store
 from .fakes import QueueFeed, RecordingSink
 
 
+def report_store() -> ReportStore:
+    """Reports over an empty, migrated SQLite database (the routes need one; without it they are
+    503, documented, but then schemathesis would see server errors)."""
+    url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='fw-contract-')}/r.db"
+    upgrade(url)
+    config = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")},
+                          shifts={"bj-01": (Shift("early", 8 * 60, 16 * 60),
+                                            Shift("late", 16 * 60, 24 * 60))})
+    return ReportStore(make_engine(url, poolclass=NullPool), config)
+
+
 def make_app():  # type: ignore[no-untyped-def]
     tokens: InMemoryTokenStore = token_store()
-    app = create_app(Settings(admin_token=ADMIN), feed=QueueFeed(), commands=RecordingSink(),
-                     registry=CollectorRegistry(), tokens=tokens, options=ApiOptions(drain_timeout_s=1.0))
+    app = create_app(Settings(admin_token=ADMIN, report_refresh_s=0), feed=QueueFeed(),
+                     commands=RecordingSink(), registry=CollectorRegistry(), tokens=tokens,
+                     options=ApiOptions(drain_timeout_s=1.0), reports=report_store())
     live = app.state.floorwatch.live
     for site in ("bj-01", "sh-02"):
         live.apply(FeedItem("floor", site, orjson.dumps(samples.floor(site))))
@@ -37,12 +57,16 @@ def make_app():  # type: ignore[no-untyped-def]
 APP = make_app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
-# Rules a JSON Schema cannot state (a time in the future; an admin token is never scoped): a
+# Rules a JSON Schema cannot state (a time in the future; an admin token is never scoped; shifts
+# configured per site): a
 # schema-valid request may be refused 422 by them, and then only with one of these details.
 RULES = {
     ("POST", "/v1/silences"): ("until must be in the future", "until is more than 30 days ahead",
                                "matchers must include 'site'"),
     ("POST", "/v1/tokens"): ("an admin token cannot be scoped",),
+    # a site's shifts come from the reports configuration; `day` is checked as a calendar date
+    ("GET", "/v1/handover"): ("shift: ", "day: expected a business day"),
+    ("POST", "/v1/handover/note"): ("shift: ",),
 }
 
 
