@@ -43,8 +43,9 @@ SCENARIOS = ("idle", "ping-flood", "op-flood", "oversized")
 class Api:
     def __init__(self) -> None:
         self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.ws_fanout", "--serve", str(self.port)],
-                                     stdin=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.ws_fanout", "--serve", str(self.port)], stdin=subprocess.PIPE
+        )
         self._stop = threading.Event()
         self._feeder = threading.Thread(target=self._feed, daemon=True)
 
@@ -97,7 +98,9 @@ async def _client(url: str, scenario: str, until: float, codes: Counter[str]) ->
     while time.monotonic() < until:
         try:
             if scenario == "idle":
-                async with websockets.connect(url, ping_interval=None, max_size=None, compression=None) as conn:
+                async with websockets.connect(
+                    url, ping_interval=None, max_size=None, compression=None
+                ) as conn:
                     while time.monotonic() < until:
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(max(0.01, until - time.monotonic())):
@@ -105,8 +108,9 @@ async def _client(url: str, scenario: str, until: float, codes: Counter[str]) ->
                 codes["still open"] += 1
                 return
             # never reads: the library stops reading once one frame is queued (max_queue=1)
-            async with websockets.connect(url, ping_interval=None, max_size=None, max_queue=1,
-                                          compression=None) as conn:
+            async with websockets.connect(
+                url, ping_interval=None, max_size=None, max_queue=1, compression=None
+            ) as conn:
                 n = 0
                 while time.monotonic() < until:
                     if scenario == "ping-flood":
@@ -142,9 +146,16 @@ async def run_scenario(api: Api, scenario: str, clients: int, seconds: float) ->
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.sleep(2)  # let the API drop the connections
-    return {"scenario": scenario, "clients": clients, "seconds": seconds, "rss_before_mb": round(before, 1),
-            "rss_peak_mb": round(peak, 1), "per_client_mb": round((peak - before) / clients, 2),
-            "rss_after_mb": round(api.rss(), 1), "ended": dict(codes)}
+    return {
+        "scenario": scenario,
+        "clients": clients,
+        "seconds": seconds,
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(peak, 1),
+        "per_client_mb": round((peak - before) / clients, 2),
+        "rss_after_mb": round(api.rss(), 1),
+        "ended": dict(codes),
+    }
 
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -169,10 +180,13 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", choices=SCENARIOS)
     args = parser.parse_args()
     results = asyncio.run(main_async(args))
-    print(f"\n{'scenario':<12} {'clients':>7} {'RSS before':>11} {'peak':>8} {'per client':>11} {'after':>8}  ended")
+    head = f"{'scenario':<12} {'clients':>7} {'RSS before':>11} {'peak':>8} {'per client':>11}"
+    print(f"\n{head} {'after':>8}  ended")
     for r in results:
-        print(f"{r['scenario']:<12} {r['clients']:>7} {r['rss_before_mb']:>9} MB {r['rss_peak_mb']:>5} MB "
-              f"{r['per_client_mb']:>8} MB {r['rss_after_mb']:>5} MB  {r['ended']}")
+        print(
+            f"{r['scenario']:<12} {r['clients']:>7} {r['rss_before_mb']:>9} MB {r['rss_peak_mb']:>5} MB "
+            f"{r['per_client_mb']:>8} MB {r['rss_after_mb']:>5} MB  {r['ended']}"
+        )
 
 
 if __name__ == "__main__":
