@@ -9,9 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from services.api import (
     ops,
@@ -46,9 +49,12 @@ DESCRIPTION = """Live floor state, alerts and their handling, for one call-cente
 
 Authenticate with `Authorization: Bearer <token>` (or `?token=`). Roles: **admin** (everything,
 token administration), **supervisor** (read + acknowledge / silence, within its scope of sites,
-queues, teams), **wallboard** (read-only, scoped). Out-of-scope sites are 403; data outside the
-scope is never returned. Errors are `{"detail": "…"}`. The WebSocket `/v1/stream` is described in
-docs/api.md."""
+queues, teams), **wallboard** (read-only, scoped). Sites excluded by the token's own `sites` are
+403; data outside the scope is never returned; a site, alert, queue or silence outside the scope
+answers 404 exactly as one that does not exist. Every error has one shape, `ErrorOut`:
+`{"detail": "…"}`, plus `errors` (where and what, structured) on a 422 from input validation.
+Request bodies are limited to 64 KiB (413) and are not read before the token is checked. The
+WebSocket `/v1/stream` is described in docs/api.md."""
 
 
 def create_app(
@@ -108,6 +114,7 @@ def create_app(
     app = FastAPI(title="Floorwatch API", version="1", lifespan=lifespan, description=DESCRIPTION)
     app.state.floorwatch = runtime
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.include_router(rest.router)
     app.include_router(rest_silences.router)
     app.include_router(rest_views.router)
@@ -252,6 +259,20 @@ async def _shutdown(runtime: Runtime, *tickers: asyncio.Task[None]) -> None:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's answer, except that a 405 lists in ``Allow`` every method the path has (Starlette
+    names only those of the first route it matched, e.g. ``POST`` for ``/v1/silences``)."""
+    if exc.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
+        return await http_exception_handler(request, exc)
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] is not Match.NONE:
+            allowed |= methods
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                        headers={"Allow": ", ".join(sorted(allowed))})
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -39,10 +39,6 @@ class FloorMap(BaseModel):
     floor: dict[str, dict[str, Any]]
 
 
-class SilenceList(BaseModel):
-    silences: list[dict[str, Any]]
-
-
 class QueueList(BaseModel):
     queues: list[dict[str, Any]]
 
@@ -110,3 +106,58 @@ class TokenRevoked(TokenOut):
 class AuditList(BaseModel):
     entries: list[dict[str, Any]]
     next_before_id: int | None
+
+
+class SilenceOut(BaseModel):
+    id: str
+    matchers: dict[str, str] = Field(description="label → value; every one must match (site always present)")
+    until: str = Field(description="ISO 8601 with offset")
+    comment: str
+    created_by: str
+    created_at: str
+
+
+class SilenceList(BaseModel):
+    silences: list[SilenceOut]
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int] = Field(description="where: e.g. ['query', 'before_id'] or ['body', 'matchers']")
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every error response of the API has this shape: ``detail`` says what is wrong in words; a
+    422 from input validation adds the structured ``errors``."""
+
+    detail: str
+    errors: list[ErrorItem] | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"]
+
+
+ERROR_DESCRIPTIONS = {
+    400: "the request could not be read",
+    401: "missing, invalid or revoked token (see WWW-Authenticate); with a body, answered before "
+         "the body is read",
+    403: "the token's role or scope does not allow this",
+    404: "does not exist, or not in this token's scope (the two answer alike)",
+    409: "conflict with the current state",
+    413: "request body larger than FLOORWATCH_API_MAX_BODY_BYTES",
+    422: "invalid input: what and where in `detail`, structured in `errors` when the input did not "
+         "match the schema",
+    501: "this API instance's token store cannot issue or revoke tokens",
+    503: "a dependency (the alerts engine's command topic, the audit log, the feed) is unavailable",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, all with the one error shape."""
+    return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes}

@@ -4,20 +4,22 @@ scrapers; they reveal counts, not floor data)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.api.deps import RuntimeDep
+from services.api.models import HealthOut, ReadyOut, errors
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", summary="Liveness: the process answers", response_model=HealthOut)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready once the feed delivered a record or reported it caught up")
+@router.get("/readyz", summary="Ready once the feed delivered a record or reported it caught up",
+            response_model=ReadyOut, responses=errors(503))
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     if runtime.pump_error is not None:
         return JSONResponse({"detail": runtime.pump_error}, status_code=503)
@@ -29,7 +31,10 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics (text exposition format)",
+            response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "Prometheus text format 0.0.4 / 1.0.0"}})
 async def metrics(runtime: RuntimeDep) -> Response:
     body = generate_latest(runtime.registry)
     if runtime.metrics_relay is not None:

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 from services.api import commands
 from services.api.auth import Principal
 from services.api.deps import PrincipalDep, RuntimeDep, WriterDep
-from services.api.models import Accepted, AckIn, AlertList, FloorMap
+from services.api.models import Accepted, AckIn, AlertList, FloorMap, errors
 from services.api.scoping import alert_visible, filter_floor
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422))
 Name = Annotated[str | None, Query(max_length=128)]
 
 
@@ -43,7 +43,8 @@ async def get_floors(runtime: RuntimeDep, principal: PrincipalDep,
 
 
 @router.get("/floor/{site}", summary="The floor snapshot of one site (docs/wire.md FloorSnapshot)",
-            tags=["floor"])
+            tags=["floor"], responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+                                       **errors(404)})
 async def get_floor(site: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     check_site(principal, site)
     doc = runtime.live.floor(site)
@@ -93,7 +94,8 @@ async def get_alerts(
     return json_response({"alerts": [a for a in runtime.live.alerts() if keep(a)]})
 
 
-@router.get("/alerts/{alert_id}", summary="One active alert (its latest transition)", tags=["alerts"])
+@router.get("/alerts/{alert_id}", summary="One active alert (its latest transition)", tags=["alerts"],
+            responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}, **errors(404)})
 async def get_alert(alert_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     alert = runtime.live.alert(alert_id)
     if alert is None or not alert_visible(alert, principal.scope, runtime.live.agent, runtime.live.floor):
@@ -103,7 +105,7 @@ async def get_alert(alert_id: str, runtime: RuntimeDep, principal: PrincipalDep)
 
 @router.post("/alerts/{alert_id}/ack", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
              summary="Acknowledge an active alert; the resulting transition arrives on the stream",
-             tags=["alerts"])
+             tags=["alerts"], responses=errors(400, 404, 413, 503))
 async def ack_alert(alert_id: str, runtime: RuntimeDep, principal: WriterDep,
                     body: Annotated[AckIn | None, Body()] = None) -> Accepted:
     alert = runtime.live.alert(alert_id)

@@ -10,12 +10,12 @@ from services.api import commands
 from services.api.audit import ACTIONS, MAX_LIMIT, AuditQuery, reader_visibility
 from services.api.auth import Principal, Scope, TokenAdmin, TokenInfo
 from services.api.deps import AdminDep, PrincipalDep, RuntimeDep
-from services.api.models import AuditList, TokenCreated, TokenIn, TokenList, TokenRevoked
+from services.api.models import AuditList, TokenCreated, TokenIn, TokenList, TokenRevoked, errors
 from services.api.rest import check_site, json_response
 from services.api.runtime import Runtime
 from services.api.ws import CLOSE_UNAUTHORIZED
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422))
 INT64_MAX = 2**63 - 1  # ids are 64-bit (BIGINT / SQLite INTEGER): larger ones are 422, not a database error
 
 
@@ -35,7 +35,8 @@ def _detail(info: TokenInfo) -> dict[str, Any]:
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated, tags=["tokens"],
-             summary="Issue a token; the response is the only time the token itself is shown")
+             summary="Issue a token; the response is the only time the token itself is shown",
+             responses=errors(400, 413, 501, 503))
 async def create_token(body: TokenIn, runtime: RuntimeDep, principal: AdminDep, store: StoreDep) -> Response:
     try:
         scope = Scope.from_json({str(k): v for k, v in body.scope.items()})
@@ -51,7 +52,7 @@ async def create_token(body: TokenIn, runtime: RuntimeDep, principal: AdminDep, 
 
 
 @router.get("/tokens", response_model=TokenList, tags=["tokens"], summary="Issued tokens (never the tokens "
-            "themselves)")
+            "themselves)", responses=errors(501))
 async def list_tokens(principal: AdminDep, store: StoreDep,
                       include_revoked: Annotated[bool, Query()] = False) -> Response:
     tokens = await store.list_tokens(include_revoked=include_revoked)
@@ -59,7 +60,8 @@ async def list_tokens(principal: AdminDep, store: StoreDep,
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRevoked, tags=["tokens"],
-               summary="Revoke a token: it is refused from now on and its open WebSockets are closed (4401)")
+               summary="Revoke a token: it is refused from now on and its open WebSockets are closed (4401)",
+               responses=errors(404, 501, 503))
 async def revoke_token(token_id: Annotated[int, Path(ge=1, le=INT64_MAX)], runtime: RuntimeDep,
                        principal: AdminDep, store: StoreDep) -> Response:
     info = await store.revoke_id(token_id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.models import errors
 from services.api.rest import json_response
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=errors(401, 422))
 
 
 @router.get("/wallboard/sound", tags=["wallboard"],

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.models import errors
 from services.api.notifications import MAX_LIMIT, STATUSES, NotificationQuery, visibility
 from services.api.rest import check_site, json_response
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422))
 
 
 @router.get("/notifications", tags=["notifications"],
@@ -23,7 +24,8 @@ async def list_notifications(
     route: Annotated[str | None, Query(max_length=128)] = None,
     status_: Annotated[Literal[STATUSES] | None, Query(alias="status")] = None,  # type: ignore[valid-type]
     site: Annotated[str | None, Query(max_length=64)] = None,
-    before_id: Annotated[int | None, Query(ge=1, description="page: entries older than this id")] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1,
+                                           description="page: entries older than this id")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Response:
     if site is not None:
@@ -38,7 +40,7 @@ async def list_notifications(
     return json_response({"notifications": items, "next_before_id": next_before})
 
 
-@router.get("/notifications/{notification_id}", tags=["notifications"],
+@router.get("/notifications/{notification_id}", tags=["notifications"], responses=errors(404),
             summary="One notification: the exact body sent and every delivery attempt")
 async def get_notification(notification_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     item: dict[str, Any] | None = None

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.api.auth import Principal
 from services.api.deps import PrincipalDep, RuntimeDep, WriterDep
+from services.api.models import errors
 from services.api.rest import check_site, json_response
 from services.api.runtime import Runtime
 from services.api.scoping import alert_visible, filter_floor
@@ -22,7 +23,7 @@ from services.reports.core.reports import REPORTS
 from services.reports.export import handover_pdf, to_csv, to_xlsx
 from services.reports.store import INTERVALS, ReportStore
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422, 503))
 Name = Annotated[str | None, Query(max_length=128)]
 MAX_DAYS = 400
 BY = ("project", "queue", "team", "agent")
@@ -55,7 +56,8 @@ def _today(runtime: Runtime, store: ReportStore, site: str | None) -> dt.date:
     return store.config.calendar(site or "").business_day(runtime.clock())
 
 
-@router.get("/reports/{name}", summary="A report over business days (docs/reports.md)", tags=["reports"])
+@router.get("/reports/{name}", summary="A report over business days (docs/reports.md)", tags=["reports"],
+            responses=errors(404))
 async def get_report(
     name: str,
     runtime: RuntimeDep,
@@ -164,6 +166,7 @@ async def get_handover(
 
 
 @router.post("/handover/note", status_code=status.HTTP_201_CREATED, tags=["reports"],
+             responses=errors(400, 413),
              summary="Store the outgoing supervisor's note for a site's shift (shown to the incoming one)")
 async def post_note(runtime: RuntimeDep, principal: WriterDep, body: Annotated[NoteIn, Body()]) -> Response:
     check_site(principal, body.site)

@@ -15,7 +15,7 @@ from services.api import commands
 from services.api.audit import AuditEntry, AuditQuery, reader_visibility
 from services.api.auth import Principal
 from services.api.deps import PrincipalDep, RuntimeDep, WriterDep
-from services.api.models import Accepted, SilenceIn, SilenceList
+from services.api.models import Accepted, SilenceIn, SilenceList, errors
 from services.api.rest import check_site, json_response
 from services.api.runtime import Runtime
 
@@ -23,7 +23,7 @@ MAX_SILENCE = dt.timedelta(days=30)
 SCOPE_LABELS = ("queue", "team", "agent")
 LISTED = 1000
 
-router = APIRouter(prefix="/v1/silences", tags=["silences"])
+router = APIRouter(prefix="/v1/silences", tags=["silences"], responses=errors(401, 403, 422))
 
 
 def check_matchers(principal: Principal, matchers: dict[str, str]) -> str:
@@ -43,7 +43,7 @@ def check_matchers(principal: Principal, matchers: dict[str, str]) -> str:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
-             summary="Silence alerts matching all matchers until a time")
+             summary="Silence alerts matching all matchers until a time", responses=errors(400, 413, 503))
 async def create_silence(body: SilenceIn, runtime: RuntimeDep, principal: WriterDep) -> Accepted:
     site = check_matchers(principal, body.matchers)
     now = runtime.clock()
@@ -78,7 +78,8 @@ async def list_silences(runtime: RuntimeDep, principal: PrincipalDep) -> Respons
 
 
 @router.delete("/{silence_id}", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
-               summary="Expire a silence now (unsilence); the engine applies it")
+               summary="Expire a silence now (unsilence); the engine applies it",
+               responses=errors(404, 409, 503))
 async def expire_silence(silence_id: str, runtime: RuntimeDep, principal: WriterDep) -> Accepted:
     created = await _find(runtime, principal, silence_id, "silence.create")
     if created is None:

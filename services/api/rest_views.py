@@ -13,12 +13,12 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from services.api.auth import Principal, Scope
 from services.api.deps import PrincipalDep, RuntimeDep
-from services.api.models import AgentList, ProjectList, QueueList, RuleList, TeamList
+from services.api.models import AgentList, ProjectList, QueueList, RuleList, TeamList, errors
 from services.api.rest import check_site, json_response
 from services.api.runtime import Runtime
 from services.api.scoping import alert_visible, filter_floor
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422))
 Name = Annotated[str | None, Query(max_length=128)]
 
 PROJECTS_DOC = ("projects of every site in scope with their progress against plan, from the latest floor "
@@ -56,7 +56,8 @@ async def list_queues(runtime: RuntimeDep, principal: PrincipalDep, site: Name =
     return json_response({"queues": _rows(runtime, principal, site, "queues")})
 
 
-@router.get("/queues/{site}/{queue}", summary="One queue's figures", tags=["floor"])
+@router.get("/queues/{site}/{queue}", summary="One queue's figures", tags=["floor"],
+            responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}, **errors(404)})
 async def get_queue(site: str, queue: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     check_site(principal, site)
     allowed = principal.scope.queues

@@ -152,3 +152,23 @@ async def test_protocol_violations_mid_stream_are_not_logged_as_errors(
         await streamer
     await asyncio.sleep(0.2)
     assert errors_logged(caplog) == []
+
+
+# The stated bound: what K hostile clients may add to the API's resident memory, per client. Measured
+# ~2 MB (ping / op floods): docs/benchmarks.md. (Oversized frames: measured by the benchmark only, see there.)
+MAX_MB_PER_HOSTILE_CLIENT = 8.0
+
+
+@pytest.mark.parametrize("scenario", ["ping-flood", "op-flood"])
+async def test_memory_per_hostile_client_stays_under_the_stated_bound(scenario: str) -> None:
+    # a real API process (benchmarks/ws_hostile_memory.py), 8 clients for 3 s; before the fix one
+    # never-reading client with 60 kB ping ids took the API from 149 MB to 3 GB in 12 s
+    from benchmarks.ws_hostile_memory import Api, run_scenario
+
+    api = Api()
+    try:
+        await api.ready()
+        result = await run_scenario(api, scenario, clients=8, seconds=3.0)
+    finally:
+        api.stop()
+    assert result["per_client_mb"] < MAX_MB_PER_HOSTILE_CLIENT, result
