@@ -55,6 +55,7 @@ class EmbeddedBroker:
         host: str = "127.0.0.1",
         port: int | None = None,
         log_path: Path | None = None,
+        advertised: str | None = None,
         *,
         supervised: bool = False,
     ):
@@ -64,6 +65,9 @@ class EmbeddedBroker:
         self.host = host
         self.port = port or free_port(host)
         self.log_path = log_path
+        # HOST:PORT the broker tells clients to connect to (default: where it listens). A test
+        # puts a TCP proxy there to cut the clients off without restarting the broker.
+        self.advertised = advertised
         self.supervised = supervised
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -79,7 +83,7 @@ class EmbeddedBroker:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            f"tcp://{self.advertised}" if self.advertised else url,
             "--storage-engine",
             "memory://tansu/",
         ]

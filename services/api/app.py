@@ -13,11 +13,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from services.api import ops, rest, rest_admin, rest_silences, rest_views, wallboard, ws
+from services.api import (
+    ops,
+    rest,
+    rest_admin,
+    rest_alarm,
+    rest_notifications,
+    rest_silences,
+    rest_views,
+    wallboard,
+    ws,
+)
+from services.api.alarm import WallboardSound
 from services.api.audit import AuditLog, InMemoryAuditLog
 from services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
+from services.api.direct import fast_path_problems
+from services.api.guard import HttpGuard
 from services.api.hub import Hub
 from services.api.metrics import ApiMetrics
+from services.api.notifications import NotificationLog
 from services.api.ports import Closable, CommandSink, Feed, ReadyReporting
 from services.api.runtime import ApiOptions, Runtime
 from services.api.state import LiveState, Skip
@@ -44,6 +58,7 @@ def create_app(
     options: ApiOptions | None = None,
     audit: AuditLog | None = None,
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None,
+    notifications: NotificationLog | None = None,
 ) -> FastAPI:
     """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
     live state and the hub, and a reaper expires detached sessions and closes the connections of
@@ -62,12 +77,15 @@ def create_app(
         hub=Hub(live, metrics, options.hub), auth=Authenticator(settings.admin_token,
                                                                 tokens or InMemoryTokenStore()),
         feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
-        metrics_relay=metrics_relay,
+        metrics_relay=metrics_relay, notifications=notifications,
+        sound=WallboardSound(settings.notify_config),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.stopping = False
+        runtime.fast_path = _fast_path(settings)
+        metrics.fast_path.set(1 if runtime.fast_path else 0)
         runtime.pump = asyncio.create_task(_pump(runtime), name="floorwatch-api-pump")
         reaper = asyncio.create_task(_reap(runtime), name="floorwatch-api-reaper")
         beater = asyncio.create_task(_beat(runtime), name="floorwatch-api-heartbeat")
@@ -83,10 +101,28 @@ def create_app(
     app.include_router(rest_silences.router)
     app.include_router(rest_views.router)
     app.include_router(rest_admin.router)
+    app.include_router(rest_notifications.router)
+    app.include_router(rest_alarm.router)
     app.include_router(ws.router)
     app.include_router(ops.router)
     wallboard.mount(app)
+    # outermost: token before body, body limit, nosniff (guard.py)
+    app.add_middleware(HttpGuard, auth=runtime.auth, max_body_bytes=settings.api_max_body_bytes)
     return app
+
+
+def _fast_path(settings: Settings) -> bool:
+    """Whether the hub may write to connections directly: on unless ``FLOORWATCH_API_FAST_PATH``
+    turns it off or a private attribute it reads has changed (``direct.PRIVATE_ATTRIBUTES``)."""
+    if not settings.api_fast_path:
+        logger.info("websocket fast path off (FLOORWATCH_API_FAST_PATH=false)")
+        return False
+    problems = fast_path_problems()
+    if problems:
+        logger.warning("websocket fast path off: the installed server no longer matches what it reads "
+                       "(%s); every frame goes through its connection's writer", "; ".join(problems))
+        return False
+    return True
 
 
 async def _pump(runtime: Runtime) -> None:

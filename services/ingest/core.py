@@ -8,6 +8,11 @@ counted and dropped. Rejections go to the DLQ with their reason; nothing is lost
 A duplicate ``(source, id)`` whose content differs from the version held (a source that reuses an
 id for another event — a bug someone must see) is a :class:`Conflict`: the first version stays,
 the record goes to the DLQ with both versions' content hashes (``docs/ingest.md``).
+
+Clock skew: given ``now`` and ``max_future_skew_s`` (> 0), a record with an event dated more than
+that ahead of ``now`` — or of the record's broker timestamp when the broker set it
+(``LogAppendTime``) and it is later — is rejected with the reason. One event dated 2099 would
+otherwise become its site's clock downstream.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class RawRecord:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+    broker_ts: float | None = None  # epoch seconds, when the broker stamped it (LogAppendTime)
 
     @property
     def origin(self) -> Origin:
@@ -125,8 +131,17 @@ class Decoder:
         raise NotImplementedError
 
 
-def triage(records: Iterable[RawRecord], adapters: Mapping[str, Decoder], *, max_bytes: int) -> Triage:
-    """Decode and validate each record with its topic's adapter; drop in-batch duplicates.
+def triage(
+    records: Iterable[RawRecord],
+    adapters: Mapping[str, Decoder],
+    *,
+    max_bytes: int,
+    now: float | None = None,
+    max_future_skew_s: float = 0.0,
+) -> Triage:
+    """Decode and validate each record with its topic's adapter; drop in-batch duplicates;
+    with ``now`` (epoch seconds) and a positive ``max_future_skew_s``, reject events from the
+    future (module docstring).
 
     Never raises for a record: whatever its adapter raises (``InvalidEvent``, or anything else —
     ``RecursionError`` on deep nesting, a ``KeyError`` of an adapter bug) makes that record a
@@ -159,6 +174,11 @@ def triage(records: Iterable[RawRecord], adapters: Mapping[str, Decoder], *, max
         if not decoded:
             out.ignored += 1
             continue
+        if now is not None and max_future_skew_s > 0:
+            skew = _too_far_ahead(events, max(now, rec.broker_ts or now), max_future_skew_s)
+            if skew is not None:
+                out.rejected.append(Rejected(rec, adapter.name, skew))
+                continue
         out.records_accepted += 1
         for ev, payload in decoded:
             acc = Accepted(rec, ev, payload)
@@ -180,6 +200,17 @@ class Known:
     republish: list[Accepted] = field(default_factory=list)
     duplicates: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
+
+
+def _too_far_ahead(events: list[Event], ref: float, limit: float) -> str | None:
+    for ev in events:
+        ahead = ev.ts.timestamp() - ref
+        if ahead > limit:
+            return (
+                f"event time {ev.ts.isoformat()} is {ahead:.0f} s ahead of ingest's clock "
+                f"(limit {limit:g} s, FLOORWATCH_MAX_FUTURE_SKEW_S)"
+            )
+    return None
 
 
 def classify_known(

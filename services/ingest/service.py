@@ -99,7 +99,10 @@ def _log_accepted(fresh: list[Any]) -> None:
 
 def to_raw(rec: object) -> RawRecord:
     headers = tuple((k, v) for k, v in (getattr(rec, "headers", None) or ()))
-    return RawRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers)  # type: ignore[attr-defined]
+    # the broker's own time (LogAppendTime, timestamp_type 1); CreateTime is only the producer's word
+    stamped = getattr(rec, "timestamp_type", None) == 1 and getattr(rec, "timestamp", None) is not None
+    broker_ts = rec.timestamp / 1000 if stamped else None  # type: ignore[attr-defined]
+    return RawRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers, broker_ts)  # type: ignore[attr-defined]
 
 
 class Ingest:
@@ -114,6 +117,7 @@ class Ingest:
         metrics: IngestMetrics,
         max_bytes: int,
         clock: Callable[[], dt.datetime],
+        max_future_skew_s: float = 0.0,
     ):
         self.adapters = adapters
         self.history = history
@@ -123,13 +127,20 @@ class Ingest:
         self.metrics = metrics
         self.max_bytes = max_bytes
         self.clock = clock
+        self.max_future_skew_s = max_future_skew_s
 
     async def process(self, batch: Batch) -> Outcome:
         """Store, then send; returns the sends' :class:`Outcome` (the loop commits once it settles)."""
         records = [to_raw(r) for r in batch]
         for topic, n in Counter_(rec.topic for rec in records).items():
             self.metrics.consumed.labels(topic).inc(n)
-        result = triage(records, self.adapters, max_bytes=self.max_bytes)
+        result = triage(
+            records,
+            self.adapters,
+            max_bytes=self.max_bytes,
+            now=self.clock().timestamp(),
+            max_future_skew_s=self.max_future_skew_s,
+        )
         inserted = await self.history.store(result.accepted, self.clock())
         fresh = [a for a in result.accepted if a.key in inserted]
         known = [a for a in result.accepted if a.key not in inserted]

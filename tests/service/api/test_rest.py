@@ -76,7 +76,8 @@ async def test_out_of_scope_site_is_403_and_unknown_site_404(loaded: httpx.Async
     r = await loaded.get("/v1/floor", params={"site": "sh-02"}, headers=auth(SUP_SALES))
     assert r.status_code == 403
     r = await loaded.get("/v1/floor/nowhere", headers=auth(ADMIN))
-    assert (r.status_code, r.json()) == (404, {"detail": "no floor snapshot for site 'nowhere' yet"})
+    assert (r.status_code, r.json()) == (404, {"detail": "no floor snapshot for site 'nowhere' in this "
+                                                         "token's scope"})
 
 
 async def test_alert_filters(loaded: httpx.AsyncClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import orjson
@@ -89,3 +90,26 @@ def test_a_reused_id_with_other_content_is_a_conflict_with_both_hashes() -> None
     again = classify_known(later.accepted, {("pbx", "a"): (("raw", 0, 0), respelled)}, later.repeats)
     assert again.duplicates == 1 and [(c.first_hash, c.hash) for c in again.conflicts] == [(h_first, h_other)]
 
+
+def test_an_event_too_far_ahead_of_the_clock_is_rejected_with_the_reason() -> None:
+    now = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC).timestamp()
+    records = [
+        rec(0, good("ok", ts="2026-11-28T09:05:00Z")),  # 300 s ahead: at the limit, accepted
+        rec(1, good("soon", ts="2026-11-28T09:05:01Z")),  # 301 s ahead
+        rec(2, good("y2099", ts="2099-01-01T00:00:00Z")),
+        rec(3, good("past", ts="2020-01-01T00:00:00Z")),  # the past is not this bound's business
+    ]
+    out = triage(records, ADAPTERS, max_bytes=4096, now=now, max_future_skew_s=300)
+    y2099_ahead = (dt.date(2099, 1, 1) - dt.date(2026, 11, 28)).days * 86400 - 9 * 3600
+    assert [a.event.id for a in out.accepted] == ["ok", "past"]
+    assert [(r.record.offset, r.reason) for r in out.rejected] == [
+        (1, "event time 2026-11-28T09:05:01+00:00 is 301 s ahead of ingest's clock "
+            "(limit 300 s, FLOORWATCH_MAX_FUTURE_SKEW_S)"),
+        (2, f"event time 2099-01-01T00:00:00+00:00 is {y2099_ahead} s ahead of ingest's clock "
+            "(limit 300 s, FLOORWATCH_MAX_FUTURE_SKEW_S)"),
+    ]
+    # the broker's own later stamp (LogAppendTime) moves the reference; 0 turns the bound off
+    stamped = RawRecord("raw", 0, 1, b"bj", good("soon", ts="2026-11-28T09:05:01Z"), (), now + 60)
+    later = triage([stamped], ADAPTERS, max_bytes=4096, now=now, max_future_skew_s=300)
+    assert [a.event.id for a in later.accepted] == ["soon"]
+    assert len(triage(records, ADAPTERS, max_bytes=4096, now=now, max_future_skew_s=0).accepted) == 4
