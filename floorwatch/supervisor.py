@@ -45,6 +45,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         FLOORWATCH_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
         FLOORWATCH_DATABASE_URL=settings.database_url,
         FLOORWATCH_TOPIC_PREFIX=settings.topic_prefix,
+        FLOORWATCH_MAX_FUTURE_SKEW_S=str(settings.max_future_skew_s),
         PYTHONUNBUFFERED="1",
     )
     if settings.rules_file is not None:
