@@ -67,7 +67,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("engine_throughput", ("--agents", "500", "--queues", "20", "--events", "10000"), grab(
         ("Floor.apply (baseline)", r"Floor\.apply alone \(baseline\)\s+([\d,]+ events/s)"),
         ("Engine, all default rules", r"Engine, all default rules\s+([\d,]+ events/s)"),
-        ("  against the baseline", r"Engine, all default rules .*?\(.*?x([\d.]+)"),
+        ("  against the baseline", r"Engine, all default rules .*?\(.*?(x[\d.]+?)\.\."),
         ("decode_event alone", r"decode_event alone \(bytes\)\s+([\d,]+ events/s)"),
         ("engine memory held", r"engine memory \(tracemalloc\): ([\d.]+ MiB) held"),
     ), "the floor engine, on one core"),

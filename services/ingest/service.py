@@ -18,7 +18,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy.exc import DataError, DBAPIError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 
 from services.ingest.core import (
     MAX_REASON,
@@ -181,7 +181,9 @@ class Ingest:
             self._triaged = (batch, result)
         try:
             inserted, refused = await self._store(result.accepted)
-            accepted = [a for a in result.accepted if _ident(a) not in refused]
+            accepted = result.accepted
+            if refused:
+                accepted = [a for a in accepted if _ident(a) not in refused]
             known = [a for a in accepted if a.key not in inserted]
             duplicates, conflicts = result.in_batch_duplicates, []
             publish = inserted
@@ -193,7 +195,7 @@ class Ingest:
                 publish = inserted | {a.key for a in decided.republish}
                 duplicates += decided.duplicates
                 conflicts = decided.conflicts
-        except Exception as exc:
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:  # the database, not a bug of ours
             self.metrics.db_retries.inc()
             raise RetryLater(f"database unavailable: {type(exc).__name__}: {exc}"[:300]) from exc
         self._triaged = None
