@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import secrets
 import sys
 import threading
@@ -15,42 +14,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shared.config import Settings
+from shared.config import SETTING, Settings, setting_flag, settings_from_args
 
 logger = logging.getLogger("floorwatch")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    for flag, field in (
-        ("kafka", "kafka_bootstrap"),
-        ("db", "database_url"),
-        ("host", "host"),
-        ("port", "port"),
-        ("rules", "rules_file"),
-        ("notify_config", "notify_config"),
-    ):
-        value = getattr(args, flag, None)
-        if value is not None:
-            overrides[field] = value
-    return Settings(**overrides)
+    """The settings of this command: the environment, overridden by the flags given."""
+    return settings_from_args(args)
 
 
 def _add_common(p: argparse.ArgumentParser, *, api: bool = False, rules: bool = False) -> None:
-    p.add_argument(
-        "--kafka", metavar="HOST:PORT", help="Kafka bootstrap servers (env FLOORWATCH_KAFKA_BOOTSTRAP)"
-    )
-    p.add_argument(
-        "--db", metavar="URL", help="database URL, e.g. postgresql+asyncpg://… (env FLOORWATCH_DATABASE_URL)"
-    )
-    p.add_argument("--log-level", default=os.environ.get("FLOORWATCH_LOG_LEVEL", "INFO"))
+    setting_flag(p, "--kafka", field="kafka_bootstrap", metavar="HOST:PORT", help="Kafka bootstrap servers")
+    setting_flag(p, "--db", field="database_url", metavar="URL",
+                 help="database URL, e.g. postgresql+asyncpg://…")
+    setting_flag(p, "--log-level", field="log_level", metavar="LEVEL",
+                 help="DEBUG, INFO (default), WARNING, …")
     if api:
-        p.add_argument("--host", help="API host (default 127.0.0.1)")
-        p.add_argument("--port", type=int, help="API port (default 8000)")
+        setting_flag(p, "--host", field="host", help="API host (default 127.0.0.1)")
+        setting_flag(p, "--port", field="port", type=int, help="API port (default 8000)")
     if rules:
-        p.add_argument(
-            "--rules", type=Path, metavar="FILE", help="rules YAML (default: the built-in rule set)"
-        )
+        setting_flag(p, "--rules", field="rules_file", type=Path, metavar="FILE",
+                     help="rules YAML (default: the built-in rule set)")
 
 
 def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
@@ -204,13 +189,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     from shared.kafka import ensure_topics
 
     settings = _settings(args)
-    if args.workers > 1:
+    if settings.api_workers > 1:
         # Fork first, before any thread, event loop or Kafka client exists (floorwatch/workers.py).
         from floorwatch.workers import check_free, run_workers
 
         port = check_free(settings.host, settings.port)
         settings = settings.model_copy(update={"port": port})
-        logger.info("API on http://%s:%d with %d workers (SO_REUSEPORT)", settings.host, port, args.workers)
+        logger.info("API on http://%s:%d with %d workers (SO_REUSEPORT)", settings.host, port,
+                    settings.api_workers)
 
         def worker(index: int) -> int:
             registry = CollectorRegistry()
@@ -220,12 +206,18 @@ def cmd_api(args: argparse.Namespace) -> int:
             _run_api(settings, registry, reuse_port=True)
             return 0
 
-        return run_workers(args.workers, worker)
+        return run_workers(settings.api_workers, worker)
+    from shared.runtime import sigterm_as_interrupt
+
+    sigterm_as_interrupt()  # SIGTERM drains and exits 0, as Ctrl-C does
     registry = CollectorRegistry()
     if args.metrics_port is not None:
         _serve_metrics(registry, args.metrics_port, settings.host)
-    ensure_topics(settings)
-    _run_api(settings, registry)
+    try:
+        ensure_topics(settings)
+        _run_api(settings, registry)
+    except KeyboardInterrupt:
+        pass  # stopped before the server was serving
     return 0
 
 
@@ -302,7 +294,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from floorwatch.supervisor import Supervisor, start_broker
     from shared.kafka import ensure_topics
     from shared.migrate import upgrade
+    from shared.runtime import sigterm_as_interrupt
 
+    sigterm_as_interrupt()  # SIGTERM (and a failed child) take Ctrl-C's path: drain, stop the broker
     settings = _settings(args)
     if not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
@@ -312,12 +306,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.simulate and settings.rules_file is None:
         # the demo: the simulator's projects, so progress against plan shows (docs/simulator.md)
         settings = settings.model_copy(update={"demo_projects": _demo_projects(args)})
-    if args.simulate and args.time_scale > 1:
+    if args.simulate and args.time_scale > 1 and "max_future_skew_s" not in settings.model_fields_set:
         # a floor simulated faster than life runs ahead of the wall clock by design: unless set,
-        # ingest's clock-skew bound is off for it (the children inherit the environment)
-        os.environ.setdefault("FLOORWATCH_MAX_FUTURE_SKEW_S", "0")
+        # ingest's clock-skew bound is off for it (passed to the children by child_env)
+        settings = settings.model_copy(update={"max_future_skew_s": 0.0})
     broker = None
-    if args.kafka is None and "FLOORWATCH_KAFKA_BOOTSTRAP" not in os.environ:
+    if "kafka_bootstrap" not in settings.model_fields_set:  # neither --kafka nor the environment
         broker = start_broker()
         settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
     supervisor = None
@@ -325,7 +319,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         upgrade(settings.database_url)
         ensure_topics(settings)
         supervisor = Supervisor(
-            settings, simulate_argv=_sim_argv(args) if args.simulate else None, log_level=args.log_level
+            settings, simulate_argv=_sim_argv(args) if args.simulate else None, log_level=settings.log_level
         )
         supervisor.start()
         ports = supervisor.metrics_ports
@@ -348,6 +342,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         relay = MetricsRelay({name: ("127.0.0.1", port) for name, port in ports.items()})
         _run_api(settings, CollectorRegistry(), on_started=announce, metrics_relay=relay)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C or SIGTERM before the API was serving (while serving, uvicorn takes it)
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -474,7 +470,7 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from services.alerts.backtest import backtest
     from services.alerts.core.rules.reader import RulesError
     from services.ingest.adapters import get_adapter
-    from services.ingest.adapters.files import iter_records
+    from services.ingest.vendor_files import iter_records
     from shared.events import InvalidEvent
 
     try:
@@ -640,7 +636,7 @@ def _day(text: str) -> str:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from services.ingest.adapters.files import iter_records
+    from services.ingest.vendor_files import iter_records
     from shared.kafka import ensure_topics, make_producer
 
     settings = _settings(args)
@@ -664,8 +660,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="the whole system on one machine (embedded broker, SQLite, all services)")
     _add_common(p, api=True, rules=True)
     p.add_argument("--simulate", action="store_true", help="add the built-in floor simulator")
-    p.add_argument("--notify", dest="notify_config", type=Path, metavar="FILE",
-                   help="notifications file: also run the notifier (env FLOORWATCH_NOTIFY_CONFIG)")
+    setting_flag(p, "--notify", field="notify_config", type=Path, metavar="FILE",
+                 help="notifications file: also run the notifier")
     _add_sim_arguments(p)
     p.set_defaults(func=cmd_up)
 
@@ -677,21 +673,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("notify",
                        help="run the notifier alone: alert transitions to webhooks, chat robots, email")
     _add_common(p)
-    p.add_argument("--config", dest="notify_config", type=Path, metavar="FILE",
-                   help="notifications file (env FLOORWATCH_NOTIFY_CONFIG); reference: docs/notifications.md")
+    setting_flag(p, "--config", field="notify_config", type=Path, metavar="FILE",
+                 help="notifications file; reference: docs/notifications.md")
     p.add_argument("--check", action="store_true",
                    help="validate the file (every error with its line) and exit")
     p.add_argument("--metrics-port", type=int, default=9103)
     p.set_defaults(func=cmd_notify)
     p = sub.add_parser("api", help="run the API service alone")
     _add_common(p, api=True)
-    p.add_argument(
-        "--workers",
-        type=_positive,
-        default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
-        help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
-        "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)",
-    )
+    setting_flag(p, "--workers", field="api_workers", type=_positive,
+                 help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
+                 "use up to one per core (default 1)")
     p.add_argument(
         "--metrics-port",
         type=int,
@@ -718,14 +710,14 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="rules files").add_subparsers(dest="rules_command", required=True)
     p = rules.add_parser("check", help="validate a rules file; every error with its line")
     p.add_argument("file", type=Path)
-    p.add_argument("--log-level", default="WARNING")
+    _tool_log_level(p)
     p.set_defaults(func=cmd_rules_check)
 
     p = rules.add_parser("schema", help="print the JSON Schema of rules files (docs/rules-schema.json)")
-    p.add_argument("--log-level", default="WARNING")
+    _tool_log_level(p)
     p.set_defaults(func=cmd_rules_schema)
     p = rules.add_parser("defaults", help="print the built-in rules as a rules file, to start one from")
-    p.add_argument("--log-level", default="WARNING")
+    _tool_log_level(p)
     p.set_defaults(func=cmd_rules_defaults)
 
     p = rules.add_parser("backtest", help="which alerts a rule set would have raised over recorded events")
@@ -734,7 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="canonical", help="file format (an adapter name; default canonical)")
     p.add_argument("--site", default="replay", help="site for vendor formats that do not name one")
     p.add_argument("--source", default="replay", help="source for vendor formats")
-    p.add_argument("--log-level", default="WARNING")
+    _tool_log_level(p)
     p.set_defaults(func=cmd_rules_backtest)
 
     p = sub.add_parser(
@@ -753,7 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", action="store_true", help="CSV with a header row")
     p.add_argument("--site", default="replay", help="site for vendor formats that do not name one")
     p.add_argument("--source", default="replay", help="source for vendor formats")
-    p.add_argument("--log-level", default="WARNING")
+    _tool_log_level(p)
     p.set_defaults(func=cmd_stats)
 
     from services.api.admin_cli import add_token_commands
@@ -780,6 +772,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tool_log_level(p: argparse.ArgumentParser) -> None:
+    """--log-level of a one-shot tool: quiet (WARNING) unless the flag says otherwise."""
+    setting_flag(p, "--log-level", field="log_level", metavar="LEVEL", help="default WARNING for this tool")
+    p.set_defaults(**{SETTING + "log_level": "WARNING"})
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -793,14 +791,29 @@ def _add_sim_arguments(p: argparse.ArgumentParser) -> None:
     add_arguments(p)
 
 
+def _logging_settings(args: argparse.Namespace) -> tuple[str, str]:
+    """(level, format) of this command's settings."""
+    from pydantic import ValidationError
+
+    try:
+        settings = _settings(args)
+    except ValidationError:
+        return "INFO", "auto"  # the command itself reports the bad setting
+    return settings.log_level, settings.log_format
+
+
 def main(argv: list[str] | None = None) -> int:
     from shared.logs import setup_logging
 
     raw = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(raw)
-    args.raw_argv = raw
-    setup_logging(args.log_level, service=args.command)
-    return int(args.func(args) or 0)
+    try:
+        args = build_parser().parse_args(raw)
+        args.raw_argv = raw
+        level, fmt = _logging_settings(args)
+        setup_logging(level, service=args.command, fmt=fmt)
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # stopped while starting, before a command's own handling
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,7 +57,7 @@ def read_events(
 ) -> Read:
     """Every event of ``path`` read with adapter ``fmt``; unreadable records counted by reason."""
     from services.ingest.adapters import get_adapter
-    from services.ingest.adapters.files import iter_records
+    from services.ingest.vendor_files import iter_records
 
     adapter = get_adapter(fmt, site=site, source=source)
     out = Read()

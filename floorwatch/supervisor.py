@@ -6,9 +6,12 @@ process for all three took p99 event→alert latency from ~210 ms to over 1 s at
 (docs/benchmarks.md). The API runs in this process; the embedded broker (when no Kafka is given)
 is a child too. Children inherit the settings through ``FLOORWATCH_*`` variables.
 
-Shutdown: Ctrl-C stops the API, then each child gets SIGINT (it drains, commits, snapshots) and is
-killed only if it has not exited within the time limit; the broker goes last. A child that dies
-on its own takes the whole system down loudly rather than leaving a board that looks alive.
+Shutdown: Ctrl-C or SIGTERM stops the API, then each child gets SIGINT (it drains, commits,
+snapshots) and is killed only if it has not exited within the time limit; the broker goes last;
+exit status 0. The children and the broker run in process groups of their own, so the SIGINT a
+terminal sends to its foreground group reaches only `up`, and each child is told once. A child
+that dies on its own takes the whole system down loudly (exit status 1) rather than leaving a
+board that looks alive.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from shared.broker import EmbeddedBroker, free_port
+from shared.broker import EmbeddedBroker, die_with_parent, free_port
 from shared.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,21 +39,13 @@ class Child:
     expected_exit: bool = field(default=False)
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM if `floorwatch up` dies without stopping us (Linux)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         FLOORWATCH_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
         FLOORWATCH_DATABASE_URL=settings.database_url,
         FLOORWATCH_TOPIC_PREFIX=settings.topic_prefix,
+        FLOORWATCH_MAX_FUTURE_SKEW_S=str(settings.max_future_skew_s),
         PYTHONUNBUFFERED="1",
     )
     if settings.rules_file is not None:
@@ -84,7 +79,9 @@ class Supervisor:
         env = child_env(self.settings)
         for child in self.children:
             argv = [sys.executable, "-m", "floorwatch.cli", *child.argv, "--log-level", self.log_level]
-            child.proc = subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
+            # A process group of its own: a terminal's Ctrl-C reaches only `up`, which relays it
+            # once (a second SIGINT would force the child out without draining).
+            child.proc = subprocess.Popen(argv, env=env, preexec_fn=die_with_parent, process_group=0)
             watcher = threading.Thread(
                 target=self._watch, args=(child,), name=f"watch-{child.name}", daemon=True
             )
@@ -121,6 +118,6 @@ class Supervisor:
 
 
 def start_broker() -> EmbeddedBroker:
-    broker = EmbeddedBroker().start()
+    broker = EmbeddedBroker(supervised=True).start()
     logger.info("embedded Kafka-compatible broker (Tansu) on %s", broker.bootstrap)
     return broker

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +28,15 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def die_with_parent() -> None:
+    """In a child, before exec: SIGTERM when the thread that started it dies (Linux only)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def tansu_binary() -> str:
@@ -44,13 +56,19 @@ class EmbeddedBroker:
         port: int | None = None,
         log_path: Path | None = None,
         advertised: str | None = None,
+        *,
+        supervised: bool = False,
     ):
+        """``supervised``: the broker of ``floorwatch up`` — in a process group of its own, so a
+        terminal's Ctrl-C reaches only its owner (which stops it last, after the services have
+        committed), and killed by the kernel if its owner dies without stopping it (Linux)."""
         self.host = host
         self.port = port or free_port(host)
         self.log_path = log_path
         # HOST:PORT the broker tells clients to connect to (default: where it listens). A test
         # puts a TCP proxy there to cut the clients off without restarting the broker.
         self.advertised = advertised
+        self.supervised = supervised
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,11 +88,16 @@ class EmbeddedBroker:
             "memory://tansu/",
         ]
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
+        extra: dict[str, Any] = {}
+        if self.supervised:
+            extra = {"process_group": 0, "preexec_fn": die_with_parent}
         if self.log_path:
             with open(self.log_path, "ab") as out:  # the child keeps its own copy of the descriptor
-                self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+                self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, **extra)
         else:
-            self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+            self._proc = subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env, **extra
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

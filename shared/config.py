@@ -1,13 +1,15 @@
 """Settings for every service: one pydantic-settings model, read from ``FLOORWATCH_*`` env vars.
 
 Built once in each composition root (``main.py`` / the CLI) and passed down; nothing reads the
-environment at import time.
+environment at import time, and nothing else reads ``FLOORWATCH_*`` variables. Command-line flags
+that override a setting are declared with :func:`setting_flag`, which names the field they set.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +27,13 @@ class SourceSpec(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLOORWATCH_", extra="ignore")
+
+    # Process
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="auto: text on a terminal, JSON lines otherwise"
+    )
+    api_workers: int = Field(1, ge=1, description="API processes serving the port (`floorwatch api`)")
 
     # Kafka
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="HOST:PORT[,HOST:PORT…]")
@@ -94,6 +103,9 @@ class Settings(BaseSettings):
     # Ingest
     max_event_bytes: int = Field(64 * 1024, ge=256)
     ingest_batch: int = Field(2000, ge=1)
+    # A database call of ingest that takes longer fails, and the batch is retried (docs/ingest.md):
+    # without it, a database that stops answering (no reset, no refusal) would hang ingest.
+    ingest_db_timeout_s: float = Field(10.0, gt=0, description="PostgreSQL connect/statement timeout")
     # events dated further ahead of ingest's wall clock (and of the record's broker timestamp, when
     # later) than this go to the DLQ; 0 turns the bound off (docs/architecture.md, "Clocks and bounded work")
     max_future_skew_s: float = Field(300.0, ge=0)
@@ -106,6 +118,14 @@ class Settings(BaseSettings):
             if not sep or not host or not port.isdigit():
                 raise ValueError(f"expected HOST:PORT, got {part!r}")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+        return level
 
     @field_validator("database_url")
     @classmethod
@@ -123,3 +143,25 @@ class Settings(BaseSettings):
     @property
     def raw_topic_list(self) -> list[str]:
         return self.raw_topics or [self.topic("raw")]
+
+
+# -- command-line flags --------------------------------------------------------------------------
+SETTING = "setting__"  # argparse dest prefix of a flag that sets a Settings field
+
+
+def setting_flag(p: argparse.ArgumentParser, *flags: str, field: str, help: str, **kwargs: Any) -> None:
+    """A flag that overrides the :class:`Settings` field ``field`` (itself read from
+    ``FLOORWATCH_<FIELD>``): configuration has one home, this module; a flag only names the
+    field it sets. A flag not given leaves the field to the environment or its default."""
+    if field not in Settings.model_fields:
+        raise ValueError(f"{flags[0]}: Settings has no field {field!r}")
+    kwargs.setdefault("metavar", flags[0].lstrip("-").upper().replace("-", "_"))
+    p.add_argument(*flags, dest=SETTING + field, default=None,
+                   help=f"{help} (env FLOORWATCH_{field.upper()})", **kwargs)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the :func:`setting_flag` flags given."""
+    given = {k.removeprefix(SETTING): v for k, v in vars(args).items()
+             if k.startswith(SETTING) and v is not None}
+    return Settings(**given)

@@ -22,8 +22,9 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``url``; SQLite gets WAL and a busy timeout so services can share it."""
+def make_engine(url: str, *, timeout_s: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url``; SQLite gets WAL and a busy timeout so services can share it.
+    ``timeout_s`` (PostgreSQL): connecting and each statement fail after that long."""
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
@@ -36,6 +37,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.close()
 
         return engine
+    if timeout_s is not None:
+        kwargs["connect_args"] = {"timeout": timeout_s, "command_timeout": timeout_s,
+                                  **kwargs.get("connect_args", {})}
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 

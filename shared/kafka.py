@@ -4,7 +4,8 @@ topic creation, and the one-thread-owns-the-consumer batch loop.
 kafka-python's consumer is not thread-safe, so :class:`BatchLoop` runs it in one thread:
 ``poll`` → ``handle(batch)`` → commit what was handled. A handler that raises stops the loop
 without committing that batch (a bug is not bad input); the service then exits loudly and the
-batch is consumed again on restart.
+batch is consumed again on restart. A handler that raises :class:`RetryLater` (its database is
+unreachable) gets the same batch again after a back-off, and nothing past it is committed.
 """
 
 from __future__ import annotations
@@ -176,6 +177,17 @@ class Outcome:
             raise RuntimeError(f"a send of this batch failed: {self._error!r}") from self._error
 
 
+class RetryLater(Exception):
+    """Raised by a handler when a batch cannot be handled now — a dependency (the database) is
+    unreachable — and nothing of it took effect. :class:`BatchLoop` keeps the batch, commits
+    nothing past it, pauses fetching while it keeps polling (so the consumer stays in its group),
+    and hands the very same batch list to the handler again after a back-off."""
+
+
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 5.0
+
+
 class BatchLoop:
     """Owns one consumer in one thread: poll → ``handle(batch)`` → commit.
 
@@ -216,6 +228,8 @@ class BatchLoop:
         self._max_inflight = max_inflight
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.last_turn: float | None = None  # time.monotonic() when the loop last completed a turn
+        self.waiting: str | None = None  # why the batch in hand waits (RetryLater), while it does
+        self._waiting_since = 0.0
 
     def start(self) -> BatchLoop:
         self.thread.start()
@@ -238,6 +252,9 @@ class BatchLoop:
             return f"{self.thread.name} failed: {self.error!r}"
         if self._stop.is_set():
             return f"{self.thread.name} is stopping"
+        if self.waiting is not None:
+            since = time.monotonic() - self._waiting_since
+            return f"{self.thread.name} waiting {since:.0f} s to retry a batch: {self.waiting}"
         last = self.last_turn
         if last is None:
             return f"{self.thread.name} has not polled yet"
@@ -263,13 +280,62 @@ class BatchLoop:
                 # which every consumer here survives; waiting would add a round trip per batch.
                 self.consumer.commit_async(ready)
 
+    def _handle_until_done(self, batch: Batch) -> Outcome | None:
+        """``handle(batch)``, again and again while it raises :class:`RetryLater` (until stopped)."""
+        delay, logged = RETRY_FIRST_S, -1e9
+        while True:
+            try:
+                outcome = self._handle(batch)
+            except RetryLater as exc:
+                now = time.monotonic()
+                if self.waiting is None:
+                    self._waiting_since = now
+                self.waiting = str(exc)[:300]
+                if now - logged >= 10.0:
+                    logged = now
+                    logger.warning("%s: batch of %d records waits, retrying: %s", self.thread.name,
+                                   len(batch), exc)
+                if not self._wait_paused(delay):
+                    return None
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            if self.waiting is not None:
+                logger.warning("%s: batch handled after %.1f s of retries", self.thread.name,
+                               time.monotonic() - self._waiting_since)
+                self.waiting = None
+                self.consumer.resume(*self.consumer.paused())
+            return outcome
+
+    def _wait_paused(self, seconds: float) -> bool:
+        """Poll with every partition paused for ``seconds`` (group membership, heartbeats, the
+        commits of earlier batches go on); False if the loop was stopped meanwhile."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._stop.is_set():
+                return False
+            self.consumer.pause(*self.consumer.assignment())
+            try:
+                polled = self.consumer.poll(timeout_ms=self._poll_timeout_ms)
+            except Exception as exc:  # noqa: BLE001 - the broker may be away too; waiting anyway
+                logger.debug("%s: poll while waiting failed: %s", self.thread.name, exc)
+                self._stop.wait(0.2)
+                continue
+            for tp, recs in polled.items():  # assigned meanwhile, so not paused yet: fetch later
+                if recs:
+                    self.consumer.seek(tp, recs[0].offset)
+            self._commit_done()
+            self.last_turn = time.monotonic()
+        return True
+
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
                 polled = self.consumer.poll(timeout_ms=self._poll_timeout_ms)
                 batch: Batch = [rec for recs in polled.values() for rec in recs]
                 if batch:
-                    outcome = self._handle(batch)
+                    outcome = self._handle_until_done(batch)
+                    if self._stop.is_set() and self.waiting is not None:
+                        break  # stopped while the batch waited: it is not committed
                     self._inflight.append((next_offsets(batch), outcome))
                     # Bounded pipelining: at most max_inflight batches awaiting their sends.
                     while len(self._inflight) > self._max_inflight:

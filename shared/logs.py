@@ -2,7 +2,7 @@
 
 On a terminal, readable lines; otherwise (containers, ``floorwatch up`` under a supervisor, files)
 one JSON object per line, so a log pipeline can follow one event or one alert through the
-services. ``FLOORWATCH_LOG_FORMAT=json|text`` overrides the choice.
+services. The ``log_format`` setting (``FLOORWATCH_LOG_FORMAT=json|text``) overrides the choice.
 
 Context travels as ``extra={...}``: every field a call site passes becomes a key of the JSON line
 (the message keeps the ``key=value`` form for people). The ids used across the services:
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sys
 from typing import Any, TextIO
 
@@ -56,11 +55,14 @@ def wants_json(stream: TextIO, setting: str | None) -> bool:
     return not (isatty is not None and isatty())
 
 
-def setup_logging(level: str = "INFO", *, service: str | None = None, stream: TextIO | None = None) -> None:
-    """Configure the root logger once (a no-op when it already has handlers, e.g. under pytest)."""
+def setup_logging(
+    level: str = "INFO", *, service: str | None = None, stream: TextIO | None = None, fmt: str | None = None
+) -> None:
+    """Configure the root logger once (a no-op when it already has handlers, e.g. under pytest).
+    ``fmt``: the ``log_format`` setting (``json``, ``text``, or ``auto``/None: JSON unless a tty)."""
     stream = stream if stream is not None else sys.stderr
     handler = logging.StreamHandler(stream)
-    if wants_json(stream, os.environ.get("FLOORWATCH_LOG_FORMAT")):
+    if wants_json(stream, fmt):
         handler.setFormatter(JsonFormatter(service))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

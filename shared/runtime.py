@@ -95,3 +95,18 @@ def install_stop_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
 
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def sigterm_as_interrupt() -> None:
+    """Make SIGTERM (systemd, ``docker stop``, Kubernetes) take exactly Ctrl-C's path.
+
+    For commands whose main thread runs uvicorn: uvicorn handles both signals while it serves,
+    shuts down, then raises the captured signal again with the handlers it found. SIGTERM's
+    default handler would then kill the process (exit 143) before any ``finally`` ran; with this
+    one it becomes the ``KeyboardInterrupt`` that the Ctrl-C path already handles.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)

@@ -22,7 +22,7 @@ from services.api.audit_sql import SqlAuditLog
 from services.api.auth import ROLES, Scope, TokenInfo, check_role
 from services.api.runtime import utcnow
 from services.api.tokens_sql import SqlTokenStore
-from shared.config import Settings
+from shared.config import SETTING, setting_flag, settings_from_args
 from shared.db import make_engine, sessions
 
 
@@ -51,9 +51,10 @@ def add_token_commands(subparsers: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="URL", help="database URL (env FLOORWATCH_DATABASE_URL)")
+    setting_flag(p, "--db", field="database_url", metavar="URL", help="database URL")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--log-level", default="WARNING")
+    setting_flag(p, "--log-level", field="log_level", metavar="LEVEL", help="default WARNING for this tool")
+    p.set_defaults(**{SETTING + "log_level": "WARNING"})
 
 
 def _run(work: Coroutine[Any, Any, int]) -> int:
@@ -64,7 +65,7 @@ Job = Callable[[SqlTokenStore, SqlAuditLog], Coroutine[Any, Any, int]]
 
 
 async def _with_db(args: argparse.Namespace, job: Job) -> int:
-    settings = Settings(**({"database_url": args.db} if args.db else {}))
+    settings = settings_from_args(args)
     engine = make_engine(settings.database_url)
     try:
         maker = sessions(engine)

@@ -61,7 +61,7 @@ class IngestRunner:
         s = self.settings
         adapters = build_adapters(s)
         self._loop = LoopThread("ingest-loop")
-        self._engine = make_engine(s.database_url)
+        self._engine = make_engine(s.database_url, timeout_s=s.ingest_db_timeout_s)
         self._producer = make_producer(s)
         ingest = Ingest(
             adapters=adapters,

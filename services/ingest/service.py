@@ -18,10 +18,22 @@ from typing import Any
 
 from kafka import KafkaProducer
 from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 
-from services.ingest.core import Conflict, Decoder, RawRecord, Rejected, classify_known, triage
+from services.ingest.core import (
+    MAX_REASON,
+    Accepted,
+    Conflict,
+    Decoder,
+    Origin,
+    RawRecord,
+    Rejected,
+    Triage,
+    classify_known,
+    triage,
+)
 from services.ingest.history import EventHistory
-from shared.kafka import Batch, Outcome
+from shared.kafka import Batch, Outcome, RetryLater
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +48,7 @@ class IngestMetrics:
     conflicts: Counter
     decoder_errors: Counter
     ignored: Counter
+    db_retries: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
@@ -70,6 +83,11 @@ class IngestMetrics:
                 "Events whose (source, id) was already ingested with different content (sent to the DLQ)",
                 registry=registry,
             ),
+            db_retries=Counter(
+                "floorwatch_ingest_db_retries",
+                "Batches held back because the database was unavailable (retried; nothing committed)",
+                registry=registry,
+            ),
             decoder_errors=Counter(
                 "floorwatch_ingest_decoder_errors",
                 "Records whose decoding raised something other than a rejection (sent to the DLQ; "
@@ -95,6 +113,15 @@ def _log_accepted(fresh: list[Any]) -> None:
             extra={"source": ev.source, "event_id": ev.id, "site": ev.site, "topic": rec.topic,
                    "partition": rec.partition, "offset": rec.offset},
         )
+
+
+def _ident(acc: Accepted) -> tuple[Origin, tuple[str, str]]:
+    return (acc.record.origin, acc.key)
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """The database (or the driver) refused a value, as opposed to being unreachable."""
+    return isinstance(exc, DataError) or (isinstance(exc, StatementError) and not isinstance(exc, DBAPIError))
 
 
 def to_raw(rec: object) -> RawRecord:
@@ -129,29 +156,53 @@ class Ingest:
         self.clock = clock
         self.max_future_skew_s = max_future_skew_s
 
+    _triaged: tuple[Batch, Triage] | None = None  # the batch waiting for the database, decoded
+
     async def process(self, batch: Batch) -> Outcome:
-        """Store, then send; returns the sends' :class:`Outcome` (the loop commits once it settles)."""
-        records = [to_raw(r) for r in batch]
-        for topic, n in Counter_(rec.topic for rec in records).items():
-            self.metrics.consumed.labels(topic).inc(n)
-        result = triage(
-            records,
-            self.adapters,
-            max_bytes=self.max_bytes,
-            now=self.clock().timestamp(),
-            max_future_skew_s=self.max_future_skew_s,
-        )
-        inserted = await self.history.store(result.accepted, self.clock())
-        fresh = [a for a in result.accepted if a.key in inserted]
-        known = [a for a in result.accepted if a.key not in inserted]
-        duplicates, conflicts = result.in_batch_duplicates, []
-        if known or result.repeats:
-            held = await self.history.held([a.key for a in known]) if known else {}
-            held.update((a.key, (a.record.origin, a.payload)) for a in fresh)  # held as of now
-            decided = classify_known(known, held, result.repeats)
-            fresh.extend(decided.republish)
-            duplicates += decided.duplicates
-            conflicts = decided.conflicts
+        """Store, then send; returns the sends' :class:`Outcome` (the loop commits once it settles).
+
+        Raises :class:`RetryLater` when the database cannot be reached: nothing was sent, and the
+        loop hands the same batch again; its decoding is kept, since adapters carry state from
+        record to record and must see each record once.
+        """
+        if self._triaged is not None and self._triaged[0] is batch:
+            result = self._triaged[1]
+        else:
+            records = [to_raw(r) for r in batch]
+            for topic, n in Counter_(rec.topic for rec in records).items():
+                self.metrics.consumed.labels(topic).inc(n)
+            result = triage(
+                records,
+                self.adapters,
+                max_bytes=self.max_bytes,
+                now=self.clock().timestamp(),
+                max_future_skew_s=self.max_future_skew_s,
+            )
+            self._triaged = (batch, result)
+        try:
+            inserted, refused = await self._store(result.accepted)
+            accepted = result.accepted
+            if refused:
+                accepted = [a for a in accepted if _ident(a) not in refused]
+            known = [a for a in accepted if a.key not in inserted]
+            duplicates, conflicts = result.in_batch_duplicates, []
+            publish = inserted
+            if known or result.repeats:
+                held = await self.history.held([a.key for a in known]) if known else {}
+                # held as of now: what this batch stored first
+                held.update((a.key, (a.record.origin, a.payload)) for a in accepted if a.key in inserted)
+                decided = classify_known(known, held, result.repeats)
+                publish = inserted | {a.key for a in decided.republish}
+                duplicates += decided.duplicates
+                conflicts = decided.conflicts
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:  # the database, not a bug of ours
+            self.metrics.db_retries.inc()
+            raise RetryLater(f"database unavailable: {type(exc).__name__}: {exc}"[:300]) from exc
+        self._triaged = None
+        # In the records' order: events stored but never published before a crash are replayed
+        # beside new ones, and the engine must see a site's events in the order they came.
+        fresh = [a for a in accepted if a.key in publish]
+        rejected = [*result.rejected, *refused.values()]
         outcome = Outcome()
         send, topic, track = self.producer.send, self.events_topic, outcome.track
         for acc in fresh:
@@ -160,7 +211,7 @@ class Ingest:
             _log_accepted(fresh)
         for etype, n in Counter_(acc.event.__struct_config__.tag for acc in fresh).items():
             self.metrics.published.labels(etype).inc(n)
-        for rej in result.rejected:
+        for rej in rejected:
             track(self._dead_letter(rej))
         for conflict in conflicts:
             track(self._conflict(conflict))
@@ -170,6 +221,34 @@ class Ingest:
         if result.ignored:
             self.metrics.ignored.inc(result.ignored)
         return outcome
+
+    async def _store(
+        self, accepted: list[Accepted]
+    ) -> tuple[set[tuple[str, str]], dict[tuple[Origin, tuple[str, str]], Rejected]]:
+        """Store the batch's events: (keys inserted, events the database refused as data).
+
+        A refusal of the data (a value the database cannot hold) must not hold up the stream:
+        the batch is then stored event by event and each refused one goes to the DLQ. Anything
+        else (connection refused or lost, a timeout) means the database is unavailable: raised.
+        """
+        try:
+            return await self.history.store(accepted, self.clock()), {}
+        except Exception as exc:
+            if not _is_data_error(exc):
+                raise
+            if len(accepted) == 1:
+                acc = accepted[0]
+                reason = f"the database refused the event: {type(exc).__name__}: {exc}"[:MAX_REASON]
+                logger.error("database refused event source=%s id=%s: %s", *acc.key, exc)
+                rejected = Rejected(acc.record, self.adapters[acc.record.topic].name, reason)
+                return set(), {_ident(acc): rejected}
+        inserted: set[tuple[str, str]] = set()
+        refused: dict[tuple[Origin, tuple[str, str]], Rejected] = {}
+        for acc in accepted:
+            more, bad = await self._store([acc])
+            inserted |= more
+            refused.update(bad)
+        return inserted, refused
 
     def _dead_letter(self, rej: Rejected) -> Any:
         rec = rej.record

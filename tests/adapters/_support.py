@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.adapters import Adapter, iter_records
+from services.ingest.adapters import Adapter
+from services.ingest.vendor_files import iter_records
 from shared.events import Event, InvalidEvent, decode_event, encode_event, event_type
 from tests.conftest import REAL_DATA
 

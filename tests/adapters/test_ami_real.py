@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from services.ingest.adapters import AmiAdapter, get_adapter, iter_records
+from services.ingest.adapters import AmiAdapter, get_adapter
 from services.ingest.adapters.ami import parse_block
+from services.ingest.vendor_files import iter_records
 from shared.events import CallAnswered, CallEnded, CallQueued, dedup_key, event_type
 from tests.adapters._support import assert_round_trip, decode_all, real_file
 

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.ingest.adapters import get_adapter, iter_records
+from services.ingest.adapters import get_adapter
+from services.ingest.vendor_files import iter_records
 from shared.events import CallAbandoned, CallAnswered, CallEnded, CallQueued, dedup_key
 from tests.adapters._support import Decoded, assert_round_trip, decode_file, real_file
 

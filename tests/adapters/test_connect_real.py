@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from services.ingest.adapters import get_adapter, iter_records
+from services.ingest.adapters import get_adapter
+from services.ingest.vendor_files import iter_records
 from shared.events import (
     AgentStateChanged,
     CallAnswered,

@@ -8,7 +8,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from services.ingest.adapters import get_adapter, iter_records
+from services.ingest.adapters import get_adapter
+from services.ingest.vendor_files import iter_records
 from shared.events import CallAbandoned, CallAnswered, CallEnded
 from tests.adapters._support import Decoded, assert_round_trip, decode_file, real_file
 

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 
 from floorwatch.cli import main
 from services.ingest.adapters import get_adapter
-from services.ingest.adapters.files import iter_records
 from services.ingest.main import IngestRunner
+from services.ingest.vendor_files import iter_records
 from shared.config import Settings, SourceSpec
 from shared.kafka import ensure_topics
 from shared.migrate import upgrade

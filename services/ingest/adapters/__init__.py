@@ -1,7 +1,8 @@
 """Vendor adapters: one per event source, vendor bytes → canonical events (pure; see ``base``).
 
 ``get_adapter(name, site=…, source=…, **options)`` builds one by name; ``ADAPTERS`` lists the names.
-``files.iter_records(path, fmt)`` splits a vendor file into the records an adapter decodes.
+``files.split_records(lines, fmt)`` splits a vendor file's content into the records an adapter
+decodes; ``services/ingest/vendor_files.py`` reads the file (the adapters do no I/O).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from services.ingest.adapters.base import Adapter
 from services.ingest.adapters.canonical import CanonicalAdapter
 from services.ingest.adapters.connect_agent import ConnectAgentAdapter
 from services.ingest.adapters.connect_ctr import ConnectCtrAdapter
-from services.ingest.adapters.files import FORMATS, iter_records
+from services.ingest.adapters.files import FORMATS, split_records
 from services.ingest.adapters.queue_log import QueueLogAdapter
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "QueueLogAdapter",
     "get_adapter",
     "iter_ami_blocks",
-    "iter_records",
+    "split_records",
 ]
 
 _FACTORIES: Final[dict[str, Callable[..., Adapter]]] = {

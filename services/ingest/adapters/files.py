@@ -1,9 +1,13 @@
-"""Vendor files → the per-record payloads each adapter's ``decode`` takes (for ``floorwatch replay``).
+"""Vendor file formats → the per-record payloads each adapter's ``decode`` takes (pure, no I/O).
 
-``iter_records(path, fmt)`` yields ``(key, value)`` pairs, exactly what a Kafka record of that
-vendor topic would carry (the key is always ``None``: files carry no partition key). It only
-splits: whether a record means anything is the adapter's call, and a record that cannot be read
-is yielded anyway (raw) so the adapter rejects it with a reason, as ingest would put it on the DLQ.
+``split_records(lines, fmt)`` takes a file's content as the lines a binary file yields (any
+iterable of ``bytes`` chunks ending in ``\n``; the shell that reads files,
+``services/ingest/vendor_files.py``, passes the open file) and yields ``(key, value)`` pairs,
+exactly what a Kafka record of that vendor topic would carry (the key is always ``None``: files
+carry no partition key). It only splits: whether a record means anything is the adapter's call,
+and a record that cannot be read is yielded anyway (raw) so the adapter rejects it with a reason,
+as ingest would put it on the DLQ. Line formats are split as the lines come (a file of millions
+of rows is never held whole); the other formats need the whole text.
 
 ========================  ==================================================================
 format                    one record is
@@ -21,12 +25,11 @@ anonymous-bank            one tab-separated row (header skipped, CRLF or LF)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 from services.ingest.adapters.ami import iter_ami_blocks
-from services.ingest.adapters.jsonc import split_records
+from services.ingest.adapters.jsonc import split_records as split_json_records
 
 Record = tuple[bytes | None, bytes]
 
@@ -39,27 +42,29 @@ _JSON_FORMATS: Final = ("amazon-connect-agent", "amazon-connect-ctr")
 FORMATS: Final = (*_LINE_FORMATS, "asterisk-ami", *_JSON_FORMATS)
 
 
-def iter_records(path: str | Path, fmt: str) -> Iterator[Record]:
-    """Split the file at ``path`` into the records the ``fmt`` adapter decodes one by one."""
+def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    path = Path(path)
+
+
+def split_records(lines: Iterable[bytes], fmt: str) -> Iterator[Record]:
+    """Split a file's content (its raw lines) into the records the ``fmt`` adapter decodes one by one."""
+    check_format(fmt)
     if fmt in _LINE_FORMATS:
-        yield from _lines(path, _LINE_FORMATS[fmt])
+        yield from _lines(lines, _LINE_FORMATS[fmt])
     elif fmt == "asterisk-ami":
-        yield from ((None, block) for block in iter_ami_blocks(path.read_bytes()))
+        yield from ((None, block) for block in iter_ami_blocks(b"".join(lines)))
     else:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-        yield from ((None, rec) for rec in split_records(text))
+        text = b"".join(lines).decode("utf-8-sig", errors="replace")
+        yield from ((None, rec) for rec in split_json_records(text))
 
 
-def _lines(path: Path, headers: tuple[bytes, ...]) -> Iterator[Record]:
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh):
-            line = raw.rstrip(b"\r\n")
-            if number == 0:
-                line = line.removeprefix(b"\xef\xbb\xbf")
-                if headers and line.startswith(headers):
-                    continue
-            if line.strip():
-                yield (None, line)
+def _lines(lines: Iterable[bytes], headers: tuple[bytes, ...]) -> Iterator[Record]:
+    for number, raw in enumerate(lines):
+        line = raw.rstrip(b"\r\n")
+        if number == 0:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+            if headers and line.startswith(headers):
+                continue
+        if line.strip():
+            yield (None, line)

@@ -2,7 +2,7 @@
 
 Vendor documentation samples are "JSON with notes": ``//`` comments (whose prose sometimes wraps onto
 the next line), trailing commas and, once, a misplaced ``}``. Live Kafka records are strict JSON and do
-not come through here: this is for :func:`files.iter_records`. Pure text functions, no I/O.
+not come through here: this is for :func:`files.split_records`. Pure text functions, no I/O.
 
 :func:`split_records` turns a file's text into one strict-JSON payload per record; a record that
 still cannot be parsed is returned as its raw text, so the adapter rejects it with a reason instead
