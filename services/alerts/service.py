@@ -54,6 +54,10 @@ RULES_REPUBLISH_S = 600.0
 RULES_KEY = b"ruleset"
 ALERTS_EXPORT_S = 1.0
 LAG_EVERY_S = 5.0
+# After a partition is assigned, its engine may re-derive on the clock grid transitions the
+# previous owner published before it stopped (it was at least as far on): check them against the
+# history for this long (docs/reliability.md, "Scale-out").
+HANDOVER_CHECK_S = 60.0
 
 
 def _log_cause(transitions: list[Any], event: Any) -> None:
@@ -153,6 +157,12 @@ class Partition:
     # Up to this events offset the engine may be re-deriving transitions it published before a
     # restart: check them against the history before publishing.
     replay_until: int | None = None
+    assigned_at: float = 0.0  # monotonic; transitions are checked for HANDOVER_CHECK_S after it
+
+    @property
+    def replaying(self) -> bool:
+        """Not caught up yet with what was on the partition when it was assigned."""
+        return self.replay_until is None or (self.next_offset or 0) < self.replay_until
 
 
 class AlertsWorker:
@@ -226,10 +236,11 @@ class AlertsWorker:
                 part = Partition(self._new_engine())
                 logger.info("partition %s: no snapshot, starting from committed/earliest", tp.partition)
             else:
-                offset, data, side = saved
+                offset, data, side, saved_at = saved
                 part = Partition(
                     Engine.restore(data, self.rules, horizon_s=self.horizon_s, max_sites=self.max_sites)
                 )
+                self._seed_clocks(part, saved_at)
                 part.next_offset = offset
                 self.consumer.seek(tp, offset)
                 control = side.get(self.control_topic)
@@ -237,8 +248,22 @@ class AlertsWorker:
                     part.control_offset = control
                     self.consumer.seek(TopicPartition(self.control_topic, tp.partition), control)
                 logger.info("partition %s: restored snapshot at offset %s", tp.partition, offset)
+            part.assigned_at = self.monotonic()
             self.parts[tp.partition] = part
         self._alerts_changed = True
+        logger.info("partitions assigned %s", sorted(self.parts))
+
+    def _seed_clocks(self, part: Partition, saved_at: dt.datetime) -> None:
+        """Each site's clock, as the previous owner left it: where the site's grid was when the
+        snapshot was saved, run on at the wall clock's pace since. Without it a site with no event
+        after the handover would never raise a time-based alert again. The clock only drives
+        ``advance`` once the partition has caught up (``Partition.replaying``)."""
+        mono = self.monotonic()
+        since = max(0.0, (self.wall() - saved_at).total_seconds())
+        for site in part.engine.sites():
+            at = part.engine.site_time(site)
+            if at is not None:
+                part.clocks[site] = (dt.datetime.fromtimestamp(at, dt.UTC), mono - since)
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
@@ -290,7 +315,7 @@ class AlertsWorker:
     def _handle(self, batch: Batch) -> None:
         out: list[Any] = []
         self._bound_replays()
-        replaying = any((p.next_offset or 0) < (p.replay_until or 0) for p in self.parts.values())
+        replaying = self._checking()
         export = self.export
         wall = self.wall().timestamp() if export is not None else 0.0
         for rec in batch:
@@ -325,6 +350,12 @@ class AlertsWorker:
                 part.control_offset = rec.offset + 1
                 out.extend(self._command(part, rec))
         self._emit(out, check_history=replaying)
+
+    def _checking(self) -> bool:
+        """Whether transitions must be checked against the history before publishing: a partition
+        is replaying, or was assigned less than HANDOVER_CHECK_S ago."""
+        mono = self.monotonic()
+        return any(p.replaying or mono - p.assigned_at < HANDOVER_CHECK_S for p in self.parts.values())
 
     def _bound_replays(self) -> None:
         """For newly assigned partitions: the end offset at assignment bounds the stretch where
@@ -409,10 +440,13 @@ class AlertsWorker:
                 for part in self.parts.values():
                     # alerts of rules gone resolve at their own site's clock
                     out.extend(part.engine.replace_rules(fresh))
+        self._bound_replays()
         for part in self.parts.values():
-            if part.clocks:
+            # while replaying, events alone drive the grid (the determinism contract): a clock
+            # run ahead of them would apply the rest of the replay late
+            if part.clocks and not part.replaying:
                 out.extend(part.engine.advance(self._site_clocks(part, mono)))
-        self._emit(out)
+        self._emit(out, check_history=bool(out) and self._checking())
         self._publish_rules(mono)
         self._publish_floors(mono)
         self._export_alerts(mono)

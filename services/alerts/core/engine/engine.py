@@ -462,6 +462,13 @@ class Engine:
     def sites(self) -> list[str]:
         return list(self._floor.sites)
 
+    def site_time(self, site: str) -> float | None:
+        """The event time (epoch seconds) ``site`` has reached: its latest event or the grid point
+        its clock last ran to, whichever is later; None for an unknown site. Where a new owner of
+        the site resumes its clock after a handover."""
+        g = self._grid.get(site)
+        return None if g is None else max(float(g), self._floor.sites[site].latest)
+
     def floor_snapshot(self, site: str, now: dt.datetime | None = None) -> dict[str, Any]:
         """``FloorSnapshot`` of ``site`` at ``now`` (default: the site's latest event time)."""
         s = self._floor.peek(site)
