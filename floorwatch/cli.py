@@ -192,6 +192,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     from services.api.app import create_app
     from services.api.audit_sql import SqlAuditLog
     from services.api.kafka_feed import KafkaCommandSink, KafkaFeed
+    from services.api.server import server_config
     from services.api.tokens_sql import SqlTokenStore
     from shared.db import make_engine, sessions
     from shared.kafka import make_producer
@@ -207,10 +208,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
     )
-    config = uvicorn.Config(  # log_config=None: uvicorn's records go through shared/logs.py's handler
-        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False,
-        log_config=None,
-    )
+    config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)
     if on_started is not None:
         # The app has a lifespan, so on_startup hooks would never run: watch the server instead.
@@ -387,6 +385,26 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_schema(args: argparse.Namespace) -> int:
+    from services.alerts.core.rules.reader.specs import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
+def cmd_rules_defaults(args: argparse.Namespace) -> int:
+    import yaml
+
+    from services.alerts.core.rules.defaults import default_rules
+    from services.alerts.core.rules.reader.specs import rules_data
+
+    head = "# Floorwatch's built-in rules as a rules file (floorwatch rules defaults); docs/rules.md\n"
+    head += "# JSON Schema for editors: floorwatch rules schema > rules-schema.json\n"
+    body = yaml.safe_dump(rules_data(default_rules().rules), sort_keys=False, allow_unicode=True, width=100)
+    sys.stdout.write(head + body)
+    return 0
+
+
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from services.alerts.backtest import backtest
     from services.alerts.core.rules.reader import RulesError
@@ -494,6 +512,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_check)
+
+    p = rules.add_parser("schema", help="print the JSON Schema of rules files (docs/rules-schema.json)")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_rules_schema)
+    p = rules.add_parser("defaults", help="print the built-in rules as a rules file, to start one from")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_rules_defaults)
 
     p = rules.add_parser("backtest", help="which alerts a rule set would have raised over recorded events")
     p.add_argument("rules", type=Path, nargs="?", help="rules YAML (default: the built-in rules)")

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     admin_token: str | None = None
+    # WebSocket fast path (services/api/direct.py): off = every frame goes through its writer task
+    api_fast_path: bool = True
+    # largest request body the API reads (413 above); the token is checked before any of it is read
+    api_max_body_bytes: int = Field(64 * 1024, ge=1024)
 
     # Engine
     rules_file: Path | None = None

@@ -15,6 +15,9 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 * an engine step (one batch, one ``on_idle``) running longer than ``stall_s`` makes ``/readyz``
   fail (``problem()``); ``floorwatch_alerts_engine_busy_seconds`` and the per-site event lag are
   read at scrape time, so both keep moving while the consumer thread is stuck.
+* a handover (another instance's partitions after it stopped or died): the new owner restores the
+  snapshot, resumes each site's clock where it left it, replays the events after the snapshot
+  (checking what it re-derives against the history) and only then lets the clocks advance.
 * the active rule set (``core/ruleswire.py``) on the rules topic, key ``ruleset``: at start, after
   every reload, and every ``RULES_REPUBLISH_S`` so a topic's retention never loses it.
 """
@@ -99,6 +102,7 @@ class AlertsMetrics:
     transitions: Counter
     floor_published: Counter
     bad_records: Counter
+    failed_records: Counter
     lag_s: EventLag
     consumer_lag: Gauge
     busy_s: Gauge
@@ -121,6 +125,12 @@ class AlertsMetrics:
             bad_records=Counter(
                 "floorwatch_alerts_bad_records",
                 "Records on internal topics that could not be read",
+                ["topic"],
+                registry=registry,
+            ),
+            failed_records=Counter(
+                "floorwatch_alerts_failed_records",
+                "Records whose handling raised (logged with the reason and skipped)",
                 ["topic"],
                 registry=registry,
             ),
@@ -316,40 +326,53 @@ class AlertsWorker:
         out: list[Any] = []
         self._bound_replays()
         replaying = self._checking()
-        export = self.export
-        wall = self.wall().timestamp() if export is not None else 0.0
+        wall = self.wall().timestamp() if self.export is not None else 0.0
         for rec in batch:
             part = self.parts.get(rec.partition)
             if part is None:  # revoked in the middle of a poll: the new owner replays it
                 continue
-            if rec.topic == self.events_topic:
-                part.next_offset = rec.offset + 1
-                try:
-                    event = decode_event(rec.value)
-                except InvalidEvent as exc:
-                    self.metrics.bad_records.labels(rec.topic).inc()
-                    logger.error("unreadable event on %s@%s: %s", rec.topic, rec.offset, exc)
-                    continue
-                duplicates = part.engine.duplicates
-                try:
-                    caused = part.engine.on_event(event)
-                except EventRefused as exc:
-                    self.metrics.bad_records.labels(rec.topic).inc()
-                    logger.error("event refused by the engine on %s@%s: %s", rec.topic, rec.offset, exc)
-                    continue
-                if caused:
-                    _log_cause(caused, event)
-                    out.extend(caused)
-                if export is not None and part.engine.duplicates == duplicates:
-                    export.event_applied(event, wall)
-                self.metrics.events.inc()
-                clock = part.clocks.get(event.site)
-                if clock is None or event.ts > clock[0]:
-                    part.clocks[event.site] = (event.ts, self.monotonic())
-            elif rec.topic == self.control_topic:
-                part.control_offset = rec.offset + 1
-                out.extend(self._command(part, rec))
+            try:
+                if rec.topic == self.events_topic:
+                    part.next_offset = rec.offset + 1
+                    self._apply_event(part, rec, out, wall)
+                elif rec.topic == self.control_topic:
+                    part.control_offset = rec.offset + 1
+                    out.extend(self._command(part, rec))
+            except Exception as exc:
+                # Not bad input (that is counted above): a bug met by this record. Loud, and the
+                # stream goes on; the event stays in ingest's history for a replay once fixed.
+                self.metrics.failed_records.labels(rec.topic).inc()
+                logger.exception(
+                    "record skipped: handling it raised topic=%s partition=%s offset=%s reason=%r",
+                    rec.topic, rec.partition, rec.offset, exc,
+                    extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
+                           "reason": repr(exc)[:500]},
+                )
         self._emit(out, check_history=replaying)
+
+    def _apply_event(self, part: Partition, rec: Any, out: list[Any], wall: float) -> None:
+        try:
+            event = decode_event(rec.value)
+        except InvalidEvent as exc:
+            self.metrics.bad_records.labels(rec.topic).inc()
+            logger.error("unreadable event on %s@%s: %s", rec.topic, rec.offset, exc)
+            return
+        duplicates = part.engine.duplicates
+        try:
+            caused = part.engine.on_event(event)
+        except EventRefused as exc:  # bad input the engine will not apply (engine.py, *Bounded work*)
+            self.metrics.bad_records.labels(rec.topic).inc()
+            logger.error("event refused by the engine on %s@%s: %s", rec.topic, rec.offset, exc)
+            return
+        if caused:
+            _log_cause(caused, event)
+            out.extend(caused)
+        if self.export is not None and part.engine.duplicates == duplicates:
+            self.export.event_applied(event, wall)
+        self.metrics.events.inc()
+        clock = part.clocks.get(event.site)
+        if clock is None or event.ts > clock[0]:
+            part.clocks[event.site] = (event.ts, self.monotonic())
 
     def _checking(self) -> bool:
         """Whether transitions must be checked against the history before publishing: a partition
