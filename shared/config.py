@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     engine_max_sites: int = Field(10_000, ge=1)
     engine_stall_s: float = Field(15.0, gt=0)
 
+    # Notifier (docs/notifications.md)
+    notify_config: Path | None = Field(
+        None, description="notifications file; `up` runs the notifier when it is set")
+    external_url: str = Field("", description="the API's public URL, for links in notifications")
+    notify_timeout_s: float = Field(10.0, gt=0, description="time limit of one delivery attempt")
+    notify_give_up_s: float = Field(24 * 3600.0, gt=0, description="a message undelivered this long fails")
+
+    # Reports (docs/reports.md): per-site business day, shifts and costs as JSON, e.g.
+    # {"sites": {"bj-01": {"tz": "Asia/Shanghai", "day_start": "06:00", "cost_per_hour": 45,
+    #                       "shifts": {"day": ["08:00", "20:00"], "night": ["20:00", "08:00"]}}}}
+    report_settings: str | None = None
+    # how often the API folds newly stored events into the report roll-ups (0 = never; then run
+    # `floorwatch reports refresh` / `rebuild` yourself)
+    report_refresh_s: float = Field(60.0, ge=0)
+
     # Metrics (docs/metrics.md, "Prometheus")
     metrics_host: str = Field("127.0.0.1", description="address of the ingest / alerts /metrics server")
     metrics_agents: str = Field("", description="agents with per-agent series: comma-separated ids, or *")

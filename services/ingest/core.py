@@ -139,9 +139,9 @@ def triage(
     now: float | None = None,
     max_future_skew_s: float = 0.0,
 ) -> Triage:
-    """Decode and validate each record with its topic's adapter; drop in-batch duplicates; with
-    ``now`` (epoch seconds) and a positive ``max_future_skew_s``, reject events from the future
-    (module docstring).
+    """Decode and validate each record with its topic's adapter; drop in-batch duplicates;
+    with ``now`` (epoch seconds) and a positive ``max_future_skew_s``, reject events from the
+    future (module docstring).
 
     Never raises for a record: whatever its adapter raises (``InvalidEvent``, or anything else —
     ``RecursionError`` on deep nesting, a ``KeyError`` of an adapter bug) makes that record a
@@ -175,8 +175,7 @@ def triage(
             out.ignored += 1
             continue
         if now is not None and max_future_skew_s > 0:
-            ref = max(now, rec.broker_ts or now)
-            skew = _too_far_ahead([ev for ev, _ in decoded], ref, max_future_skew_s)
+            skew = _too_far_ahead(events, max(now, rec.broker_ts or now), max_future_skew_s)
             if skew is not None:
                 out.rejected.append(Rejected(rec, adapter.name, skew))
                 continue
@@ -194,6 +193,15 @@ def triage(
     return out
 
 
+@dataclass(slots=True)
+class Known:
+    """What :func:`classify_known` decided about events whose key the history already holds."""
+
+    republish: list[Accepted] = field(default_factory=list)
+    duplicates: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
 def _too_far_ahead(events: list[Event], ref: float, limit: float) -> str | None:
     for ev in events:
         ahead = ev.ts.timestamp() - ref
@@ -203,15 +211,6 @@ def _too_far_ahead(events: list[Event], ref: float, limit: float) -> str | None:
                 f"(limit {limit:g} s, FLOORWATCH_MAX_FUTURE_SKEW_S)"
             )
     return None
-
-
-@dataclass(slots=True)
-class Known:
-    """What :func:`classify_known` decided about events whose key the history already holds."""
-
-    republish: list[Accepted] = field(default_factory=list)
-    duplicates: int = 0
-    conflicts: list[Conflict] = field(default_factory=list)
 
 
 def classify_known(

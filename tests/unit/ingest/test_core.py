@@ -91,7 +91,6 @@ def test_a_reused_id_with_other_content_is_a_conflict_with_both_hashes() -> None
     assert again.duplicates == 1 and [(c.first_hash, c.hash) for c in again.conflicts] == [(h_first, h_other)]
 
 
-
 def test_an_event_too_far_ahead_of_the_clock_is_rejected_with_the_reason() -> None:
     now = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC).timestamp()
     records = [

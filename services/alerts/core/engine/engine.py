@@ -29,6 +29,7 @@ from ``snapshot()`` in the middle. Grid points with provably nothing to do are s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -48,6 +49,7 @@ from ..detectors.registry import Rule
 from ..detectors.threshold import OPS, ThresholdRule
 from ..detectors.tracks import SiteTracks
 from ..floor.kpis import FloorConfig
+from ..floor.ledger import rows as ledger_rows
 from ..floor.recent import RecentKeys
 from ..floor.reducer import Floor
 from ..floor.site_view import floor_snapshot
@@ -476,6 +478,19 @@ class Engine:
         snap = floor_snapshot(s, self._floor.config, t)
         snap["projects"] = self.project_progress(site, t)
         return snap
+
+    def figures(self, by: str = "day", sites: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Day (``by="day"``) or interval (``"interval"``) figures of the floor's ledger: one row
+        per site, queue (``None`` = the site total) and day or interval, with the definitions in
+        force (``floor/ledger.py``; what ``floorwatch stats`` prints)."""
+        out: list[dict[str, Any]] = []
+        defs = self._floor.config.defs
+        for name in sorted(self._floor.sites if sites is None else sites):
+            s = self._floor.sites.get(name)
+            if s is None:
+                continue
+            out += ledger_rows(name, s.ledger, functools.partial(defs.for_queue, name), s.tz, by)
+        return out
 
     def project_progress(self, site: str, now: float) -> list[dict[str, Any]]:
         """The site's projects against plan at epoch ``now`` (``floor/project_view.py``); the successes
