@@ -63,6 +63,7 @@ from .persistence import EngineState, decode, encode, machines
 from .plan import Plan
 from .wakes import Wakes
 
+# the same range as ingest's (services/ingest/core.py), which sends events outside it to the DLQ
 EARLIEST_TS: Final = 946_684_800.0  # 2000-01-01T00:00:00Z
 LATEST_TS: Final = 4_102_444_800.0  # 2100-01-01T00:00:00Z (excluded)
 
