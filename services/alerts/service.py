@@ -168,6 +168,11 @@ class Partition:
     # restart: check them against the history before publishing.
     replay_until: int | None = None
     assigned_at: float = 0.0  # monotonic; transitions are checked for HANDOVER_CHECK_S after it
+    # offset of the alerts topic's partition of the same number from which every transition of
+    # this engine published after its snapshot lies (None: unknown), and what a new owner read
+    # there: the transitions the previous owner published, recorded in the history or not
+    alerts_from: int | None = None
+    published_ids: set[str] = field(default_factory=set)
 
     @property
     def replaying(self) -> bool:
@@ -200,6 +205,7 @@ class AlertsWorker:
         stall_s: float = 15.0,
         horizon_s: int = 3600,
         max_sites: int = 10_000,
+        read_published: Callable[[int, int], set[str] | None] | None = None,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -232,6 +238,10 @@ class AlertsWorker:
         self.horizon_s = horizon_s
         self.max_sites = max_sites
         self._busy_since: float | None = None
+        # transition ids on the alerts topic's partition N from an offset on (None: not readable,
+        # e.g. the alerts topic has another partition count than the events topic)
+        self.read_published = read_published
+        self._published: dict[int, int] = {}  # alerts partition -> next offset after our last send
         metrics.busy_s.set_function(self.busy_for)
         metrics.lag_s.read = self.newest_events
         metrics.lag_s.wall = lambda: self.wall().timestamp()
@@ -251,6 +261,7 @@ class AlertsWorker:
                     Engine.restore(data, self.rules, horizon_s=self.horizon_s, max_sites=self.max_sites)
                 )
                 self._seed_clocks(part, saved_at)
+                part.alerts_from = side.get(self.alerts_topic)
                 part.next_offset = offset
                 self.consumer.seek(tp, offset)
                 control = side.get(self.control_topic)
@@ -378,7 +389,13 @@ class AlertsWorker:
         """Whether transitions must be checked against the history before publishing: a partition
         is replaying, or was assigned less than HANDOVER_CHECK_S ago."""
         mono = self.monotonic()
-        return any(p.replaying or mono - p.assigned_at < HANDOVER_CHECK_S for p in self.parts.values())
+        checking = False
+        for p in self.parts.values():
+            if p.replaying or mono - p.assigned_at < HANDOVER_CHECK_S:
+                checking = True
+            else:
+                p.published_ids.clear()
+        return checking
 
     def _bound_replays(self) -> None:
         """For newly assigned partitions: the end offset at assignment bounds the stretch where
@@ -388,6 +405,13 @@ class AlertsWorker:
             tps = [TopicPartition(self.events_topic, n) for n in fresh]
             for tp, end in self.consumer.end_offsets(tps).items():
                 self.parts[tp.partition].replay_until = end
+            for n in fresh:
+                part = self.parts[n]
+                if self.read_published is not None and part.alerts_from is not None:
+                    try:
+                        part.published_ids = self.read_published(n, part.alerts_from) or set()
+                    except KafkaError as exc:  # the history alone still answers
+                        logger.warning("reading the alerts published on partition %s failed: %s", n, exc)
 
     def _command(self, part: Partition, rec: Any) -> list[Any]:
         try:
@@ -427,11 +451,14 @@ class AlertsWorker:
         fresh = [t.to_wire() for t in transitions]
         if check_history:
             known = self.loop.call(self.store.known_transitions([w["transition_id"] for w in fresh]))
+            for part in self.parts.values():  # published by the previous owner, maybe not recorded
+                known |= part.published_ids
             fresh = [w for w in fresh if w["transition_id"] not in known]
+        sent = []
         for w in fresh:
-            self.producer.send(
+            sent.append(self.producer.send(
                 self.alerts_topic, key=w["scope"].get("site", "").encode(), value=orjson.dumps(w)
-            )
+            ))
             self.metrics.transitions.labels(w["rule"], w["state"], w["severity"]).inc()
             logger.info(
                 "alert %s %s -> %s site=%s fingerprint=%s transition_id=%s",
@@ -441,6 +468,10 @@ class AlertsWorker:
                        "fingerprint": w["fingerprint"], "transition_id": w["transition_id"]},
             )
         self.producer.flush()
+        for fut in sent:  # where our transitions went: the next snapshot says where to look
+            if fut is not None and fut.succeeded():
+                md = fut.value
+                self._published[md.partition] = max(self._published.get(md.partition, 0), md.offset + 1)
         # Recording is off the latency path; the loop runs these in order.
         self.loop.submit(self.store.record(fresh, self.wall()), what="recording alert transitions")
 
@@ -547,6 +578,10 @@ class AlertsWorker:
         if part.next_offset is None:
             return
         side = {self.control_topic: part.control_offset} if part.control_offset is not None else {}
+        known = [o for o in (self._published.get(number), part.alerts_from) if o is not None]
+        alerts_from = max(known) if known else None
+        if alerts_from is not None:
+            side[self.alerts_topic] = part.alerts_from = alerts_from
         self.loop.call(
             self.store.save_snapshot(
                 self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall()
@@ -556,7 +591,11 @@ class AlertsWorker:
             return
         # Kafka's committed offsets only mirror the snapshot (for lag dashboards); the snapshot rules.
         offsets = {TopicPartition(self.events_topic, number): OffsetAndMetadata(part.next_offset, "", -1)}
-        offsets.update({TopicPartition(t, number): OffsetAndMetadata(o, "", -1) for t, o in side.items()})
+        offsets.update({
+            TopicPartition(t, number): OffsetAndMetadata(o, "", -1)
+            for t, o in side.items()
+            if t != self.alerts_topic  # where to look, not a position of this group
+        })
         try:
             self.consumer.commit(offsets)
         except KafkaError as exc:
