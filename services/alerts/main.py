@@ -6,7 +6,10 @@ import datetime as dt
 import logging
 import time
 
+import orjson
 from kafka import ConsumerRebalanceListener
+from kafka.errors import KafkaTimeoutError
+from kafka.structs import TopicPartition
 from prometheus_client import CollectorRegistry
 
 from services.alerts.collector import FloorCollector
@@ -37,6 +40,37 @@ class _Listener(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
         self.worker.on_partitions_assigned(list(assigned))
+
+
+def read_published(settings: Settings, number: int, offset: int, timeout_s: float = 10.0) -> set[str] | None:
+    """Transition ids on the alerts topic's partition ``number`` from ``offset`` to its end: what
+    the previous owner of events partition ``number`` published (same key, same partitioner, so
+    the same partition number when both topics have as many partitions; else None)."""
+    alerts, events = settings.topic("alerts"), settings.topic("events")
+    reader = make_consumer(settings, None)
+    try:
+        counts = [len(reader.partitions_for_topic(t) or ()) for t in (alerts, events)]
+        if counts[0] != counts[1] or not counts[0]:
+            return None
+        tp = TopicPartition(alerts, number)
+        reader.assign([tp])
+        end = reader.end_offsets([tp])[tp]
+        reader.seek(tp, max(offset, reader.beginning_offsets([tp])[tp]))
+        ids: set[str] = set()
+        deadline = time.monotonic() + timeout_s
+        while reader.position(tp) < end:
+            if time.monotonic() > deadline:
+                raise KafkaTimeoutError(f"alerts partition {number}: not read to {end} in {timeout_s} s")
+            for records in reader.poll(timeout_ms=200).values():
+                for rec in records:
+                    try:
+                        ids.add(orjson.loads(rec.value)["transition_id"])
+                    except (ValueError, KeyError, TypeError):
+                        continue
+        logger.info("alerts partition %s: %d transitions published from offset %s", number, len(ids), offset)
+        return ids
+    finally:
+        reader.close()
 
 
 class AlertsRunner:
@@ -81,6 +115,7 @@ class AlertsRunner:
             stall_s=s.engine_stall_s,
             horizon_s=s.engine_horizon_s,
             max_sites=s.engine_max_sites,
+            read_published=lambda number, offset: read_published(s, number, offset),
         )
         consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
         self._batch = BatchLoop(

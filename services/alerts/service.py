@@ -15,6 +15,9 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 * an engine step (one batch, one ``on_idle``) running longer than ``stall_s`` makes ``/readyz``
   fail (``problem()``); ``floorwatch_alerts_engine_busy_seconds`` and the per-site event lag are
   read at scrape time, so both keep moving while the consumer thread is stuck.
+* a handover (another instance's partitions after it stopped or died): the new owner restores the
+  snapshot, resumes each site's clock where it left it, replays the events after the snapshot
+  (checking what it re-derives against the history) and only then lets the clocks advance.
 * the active rule set (``core/ruleswire.py``) on the rules topic, key ``ruleset``: at start, after
   every reload, and every ``RULES_REPUBLISH_S`` so a topic's retention never loses it.
 """
@@ -54,6 +57,10 @@ RULES_REPUBLISH_S = 600.0
 RULES_KEY = b"ruleset"
 ALERTS_EXPORT_S = 1.0
 LAG_EVERY_S = 5.0
+# After a partition is assigned, its engine may re-derive on the clock grid transitions the
+# previous owner published before it stopped (it was at least as far on): check them against the
+# history for this long (docs/reliability.md, "Scale-out").
+HANDOVER_CHECK_S = 60.0
 
 
 def _log_cause(transitions: list[Any], event: Any) -> None:
@@ -160,6 +167,17 @@ class Partition:
     # Up to this events offset the engine may be re-deriving transitions it published before a
     # restart: check them against the history before publishing.
     replay_until: int | None = None
+    assigned_at: float = 0.0  # monotonic; transitions are checked for HANDOVER_CHECK_S after it
+    # offset of the alerts topic's partition of the same number from which every transition of
+    # this engine published after its snapshot lies (None: unknown), and what a new owner read
+    # there: the transitions the previous owner published, recorded in the history or not
+    alerts_from: int | None = None
+    published_ids: set[str] = field(default_factory=set)
+
+    @property
+    def replaying(self) -> bool:
+        """Not caught up yet with what was on the partition when it was assigned."""
+        return self.replay_until is None or (self.next_offset or 0) < self.replay_until
 
 
 class AlertsWorker:
@@ -187,6 +205,7 @@ class AlertsWorker:
         stall_s: float = 15.0,
         horizon_s: int = 3600,
         max_sites: int = 10_000,
+        read_published: Callable[[int, int], set[str] | None] | None = None,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -219,6 +238,10 @@ class AlertsWorker:
         self.horizon_s = horizon_s
         self.max_sites = max_sites
         self._busy_since: float | None = None
+        # transition ids on the alerts topic's partition N from an offset on (None: not readable,
+        # e.g. the alerts topic has another partition count than the events topic)
+        self.read_published = read_published
+        self._published: dict[int, int] = {}  # alerts partition -> next offset after our last send
         metrics.busy_s.set_function(self.busy_for)
         metrics.lag_s.read = self.newest_events
         metrics.lag_s.wall = lambda: self.wall().timestamp()
@@ -233,10 +256,12 @@ class AlertsWorker:
                 part = Partition(self._new_engine())
                 logger.info("partition %s: no snapshot, starting from committed/earliest", tp.partition)
             else:
-                offset, data, side = saved
+                offset, data, side, saved_at = saved
                 part = Partition(
                     Engine.restore(data, self.rules, horizon_s=self.horizon_s, max_sites=self.max_sites)
                 )
+                self._seed_clocks(part, saved_at)
+                part.alerts_from = side.get(self.alerts_topic)
                 part.next_offset = offset
                 self.consumer.seek(tp, offset)
                 control = side.get(self.control_topic)
@@ -244,8 +269,22 @@ class AlertsWorker:
                     part.control_offset = control
                     self.consumer.seek(TopicPartition(self.control_topic, tp.partition), control)
                 logger.info("partition %s: restored snapshot at offset %s", tp.partition, offset)
+            part.assigned_at = self.monotonic()
             self.parts[tp.partition] = part
         self._alerts_changed = True
+        logger.info("partitions assigned %s", sorted(self.parts))
+
+    def _seed_clocks(self, part: Partition, saved_at: dt.datetime) -> None:
+        """Each site's clock, as the previous owner left it: where the site's grid was when the
+        snapshot was saved, run on at the wall clock's pace since. Without it a site with no event
+        after the handover would never raise a time-based alert again. The clock only drives
+        ``advance`` once the partition has caught up (``Partition.replaying``)."""
+        mono = self.monotonic()
+        since = max(0.0, (self.wall() - saved_at).total_seconds())
+        for site in part.engine.sites():
+            at = part.engine.site_time(site)
+            if at is not None:
+                part.clocks[site] = (dt.datetime.fromtimestamp(at, dt.UTC), mono - since)
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
@@ -297,7 +336,7 @@ class AlertsWorker:
     def _handle(self, batch: Batch) -> None:
         out: list[Any] = []
         self._bound_replays()
-        replaying = any((p.next_offset or 0) < (p.replay_until or 0) for p in self.parts.values())
+        replaying = self._checking()
         wall = self.wall().timestamp() if self.export is not None else 0.0
         for rec in batch:
             part = self.parts.get(rec.partition)
@@ -332,7 +371,7 @@ class AlertsWorker:
         duplicates = part.engine.duplicates
         try:
             caused = part.engine.on_event(event)
-        except EventRefused as exc:
+        except EventRefused as exc:  # bad input the engine will not apply (engine.py, *Bounded work*)
             self.metrics.bad_records.labels(rec.topic).inc()
             logger.error("event refused by the engine on %s@%s: %s", rec.topic, rec.offset, exc)
             return
@@ -346,6 +385,18 @@ class AlertsWorker:
         if clock is None or event.ts > clock[0]:
             part.clocks[event.site] = (event.ts, self.monotonic())
 
+    def _checking(self) -> bool:
+        """Whether transitions must be checked against the history before publishing: a partition
+        is replaying, or was assigned less than HANDOVER_CHECK_S ago."""
+        mono = self.monotonic()
+        checking = False
+        for p in self.parts.values():
+            if p.replaying or mono - p.assigned_at < HANDOVER_CHECK_S:
+                checking = True
+            else:
+                p.published_ids.clear()
+        return checking
+
     def _bound_replays(self) -> None:
         """For newly assigned partitions: the end offset at assignment bounds the stretch where
         transitions may already have been published by a previous run."""
@@ -354,6 +405,13 @@ class AlertsWorker:
             tps = [TopicPartition(self.events_topic, n) for n in fresh]
             for tp, end in self.consumer.end_offsets(tps).items():
                 self.parts[tp.partition].replay_until = end
+            for n in fresh:
+                part = self.parts[n]
+                if self.read_published is not None and part.alerts_from is not None:
+                    try:
+                        part.published_ids = self.read_published(n, part.alerts_from) or set()
+                    except KafkaError as exc:  # the history alone still answers
+                        logger.warning("reading the alerts published on partition %s failed: %s", n, exc)
 
     def _command(self, part: Partition, rec: Any) -> list[Any]:
         try:
@@ -393,11 +451,14 @@ class AlertsWorker:
         fresh = [t.to_wire() for t in transitions]
         if check_history:
             known = self.loop.call(self.store.known_transitions([w["transition_id"] for w in fresh]))
+            for part in self.parts.values():  # published by the previous owner, maybe not recorded
+                known |= part.published_ids
             fresh = [w for w in fresh if w["transition_id"] not in known]
+        sent = []
         for w in fresh:
-            self.producer.send(
+            sent.append(self.producer.send(
                 self.alerts_topic, key=w["scope"].get("site", "").encode(), value=orjson.dumps(w)
-            )
+            ))
             self.metrics.transitions.labels(w["rule"], w["state"], w["severity"]).inc()
             logger.info(
                 "alert %s %s -> %s site=%s fingerprint=%s transition_id=%s",
@@ -407,6 +468,10 @@ class AlertsWorker:
                        "fingerprint": w["fingerprint"], "transition_id": w["transition_id"]},
             )
         self.producer.flush()
+        for fut in sent:  # where our transitions went: the next snapshot says where to look
+            if fut is not None and fut.succeeded():
+                md = fut.value
+                self._published[md.partition] = max(self._published.get(md.partition, 0), md.offset + 1)
         # Recording is off the latency path; the loop runs these in order.
         self.loop.submit(self.store.record(fresh, self.wall()), what="recording alert transitions")
 
@@ -429,10 +494,13 @@ class AlertsWorker:
                 for part in self.parts.values():
                     # alerts of rules gone resolve at their own site's clock
                     out.extend(part.engine.replace_rules(fresh))
+        self._bound_replays()
         for part in self.parts.values():
-            if part.clocks:
+            # while replaying, events alone drive the grid (the determinism contract): a clock
+            # run ahead of them would apply the rest of the replay late
+            if part.clocks and not part.replaying:
                 out.extend(part.engine.advance(self._site_clocks(part, mono)))
-        self._emit(out)
+        self._emit(out, check_history=bool(out) and self._checking())
         self._publish_rules(mono)
         self._publish_floors(mono)
         self._export_alerts(mono)
@@ -510,6 +578,10 @@ class AlertsWorker:
         if part.next_offset is None:
             return
         side = {self.control_topic: part.control_offset} if part.control_offset is not None else {}
+        known = [o for o in (self._published.get(number), part.alerts_from) if o is not None]
+        alerts_from = max(known) if known else None
+        if alerts_from is not None:
+            side[self.alerts_topic] = part.alerts_from = alerts_from
         self.loop.call(
             self.store.save_snapshot(
                 self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall()
@@ -519,7 +591,11 @@ class AlertsWorker:
             return
         # Kafka's committed offsets only mirror the snapshot (for lag dashboards); the snapshot rules.
         offsets = {TopicPartition(self.events_topic, number): OffsetAndMetadata(part.next_offset, "", -1)}
-        offsets.update({TopicPartition(t, number): OffsetAndMetadata(o, "", -1) for t, o in side.items()})
+        offsets.update({
+            TopicPartition(t, number): OffsetAndMetadata(o, "", -1)
+            for t, o in side.items()
+            if t != self.alerts_topic  # where to look, not a position of this group
+        })
         try:
             self.consumer.commit(offsets)
         except KafkaError as exc:

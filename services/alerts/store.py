@@ -25,13 +25,18 @@ class AlertStore:
         self._group = group_id
         self._dialect = sqlite if is_sqlite(str(engine.url)) else postgresql
 
-    async def load_snapshot(self, topic: str, partition: int) -> tuple[int, bytes, dict[str, int]] | None:
-        """(next events offset, engine state, next offsets of side topics) or None."""
+    async def load_snapshot(
+        self, topic: str, partition: int
+    ) -> tuple[int, bytes, dict[str, int], dt.datetime] | None:
+        """(next events offset, engine state, next offsets of side topics, when it was saved) or None."""
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
                     select(
-                        EngineSnapshotRow.topic, EngineSnapshotRow.next_offset, EngineSnapshotRow.data
+                        EngineSnapshotRow.topic,
+                        EngineSnapshotRow.next_offset,
+                        EngineSnapshotRow.data,
+                        EngineSnapshotRow.updated_at,
                     ).where(
                         EngineSnapshotRow.group_id == self._group, EngineSnapshotRow.partition == partition
                     )
@@ -41,7 +46,10 @@ class AlertStore:
         if not main:
             return None
         side = {r[0]: int(r[1]) for r in rows if r[0] != topic}
-        return int(main[0][1]), bytes(main[0][2]), side
+        saved_at = main[0][3]
+        if saved_at.tzinfo is None:  # SQLite keeps no offset: stored as UTC
+            saved_at = saved_at.replace(tzinfo=dt.UTC)
+        return int(main[0][1]), bytes(main[0][2]), side, saved_at
 
     async def save_snapshot(
         self,

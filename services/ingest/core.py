@@ -9,10 +9,11 @@ A duplicate ``(source, id)`` whose content differs from the version held (a sour
 id for another event — a bug someone must see) is a :class:`Conflict`: the first version stays,
 the record goes to the DLQ with both versions' content hashes (``docs/ingest.md``).
 
-Clock skew: given ``now`` and ``max_future_skew_s`` (> 0), a record with an event dated more than
-that ahead of ``now`` — or of the record's broker timestamp when the broker set it
-(``LogAppendTime``) and it is later — is rejected with the reason. One event dated 2099 would
-otherwise become its site's clock downstream.
+Clock skew: given ``now``, a record with an event dated outside 2000-01-01 .. 2100-01-01 (what the
+floor engine accepts) is rejected with the reason, and, with a positive ``max_future_skew_s``, so
+is one dated more than that ahead of ``now`` — or of the record's broker timestamp when the broker
+set it (``LogAppendTime``) and it is later. One event dated 2099 would otherwise become its site's
+clock downstream.
 """
 
 from __future__ import annotations
@@ -174,8 +175,8 @@ def triage(
         if not decoded:
             out.ignored += 1
             continue
-        if now is not None and max_future_skew_s > 0:
-            skew = _too_far_ahead(events, max(now, rec.broker_ts or now), max_future_skew_s)
+        if now is not None:
+            skew = _bad_time(events, max(now, rec.broker_ts or now), max_future_skew_s)
             if skew is not None:
                 out.rejected.append(Rejected(rec, adapter.name, skew))
                 continue
@@ -202,10 +203,17 @@ class Known:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def _too_far_ahead(events: list[Event], ref: float, limit: float) -> str | None:
+EARLIEST_TS = 946_684_800.0  # 2000-01-01T00:00:00Z: the floor engine's range (engine.py, *Bounded work*)
+LATEST_TS = 4_102_444_800.0  # 2100-01-01T00:00:00Z, excluded
+
+
+def _bad_time(events: list[Event], ref: float, limit: float) -> str | None:
     for ev in events:
-        ahead = ev.ts.timestamp() - ref
-        if ahead > limit:
+        t = ev.ts.timestamp()
+        if not EARLIEST_TS <= t < LATEST_TS:
+            return f"event time {ev.ts.isoformat()} is outside 2000-01-01 .. 2100-01-01"
+        ahead = t - ref
+        if limit > 0 and ahead > limit:
             return (
                 f"event time {ev.ts.isoformat()} is {ahead:.0f} s ahead of ingest's clock "
                 f"(limit {limit:g} s, FLOORWATCH_MAX_FUTURE_SKEW_S)"

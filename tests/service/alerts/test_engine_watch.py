@@ -10,11 +10,13 @@ import threading
 from typing import Any
 
 import orjson
+from kafka.structs import TopicPartition
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.alerts.core import Engine, load_rules
 from services.alerts.service import AlertsMetrics, AlertsWorker, Partition
+from shared.events import decode_event
 
 T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.UTC)
 RULES = """
@@ -155,3 +157,74 @@ def test_a_step_longer_than_the_limit_turns_readiness_red_and_the_lag_keeps_grow
         step.join(5)
     assert w.problem() is None
     assert samples(registry)[("floorwatch_alerts_engine_busy_seconds", ())] == 0.0
+
+
+class Consumer:
+    """What the worker asks of its consumer on an assignment (offsets only)."""
+
+    def __init__(self, end: int) -> None:
+        self.end = end
+        self.seeks: list[tuple[Any, int]] = []
+
+    def seek(self, tp: Any, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+    def end_offsets(self, tps: list[Any]) -> dict[Any, int]:
+        return {tp: self.end for tp in tps}
+
+
+class SnapshotStore(Store):
+    def __init__(self, saved: tuple[int, bytes, dict[str, int], dt.datetime]) -> None:
+        self.saved = saved
+        self.asked: list[list[str]] = []
+
+    async def load_snapshot(self, topic: str, partition: int) -> Any:
+        return self.saved
+
+    async def known_transitions(self, ids: list[str]) -> set[str]:
+        self.asked.append(ids)
+        return set()
+
+
+class CallingLoop(Loop):
+    def call(self, coro: Any) -> Any:
+        try:
+            coro.send(None)
+        except StopIteration as done:
+            return done.value
+        raise AssertionError("the fake store never awaits")
+
+
+def test_a_new_owner_resumes_a_quiet_sites_clock_from_the_snapshot() -> None:
+    # the previous owner: a call queued at the quiet site, its clock run 10 s on, then a snapshot
+    rules = load_rules(RULES, name="t")
+    old = Engine(rules)
+    old.on_event(Event_("q", T0))
+    old.advance({"q": T0 + dt.timedelta(seconds=10)})
+    saved_at = T0 + dt.timedelta(seconds=10)
+    clock, registry = Clock(), CollectorRegistry()
+    clock.mono += 15.0  # the new owner takes over 15 s after the snapshot: wall = T0 + 15 s
+    w, producer = worker(clock, Engine(rules), registry)
+    w.parts.clear()
+    store = SnapshotStore((7, old.snapshot(), {}, saved_at))
+    w.store, w.loop, w.consumer = store, CallingLoop(), Consumer(end=7)  # type: ignore[assignment]
+    w.on_partitions_assigned([TopicPartition("events", 0)])
+    part = w.parts[0]
+    # resumed where the snapshot left it (grid at T0 + 8 s: 10 s minus the lateness), run on by
+    # the 5 s since it was saved, so T0 + 13 s; caught up at once (nothing after the snapshot),
+    # so the grid runs to 13 s minus the lateness
+    w.on_idle()
+    assert not part.replaying
+    assert part.engine.site_time("q") == (T0 + dt.timedelta(seconds=11)).timestamp()
+    clock.mono += 20.0  # wall T0 + 35 s, no event since: the call has waited > 30 s
+    w.on_idle()
+    fired = [v for t, v in producer.sent if t == "alerts"]
+    assert [(v["scope"]["site"], v["state"], v["event_time"]) for v in fired] == [
+        ("q", "firing", (T0 + dt.timedelta(seconds=31)).isoformat(timespec="milliseconds"))
+    ]
+    assert store.asked  # within HANDOVER_CHECK_S of the assignment: checked against the history
+
+
+def Event_(site: str, ts: dt.datetime) -> Any:
+
+    return decode_event(orjson.dumps(ev(1, site, ts, call="c1", queue="sales")))

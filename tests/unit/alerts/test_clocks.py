@@ -150,3 +150,14 @@ def test_advance_of_an_unknown_site_does_nothing() -> None:
     eng.on_event(Feed("a", source="acd-a")("queued", 0.5, call="c1", queue="sales"))
     assert eng.advance({"nowhere": at(1000)}) == []
     assert eng.advance({"a": at(1000)}) != []
+
+
+def test_site_time_is_where_a_new_owner_resumes_the_sites_clock() -> None:
+    eng = Engine(RuleSet((LONGEST,)), allowed_lateness_s=0)
+    assert eng.site_time("a") is None
+    eng.on_event(Feed("a", source="acd-a")("queued", 0.5, call="c1", queue="sales"))
+    assert eng.site_time("a") == epoch(0.5)  # its latest event
+    eng.advance({"a": at(40.7)})
+    assert eng.site_time("a") == epoch(40)  # the grid point its clock ran to
+    restored = Engine.restore(eng.snapshot(), RuleSet((LONGEST,)))
+    assert restored.site_time("a") == epoch(40)

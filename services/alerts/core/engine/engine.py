@@ -63,6 +63,7 @@ from .persistence import EngineState, decode, encode, machines
 from .plan import Plan
 from .wakes import Wakes
 
+# the same range as ingest's (services/ingest/core.py), which sends events outside it to the DLQ
 EARLIEST_TS: Final = 946_684_800.0  # 2000-01-01T00:00:00Z
 LATEST_TS: Final = 4_102_444_800.0  # 2100-01-01T00:00:00Z (excluded)
 
@@ -463,6 +464,13 @@ class Engine:
 
     def sites(self) -> list[str]:
         return list(self._floor.sites)
+
+    def site_time(self, site: str) -> float | None:
+        """The event time (epoch seconds) ``site`` has reached: its latest event or the grid point
+        its clock last ran to, whichever is later; None for an unknown site. Where a new owner of
+        the site resumes its clock after a handover."""
+        g = self._grid.get(site)
+        return None if g is None else max(float(g), self._floor.sites[site].latest)
 
     def floor_snapshot(self, site: str, now: dt.datetime | None = None) -> dict[str, Any]:
         """``FloorSnapshot`` of ``site`` at ``now`` (default: the site's latest event time)."""
