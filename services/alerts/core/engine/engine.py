@@ -26,6 +26,7 @@ from ``snapshot()`` in the middle. Grid points with provably nothing to do are s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -81,7 +82,7 @@ class Engine:
             raise ValueError("allowed_lateness_s must be >= 0")
         if rules is None:
             rules = default_rules()
-        self._floor = Floor(config=config or FloorConfig())
+        self._floor = Floor(config=config or FloorConfig(definitions=rules.definitions))
         self._records = AlertRecords()
         self._publisher = Publisher(rules.inhibit)
         self._groups = Grouper()
@@ -130,6 +131,12 @@ class Engine:
         tracks.tracks = keep
         return Ctx(s, tracks.tracks, self._projects)
 
+    def _use_definitions(self, rules: RuleSet) -> None:
+        """A rule set that carries definitions sets the floor's (from the next fact on)."""
+        cfg = self._floor.config
+        if rules.definitions is not None and rules.definitions != cfg.definitions:
+            self._floor.config = dataclasses.replace(cfg, definitions=rules.definitions)
+
     def replace_rules(self, rules: RuleSet, *, at: dt.datetime | None = None) -> list[Transition]:
         """Swap the rule set (validated: build it with ``load_rules`` first, which raises on a bad
         file, so a bad file never replaces a good rule set). Alerts whose rule still exists (same
@@ -138,6 +145,7 @@ class Engine:
         Detector tracks of rules kept by name and kind survive; others start empty."""
         out: list[Transition] = []
         old = self._rules
+        self._use_definitions(rules)
         self._index(rules)
         for key, m in list(self._alerts.items()):
             st = m.st
@@ -545,6 +553,7 @@ class Engine:
             dedup_capacity=state.dedup.capacity,
         )
         eng._floor, eng._records, eng._dedup = state.floor, state.book, state.dedup
+        eng._use_definitions(rules)
         eng._grid, eng.duplicates = state.grid, state.duplicates
         eng._pending = {site: {} for site in state.grid}
         eng._tracks, eng._wakes = state.stats, Wakes(state.wakes)
