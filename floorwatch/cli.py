@@ -636,20 +636,31 @@ def _day(text: str) -> str:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from services.ingest.vendor_files import iter_records
+    from floorwatch.replay import records
+    from floorwatch.stats import Progress
     from shared.kafka import ensure_topics, make_producer
 
     settings = _settings(args)
     topic = args.topic or settings.topic("raw")
+    try:
+        todo = list(records(args.file, args.format, raw=args.raw, bound_s=args.reorder_bound))
+    except (OSError, ValueError) as exc:
+        print(f"floorwatch replay: {exc}", file=sys.stderr)
+        return 2
     ensure_topics(settings, [topic])
     producer = make_producer(settings)
-    count = 0
-    for key, value in iter_records(args.file, args.format):
+    progress = Progress("replaying")
+    for count, (key, value) in enumerate(todo, 1):
         producer.send(topic, key=key, value=value)
-        count += 1
+        if count % 2000 == 0:
+            progress(count, len(todo))
+    progress(len(todo), len(todo))
     producer.flush()
     producer.close()
-    print(f"replayed {count} record(s) from {args.file} to {topic}")
+    order = "file order" if args.raw else "event-time order"
+    if args.reorder_bound is not None and not args.raw:
+        order += f" (reorder bound {args.reorder_bound:g} s)"
+    print(f"replayed {len(todo)} record(s) from {args.file} to {topic} in {order}")
     return 0
 
 
@@ -705,6 +716,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", required=True, help="canonical, asterisk-queue-log, asterisk-ami, amazon-connect-*, …"
     )
     p.add_argument("--topic", help="target topic (default: the canonical raw topic)")
+    p.add_argument("--raw", action="store_true", help="publish in file order (default: sorted by event time)")
+    p.add_argument(
+        "--reorder-bound",
+        type=float,
+        metavar="SECONDS",
+        help="sort through a bounded reorder buffer (records at most this far out of order), not in memory",
+    )
     p.set_defaults(func=cmd_replay)
 
     rules = sub.add_parser("rules", help="rules files").add_subparsers(dest="rules_command", required=True)

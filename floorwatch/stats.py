@@ -1,9 +1,10 @@
 """``floorwatch stats``: day or interval figures of a recorded file, computed by the live engine.
 
-The events are read with ingest's adapters, put in event-time order (a stable sort: equal times
-keep the file's order) and fed to the same :class:`~services.alerts.core.Engine` that runs the
-live floor, with no rules and a ledger that keeps every day. The rows are the engine's own
-(:meth:`Engine.figures`): what the live floor shows for the same events, per site, queue and day.
+The events are read with ingest's adapters, put in the floor's event order (``floor/order.py``:
+event time, then the step of a call's life, then source and id) and fed to the same
+:class:`~services.alerts.core.Engine` that runs the live floor, with no rules and a ledger that
+keeps every day. The rows are the engine's own (:meth:`Engine.figures`): what the live floor shows
+for the same events, per site, queue and day.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 
 from services.alerts.core import Engine, FloorConfig, RuleSet
 from services.alerts.core.floor.definitions import DefinitionSet
+from services.alerts.core.floor.order import order_key
 from shared.events import Event, InvalidEvent
 
 # the columns of --csv and of the text table, in order (the definitions follow in --csv)
@@ -86,7 +88,7 @@ def compute(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[dict[str, Any]], Engine]:
     """Feed ``events`` in event-time order to a fresh engine; its figures and the engine."""
-    ordered = sorted(events, key=lambda e: e.ts)
+    ordered = sorted(events, key=order_key)
     engine = Engine(rules or RuleSet(()), config=FloorConfig(definitions=definitions, ledger_days=None))
     n = len(ordered)
     for i, ev in enumerate(ordered):

@@ -28,6 +28,7 @@ from ``snapshot()`` in the middle. Grid points with provably nothing to do are s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -98,7 +99,7 @@ class Engine:
             raise ValueError("max_sites must be >= 1")
         if rules is None:
             rules = default_rules()
-        self._floor = Floor(config=config or FloorConfig())
+        self._floor = Floor(config=config or FloorConfig(definitions=rules.definitions))
         self._records = AlertRecords()
         self._publisher = Publisher(rules.inhibit)
         self._groups = Grouper()
@@ -150,6 +151,12 @@ class Engine:
         tracks.tracks = keep
         return Ctx(s, tracks.tracks, self._projects)
 
+    def _use_definitions(self, rules: RuleSet) -> None:
+        """A rule set that carries definitions sets the floor's (from the next fact on)."""
+        cfg = self._floor.config
+        if rules.definitions is not None and rules.definitions != cfg.definitions:
+            self._floor.config = dataclasses.replace(cfg, definitions=rules.definitions)
+
     def replace_rules(self, rules: RuleSet, *, at: dt.datetime | None = None) -> list[Transition]:
         """Swap the rule set (validated: build it with ``load_rules`` first, which raises on a bad
         file, so a bad file never replaces a good rule set). Alerts whose rule still exists (same
@@ -158,6 +165,7 @@ class Engine:
         Detector tracks of rules kept by name and kind survive; others start empty."""
         out: list[Transition] = []
         old = self._rules
+        self._use_definitions(rules)
         self._index(rules)
         for key, m in list(self._alerts.items()):
             st = m.st
@@ -592,6 +600,7 @@ class Engine:
             max_sites=max_sites,
         )
         eng._floor, eng._records, eng._dedup = state.floor, state.book, state.dedup
+        eng._use_definitions(rules)
         eng._grid, eng.duplicates = state.grid, state.duplicates
         eng._pending = {site: {} for site in state.grid}
         eng._tracks, eng._wakes = state.stats, Wakes(state.wakes)

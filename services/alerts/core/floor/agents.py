@@ -321,9 +321,10 @@ def _book_handle(
     touches: Touches,
     wrapped: CallWrapped | None = None,
 ) -> None:
-    t = max(t, a.since)
+    # the wrap-up ends at the event's own time (an agent state change stamped later, e.g. another
+    # call's, must not lengthen it); only a leg never ended is closed no earlier than the state
     if leg.ended_at is None:
-        _end(leg, t, None)
+        _end(leg, max(t, a.since), None)
     _drop(a, leg)
     at = next(x for x in (leg.offered_at, leg.answered_at, leg.ended_at, t) if x is not None)
     if leg.talk_s is None or leg.ended_at is None:

@@ -1,5 +1,6 @@
-"""The rule set: an ordered set of uniquely named rules, the projects they plan against, and the
-inhibit rules (``alerting/inhibition.py``). Build one in code or with ``load_rules`` (``reader/``).
+"""The rule set: an ordered set of uniquely named rules, the projects they plan against, the
+inhibit rules (``alerting/inhibition.py``) and the definitions the floor counts by
+(``floor/definitions.py``). Build one in code or with ``load_rules`` (``reader/``).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 from ..alerting.inhibition import Inhibit
 from ..detectors.registry import Rule
+from ..floor.definitions import DefinitionSet
 from ..floor.projects import Project
 
 
@@ -19,6 +21,7 @@ class RuleSet:
     projects: tuple[Project, ...] = ()
     source: str = "<defaults>"
     inhibit: tuple[Inhibit, ...] = ()
+    definitions: DefinitionSet | None = None  # the rules file's definitions: (None: the defaults)
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

@@ -1,6 +1,7 @@
 """Rules files: YAML text -> :class:`~..ruleset.RuleSet`, reporting every error with its line.
 
-Top level: ``rules:`` (required), ``projects:`` and ``inhibit:`` — the models of ``specs.py``
+Top level: ``rules:`` (required), ``projects:``, ``inhibit:`` and ``definitions:`` (how the floor
+counts, ``definitions.py``) — the models of ``specs.py``
 and ``sections.py`` say what each holds; ``docs/rules.md`` is the reference, with examples.
 When the file has projects and no ``progress_lag`` rule, the default ``progress-lag`` rule is
 added: progress lag is on for every configured project.
@@ -33,9 +34,12 @@ from ...detectors.base import Detector
 from ...detectors.progress_lag import ProgressLagRule
 from ...detectors.registry import Rule
 from ...detectors.threshold import ThresholdRule
+from ...floor.definitions import DefinitionSet
 from ...floor.projects import Project
 from ..defaults import progress_lag_rule
 from ..ruleset import RuleSet
+from .definitions import DefinitionsSpec
+from .definitions import build as build_definitions
 from .sections import InhibitSpec, ProjectSpec
 from .specs import RULE_MODELS, RuleModel, RulesFile, RuleSpec
 
@@ -43,6 +47,7 @@ _FILE: Final = TypeAdapter(RulesFile)
 _RULE: Final[TypeAdapter[RuleModel]] = TypeAdapter(RuleSpec)
 _PROJECT: Final = TypeAdapter(ProjectSpec)
 _INHIBIT: Final = TypeAdapter(InhibitSpec)
+_DEFINITIONS: Final = TypeAdapter(DefinitionsSpec)
 
 
 class RulesError(ValueError):
@@ -70,6 +75,7 @@ def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
     rules = _rules(doc, data.get("rules"), checked, problems, spec)
     projects = _projects(doc, data.get("projects"), problems, spec)
     inhibits = spec.inhibit if spec is not None else _items(doc, "inhibit", data.get("inhibit"), _INHIBIT)
+    definitions = _definitions(doc, checked, problems)
     if problems:
         raise RulesError(name, problems)
     no_lag = not any(isinstance(x, ProgressLagRule) for x in rules)
@@ -80,7 +86,24 @@ def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
         projects=tuple(projects),
         source=name,
         inhibit=tuple(x.build() for x in inhibits if isinstance(x, InhibitSpec)),
+        definitions=definitions,
     )
+
+
+def _definitions(doc: YamlDoc, checked: Checked, problems: list[Problem]) -> DefinitionSet | None:
+    """The ``definitions:`` section's set (None when absent or invalid: its problems are added)."""
+    spec = checked.value.definitions if isinstance(checked.value, RulesFile) else None
+    if spec is None:
+        got = validate(_DEFINITIONS, doc, ("definitions",)) if "definitions" in (doc.data or {}) else None
+        spec = got.value if got is not None else None  # its shape problems are already the file's
+    if not isinstance(spec, DefinitionsSpec):
+        return None
+    found, meaning = build_definitions(spec)
+    for where, message in meaning:
+        path = ("definitions", *where)
+        mark = doc.mark(path) if doc.get(path) is not None or not where else doc.mark(path[:-1])
+        problems.append(Problem(mark.line, mark.column, message))
+    return found
 
 
 def _items(doc: YamlDoc, key: str, items: Any, adapter: TypeAdapter[Any]) -> list[Any]:

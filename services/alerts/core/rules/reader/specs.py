@@ -43,13 +43,14 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticUndefined
 
 from shared.yamlmodel import YamlModel
-from shared.yamltypes import describe, fail, require_list, str_with_schema
+from shared.yamltypes import ABSENT, describe, fail, require_list, str_with_schema
 
 from ...detectors.base import Detector
 from ...detectors.options import NAME_RE
 from ...detectors.registry import DETECTORS, KINDS
 from ...detectors.threshold import ThresholdRule
 from ...floor.metrics import METRICS
+from .definitions import DefinitionsSpec
 from .fields import Severity, enum, yaml_type
 from .sections import InhibitSpec, ProjectSpec
 
@@ -192,6 +193,7 @@ class RulesFile(YamlModel):
     inhibit: Annotated[
         tuple[InhibitSpec, ...], BeforeValidator(require_list("'inhibit' must be a list"))
     ] = ()
+    definitions: DefinitionsSpec = ABSENT
 
 
 def json_schema() -> dict[str, Any]:
