@@ -20,7 +20,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.partitioner.default import DefaultPartitioner
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
@@ -29,6 +29,7 @@ from shared.config import Settings
 logger = logging.getLogger(__name__)
 
 Batch = list[ConsumerRecord]
+RECONNECT_BACKOFF_MAX_MS = 1000
 
 
 def service_topics(settings: Settings) -> list[str]:
@@ -95,6 +96,9 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "batch_size": 256 * 1024,
         "max_request_size": 4 * 1024 * 1024,
         "partitioner": KeyCachingPartitioner(),
+        # kafka-python backs off reconnects exponentially up to 30 s: after a broker outage a
+        # service would wait up to that long to notice the broker is back (docs/reliability.md)
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     config.update(overrides)
     return KafkaProducer(**config)
@@ -114,6 +118,7 @@ def make_consumer(
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": max(1000, settings.session_timeout_ms // 5),
         "max_poll_records": settings.ingest_batch,
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     config.update(overrides)
     consumer = KafkaConsumer(**config)
@@ -216,6 +221,7 @@ class BatchLoop:
         self._max_inflight = max_inflight
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.last_turn: float | None = None  # time.monotonic() when the loop last completed a turn
+        self._trouble_logged = -1e9
 
     def start(self) -> BatchLoop:
         self.thread.start()
@@ -245,6 +251,13 @@ class BatchLoop:
             return f"{self.thread.name} has not completed a poll for {time.monotonic() - last:.0f} s"
         return None
 
+    def _broker_trouble(self, exc: BaseException) -> None:
+        """Log a broker outage at most every 10 s (the client itself logs every failed attempt)."""
+        now = time.monotonic()
+        if now - self._trouble_logged >= 10.0:
+            self._trouble_logged = now
+            logger.warning("%s: broker unreachable, retrying: %s", self.thread.name, exc)
+
     def _commit_done(self) -> None:
         """Commit, in order, every batch whose outcome is settled; raise if one failed."""
         ready: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -261,12 +274,27 @@ class BatchLoop:
             if self._commit:
                 # Asynchronous: a commit lost to a crash only means the batch is consumed again,
                 # which every consumer here survives; waiting would add a round trip per batch.
-                self.consumer.commit_async(ready)
+                try:
+                    self.consumer.commit_async(ready)
+                except KafkaError as exc:
+                    if not exc.retriable:
+                        raise
+                    self._broker_trouble(exc)  # committed with a later batch, or consumed again
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                polled = self.consumer.poll(timeout_ms=self._poll_timeout_ms)
+                try:
+                    polled = self.consumer.poll(timeout_ms=self._poll_timeout_ms)
+                except KafkaError as exc:
+                    # kafka-python 3 raises connection errors out of poll() while the broker is
+                    # unreachable (coordinator or metadata look-up): that is an outage to ride
+                    # out, not a bug — nothing was handed to the handler, nothing to commit.
+                    if not exc.retriable:
+                        raise
+                    self._broker_trouble(exc)
+                    self._stop.wait(0.2)
+                    continue
                 batch: Batch = [rec for recs in polled.values() for rec in recs]
                 if batch:
                     outcome = self._handle(batch)
@@ -298,3 +326,60 @@ class BatchLoop:
                 self.consumer.close(autocommit=False)
             except Exception:
                 logger.warning("closing %s consumer failed", self.thread.name, exc_info=True)
+
+
+class BrokerProbe:
+    """Can this process reach the broker right now? For ``/readyz``.
+
+    The services' own consumers do not tell: during an outage ``poll`` just returns nothing, so a
+    consumer loop keeps turning and looks healthy. The probe asks the broker a question with a
+    short timeout — the end offset of partition 0 of ``topic`` — on a client of its own (no group,
+    fast reconnects), at most once per ``cache_s`` whatever the probe rate. Thread-safe:
+    ``problem()`` may be called from any thread (it blocks for at most ``timeout_s``).
+    """
+
+    def __init__(self, settings: Settings, topic: str, *, timeout_s: float = 2.0, cache_s: float = 1.0):
+        self.settings = settings
+        self.topic = topic
+        self.timeout_s = timeout_s
+        self.cache_s = cache_s
+        self._lock = threading.Lock()
+        self._consumer: KafkaConsumer | None = None
+        self._checked = -1e9
+        self._answer: str | None = None
+        self.unreachable_since: float | None = None  # time.monotonic() of the first failed check
+
+    def problem(self) -> str | None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self.cache_s:
+                self._answer = self._check()
+                self._checked = time.monotonic()
+                if self._answer is None:
+                    self.unreachable_since = None
+                elif self.unreachable_since is None:
+                    self.unreachable_since = now
+            return self._answer
+
+    def _check(self) -> str | None:
+        try:
+            if self._consumer is None:
+                self._consumer = KafkaConsumer(
+                    bootstrap_servers=self.settings.kafka_bootstrap,
+                    client_id="floorwatch-probe",
+                    group_id=None,
+                    enable_auto_commit=False,
+                    request_timeout_ms=int(self.timeout_s * 1000),
+                    reconnect_backoff_max_ms=500,
+                )
+            self._consumer.end_offsets([TopicPartition(self.topic, 0)], timeout_ms=int(self.timeout_s * 1000))
+        except Exception as exc:  # noqa: BLE001 -- any failure means "cannot reach the broker"
+            return f"broker {self.settings.kafka_bootstrap} unreachable: {type(exc).__name__}: {exc}"[:300]
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._consumer is not None:
+                with contextlib.suppress(Exception):
+                    self._consumer.close(autocommit=False)
+                self._consumer = None

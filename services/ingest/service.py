@@ -117,14 +117,17 @@ class Ingest:
             self.metrics.consumed.labels(topic).inc(n)
         result = triage(records, self.adapters, max_bytes=self.max_bytes)
         inserted = await self.history.store(result.accepted, self.clock())
-        fresh = [a for a in result.accepted if a.key in inserted]
         known = [a for a in result.accepted if a.key not in inserted]
         duplicates = result.in_batch_duplicates
         if known:
             origins = await self.history.origins([a.key for a in known])
             replayed, dup = classify_known(known, origins)
-            fresh.extend(replayed)
+            inserted = inserted | {a.key for a in replayed}
             duplicates += dup
+        # In the records' order: after a crash, events stored but never published are replayed
+        # beside new ones, and the engine must see a site's events in the order they came
+        # (docs/reliability.md, "kill -9").
+        fresh = [a for a in result.accepted if a.key in inserted]
         outcome = Outcome()
         send, topic, track = self.producer.send, self.events_topic, outcome.track
         for acc in fresh:
