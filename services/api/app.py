@@ -13,14 +13,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from services.api import ops, rest, rest_admin, rest_silences, rest_views, wallboard, ws
+from services.api import (
+    ops,
+    report_pages,
+    rest,
+    rest_admin,
+    rest_alarm,
+    rest_notifications,
+    rest_reports,
+    rest_silences,
+    rest_views,
+    wallboard,
+    ws,
+)
+from services.api.alarm import WallboardSound
 from services.api.audit import AuditLog, InMemoryAuditLog
 from services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
+from services.api.direct import fast_path_problems
+from services.api.guard import HttpGuard
 from services.api.hub import Hub
 from services.api.metrics import ApiMetrics
+from services.api.notifications import NotificationLog
 from services.api.ports import Closable, CommandSink, Feed, ReadyReporting
 from services.api.runtime import ApiOptions, Runtime
 from services.api.state import LiveState, Skip
+from services.reports.store import ReportStore
 from shared.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +61,8 @@ def create_app(
     options: ApiOptions | None = None,
     audit: AuditLog | None = None,
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None,
+    notifications: NotificationLog | None = None,
+    reports: ReportStore | None = None,
 ) -> FastAPI:
     """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
     live state and the hub, and a reaper expires detached sessions and closes the connections of
@@ -52,7 +71,9 @@ def create_app(
 
     ``tokens``: a :class:`TokenAdmin` (SQL or in-memory) also enables ``/v1/tokens``. ``audit``:
     where acknowledgements, silences and token changes are recorded (default: in memory).
-    ``metrics_relay``: more exposition text for ``/metrics`` (``floorwatch up``: the other services')."""
+    ``metrics_relay``: more exposition text for ``/metrics`` (``floorwatch up``: the other services').
+    ``reports``: the report roll-ups (``/v1/reports``, ``/v1/handover``); with
+    ``settings.report_refresh_s`` > 0 a task folds newly stored events into them that often."""
     options = options or ApiOptions()
     registry = registry if registry is not None else CollectorRegistry()
     live = LiveState()
@@ -62,19 +83,27 @@ def create_app(
         hub=Hub(live, metrics, options.hub), auth=Authenticator(settings.admin_token,
                                                                 tokens or InMemoryTokenStore()),
         feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
-        metrics_relay=metrics_relay,
+        metrics_relay=metrics_relay, notifications=notifications,
+        sound=WallboardSound(settings.notify_config),
+        reports=reports,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.stopping = False
+        runtime.fast_path = _fast_path(settings)
+        metrics.fast_path.set(1 if runtime.fast_path else 0)
         runtime.pump = asyncio.create_task(_pump(runtime), name="floorwatch-api-pump")
         reaper = asyncio.create_task(_reap(runtime), name="floorwatch-api-reaper")
         beater = asyncio.create_task(_beat(runtime), name="floorwatch-api-heartbeat")
+        tickers = [reaper, beater]
+        if runtime.reports is not None and settings.report_refresh_s > 0:
+            tickers.append(asyncio.create_task(_refresh_reports(runtime, settings.report_refresh_s),
+                                               name="floorwatch-api-reports"))
         try:
             yield
         finally:
-            await _shutdown(runtime, reaper, beater)
+            await _shutdown(runtime, *tickers)
 
     app = FastAPI(title="Floorwatch API", version="1", lifespan=lifespan, description=DESCRIPTION)
     app.state.floorwatch = runtime
@@ -83,10 +112,43 @@ def create_app(
     app.include_router(rest_silences.router)
     app.include_router(rest_views.router)
     app.include_router(rest_admin.router)
+    app.include_router(rest_notifications.router)
+    app.include_router(rest_alarm.router)
+    app.include_router(rest_reports.router)
     app.include_router(ws.router)
     app.include_router(ops.router)
     wallboard.mount(app)
+    report_pages.mount(app)
+    # outermost: token before body, body limit, nosniff (guard.py)
+    app.add_middleware(HttpGuard, auth=runtime.auth, max_body_bytes=settings.api_max_body_bytes)
     return app
+
+
+def _fast_path(settings: Settings) -> bool:
+    """Whether the hub may write to connections directly: on unless ``FLOORWATCH_API_FAST_PATH``
+    turns it off or a private attribute it reads has changed (``direct.PRIVATE_ATTRIBUTES``)."""
+    if not settings.api_fast_path:
+        logger.info("websocket fast path off (FLOORWATCH_API_FAST_PATH=false)")
+        return False
+    problems = fast_path_problems()
+    if problems:
+        logger.warning("websocket fast path off: the installed server no longer matches what it reads "
+                       "(%s); every frame goes through its connection's writer", "; ".join(problems))
+        return False
+    return True
+
+
+async def _refresh_reports(runtime: Runtime, every_s: float) -> None:
+    """Fold newly stored events (late ones too) into the report roll-ups (docs/reports.md)."""
+    assert runtime.reports is not None
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            done = await runtime.reports.refresh()
+            if done["days"]:
+                logger.info("report roll-ups re-folded days=%s", ",".join(done["days"]))
+        except Exception:
+            logger.exception("refreshing the report roll-ups failed")
 
 
 async def _pump(runtime: Runtime) -> None:
@@ -95,18 +157,23 @@ async def _pump(runtime: Runtime) -> None:
         runtime.feed.set_ready_callback(live.mark_ready)
     try:
         async for item in runtime.feed:
-            result = live.apply(item)
-            if isinstance(result, Skip):
-                metrics.feed_skipped.labels(item.kind, result.reason).inc()
-                if result.reason == "invalid":
-                    logger.warning("feed record ignored kind=%s site=%s reason=%s", item.kind, item.site,
-                                   result.detail)
-                continue
-            metrics.feed.labels(item.kind).inc()
-            if item.kind == "alert" and logger.isEnabledFor(logging.DEBUG):
-                _log_alert(item.value)
-            if result.kind != "rules":  # served over REST (/v1/rules), not pushed
-                hub.publish(result)
+            try:
+                result = live.apply(item)
+                if isinstance(result, Skip):
+                    metrics.feed_skipped.labels(item.kind, result.reason).inc()
+                    if result.reason == "invalid":
+                        logger.warning("feed record ignored kind=%s site=%s reason=%s", item.kind,
+                                       item.site[:64], result.detail)
+                    continue
+                metrics.feed.labels(item.kind).inc()
+                if item.kind == "alert" and logger.isEnabledFor(logging.DEBUG):
+                    _log_alert(item.value)
+                if result.kind != "rules":  # served over REST (/v1/rules), not pushed
+                    hub.publish(result)
+            except Exception as exc:
+                metrics.feed_skipped.labels(item.kind, "failed").inc()
+                logger.exception("feed record skipped: handling it raised kind=%s site=%s reason=%r",
+                                 item.kind, item.site[:64], exc)
         if not runtime.stopping:
             runtime.pump_error = "the feed ended"
             logger.error("feed ended while the API is running")

@@ -32,16 +32,18 @@ class Rec:
 
 
 class FakeHistory:
+    """The event history's contract (services/ingest/history.py) in a dict."""
+
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], Origin] = {}
+        self.rows: dict[tuple[str, str], tuple[Origin, bytes]] = {}
 
     async def store(self, accepted: Sequence[Accepted], now: dt.datetime) -> set[tuple[str, str]]:
         new = {a.key for a in accepted if a.key not in self.rows}
         for a in accepted:
-            self.rows.setdefault(a.key, a.record.origin)
+            self.rows.setdefault(a.key, (a.record.origin, a.payload))
         return new
 
-    async def origins(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Origin]:
+    async def held(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[Origin, bytes]]:
         return {k: self.rows[k] for k in keys if k in self.rows}
 
 
