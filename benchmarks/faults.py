@@ -61,59 +61,6 @@ def _quiet(rig: Rig, truth_events: int, exp_floors: dict[str, dict], timeout: fl
     time.sleep(2.0)  # the last transitions reach the API instances and their clients
 
 
-def run_kills(
-    workdir: Path,
-    floor: Floor,
-    *,
-    rate: float,
-    kills: Sequence[tuple[float, str]],
-    down_s: float = 0.5,
-    lateness_s: float = 120.0,
-    say: Say = print,
-) -> Tally:
-    """Feed ``floor`` at ``rate`` events/s; at each ``(t, service)`` (seconds after the feed
-    began) kill -9 the service and start it again ``down_s`` later."""
-    with Rig(workdir, apis=2, lateness_s=lateness_s) as rig:
-        start = default_start(floor)
-        truth = ground_truth(floor, start)
-        exp = expected(truth, default_rules())
-        say(f"ground truth: {len(truth.events)} events, {len(exp.transitions)} alert transitions")
-        for name in rig.services:
-            rig.start(name)
-        took = rig.wait_ready(rig.services, timeout=90)
-        say(f"all services ready in {took:.1f}s")
-        clients = Clients(rig).start()
-        wait_until(lambda: all(c.connections for c in clients.logs.values()), 20, "clients connected")
-        feeder = Feeder(rig.s, floor, start, rate, workdir).start()
-        began = time.monotonic()
-        killed_apis = set()
-        done: list[str] = []
-        fed_at_kill: list[int] = []
-        for at, name in sorted(kills):
-            delay = began + at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            rig.kill(name)
-            fed_at_kill.append(feeder.sent)
-            at_s = time.monotonic() - began
-            done.append(f"t={at_s:5.1f}s kill -9 {name} (fed {feeder.sent} of {floor.events})")
-            say("  " + done[-1])
-            if name.startswith("api"):
-                killed_apis.add(name)
-            time.sleep(down_s)
-            rig.start(name)
-        feeder.join(timeout=600)
-        say(f"feed done in {time.monotonic() - began:.1f}s")
-        _quiet(rig, len(truth.events), exp.floors, 180, say)
-        clients.stop()
-        result = tally(rig, truth, exp, feeder, clients, killed_apis=killed_apis)
-        result.faults = done
-        result.fed_at_faults = fed_at_kill
-        for name in rig.services:
-            result.exit_codes[name] = rig.stop(name)
-        return result
-
-
 @dataclass
 class OutageReport:
     """When each service noticed the outage and came back (seconds from the cut / restore)."""
@@ -137,20 +84,24 @@ class OutageReport:
         return out
 
 
-def run_outage(
+def run_faults(
     workdir: Path,
     floor: Floor,
     *,
     rate: float,
-    cut_at_s: float,
-    outage_s: float,
+    kills: Sequence[tuple[float, str]] = (),
+    down_s: float = 0.5,
+    outage: tuple[float, float] | None = None,
     mode: Mode = "reset",
     lateness_s: float = 120.0,
     say: Say = print,
-) -> tuple[Tally, OutageReport]:
-    """Feed ``floor`` at ``rate`` events/s; ``cut_at_s`` seconds in, cut every client off the
-    broker for ``outage_s`` seconds (the broker itself keeps running with its data)."""
-    report = OutageReport()
+) -> tuple[Tally, OutageReport | None]:
+    """Feed ``floor`` at ``rate`` events/s. At each ``(t, service)`` of ``kills`` (seconds after
+    the feed began) kill -9 the service and start it again ``down_s`` later; then, with ``outage =
+    (t, seconds)``, cut every client off the broker at ``t`` for that long (the broker keeps
+    running with its data), watching each service's ``/readyz``. Then wait until the system is
+    quiet and compare with the ground truth."""
+    report = OutageReport() if outage is not None else None
     with Rig(workdir, apis=2, lateness_s=lateness_s) as rig:
         start = default_start(floor)
         truth = ground_truth(floor, start)
@@ -164,49 +115,72 @@ def run_outage(
         wait_until(lambda: all(c.connections for c in clients.logs.values()), 20, "clients connected")
         feeder = Feeder(rig.s, floor, start, rate, workdir).start()
         began = time.monotonic()
-        time.sleep(max(0.0, began + cut_at_s - time.monotonic()))
-        assert rig.proxy is not None
-        rig.proxy.cut(mode)
-        cut = time.monotonic()
-        fed = feeder.sent
-        at_s = cut - began
-        say(f"  t={at_s:5.1f}s broker cut off ({mode}) for {outage_s:.0f}s (fed {fed} of {floor.events})")
-        report.not_ready_after_s = dict.fromkeys(rig.services)
-
-        def watch(name: str) -> None:  # one thread per service: a probe may take its timeout
-            while time.monotonic() - cut < outage_s:
-                if not rig.alive(name):
-                    if name not in report.died:
-                        report.died.append(name)
-                elif report.not_ready_after_s[name] is None:
-                    status, body = rig.readyz(name)
-                    if status == 503:
-                        report.not_ready_after_s[name] = time.monotonic() - cut
-                        report.reasons[name] = body.strip()[:160]
-                time.sleep(0.25)
-
-        with ThreadPoolExecutor(len(rig.services)) as pool:
-            list(pool.map(watch, rig.services))
-        rig.proxy.restore()
-        restored = time.monotonic()
-        say(f"  t={restored - began:5.1f}s broker reachable again")
-        report.ready_again_after_s = dict.fromkeys(rig.services)
-        back = report.ready_again_after_s
-        while any(v is None for v in back.values()) and time.monotonic() - restored < 120:
-            for name in rig.services:
-                if back[name] is None and rig.alive(name) and rig.readyz(name)[0] == 200:
-                    back[name] = time.monotonic() - restored
-            time.sleep(0.3)
+        killed_apis = set()
+        done: list[str] = []
+        fed: list[int] = []
+        for at, name in sorted(kills):
+            delay = began + at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            rig.kill(name)
+            fed.append(feeder.sent)
+            at_s = time.monotonic() - began
+            done.append(f"t={at_s:5.1f}s kill -9 {name} (fed {fed[-1]} of {floor.events})")
+            say("  " + done[-1])
+            if name.startswith("api"):
+                killed_apis.add(name)
+            time.sleep(down_s)
+            rig.start(name)
+        if outage is not None and report is not None:
+            cut_at_s, outage_s = outage
+            time.sleep(max(0.0, began + cut_at_s - time.monotonic()))
+            fed.append(feeder.sent)
+            done.append(_outage(rig, report, outage_s, mode, began, say)
+                        + f" (fed {fed[-1]} of {floor.events})")
         feeder.join(timeout=600)
         say(f"feed done in {time.monotonic() - began:.1f}s")
         _quiet(rig, len(truth.events), exp.floors, 180, say)
         clients.stop()
-        result = tally(rig, truth, exp, feeder, clients)
-        result.faults = [f"broker cut off ({mode}) {cut - began:.1f}s into the feed for {outage_s:.0f}s"]
-        result.fed_at_faults = [fed]
+        result = tally(rig, truth, exp, feeder, clients, killed_apis=killed_apis)
+        result.faults = done
+        result.fed_at_faults = fed
         for name in rig.services:
             result.exit_codes[name] = rig.stop(name)
         return result, report
+
+
+def _outage(rig: Rig, report: OutageReport, outage_s: float, mode: Mode, began: float, say: Say) -> str:
+    assert rig.proxy is not None
+    rig.proxy.cut(mode)
+    cut = time.monotonic()
+    what = f"t={cut - began:5.1f}s broker cut off ({mode}) for {outage_s:.0f}s"
+    say("  " + what)
+    report.not_ready_after_s = dict.fromkeys(rig.services)
+
+    def watch(name: str) -> None:  # one thread per service: a probe may take its timeout
+        while time.monotonic() - cut < outage_s:
+            if not rig.alive(name):
+                if name not in report.died:
+                    report.died.append(name)
+            elif report.not_ready_after_s[name] is None:
+                status, body = rig.readyz(name)
+                if status == 503:
+                    report.not_ready_after_s[name] = time.monotonic() - cut
+                    report.reasons[name] = body.strip()[:160]
+            time.sleep(0.25)
+
+    with ThreadPoolExecutor(len(rig.services)) as pool:
+        list(pool.map(watch, rig.services))
+    rig.proxy.restore()
+    restored = time.monotonic()
+    say(f"  t={restored - began:5.1f}s broker reachable again")
+    back = report.ready_again_after_s = dict.fromkeys(rig.services)
+    while any(v is None for v in back.values()) and time.monotonic() - restored < 120:
+        for name in rig.services:
+            if back[name] is None and rig.alive(name) and rig.readyz(name)[0] == 200:
+                back[name] = time.monotonic() - restored
+        time.sleep(0.3)
+    return what
 
 
 def kill_schedule(services: Sequence[str], count: int, span_s: float, seed: int) -> list[tuple[float, str]]:
@@ -247,12 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "kills":
         span = args.events / args.rate
         schedule = kill_schedule(SERVICES, args.kills, span, args.seed)
-        result = run_kills(workdir, floor, rate=args.rate, kills=schedule, lateness_s=args.lateness)
+        result, report = run_faults(
+            workdir, floor, rate=args.rate, kills=schedule, lateness_s=args.lateness
+        )
     else:
-        result, report = run_outage(
-            workdir, floor, rate=args.rate, cut_at_s=args.cut_at, outage_s=args.outage_s, mode=args.mode,
+        result, report = run_faults(
+            workdir, floor, rate=args.rate, outage=(args.cut_at, args.outage_s), mode=args.mode,
             lateness_s=args.lateness,
         )
+    if report is not None:
         for line in report.lines(args.outage_s):
             print(line)
     for line in result.lines():

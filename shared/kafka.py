@@ -12,6 +12,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -332,54 +334,70 @@ class BrokerProbe:
     """Can this process reach the broker right now? For ``/readyz``.
 
     The services' own consumers do not tell: during an outage ``poll`` just returns nothing, so a
-    consumer loop keeps turning and looks healthy. The probe asks the broker a question with a
-    short timeout — the end offset of partition 0 of ``topic`` — on a client of its own (no group,
-    fast reconnects), at most once per ``cache_s`` whatever the probe rate. Thread-safe:
-    ``problem()`` may be called from any thread (it blocks for at most ``timeout_s``).
+    consumer loop keeps turning and looks healthy. The probe sends the broker the smallest Kafka
+    request there is — ApiVersions v0, which every broker version answers — on a fresh socket to
+    each bootstrap address in turn, with ``timeout_s`` for connect + answer, at most once per
+    ``cache_s`` whatever the probe rate. Plain sockets on purpose: no client threads or event
+    loops to leak or to wedge while the broker is away. Thread-safe; ``problem()`` blocks for at
+    most ``timeout_s`` per bootstrap address.
     """
 
-    def __init__(self, settings: Settings, topic: str, *, timeout_s: float = 2.0, cache_s: float = 1.0):
-        self.settings = settings
-        self.topic = topic
+    _API_VERSIONS = 18
+
+    def __init__(self, settings: Settings, topic: str = "", *, timeout_s: float = 2.0, cache_s: float = 1.0):
+        self.bootstrap = settings.kafka_bootstrap
         self.timeout_s = timeout_s
         self.cache_s = cache_s
         self._lock = threading.Lock()
-        self._consumer: KafkaConsumer | None = None
         self._checked = -1e9
         self._answer: str | None = None
-        self.unreachable_since: float | None = None  # time.monotonic() of the first failed check
+        self._correlation = 0
 
     def problem(self) -> str | None:
         with self._lock:
-            now = time.monotonic()
-            if now - self._checked >= self.cache_s:
+            if time.monotonic() - self._checked >= self.cache_s:
                 self._answer = self._check()
                 self._checked = time.monotonic()
-                if self._answer is None:
-                    self.unreachable_since = None
-                elif self.unreachable_since is None:
-                    self.unreachable_since = now
             return self._answer
 
     def _check(self) -> str | None:
-        try:
-            if self._consumer is None:
-                self._consumer = KafkaConsumer(
-                    bootstrap_servers=self.settings.kafka_bootstrap,
-                    client_id="floorwatch-probe",
-                    group_id=None,
-                    enable_auto_commit=False,
-                    request_timeout_ms=int(self.timeout_s * 1000),
-                    reconnect_backoff_max_ms=500,
-                )
-            self._consumer.end_offsets([TopicPartition(self.topic, 0)], timeout_ms=int(self.timeout_s * 1000))
-        except Exception as exc:  # noqa: BLE001 -- any failure means "cannot reach the broker"
-            return f"broker {self.settings.kafka_bootstrap} unreachable: {type(exc).__name__}: {exc}"[:300]
-        return None
+        errors = []
+        for address in self.bootstrap.split(","):
+            host, _, port = address.strip().rpartition(":")
+            try:
+                self._ask(host, int(port))
+                return None
+            except (OSError, ValueError) as exc:
+                errors.append(f"{address.strip()}: {type(exc).__name__}: {exc}")
+        return ("broker unreachable: " + "; ".join(errors))[:300]
+
+    def _ask(self, host: str, port: int) -> None:
+        self._correlation = (self._correlation + 1) % 2**31
+        client = b"floorwatch-probe"
+        body = struct.pack(">hhih", self._API_VERSIONS, 0, self._correlation, len(client)) + client
+        with socket.create_connection((host, port), timeout=self.timeout_s) as sock:
+            sock.settimeout(self.timeout_s)
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            head = _recv_exactly(sock, 4)
+            (size,) = struct.unpack(">i", head)
+            if not 6 <= size <= 1 << 20:
+                raise ValueError(f"implausible response size {size}")
+            answer = _recv_exactly(sock, size)
+        correlation, error = struct.unpack(">ih", answer[:6])
+        if correlation != self._correlation:
+            raise ValueError(f"answer to request {correlation}, expected {self._correlation}")
+        if error != 0:
+            raise ValueError(f"ApiVersions error code {error}")
 
     def close(self) -> None:
-        with self._lock:
-            if self._consumer is not None:
-                with contextlib.suppress(Exception):
-                    self._consumer.close(autocommit=False)
-                self._consumer = None
+        """Nothing held between checks (kept so that owners can treat it like a client)."""
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("connection closed by the broker")
+        data += chunk
+    return data
