@@ -13,6 +13,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +23,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.partitioner.default import DefaultPartitioner
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
@@ -30,6 +32,7 @@ from shared.config import Settings
 logger = logging.getLogger(__name__)
 
 Batch = list[ConsumerRecord]
+RECONNECT_BACKOFF_MAX_MS = 1000
 
 
 def service_topics(settings: Settings) -> list[str]:
@@ -96,6 +99,9 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "batch_size": 256 * 1024,
         "max_request_size": 4 * 1024 * 1024,
         "partitioner": KeyCachingPartitioner(),
+        # kafka-python backs off reconnects exponentially up to 30 s: after a broker outage a
+        # service would wait up to that long to notice the broker is back (docs/reliability.md)
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     config.update(overrides)
     return KafkaProducer(**config)
@@ -115,6 +121,7 @@ def make_consumer(
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": max(1000, settings.session_timeout_ms // 5),
         "max_poll_records": settings.ingest_batch,
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     config.update(overrides)
     consumer = KafkaConsumer(**config)
@@ -230,6 +237,7 @@ class BatchLoop:
         self.last_turn: float | None = None  # time.monotonic() when the loop last completed a turn
         self.waiting: str | None = None  # why the batch in hand waits (RetryLater), while it does
         self._waiting_since = 0.0
+        self._trouble_logged = -1e9
 
     def start(self) -> BatchLoop:
         self.thread.start()
@@ -262,6 +270,13 @@ class BatchLoop:
             return f"{self.thread.name} has not completed a poll for {time.monotonic() - last:.0f} s"
         return None
 
+    def _broker_trouble(self, exc: BaseException) -> None:
+        """Log a broker outage at most every 10 s (the client itself logs every failed attempt)."""
+        now = time.monotonic()
+        if now - self._trouble_logged >= 10.0:
+            self._trouble_logged = now
+            logger.warning("%s: broker unreachable, retrying: %s", self.thread.name, exc)
+
     def _commit_done(self) -> None:
         """Commit, in order, every batch whose outcome is settled; raise if one failed."""
         ready: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -278,7 +293,12 @@ class BatchLoop:
             if self._commit:
                 # Asynchronous: a commit lost to a crash only means the batch is consumed again,
                 # which every consumer here survives; waiting would add a round trip per batch.
-                self.consumer.commit_async(ready)
+                try:
+                    self.consumer.commit_async(ready)
+                except KafkaError as exc:
+                    if not exc.retriable:
+                        raise
+                    self._broker_trouble(exc)  # committed with a later batch, or consumed again
 
     def _handle_until_done(self, batch: Batch) -> Outcome | None:
         """``handle(batch)``, again and again while it raises :class:`RetryLater` (until stopped)."""
@@ -330,7 +350,17 @@ class BatchLoop:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                polled = self.consumer.poll(timeout_ms=self._poll_timeout_ms)
+                try:
+                    polled = self.consumer.poll(timeout_ms=self._poll_timeout_ms)
+                except KafkaError as exc:
+                    # kafka-python 3 raises connection errors out of poll() while the broker is
+                    # unreachable (coordinator or metadata look-up): that is an outage to ride
+                    # out, not a bug — nothing was handed to the handler, nothing to commit.
+                    if not exc.retriable:
+                        raise
+                    self._broker_trouble(exc)
+                    self._stop.wait(0.2)
+                    continue
                 batch: Batch = [rec for recs in polled.values() for rec in recs]
                 if batch:
                     outcome = self._handle_until_done(batch)
@@ -364,3 +394,76 @@ class BatchLoop:
                 self.consumer.close(autocommit=False)
             except Exception:
                 logger.warning("closing %s consumer failed", self.thread.name, exc_info=True)
+
+
+class BrokerProbe:
+    """Can this process reach the broker right now? For ``/readyz``.
+
+    The services' own consumers do not tell: during an outage ``poll`` just returns nothing, so a
+    consumer loop keeps turning and looks healthy. The probe sends the broker the smallest Kafka
+    request there is — ApiVersions v0, which every broker version answers — on a fresh socket to
+    each bootstrap address in turn, with ``timeout_s`` for connect + answer, at most once per
+    ``cache_s`` whatever the probe rate. Plain sockets on purpose: no client threads or event
+    loops to leak or to wedge while the broker is away. Thread-safe; ``problem()`` blocks for at
+    most ``timeout_s`` per bootstrap address.
+    """
+
+    _API_VERSIONS = 18
+
+    def __init__(self, settings: Settings, topic: str = "", *, timeout_s: float = 2.0, cache_s: float = 1.0):
+        self.bootstrap = settings.kafka_bootstrap
+        self.timeout_s = timeout_s
+        self.cache_s = cache_s
+        self._lock = threading.Lock()
+        self._checked = -1e9
+        self._answer: str | None = None
+        self._correlation = 0
+
+    def problem(self) -> str | None:
+        with self._lock:
+            if time.monotonic() - self._checked >= self.cache_s:
+                self._answer = self._check()
+                self._checked = time.monotonic()
+            return self._answer
+
+    def _check(self) -> str | None:
+        errors = []
+        for address in self.bootstrap.split(","):
+            host, _, port = address.strip().rpartition(":")
+            try:
+                self._ask(host, int(port))
+                return None
+            except (OSError, ValueError) as exc:
+                errors.append(f"{address.strip()}: {type(exc).__name__}: {exc}")
+        return ("broker unreachable: " + "; ".join(errors))[:300]
+
+    def _ask(self, host: str, port: int) -> None:
+        self._correlation = (self._correlation + 1) % 2**31
+        client = b"floorwatch-probe"
+        body = struct.pack(">hhih", self._API_VERSIONS, 0, self._correlation, len(client)) + client
+        with socket.create_connection((host, port), timeout=self.timeout_s) as sock:
+            sock.settimeout(self.timeout_s)
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            head = _recv_exactly(sock, 4)
+            (size,) = struct.unpack(">i", head)
+            if not 6 <= size <= 1 << 20:
+                raise ValueError(f"implausible response size {size}")
+            answer = _recv_exactly(sock, size)
+        correlation, error = struct.unpack(">ih", answer[:6])
+        if correlation != self._correlation:
+            raise ValueError(f"answer to request {correlation}, expected {self._correlation}")
+        if error != 0:
+            raise ValueError(f"ApiVersions error code {error}")
+
+    def close(self) -> None:
+        """Nothing held between checks (kept so that owners can treat it like a client)."""
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("connection closed by the broker")
+        data += chunk
+    return data

@@ -20,7 +20,7 @@ from services.alerts.service import AlertsMetrics, AlertsWorker
 from services.alerts.store import AlertStore
 from shared.config import Settings
 from shared.db import make_engine
-from shared.kafka import BatchLoop, make_consumer, make_producer
+from shared.kafka import BatchLoop, BrokerProbe, make_consumer, make_producer
 from shared.runtime import LoopThread, teardown
 
 logger = logging.getLogger(__name__)
@@ -85,9 +85,11 @@ class AlertsRunner:
         self._loop: LoopThread | None = None
         self._db = None
         self._producer = None
+        self._probe: BrokerProbe | None = None
 
     def start(self) -> AlertsRunner:
         s = self.settings
+        self._probe = BrokerProbe(s, s.topic("events"))
         self._loop = LoopThread("alerts-loop")
         self._db = make_engine(s.database_url)
         self._producer = make_producer(s, acks=1, linger_ms=0)
@@ -137,10 +139,17 @@ class AlertsRunner:
         """Why the service is not ready (``/readyz``), or None."""
         if self._batch is None or self.worker is None:
             return "alerts is not running"
-        return self._batch.problem() or self.worker.problem()
+        # the loop turns on through a broker outage (poll returns nothing): ask the broker too
+        return (
+            self._batch.problem()
+            or self.worker.problem()
+            or (self._probe.problem() if self._probe else None)
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         parts = (self._batch, self._producer, self._db, self._loop)
         self._batch = self._producer = self._db = self._loop = None
         teardown(*parts, timeout)
+        if self._probe is not None:
+            self._probe.close()
         logger.info("alerts stopped")

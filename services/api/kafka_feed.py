@@ -23,7 +23,7 @@ from kafka.structs import TopicPartition
 
 from services.api.ports import FeedItem, FeedKind
 from shared.config import Settings
-from shared.kafka import make_consumer
+from shared.kafka import BrokerProbe, make_consumer
 
 logger = logging.getLogger(__name__)
 FLOOR_BACKLOG = 20  # floor records per partition read back at start
@@ -41,12 +41,19 @@ class KafkaFeed:
         self._ready_cb: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self._probe = BrokerProbe(settings, settings.topic("alerts"))
+
+    def problem(self) -> str | None:
+        """Why the feed cannot be trusted to be current (``/readyz``): the broker is unreachable.
+        Blocks for up to the probe's timeout: call it off the event loop."""
+        return self._probe.problem()
 
     def set_ready_callback(self, callback: Callable[[], None]) -> None:
         self._ready_cb = callback
 
     async def aclose(self) -> None:
         self._stop.set()
+        await asyncio.get_running_loop().run_in_executor(None, self._probe.close)
         if self._thread is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 5.0)
 

@@ -3,6 +3,8 @@ scrapers; they reveal counts, not floor data)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,6 +30,12 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     if not runtime.live.ready:
         return JSONResponse({"detail": "waiting for the first feed record (or the feed's caught-up signal)"},
                             status_code=503)
+    # a feed cut off from the broker delivers nothing and says nothing: ask it (off the loop)
+    check = getattr(runtime.feed, "problem", None)
+    if check is not None:
+        problem = await asyncio.to_thread(check)
+        if problem is not None:
+            return JSONResponse({"detail": problem}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 

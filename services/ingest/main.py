@@ -14,7 +14,7 @@ from services.ingest.service import Ingest, IngestMetrics
 from shared.config import Settings
 from shared.db import make_engine
 from shared.events import Event, decode_event
-from shared.kafka import BatchLoop, Outcome, make_consumer, make_producer
+from shared.kafka import BatchLoop, BrokerProbe, Outcome, make_consumer, make_producer
 from shared.runtime import LoopThread, teardown
 
 logger = logging.getLogger(__name__)
@@ -56,9 +56,11 @@ class IngestRunner:
         self._batch: BatchLoop | None = None
         self._producer = None
         self._engine = None
+        self._probe: BrokerProbe | None = None
 
     def start(self) -> IngestRunner:
         s = self.settings
+        self._probe = BrokerProbe(s, s.topic("events"))
         adapters = build_adapters(s)
         self._loop = LoopThread("ingest-loop")
         self._engine = make_engine(s.database_url, timeout_s=s.ingest_db_timeout_s)
@@ -90,10 +92,15 @@ class IngestRunner:
 
     def problem(self) -> str | None:
         """Why the service is not ready (``/readyz``), or None."""
-        return "ingest is not running" if self._batch is None else self._batch.problem()
+        if self._batch is None:
+            return "ingest is not running"
+        # the loop turns on through a broker outage (poll returns nothing): ask the broker too
+        return self._batch.problem() or (self._probe.problem() if self._probe else None)
 
     def stop(self, timeout: float = 10.0) -> None:
         parts = (self._batch, self._producer, self._engine, self._loop)
         self._batch = self._producer = self._engine = self._loop = None
         teardown(*parts, timeout)
+        if self._probe is not None:
+            self._probe.close()
         logger.info("ingest stopped")
