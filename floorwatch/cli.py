@@ -70,8 +70,12 @@ def with_demo_projects(rules, projects_json: str):  # type: ignore[no-untyped-de
 
     extra = load_rules(f'{{"rules": [], "projects": {projects_json}}}', name="<simulator demo projects>")
     added = tuple(r for r in extra.rules if rules.by_name(r.name) is None)
-    return RuleSet(rules=rules.rules + added, projects=rules.projects + extra.projects,
-                   source=f"{rules.source} + simulator demo projects", inhibit=rules.inhibit)
+    return RuleSet(
+        rules=rules.rules + added,
+        projects=rules.projects + extra.projects,
+        source=f"{rules.source} + simulator demo projects",
+        inhibit=rules.inhibit,
+    )
 
 
 def _demo_projects(args: argparse.Namespace) -> str:
@@ -225,8 +229,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] | None = None, *,
-             reuse_port: bool = False, metrics_relay: Any = None) -> None:
+def _run_api(
+    settings: Settings,
+    registry: Any,
+    on_started: Callable[[], None] | None = None,
+    *,
+    reuse_port: bool = False,
+    metrics_relay: Any = None,
+) -> None:
     """One API instance under uvicorn until it is stopped. ``reuse_port``: bind its own listening
     socket with ``SO_REUSEPORT`` (one of ``--workers``), so that other processes can serve the port too."""
     import datetime as dt
@@ -237,6 +247,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     from services.api.audit_sql import SqlAuditLog
     from services.api.kafka_feed import KafkaCommandSink, KafkaFeed
     from services.api.notifications import SqlNotificationLog
+    from services.api.server import server_config
     from services.api.tokens_sql import SqlTokenStore
     from shared.db import make_engine, sessions
     from shared.kafka import make_producer
@@ -253,10 +264,7 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         metrics_relay=metrics_relay,
         notifications=SqlNotificationLog(sessions(db)),
     )
-    config = uvicorn.Config(  # log_config=None: uvicorn's records go through shared/logs.py's handler
-        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False,
-        log_config=None,
-    )
+    config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)
     if on_started is not None:
         # The app has a lifespan, so on_startup hooks would never run: watch the server instead.
@@ -301,6 +309,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.simulate and settings.rules_file is None:
         # the demo: the simulator's projects, so progress against plan shows (docs/simulator.md)
         settings = settings.model_copy(update={"demo_projects": _demo_projects(args)})
+    if args.simulate and args.time_scale > 1:
+        # a floor simulated faster than life runs ahead of the wall clock by design: unless set,
+        # ingest's clock-skew bound is off for it (the children inherit the environment)
+        os.environ.setdefault("FLOORWATCH_MAX_FUTURE_SKEW_S", "0")
     broker = None
     if args.kafka is None and "FLOORWATCH_KAFKA_BOOTSTRAP" not in os.environ:
         broker = start_broker()
@@ -432,6 +444,26 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_schema(args: argparse.Namespace) -> int:
+    from services.alerts.core.rules.reader.specs import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
+def cmd_rules_defaults(args: argparse.Namespace) -> int:
+    import yaml
+
+    from services.alerts.core.rules.defaults import default_rules
+    from services.alerts.core.rules.reader.specs import rules_data
+
+    head = "# Floorwatch's built-in rules as a rules file (floorwatch rules defaults); docs/rules.md\n"
+    head += "# JSON Schema for editors: floorwatch rules schema > rules-schema.json\n"
+    body = yaml.safe_dump(rules_data(default_rules().rules), sort_keys=False, allow_unicode=True, width=100)
+    sys.stdout.write(head + body)
+    return 0
+
+
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from services.alerts.backtest import backtest
     from services.alerts.core.rules.reader import RulesError
@@ -466,6 +498,85 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     for (rule, state), n in sorted(result.counts().items()):
         print(f"  {rule:<24} {state:<8} {n}")
     return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from floorwatch import stats
+    from services.alerts.core.floor.definitions import DefinitionsError, preset
+    from services.alerts.core.rules.reader import RulesError
+
+    try:
+        by, interval_s = stats.parse_by(args.by)
+        rules = load_ruleset(args.rules) if args.rules else None
+        defs = rules_definitions(rules)
+        if args.preset:
+            defs = type(defs)(default=preset(args.preset))
+        if args.tz is not None:
+            _check_zone(args.tz)
+            defs = defs.with_zone(args.tz)
+        if interval_s is not None:
+            defs = _with_interval(defs, interval_s)
+    except RulesError as exc:
+        for line, message in exc.errors:
+            print(f"{args.rules}:{line}: {message}", file=sys.stderr)
+        return 1
+    except (ValueError, DefinitionsError) as exc:
+        print(f"floorwatch stats: {exc}", file=sys.stderr)
+        return 2
+    if not args.file.exists():
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    try:
+        read = stats.read_events(
+            args.file, args.format, site=args.site, source=args.source, progress=stats.Progress("reading")
+        )
+    except ValueError as exc:
+        print(f"floorwatch stats: {exc}", file=sys.stderr)
+        return 2
+    rows, engine = stats.compute(read.events, defs, by=by, progress=stats.Progress("computing"))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif args.csv:
+        stats.render_csv(rows, sys.stdout)
+    else:
+        stats.render_table(rows, sys.stdout)
+    print(
+        f"{read.records} records, {len(read.events)} events ({read.unreadable} unreadable, "
+        f"{engine.duplicates} duplicates)",
+        file=sys.stderr,
+    )
+    for reason, n in sorted(read.reasons.items(), key=lambda kv: -kv[1])[:5]:
+        print(f"  unreadable x{n}: {reason}", file=sys.stderr)
+    return 0
+
+
+def rules_definitions(rules: Any):  # type: ignore[no-untyped-def]
+    """The definitions a rule set carries (the rules file's ``definitions:``), else the defaults."""
+    from services.alerts.core.floor.definitions import DefinitionSet
+
+    found = getattr(rules, "definitions", None) if rules is not None else None
+    return found if found is not None else DefinitionSet()
+
+
+def _check_zone(name: str) -> None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"--tz: unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
+
+
+def _with_interval(defs: Any, interval_s: int) -> Any:
+    return type(defs)(
+        default=defs.default.replace(interval_s=interval_s),
+        sites={k: v.replace(interval_s=interval_s) for k, v in defs.sites.items()},
+        queues={
+            s: {q: v.replace(interval_s=interval_s) for q, v in qs.items()} for s, qs in defs.queues.items()
+        },
+    )
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -523,12 +634,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_notify)
     p = sub.add_parser("api", help="run the API service alone")
     _add_common(p, api=True)
-    p.add_argument("--workers", type=_positive, default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
-                   help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
-                   "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)")
-    p.add_argument("--metrics-port", type=int, metavar="PORT",
-                   help="also serve /metrics on PORT (worker i of --workers on PORT+i): with several "
-                   "workers, /metrics on the API port answers for whichever worker took the connection")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
+        help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
+        "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="also serve /metrics on PORT (worker i of --workers on PORT+i): with several "
+        "workers, /metrics on the API port answers for whichever worker took the connection",
+    )
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("simulate", help="produce a simulated floor to the raw topic")
@@ -551,6 +670,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_check)
 
+    p = rules.add_parser("schema", help="print the JSON Schema of rules files (docs/rules-schema.json)")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_rules_schema)
+    p = rules.add_parser("defaults", help="print the built-in rules as a rules file, to start one from")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_rules_defaults)
+
     p = rules.add_parser("backtest", help="which alerts a rule set would have raised over recorded events")
     p.add_argument("rules", type=Path, nargs="?", help="rules YAML (default: the built-in rules)")
     p.add_argument("--events", type=Path, required=True, help="recorded events file")
@@ -559,6 +685,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="replay", help="source for vendor formats")
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_backtest)
+
+    p = sub.add_parser(
+        "stats", help="day or interval figures of a recorded file, per site and queue (the live engine's)"
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--format", required=True, help="file format (an adapter name, e.g. anonymous-bank)")
+    p.add_argument("--rules", type=Path, metavar="FILE", help="rules YAML whose definitions: apply")
+    p.add_argument(
+        "--preset", help="definitions preset: floorwatch (default), asterisk, amazon-connect, genesys"
+    )
+    p.add_argument("--tz", metavar="ZONE", help="IANA zone of the business day (overrides the sites')")
+    p.add_argument("--by", default="day", help="day (default) or interval:30m (any N s|m|h dividing a day)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON array of rows")
+    out.add_argument("--csv", action="store_true", help="CSV with a header row")
+    p.add_argument("--site", default="replay", help="site for vendor formats that do not name one")
+    p.add_argument("--source", default="replay", help="source for vendor formats")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_stats)
 
     from services.api.admin_cli import add_token_commands
 

@@ -51,6 +51,9 @@ class Runtime:
     pump: asyncio.Task[None] | None = None
     pump_error: str | None = None
     stopping: bool = False
+    # the hub may write to connections directly (direct.py): FLOORWATCH_API_FAST_PATH, and the
+    # private attributes it reads checked when the lifespan starts
+    fast_path: bool = True
     # `floorwatch up`: the other services' metrics, appended to this API's /metrics (one target)
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None
     # the notifier's delivery log (/v1/notifications); None: no database, an empty list

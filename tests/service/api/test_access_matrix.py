@@ -378,7 +378,8 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ],
     ("GET", "/v1/floor/{site}"): [
         Probe("GET", "/v1/floor/site-a", READ),
-        Probe("GET", "/v1/floor/site-b", statuses(200, 403, 200, 200, 403)),
+        # nothing of site-b is in the queue / team scopes: 404, as for a site that does not exist
+        Probe("GET", "/v1/floor/site-b", statuses(200, 403, 404, 404, 403)),
     ],
     ("GET", "/v1/alerts"): [
         Probe("GET", "/v1/alerts", READ),
