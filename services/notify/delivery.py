@@ -229,12 +229,11 @@ class Deliverer:
         headers.update(signed.headers)
         response = await self._http.post(signed.url, content=signed.body, headers=headers)
         code = response.status_code
+        problem = vendor_error(msg.kind, code, response.content)
+        if problem is not None:  # a robot's own error code: its rate limits are worth a retry
+            return Result("retry" if problem.retry else "failed", code, endpoint.scrub(problem.message))
         if 200 <= code < 300:
-            problem = vendor_error(msg.kind, code, response.content)
-            if problem is None:
-                return Result("delivered", code)
-            # robots answer 200 with an error code; their rate-limit codes are worth a retry
-            return Result("retry", code, endpoint.scrub(problem))
+            return Result("delivered", code)
         error = endpoint.scrub(f"HTTP {code}: {response.text[:300]}")
         if 400 <= code < 500 and code not in (408, 425, 429):
             return Result("failed", code, error)
