@@ -262,6 +262,8 @@ def _run_api(
     from services.api.notifications import SqlNotificationLog
     from services.api.server import server_config
     from services.api.tokens_sql import SqlTokenStore
+    from services.reports.settings import report_config
+    from services.reports.store import ReportStore
     from shared.db import make_engine, sessions
     from shared.kafka import make_producer
 
@@ -276,6 +278,7 @@ def _run_api(
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
         notifications=SqlNotificationLog(sessions(db)),
+        reports=ReportStore(db, report_config(settings)),
     )
     config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)
@@ -604,6 +607,51 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reports(args: argparse.Namespace) -> int:
+    """``reports rebuild`` / ``reports refresh``: the report roll-ups from the events table."""
+    import asyncio
+    import datetime as dt
+
+    from services.reports.settings import report_config
+    from services.reports.store import ReportStore
+    from shared.db import make_engine
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            store = ReportStore(engine, report_config(settings))
+            if args.reports_command == "refresh":
+                done = await store.refresh()
+                print(f"re-folded {len(done['days'])} business day(s): {', '.join(done['days']) or '-'}")
+                return 0
+            span = await store.event_days()
+            if span is None:
+                print("the events table is empty: nothing to rebuild")
+                return 0
+            first = dt.date.fromisoformat(args.from_day) if args.from_day else span[0]
+            last = dt.date.fromisoformat(args.to_day) if args.to_day else span[1]
+            counts = await store.rebuild(first, last)
+            print(f"rebuilt {first} .. {last} from {counts.get('events', 0)} events: "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k != "events"))
+            return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _day(text: str) -> str:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
+    return text
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from services.ingest.adapters.files import iter_records
     from shared.kafka import ensure_topics, make_producer
@@ -724,6 +772,19 @@ def build_parser() -> argparse.ArgumentParser:
     from services.api.admin_cli import add_token_commands
 
     add_token_commands(sub)
+
+    reports = sub.add_parser("reports", help="report roll-ups (docs/reports.md)").add_subparsers(
+        dest="reports_command", required=True)
+    p = reports.add_parser("rebuild", help="re-fold the report roll-ups from the events table")
+    p.add_argument("--from", dest="from_day", type=_day, metavar="DAY",
+                   help="first business day (YYYY-MM-DD; default: the first stored event's)")
+    p.add_argument("--to", dest="to_day", type=_day, metavar="DAY",
+                   help="last business day (default: the last stored event's)")
+    _add_common(p, rules=True)
+    p.set_defaults(func=cmd_reports)
+    p = reports.add_parser("refresh", help="fold the events stored since the last refresh (late ones too)")
+    _add_common(p, rules=True)
+    p.set_defaults(func=cmd_reports)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     p = db.add_parser("upgrade", help="migrate the database to the latest schema")

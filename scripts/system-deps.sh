@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what the test suite needs from the machine, idempotently:
 # PostgreSQL on 127.0.0.1:5432, Debian's Chromium (browser tests), a CJK font (Chinese wallboard) and
-# Debian's prometheus with promtool (the dashboards and rules are tested against a real Prometheus;
+# poppler's pdftotext (handover PDF read back), Debian's prometheus with promtool (the dashboards and rules are tested against a real Prometheus;
 # the package's service is not started: the tests run their own Prometheus on a port of their own).
 set -euo pipefail
 
@@ -19,6 +19,7 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || need+=(fonts-wqy-microhei)
 command -v promtool >/dev/null && command -v prometheus >/dev/null || need+=(prometheus)
+command -v pdftotext >/dev/null || need+=(poppler-utils)  # the handover PDF is read back in tests
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${need[*]} (Debian packages)"
   as_root apt-get update -qq

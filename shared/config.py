@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     notify_timeout_s: float = Field(10.0, gt=0, description="time limit of one delivery attempt")
     notify_give_up_s: float = Field(24 * 3600.0, gt=0, description="a message undelivered this long fails")
 
+    # Reports (docs/reports.md): per-site business day, shifts and costs as JSON, e.g.
+    # {"sites": {"bj-01": {"tz": "Asia/Shanghai", "day_start": "06:00", "cost_per_hour": 45,
+    #                       "shifts": {"day": ["08:00", "20:00"], "night": ["20:00", "08:00"]}}}}
+    report_settings: str | None = None
+    # how often the API folds newly stored events into the report roll-ups (0 = never; then run
+    # `floorwatch reports refresh` / `rebuild` yourself)
+    report_refresh_s: float = Field(60.0, ge=0)
+
     # Metrics (docs/metrics.md, "Prometheus")
     metrics_host: str = Field("127.0.0.1", description="address of the ingest / alerts /metrics server")
     metrics_agents: str = Field("", description="agents with per-agent series: comma-separated ids, or *")

@@ -15,10 +15,12 @@ from prometheus_client import CollectorRegistry
 
 from services.api import (
     ops,
+    report_pages,
     rest,
     rest_admin,
     rest_alarm,
     rest_notifications,
+    rest_reports,
     rest_silences,
     rest_views,
     wallboard,
@@ -35,6 +37,7 @@ from services.api.notifications import NotificationLog
 from services.api.ports import Closable, CommandSink, Feed, ReadyReporting
 from services.api.runtime import ApiOptions, Runtime
 from services.api.state import LiveState, Skip
+from services.reports.store import ReportStore
 from shared.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ def create_app(
     audit: AuditLog | None = None,
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None,
     notifications: NotificationLog | None = None,
+    reports: ReportStore | None = None,
 ) -> FastAPI:
     """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
     live state and the hub, and a reaper expires detached sessions and closes the connections of
@@ -67,7 +71,9 @@ def create_app(
 
     ``tokens``: a :class:`TokenAdmin` (SQL or in-memory) also enables ``/v1/tokens``. ``audit``:
     where acknowledgements, silences and token changes are recorded (default: in memory).
-    ``metrics_relay``: more exposition text for ``/metrics`` (``floorwatch up``: the other services')."""
+    ``metrics_relay``: more exposition text for ``/metrics`` (``floorwatch up``: the other services').
+    ``reports``: the report roll-ups (``/v1/reports``, ``/v1/handover``); with
+    ``settings.report_refresh_s`` > 0 a task folds newly stored events into them that often."""
     options = options or ApiOptions()
     registry = registry if registry is not None else CollectorRegistry()
     live = LiveState()
@@ -79,6 +85,7 @@ def create_app(
         feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
         metrics_relay=metrics_relay, notifications=notifications,
         sound=WallboardSound(settings.notify_config),
+        reports=reports,
     )
 
     @asynccontextmanager
@@ -89,10 +96,14 @@ def create_app(
         runtime.pump = asyncio.create_task(_pump(runtime), name="floorwatch-api-pump")
         reaper = asyncio.create_task(_reap(runtime), name="floorwatch-api-reaper")
         beater = asyncio.create_task(_beat(runtime), name="floorwatch-api-heartbeat")
+        tickers = [reaper, beater]
+        if runtime.reports is not None and settings.report_refresh_s > 0:
+            tickers.append(asyncio.create_task(_refresh_reports(runtime, settings.report_refresh_s),
+                                               name="floorwatch-api-reports"))
         try:
             yield
         finally:
-            await _shutdown(runtime, reaper, beater)
+            await _shutdown(runtime, *tickers)
 
     app = FastAPI(title="Floorwatch API", version="1", lifespan=lifespan, description=DESCRIPTION)
     app.state.floorwatch = runtime
@@ -103,9 +114,11 @@ def create_app(
     app.include_router(rest_admin.router)
     app.include_router(rest_notifications.router)
     app.include_router(rest_alarm.router)
+    app.include_router(rest_reports.router)
     app.include_router(ws.router)
     app.include_router(ops.router)
     wallboard.mount(app)
+    report_pages.mount(app)
     # outermost: token before body, body limit, nosniff (guard.py)
     app.add_middleware(HttpGuard, auth=runtime.auth, max_body_bytes=settings.api_max_body_bytes)
     return app
@@ -123,6 +136,19 @@ def _fast_path(settings: Settings) -> bool:
                        "(%s); every frame goes through its connection's writer", "; ".join(problems))
         return False
     return True
+
+
+async def _refresh_reports(runtime: Runtime, every_s: float) -> None:
+    """Fold newly stored events (late ones too) into the report roll-ups (docs/reports.md)."""
+    assert runtime.reports is not None
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            done = await runtime.reports.refresh()
+            if done["days"]:
+                logger.info("report roll-ups re-folded days=%s", ",".join(done["days"]))
+        except Exception:
+            logger.exception("refreshing the report roll-ups failed")
 
 
 async def _pump(runtime: Runtime) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
@@ -18,6 +19,9 @@ from services.api.notifications import NotificationLog
 from services.api.ports import CommandSink, Feed
 from services.api.state import LiveState
 from shared.config import Settings
+
+if TYPE_CHECKING:
+    from services.reports.store import ReportStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,8 @@ class Runtime:
     notifications: NotificationLog | None = None
     # the wallboard's audible alarm (/v1/wallboard/sound), from the notifier's file
     sound: WallboardSound = field(default_factory=lambda: WallboardSound(None))
+    # the report roll-ups (services/reports); None: reports and handover answer 503
+    reports: ReportStore | None = None
 
     @property
     def live(self) -> LiveState:

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,7 +28,23 @@ from services.api.app import create_app
 from services.api.auth import InMemoryTokenStore, Principal, Scope
 from services.api.notifications import InMemoryNotificationLog
 from services.api.runtime import ApiOptions
+from services.reports.core.config import ReportConfig
+from services.reports.store import ReportStore
 from shared.config import Settings
+from shared.db import make_engine
+from shared.events import (
+    AgentLogin,
+    AgentLogout,
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    CallWrapped,
+    Event,
+    Outcome,
+)
+from shared.migrate import upgrade
+from tests.support.reportdb import store_events
 
 from .conftest import LiveServer
 from .fakes import QueueFeed, RecordingSink
@@ -50,6 +67,8 @@ SITES: dict[str, dict[str, Any]] = {
     },
 }
 QUEUE_X, TEAM_T = "qa-sales", "ta-south"
+REPORT_DAY = dt.date(2026, 11, 28)  # T0's business day (UTC calendar)
+DAYQ = "from=2026-11-28&to=2026-11-28"
 
 
 def _serves(site: str, team: str) -> list[str]:
@@ -310,20 +329,59 @@ def notification_log() -> InMemoryNotificationLog:
     return InMemoryNotificationLog(items)
 
 
+def history() -> list[Event]:
+    """A day of stored events on both sites, naming every queue, team, agent and project: each agent
+    logs in, takes a break, answers a call of each queue its team serves (in that queue's project),
+    wraps it as a failure with a reason and a follow-up (the reports' rows)."""
+    t0 = dt.datetime.fromisoformat(T0)
+    out: list[Event] = []
+
+    def at(minute: float) -> dt.datetime:
+        return t0 + dt.timedelta(minutes=minute)
+
+    def add(cls: type, site: str, minute: float, **kw: Any) -> None:
+        out.append(cls(v=1, id=f"h{len(out)}", source="matrix", ts=at(minute), site=site, **kw))
+
+    for site, spec in SITES.items():
+        project_of = {q: p for p, qs in spec["projects"].items() for q in qs}
+        for i, (agent, team) in enumerate(spec["agents"].items()):
+            add(AgentLogin, site, i, agent=agent, team=team)
+            add(AgentStateChanged, site, i + 1, agent=agent, state="not_ready", reason="break")
+            add(AgentStateChanged, site, i + 5, agent=agent, state="available")
+            for j, queue in enumerate(_serves(site, team)):
+                call = f"call-{agent}-{j}"
+                m = 10 + 10 * j + i
+                add(CallQueued, site, m, call=call, queue=queue, campaign=project_of.get(queue))
+                add(CallAnswered, site, m + 0.5, call=call, queue=queue, agent=agent, wait_s=30.0)
+                add(CallEnded, site, m + 3, call=call, agent=agent)
+                add(CallWrapped, site, m + 4, call=call, agent=agent, outcome=Outcome(
+                    code="refused", success=False, reason=f"reason-of-{agent}",
+                    follow_up_at=at(24 * 60)))
+            add(AgentLogout, site, 120, agent=agent)
+    return sorted(out, key=lambda e: e.ts)
+
+
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
+async def world(tmp_path: Path) -> AsyncIterator[World]:
     feed, sink = QueueFeed(), RecordingSink()
     store = InMemoryTokenStore(PRINCIPALS)
     [revoked] = [i for i in await store.list_tokens() if i.name == "was-admin"]
     assert await store.revoke_id(revoked.id) is not None
+    url = f"sqlite+aiosqlite:///{tmp_path / 'reports.db'}"
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url)
+    reports = ReportStore(engine, ReportConfig())
+    await store_events(engine, history())
+    await reports.rebuild(REPORT_DAY, REPORT_DAY)
     app = create_app(
-        Settings(admin_token=ADMIN),
+        Settings(admin_token=ADMIN, report_refresh_s=0),
         feed=feed,
         commands=sink,
         registry=CollectorRegistry(),
         tokens=store,
         options=ApiOptions(drain_timeout_s=1.0),
         notifications=notification_log(),
+        reports=reports,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -342,6 +400,7 @@ async def world() -> AsyncIterator[World]:
             await w.as_admin("POST", "/v1/silences", silence_body("site-a", team="ta-south"))
             await w.as_admin("POST", "/v1/silences", silence_body("site-b", queue="qb-care"))
             yield w
+    await engine.dispose()
 
 
 # -- probes: one or more requests per route; each states the status every caller gets ---------------------
@@ -369,6 +428,8 @@ def _silence_setup(site: str, **labels: str) -> Callable[[World], Awaitable[str]
 
 
 ACK = {"note": "checked"}
+REPORT_NAMES = ("project-progress", "project-daily", "failure-reasons", "follow-ups", "agent-progress",
+                "agent-log", "staff-performance")
 NEW_TOKEN = {"name": "matrix-new", "role": "wallboard", "scope": {"sites": ["site-a"]}}
 
 MATRIX: dict[tuple[str, str], list[Probe]] = {
@@ -451,6 +512,32 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
         Probe("GET", "/v1/notifications/n-fp-qb-sales", statuses(200, 404, 404, 404, 404)),
     ],
     ("GET", "/v1/wallboard/sound"): [Probe("GET", "/v1/wallboard/sound", READ)],
+    # reports: every report unfiltered, then filtered by another site's, team's, queue's names
+    ("GET", "/v1/reports/{name}"): [
+        *[Probe("GET", f"/v1/reports/{n}?{DAYQ}", READ) for n in REPORT_NAMES],
+        *[Probe("GET", f"/v1/reports/{n}?{DAYQ}&format={f}", READ)
+          for n in ("staff-performance", "follow-ups") for f in ("csv", "xlsx")],
+        *[Probe("GET", f"/v1/reports/{n}?{DAYQ}&{flt}", READ)
+          for n in ("project-daily", "staff-performance", "failure-reasons", "agent-log", "follow-ups")
+          for flt in ("team=tb-east", "team=ta-north", "team=ta-south", "queue=qa-care", "agent=agent-be1",
+                      "project=proj-b-sales", "interval=15m")],
+        Probe("GET", f"/v1/reports/failure-reasons?{DAYQ}&by=team,agent", READ),
+        Probe("GET", f"/v1/reports/staff-performance?{DAYQ}&site=site-b", statuses(200, 403, 200, 200, 403)),
+        Probe("GET", f"/v1/reports/no-such-report?{DAYQ}", statuses(404, 404, 404, 404, 404)),
+    ],
+    ("GET", "/v1/handover"): [
+        Probe("GET", "/v1/handover?site=site-a&shift=day&day=2026-11-28", READ),
+        Probe("GET", "/v1/handover?site=site-a&shift=day&day=2026-11-27&format=pdf", READ),
+        Probe("GET", "/v1/handover?site=site-b&shift=day&day=2026-11-28", statuses(200, 403, 200, 200, 403)),
+    ],
+    ("POST", "/v1/handover/note"): [
+        Probe("POST", "/v1/handover/note", statuses(201, 201, 201, 201, 403),
+              {"site": "site-a", "shift": "day", "day": "2026-11-28", "note": "calm shift"}),
+        Probe("POST", "/v1/handover/note", statuses(201, 403, 201, 201, 403),
+              {"site": "site-b", "shift": "day", "day": "2026-11-28", "note": "calm shift"}),
+    ],
+    ("GET", "/reports/{name}"): [Probe("GET", "/reports/staff-performance", PUBLIC)],
+    ("GET", "/handover"): [Probe("GET", "/handover", PUBLIC)],
     ("GET", "/healthz"): [Probe("GET", "/healthz", PUBLIC)],
     ("GET", "/readyz"): [Probe("GET", "/readyz", PUBLIC)],
     ("GET", "/metrics"): [Probe("GET", "/metrics", PUBLIC)],
@@ -560,6 +647,20 @@ async def test_the_search_is_not_vacuous(world: World) -> None:
         await world.http.get("/v1/silences", headers={"Authorization": "Bearer tok-sup-queue-x"})
     ).json()
     assert [s["matchers"] for s in silences["silences"]] == [{"site": "site-a", "queue": "qa-sales"}]
+    # the reports hold every caller's own rows (so the leak search above reads real report rows)
+    seen = {
+        (key, name): (await world.http.get(f"/v1/reports/{name}?{DAYQ}",
+                                           headers={"Authorization": f"Bearer {tok}"})).json()["rows"]
+        for key, tok in (("admin", ADMIN), ("team_t", "tok-sup-team-t"), ("queue_x", "tok-sup-queue-x"))
+        for name in REPORT_NAMES
+    }
+    agents = {r["agent"] for r in seen[("admin", "staff-performance")] if r["agent"]}
+    assert agents == {a for spec in SITES.values() for a in spec["agents"]}
+    assert {r["agent"] for r in seen[("team_t", "staff-performance")] if r["agent"]} == {"agent-as1"}
+    assert {r["agent"] for r in seen[("team_t", "follow-ups")]} == {"agent-as1"}
+    assert {r["queue"] for r in seen[("queue_x", "project-daily")]} == {"qa-sales", None}
+    assert {r["agent"] for r in seen[("queue_x", "follow-ups")]} == {"agent-an1", "agent-an2"}
+    assert all(seen[("admin", n)] for n in REPORT_NAMES)
 
 
 # -- the WebSocket: hello, then live alert and floor messages, for every caller ------------------------

@@ -1,0 +1,469 @@
+"""The roll-up fold: canonical events (in event-time order) -> 15-minute roll-up rows.
+
+Everything a report shows is a sum of counters over roll-up rows, so a report over a year reads
+roll-ups, not events. One fold serves the live maintenance and ``floorwatch reports rebuild``:
+the shell re-folds the business days that new, late or corrected events touched (docs/reports.md).
+
+Booking rules (each counter lands in the 15-minute bucket of the event that makes it, the way the
+live floor's window counts them; the counting choices are the floor's ``Definitions`` for the
+call's site and queue — ``floor/definitions.py``, ``docs/metrics.md``):
+
+* ``offered`` at ``call.queued`` (queue, project = the call's campaign); a call answered or
+  abandoned without a ``call.queued`` seen is offered at ``ts - wait_s``. A second
+  ``call.queued`` while waiting in the same queue is a repeat; queuing again after an answer or
+  abandon (a transfer back) is offered again.
+* a call answered in a queue it was never seen waiting in, with no wait stated (or 0), went
+  straight to an agent: with ``unqueued: exclude`` (the default) it counts in ``unqueued`` only —
+  not offered, answered, service level or ASA; with ``include`` as offered and answered at 0 s.
+  Its handle time counts either way.
+* ``answered``, ``wait_sum``, ``answered_in_sl`` (``within``) at ``call.answered``, on the
+  answering agent and its team; at ``call.abandoned``: ``abandoned`` / ``short_abandoned``
+  (``is_short``) when the cause counts as an abandon (``abandoned: caller | all``), else
+  ``exited``. Wait = ``wait_s`` when the source gives it, else answer - queued.
+* ``handled`` and ``talk_sum`` / ``hold_sum`` / ``wrap_sum`` at ``call.wrapped``: talk = the
+  ``talk_s`` of ``call.ended``, else end - answer - hold (none when the end is the answer);
+  hold = held -> resumed time; wrap =
+  wrapped - ended. A wrapped call without talk time counts in ``handled_untimed`` only (kept out
+  of the means). ``outcomes`` / ``successes`` (``outcome.success`` true) at the same event.
+* agent-state seconds (``available_s``, ``not_ready_s`` (+ per reason), ``talking_s``,
+  ``holding_s``, ``wrapping_s``, ``logged_in_s``) integrate the agent's state over time, cut at
+  bucket boundaries. The agent's state is talking while a call is connected, hold while held,
+  wrap between ``call.ended`` and ``call.wrapped``, else the state it set (available /
+  not_ready + reason) from login to logout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final, NamedTuple
+
+from shared.events import (
+    AgentLogin,
+    AgentLogout,
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallQueued,
+    CallResumed,
+    CallTransferred,
+    CallWrapped,
+    Event,
+)
+
+from .calendar import SiteCalendar
+from .definitions import DefinitionSet
+
+BUCKET_S: Final = 900
+COUNTERS: Final = (
+    "offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "wait_sum",
+    "handled", "handled_untimed", "talk_sum", "hold_sum", "wrap_sum", "outcomes", "successes",
+    "available_s", "not_ready_s", "talking_s", "holding_s", "wrapping_s", "logged_in_s",
+    "exited", "unqueued",
+)
+(OFFERED, ANSWERED, ABANDONED, SHORT, IN_SL, WAIT_SUM, HANDLED, UNTIMED, TALK_SUM, HOLD_SUM, WRAP_SUM,
+ OUTCOMES, SUCCESSES, AVAILABLE_S, NOT_READY_S, TALKING_S, HOLDING_S, WRAPPING_S, LOGGED_IN_S,
+ EXITED, UNQUEUED) = range(21)
+_STATE_COUNTER: Final = {"available": AVAILABLE_S, "not_ready": NOT_READY_S, "talking": TALKING_S,
+                         "hold": HOLDING_S, "wrap": WRAPPING_S}
+UTC: Final = dt.UTC
+
+
+class RollupKey(NamedTuple):
+    site: str
+    day: dt.date
+    bucket: int  # epoch seconds of the bucket start (UTC, a multiple of 900)
+    queue: str  # "" where the figure has none (agent-state rows)
+    project: str  # the call's campaign, "" when none
+    team: str
+    agent: str
+
+
+class ReasonKey(NamedTuple):
+    site: str
+    day: dt.date
+    bucket: int
+    team: str
+    agent: str
+    reason: str
+
+
+class OutcomeKey(NamedTuple):
+    site: str
+    day: dt.date
+    queue: str
+    project: str
+    team: str
+    agent: str
+    code: str
+    reason: str
+    success: bool | None
+
+
+@dataclass(slots=True)
+class FollowUp:
+    site: str
+    day: dt.date  # business day of the wrap that asked for it
+    call: str
+    contact: str
+    queue: str
+    project: str
+    team: str
+    agent: str
+    opened_at: dt.datetime
+    due_at: dt.datetime
+    code: str
+    reason: str
+    closed_at: dt.datetime | None = None
+    closed_by: str | None = None  # the later call whose wrap closed it
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    site: str
+    day: dt.date
+    agent: str
+    team: str
+    state: str  # available | not_ready | talking | hold | wrap
+    reason: str
+    start: dt.datetime
+    end: dt.datetime
+    call: str
+
+
+@dataclass(slots=True)
+class Rollups:
+    rows: dict[RollupKey, list[float]] = field(default_factory=dict)
+    reasons: dict[ReasonKey, float] = field(default_factory=dict)
+    outcomes: dict[OutcomeKey, int] = field(default_factory=dict)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    # wraps of calls that name their contact (site, day, contact, call, at): what closes follow-ups
+    wraps: list[tuple[str, dt.date, str, str, dt.datetime]] = field(default_factory=list)
+
+    def days(self) -> dict[RollupKey, list[float]]:
+        """The day roll-up: the 15-minute rows summed per day (``bucket`` = 0)."""
+        out: dict[RollupKey, list[float]] = {}
+        for key, values in self.rows.items():
+            dkey = key._replace(bucket=0)
+            have = out.get(dkey)
+            if have is None:
+                out[dkey] = list(values)
+            else:
+                for i, v in enumerate(values):
+                    if v:
+                        have[i] += v
+        return out
+
+    def only_days(self, first: dt.date, last: dt.date) -> Rollups:
+        """What belongs to business days ``first`` .. ``last`` (a rebuild keeps only its range)."""
+        return Rollups(
+            rows={k: v for k, v in self.rows.items() if first <= k.day <= last},
+            reasons={k: v for k, v in self.reasons.items() if first <= k.day <= last},
+            outcomes={k: v for k, v in self.outcomes.items() if first <= k.day <= last},
+            follow_ups=[f for f in self.follow_ups if first <= f.day <= last],
+            spans=[s for s in self.spans if first <= s.day <= last],
+            wraps=[w for w in self.wraps if first <= w[1] <= last],
+        )
+
+
+@dataclass(slots=True)
+class _Call:
+    queue: str = ""
+    project: str = ""
+    contact: str = ""
+    waiting: bool = False
+    queued_at: float | None = None
+    answered_at: float | None = None
+    agent: str = ""
+    team: str = ""
+    hold_from: float | None = None
+    hold_sum: float = 0.0
+    ended_at: float | None = None
+    talk_s: float | None = None
+
+
+@dataclass(slots=True)
+class _Agent:
+    team: str = ""
+    logged_in: bool = False
+    base: str = "available"
+    reason: str = ""
+    calls: dict[str, str] = field(default_factory=dict)  # call -> talking | hold | wrap
+    state: str | None = None  # effective state, None = logged out
+    state_reason: str = ""
+    state_call: str = ""
+    since: float = 0.0
+
+    def effective(self) -> tuple[str | None, str, str]:
+        phases = self.calls
+        if phases:
+            for want in ("talking", "hold", "wrap"):
+                for call, phase in phases.items():
+                    if phase == want:
+                        return want, "", call
+        if not self.logged_in:
+            return None, "", ""
+        return self.base, (self.reason if self.base == "not_ready" else ""), ""
+
+
+class _Folder:
+    def __init__(self, calendars: Mapping[str, SiteCalendar], defs: DefinitionSet,
+                 contacts: Mapping[tuple[str, str], str]) -> None:
+        self.calendars = calendars
+        self.default_calendar = SiteCalendar()
+        self.defs = defs
+        self.contacts = contacts
+        self.out = Rollups()
+        self.calls: dict[tuple[str, str], _Call] = {}
+        self.agents: dict[tuple[str, str], _Agent] = {}
+        self.open_follow_ups: dict[tuple[str, str], list[FollowUp]] = {}
+        self._days: dict[tuple[str, int], dt.date] = {}
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def day_of(self, site: str, bucket: int) -> dt.date:
+        key = (site, bucket)
+        day = self._days.get(key)
+        if day is None:
+            cal = self.calendars.get(site, self.default_calendar)
+            day = self._days[key] = cal.business_day(dt.datetime.fromtimestamp(bucket, UTC))
+        return day
+
+    def add(self, site: str, t: float, queue: str, project: str, team: str, agent: str,
+            *amounts: tuple[int, float]) -> None:
+        bucket = int(t // BUCKET_S) * BUCKET_S
+        key = RollupKey(site, self.day_of(site, bucket), bucket, queue, project, team, agent)
+        row = self.out.rows.get(key)
+        if row is None:
+            row = self.out.rows[key] = [0.0] * len(COUNTERS)
+        for i, v in amounts:
+            row[i] += v
+
+    def call(self, site: str, call: str) -> _Call:
+        c = self.calls.get((site, call))
+        if c is None:
+            c = self.calls[(site, call)] = _Call(contact=self.contacts.get((site, call), ""))
+        return c
+
+    def agent(self, site: str, agent: str) -> _Agent:
+        a = self.agents.get((site, agent))
+        if a is None:
+            a = self.agents[(site, agent)] = _Agent()
+        return a
+
+    # -- agent time ------------------------------------------------------------------------------
+    def restate(self, site: str, name: str, a: _Agent, t: float) -> None:
+        """Close the agent's current state at ``t`` (booking its seconds) and enter the new one."""
+        state, reason, call = a.effective()
+        if (state, reason, call) == (a.state, a.state_reason, a.state_call):
+            return
+        self.accrue(site, name, a, t)
+        a.state, a.state_reason, a.state_call, a.since = state, reason, call, t
+
+    def accrue(self, site: str, name: str, a: _Agent, t: float) -> None:
+        if a.state is None or t <= a.since:
+            a.since = max(a.since, t)
+            return
+        counter = _STATE_COUNTER[a.state]
+        start = a.since
+        piece_start = start
+        piece_day = self.day_of(site, int(start // BUCKET_S) * BUCKET_S)
+        while start < t:
+            bucket = int(start // BUCKET_S) * BUCKET_S
+            day = self.day_of(site, bucket)
+            if day != piece_day:
+                self.span(site, piece_day, name, a, piece_start, start)
+                piece_start, piece_day = start, day
+            end = min(t, float(bucket + BUCKET_S))
+            secs = end - start
+            self.add(site, start, "", "", a.team, name, (counter, secs), (LOGGED_IN_S, secs))
+            if a.state == "not_ready":
+                rkey = ReasonKey(site, day, bucket, a.team, name, a.state_reason)
+                self.out.reasons[rkey] = self.out.reasons.get(rkey, 0.0) + secs
+            start = end
+        self.span(site, piece_day, name, a, piece_start, t)
+        a.since = t
+
+    def span(self, site: str, day: dt.date, name: str, a: _Agent, start: float, end: float) -> None:
+        if end > start and a.state is not None:
+            self.out.spans.append(Span(site, day, name, a.team, a.state, a.state_reason,
+                                       dt.datetime.fromtimestamp(start, UTC),
+                                       dt.datetime.fromtimestamp(end, UTC), a.state_call))
+
+    # -- events ----------------------------------------------------------------------------------
+    def offer(self, site: str, c: _Call, queue: str, t: float) -> None:
+        c.queue, c.waiting, c.queued_at = queue, True, t
+        c.answered_at = None
+        self.add(site, t, queue, c.project, "", "", (OFFERED, 1.0))
+
+    def feed(self, ev: Event) -> None:
+        t = ev.ts.timestamp()
+        site = ev.site
+        if isinstance(ev, CallQueued):
+            c = self.call(site, ev.call)
+            if c.waiting and c.queue == ev.queue:
+                return  # a repeat while waiting
+            if ev.campaign:
+                c.project = ev.campaign
+            self.offer(site, c, ev.queue, t)
+        elif isinstance(ev, CallAnswered):
+            c = self.call(site, ev.call)
+            defs = self.defs.for_queue(site, ev.queue)
+            a = self.agent(site, ev.agent)
+            unqueued = False
+            if not (c.waiting and c.queue == ev.queue):
+                if c.answered_at is not None and c.queue == ev.queue:
+                    return  # a second answer of the same leg
+                if not ev.wait_s and defs.unqueued == "exclude":
+                    unqueued = True  # straight to an agent: not a queue figure
+                    c.queue = ev.queue
+                else:
+                    self.offer(site, c, ev.queue, t - (ev.wait_s or 0.0))
+            wait = ev.wait_s if ev.wait_s is not None else max(0.0, t - (c.queued_at or t))
+            c.waiting, c.answered_at, c.agent, c.team = False, t, ev.agent, a.team
+            c.hold_from, c.hold_sum, c.ended_at, c.talk_s = None, 0.0, None, None
+            if unqueued:
+                self.add(site, t, ev.queue, c.project, a.team, ev.agent, (UNQUEUED, 1.0))
+            else:
+                in_sl = 1.0 if defs.within(wait) else 0.0
+                self.add(site, t, ev.queue, c.project, a.team, ev.agent,
+                         (ANSWERED, 1.0), (WAIT_SUM, wait), (IN_SL, in_sl))
+            a.calls[ev.call] = "talking"
+            self.restate(site, ev.agent, a, t)
+        elif isinstance(ev, CallAbandoned):
+            c = self.call(site, ev.call)
+            if not (c.waiting and c.queue == ev.queue):
+                if c.queue == ev.queue and c.queued_at is not None and not c.waiting:
+                    return  # already resolved in this queue
+                self.offer(site, c, ev.queue, t - (ev.wait_s or 0.0))
+            wait = ev.wait_s if ev.wait_s is not None else max(0.0, t - (c.queued_at or t))
+            c.waiting = False
+            defs = self.defs.for_queue(site, ev.queue)
+            if defs.counts_as_abandon(ev.cause):
+                short = 1.0 if defs.is_short(wait) else 0.0
+                self.add(site, t, ev.queue, c.project, "", "", (ABANDONED, 1.0), (SHORT, short))
+            else:
+                self.add(site, t, ev.queue, c.project, "", "", (EXITED, 1.0))
+            self.calls.pop((site, ev.call), None)
+        elif isinstance(ev, CallHeld):
+            c = self.call(site, ev.call)
+            a = self.agent(site, ev.agent)
+            if c.hold_from is None:
+                c.hold_from = t
+            a.calls[ev.call] = "hold"
+            self.restate(site, ev.agent, a, t)
+        elif isinstance(ev, CallResumed):
+            c = self.call(site, ev.call)
+            a = self.agent(site, ev.agent)
+            if c.hold_from is not None:
+                c.hold_sum += max(0.0, t - c.hold_from)
+                c.hold_from = None
+            a.calls[ev.call] = "talking"
+            self.restate(site, ev.agent, a, t)
+        elif isinstance(ev, CallEnded):
+            c = self.call(site, ev.call)
+            a = self.agent(site, ev.agent)
+            if c.hold_from is not None:
+                c.hold_sum += max(0.0, t - c.hold_from)
+                c.hold_from = None
+            c.ended_at = t
+            if ev.talk_s is not None:
+                c.talk_s = ev.talk_s
+            elif c.answered_at is not None and t > c.answered_at:
+                c.talk_s = max(0.0, t - c.answered_at - c.hold_sum)
+            # else: no talk time (the source gave none and the end is the answer): untimed
+            a.calls[ev.call] = "wrap"
+            self.restate(site, ev.agent, a, t)
+        elif isinstance(ev, CallWrapped):
+            self.wrapped(site, ev, t)
+        elif isinstance(ev, CallTransferred):
+            a = self.agent(site, ev.agent)
+            a.calls.pop(ev.call, None)
+            self.restate(site, ev.agent, a, t)
+        elif isinstance(ev, AgentLogin):
+            a = self.agent(site, ev.agent)
+            if ev.team is not None and ev.team != a.team:
+                self.accrue(site, ev.agent, a, t)  # time so far stays with the old team
+                a.team = ev.team
+            a.logged_in, a.base, a.reason = True, "available", ""
+            self.restate(site, ev.agent, a, t)
+        elif isinstance(ev, AgentLogout):
+            a = self.agent(site, ev.agent)
+            a.logged_in = False
+            self.restate(site, ev.agent, a, t)
+        elif isinstance(ev, AgentStateChanged):
+            a = self.agent(site, ev.agent)
+            a.logged_in = True
+            a.base, a.reason = ev.state, (ev.reason or "") if ev.state == "not_ready" else ""
+            self.restate(site, ev.agent, a, t)
+
+    def wrapped(self, site: str, ev: CallWrapped, t: float) -> None:
+        c = self.calls.pop((site, ev.call), None) or _Call(contact=self.contacts.get((site, ev.call), ""))
+        a = self.agent(site, ev.agent)
+        team = c.team or a.team
+        if c.hold_from is not None:
+            c.hold_sum += max(0.0, t - c.hold_from)
+        talk = c.talk_s
+        if talk is None and c.answered_at is not None and c.ended_at is None and t > c.answered_at:
+            talk = max(0.0, t - c.answered_at - c.hold_sum)  # wrapped without an end: no wrap time
+        wrap = max(0.0, t - c.ended_at) if c.ended_at is not None else 0.0
+        amounts: list[tuple[int, float]] = []
+        if talk is None:
+            amounts.append((UNTIMED, 1.0))
+        else:
+            amounts += [(HANDLED, 1.0), (TALK_SUM, talk), (HOLD_SUM, c.hold_sum), (WRAP_SUM, wrap)]
+        out = ev.outcome
+        if out is not None:
+            amounts.append((OUTCOMES, 1.0))
+            if out.success:
+                amounts.append((SUCCESSES, 1.0))
+        self.add(site, t, c.queue, c.project, team, ev.agent, *amounts)
+        bucket = int(t // BUCKET_S) * BUCKET_S
+        day = self.day_of(site, bucket)
+        named = c.contact or self.contacts.get((site, ev.call), "")
+        contact = named or ev.call
+        if named:
+            self.out.wraps.append((site, day, named, ev.call, ev.ts.astimezone(UTC)))
+        # a later call of the same contact closes its open follow-ups
+        for f in self.open_follow_ups.pop((site, contact), []):
+            if f.call != ev.call and f.opened_at.timestamp() < t:
+                f.closed_at, f.closed_by = ev.ts.astimezone(UTC), ev.call
+            else:
+                self.open_follow_ups.setdefault((site, contact), []).append(f)
+        if out is not None:
+            okey = OutcomeKey(site, day, c.queue, c.project, team, ev.agent, out.code, out.reason or "",
+                              out.success)
+            self.out.outcomes[okey] = self.out.outcomes.get(okey, 0) + 1
+            if out.follow_up_at is not None:
+                f = FollowUp(site, day, ev.call, contact, c.queue, c.project, team, ev.agent,
+                             ev.ts.astimezone(UTC), out.follow_up_at.astimezone(UTC), out.code,
+                             out.reason or "")
+                self.out.follow_ups.append(f)
+                self.open_follow_ups.setdefault((site, contact), []).append(f)
+        a.calls.pop(ev.call, None)
+        self.restate(site, ev.agent, a, t)
+
+    def finish(self, until: float | None) -> None:
+        if until is None:
+            return
+        for (site, name), a in self.agents.items():
+            if a.state is not None and a.since < until:
+                self.accrue(site, name, a, until)
+
+
+def fold(events: Iterable[Event], *, calendars: Mapping[str, SiteCalendar] | None = None,
+         definitions: DefinitionSet | None = None,
+         contacts: Mapping[tuple[str, str], str] | None = None,
+         until: dt.datetime | None = None) -> Rollups:
+    """Fold ``events`` (in event-time order) into roll-ups. ``until``: agents still in a state
+    then have their time booked up to it (a rebuild passes the end of its range, or now).
+    ``contacts``: the customer / contact of a call, ``(site, call) -> contact`` (events carry it
+    as an extra field; see docs/reports.md); a call without one is its own contact."""
+    folder = _Folder(calendars or {}, definitions or DefinitionSet(), contacts or {})
+    for ev in events:
+        folder.feed(ev)
+    folder.finish(until.timestamp() if until is not None else None)
+    return folder.out

@@ -1,0 +1,156 @@
+"""Report rows as CSV and XLSX downloads, and the shift handover as a PDF document."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+CJK_FONTS = (  # a CJK TrueType font of the system (scripts/system-deps.sh installs WenQuanYi)
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+)
+
+
+def flatten(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Columns (in order of first appearance; nested dicts as ``key.sub``) and the values."""
+    flat: list[dict[str, Any]] = []
+    columns: dict[str, None] = {}
+    for row in rows:
+        out: dict[str, Any] = {}
+        for k, v in row.items():
+            if isinstance(v, dict):
+                for sk, sv in v.items():
+                    out[f"{k}.{sk}"] = sv
+            elif isinstance(v, list | tuple):
+                out[k] = "; ".join(str(x) for x in v)
+            else:
+                out[k] = v
+        for k in out:
+            columns.setdefault(k)
+        flat.append(out)
+    cols = list(columns)
+    return cols, [[r.get(c) for c in cols] for r in flat]
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    cols, values = flatten(rows)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(cols)
+    for v in values:
+        w.writerow(["" if x is None else x for x in v])
+    return buf.getvalue()
+
+
+def to_xlsx(title: str, rows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    cols, values = flatten(rows)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title[:31]
+    ws.append(cols)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for v in values:
+        ws.append(v)
+    ws.freeze_panes = "A2"
+    info = wb.create_sheet("params")
+    for k, v in meta.items():
+        info.append([k, "" if v is None else str(v)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+LABELS = {
+    "en": {"title": "Shift handover", "site": "Site", "shift": "Shift", "day": "Day", "kpis": "KPIs",
+           "target": "target", "met": "met", "missed": "missed", "alerts": "Alerts", "raised": "raised",
+           "acknowledged": "acknowledged", "open": "still open", "projects": "Projects behind plan",
+           "needed": "needed per hour", "follow_ups": "Follow-ups due next shift", "note": "Note",
+           "none": "none", "by": "by"},
+    "zh": {"title": "交接班报告", "site": "现场", "shift": "班次", "day": "日期", "kpis": "关键指标",
+           "target": "目标", "met": "达标", "missed": "未达标", "alerts": "告警", "raised": "新增",
+           "acknowledged": "已确认", "open": "未关闭", "projects": "落后于计划的项目",
+           "needed": "每小时需完成", "follow_ups": "下一班次到期的回访", "note": "交班留言",
+           "none": "无", "by": "确认人"},
+}
+
+
+def handover_pdf(doc: dict[str, Any], lang: str = "en") -> bytes:
+    """A plain, printable PDF of the handover (text a PDF reader and ``pdftotext`` read back)."""
+    from fpdf import FPDF
+
+    L = LABELS.get(lang, LABELS["en"])
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    font = next((f for f in CJK_FONTS if f.exists()), None)
+    if font is not None:
+        pdf.add_font("cjk", "", str(font))
+        family = "cjk"
+    else:  # no CJK font on this machine: Latin-1 text only
+        family = "helvetica"
+        lang = "en"
+        L = LABELS["en"]
+
+    def text(s: str, size: int = 10) -> None:
+        pdf.set_font(family, size=size)
+        if family == "helvetica":
+            s = s.encode("latin-1", "replace").decode("latin-1")
+        pdf.multi_cell(0, size * 0.55, s, new_x="LMARGIN", new_y="NEXT")
+
+    text(f"{L['title']} - {doc['site']} / {doc['shift']} / {doc['day']}", 16)
+    text(f"{doc['start']} .. {doc['end']}", 9)
+    text("")
+    text(L["kpis"], 13)
+    for k in doc["kpis"]:
+        line = f"{k['kpi']}: {_fmt(k['value'])}"
+        if "target" in k:
+            state = L["met"] if k["met"] else (L["missed"] if k["met"] is False else "-")
+            line += f"  ({L['target']} {k['op']} {_fmt(k['target'])}: {state})"
+        text(line)
+    text("")
+    text(L["alerts"], 13)
+    for part in ("raised", "acknowledged", "open"):
+        items = doc["alerts"][part]
+        text(f"{L[part]}: {len(items)}", 11)
+        for a in items:
+            line = f"  [{a.get('severity')}] {a.get('rule')} {a.get('summary') or ''}"
+            if part == "acknowledged" and a.get("ack"):
+                ack = a["ack"]
+                line += f" - {L['by']} {ack.get('by')} {ack.get('at')} {ack.get('note') or ''}"
+            text(line, 9)
+    text("")
+    text(L["projects"], 13)
+    for p in doc["projects_behind"] or []:
+        text(f"{p['project']}: {p.get('done')} / {_fmt(p.get('planned'))} - {L['needed']} "
+             f"{_fmt(p.get('needed_per_h'))}")
+    if not doc["projects_behind"]:
+        text(L["none"])
+    text("")
+    fu = doc["follow_ups_next_shift"]
+    text(f"{L['follow_ups']} ({fu['shift']})", 13)
+    for f in fu["items"]:
+        text(f"{f['due_at']}  {f['contact']}  {f.get('agent') or ''}  {f.get('reason') or f.get('code')}", 9)
+    if not fu["items"]:
+        text(L["none"])
+    text("")
+    text(L["note"], 13)
+    note = doc.get("note")
+    text(f"{note['note']}\n- {note['author']} {note['at']}" if note else L["none"])
+    return bytes(pdf.output())
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}".rstrip("0").rstrip(".")
+    return str(v)

@@ -1,0 +1,189 @@
+"""Report roll-ups in the database (SQLite and PostgreSQL): rebuilt from the events table, then
+every report read back and checked against plain-Python computations over the same events; late
+events folded in by ``refresh``; a team-scoped caller sees only its team's rows."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from floorwatch.sim import FloorSimulation, default_config
+from services.reports.core import SiteCalendar
+from services.reports.core.config import Access, ReportConfig
+from services.reports.store import ReportStore
+from shared.db import make_engine
+from shared.events import (
+    AgentLogin,
+    AgentLogout,
+    CallAnswered,
+    CallQueued,
+    CallWrapped,
+    Event,
+    Outcome,
+)
+from shared.migrate import upgrade
+from tests.conftest import PG_ADMIN_DSN, _pg_exec, unavailable
+from tests.support.reportdb import store_events
+
+BJ = dt.timezone(dt.timedelta(hours=8))
+START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BJ)
+DAY = dt.date(2026, 11, 30)
+CONFIG = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")})
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def sim_events() -> list[Event]:
+    sim = FloorSimulation(default_config(), seed=7, start=START, run_id="r1")
+    return sim.events_until(START + dt.timedelta(hours=3))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReportStore]:
+    name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    else:
+        name = f"floorwatch_rep_{uuid.uuid4().hex[:10]}"
+        try:
+            await _pg_exec(PG_ADMIN_DSN, f'CREATE DATABASE "{name}"')
+        except Exception as exc:  # noqa: BLE001
+            unavailable(f"PostgreSQL at {PG_ADMIN_DSN} is not usable: {exc}")
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        url = f"{base}/{name}"
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url)
+    try:
+        yield ReportStore(engine, CONFIG)
+    finally:
+        await engine.dispose()
+        if name is not None:
+            await _pg_exec(PG_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+Q = {"from": DAY, "to": DAY}
+
+
+async def test_rebuild_then_every_report_agrees_with_the_events(store: ReportStore) -> None:
+    events = sim_events()
+    await store_events(store.engine, events)
+    counts = await store.rebuild(DAY, DAY)
+    assert counts["events"] == len(events)
+    # independent: plain counts over the events
+    answered = Counter(e.queue for e in events if isinstance(e, CallAnswered))
+    queued = {(e.call, e.queue) for e in events if isinstance(e, CallQueued)}
+    offered = Counter(q for _, q in queued)
+    for e in events:
+        if isinstance(e, CallAnswered) and (e.call, e.queue) not in queued:
+            offered[e.queue] += 1
+    wrapped = [e for e in events if isinstance(e, CallWrapped)]
+    successes = sum(1 for e in wrapped if e.outcome is not None and e.outcome.success)
+    rows = await store.report("project-daily", Q, Access(), NOW)
+    by_queue: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        if r["queue"] is not None:
+            by_queue[r["queue"]]["answered"] += r["answered"]
+            by_queue[r["queue"]]["offered"] += r["offered"]
+    assert {q: c["answered"] for q, c in by_queue.items()} == dict(answered)
+    assert {q: c["offered"] for q, c in by_queue.items()} == dict(offered)
+    totals = [r for r in rows if r["queue"] is None]
+    assert sum(r["answered"] for r in totals) == sum(answered.values())
+    # interval rows add up to the day rows
+    per30 = await store.report("project-daily", {**Q, "interval": "30m"}, Access(), NOW)
+    assert sum(r["answered"] for r in per30 if r["queue"] is None) == sum(answered.values())
+    assert all(r["interval_start"].endswith("+08:00") for r in per30)
+    perf = await store.report("staff-performance", Q, Access(), NOW)
+    agents = [r for r in perf if r["level"] == "agent"]
+    assert sum(r["calls"] for r in agents) == len(wrapped)
+    assert sum(r["successes"] for r in agents) == successes
+    assert sorted(r["rank"] for r in agents) == list(range(1, len(agents) + 1))
+    # logged-in time per agent: login -> logout (or the last event), plain
+    last = max(e.ts for e in events)
+    login: dict[str, dt.datetime] = {}
+    logged: Counter[str] = Counter()
+    for e in events:
+        if isinstance(e, AgentLogin):
+            login.setdefault(e.agent, e.ts)
+        elif isinstance(e, AgentLogout) and e.agent in login:
+            logged[e.agent] += (e.ts - login.pop(e.agent)).total_seconds()
+    for a, t in login.items():
+        logged[a] += (last - t).total_seconds()
+    got = {r["agent"]: r["logged_in_s"] for r in agents if r["logged_in_s"]}
+    assert got.keys() == {a for a, s in logged.items() if s}
+    for a, s in logged.items():
+        if s:
+            assert abs(got[a] - s) < 0.5, a
+    fails = await store.report("failure-reasons", Q, Access(), NOW)
+    want_fail = Counter(e.outcome.reason or None for e in wrapped
+                        if e.outcome is not None and not e.outcome.success)
+    got_fail: Counter[str | None] = Counter()
+    for r in fails:
+        got_fail[r["reason"]] += r["failures"]
+    assert got_fail == want_fail and sum(want_fail.values()) > 0
+    log = await store.report("agent-log", {**Q, "agent": agents[0]["agent"]}, Access(), NOW)
+    assert log and all(r["agent"] == agents[0]["agent"] for r in log)
+    assert abs(sum(r["duration_s"] for r in log) - agents[0]["logged_in_s"]) < 0.5
+    progress = await store.report("project-progress", Q, Access(), NOW)
+    by_campaign: Counter[str] = Counter()
+    camp = {e.call: e.campaign for e in events if isinstance(e, CallQueued) and e.campaign}
+    for e in wrapped:
+        if e.outcome is not None and e.outcome.success and e.call in camp:
+            by_campaign[camp[e.call]] += 1
+    assert {r["project"]: r["completed"] for r in progress if r["day"] is None} == \
+        {k: v for k, v in by_campaign.items()} | {p: 0 for p in {r["project"] for r in progress}
+                                                   if p not in by_campaign}
+
+
+async def test_a_team_supervisor_sees_only_its_team(store: ReportStore) -> None:
+    events = sim_events()
+    await store_events(store.engine, events)
+    await store.rebuild(DAY, DAY)
+    teams = {e.team for e in events if isinstance(e, AgentLogin)}
+    mine = sorted(teams)[0]
+    access = Access(sites=frozenset({"bj-01"}), teams=frozenset({mine}))
+    for name in ("project-daily", "staff-performance", "failure-reasons", "agent-progress", "agent-log",
+                 "follow-ups", "project-progress"):
+        for params in (Q, {**Q, "team": sorted(teams)[1]}):
+            rows = await store.report(name, params, access, NOW)
+            for r in rows:
+                assert r.get("team") in (None, mine), (name, r)
+            if name == "staff-performance" and params is Q:
+                assert rows and {r["team"] for r in rows} == {mine}
+    other = Access(sites=frozenset({"elsewhere"}))
+    assert await store.report("staff-performance", Q, other, NOW) == []
+
+
+async def test_late_events_are_folded_in_by_refresh(store: ReportStore) -> None:
+    t = dt.datetime(2026, 11, 30, 10, 0, tzinfo=BJ)
+
+    def ev(cls: type, i: int, minute: int, **kw: object) -> Event:
+        at = t + dt.timedelta(minutes=minute)
+        return cls(v=1, id=f"late-{i}", source="t", ts=at, site="bj-01", **kw)  # type: ignore[no-any-return]
+
+    first = [ev(AgentLogin, 0, 0, agent="a", team="t1"),
+             ev(CallQueued, 1, 1, call="c1", queue="q"),
+             ev(CallAnswered, 2, 1, call="c1", queue="q", agent="a", wait_s=5.0),
+             ev(CallWrapped, 3, 5, call="c1", agent="a",
+                outcome=Outcome(code="no", success=False, follow_up_at=t + dt.timedelta(days=1)))]
+    await store_events(store.engine, first, {"c1": {"contact": "cust-1"}})
+    assert (await store.refresh())["days"] == ["2026-11-30"]
+    ups = await store.report("follow-ups", Q, Access(), NOW)
+    assert [u["contact"] for u in ups] == ["cust-1"]
+    # a late call of the same contact, a day later, closes it; the day before gets a late call too
+    late = [ev(CallQueued, 4, 24 * 60, call="c2", queue="q"),
+            ev(CallAnswered, 5, 24 * 60, call="c2", queue="q", agent="a"),
+            ev(CallWrapped, 6, 24 * 60 + 3, call="c2", agent="a"),
+            ev(CallQueued, 7, -60, call="c0", queue="q")]
+    await store_events(store.engine, late, {"c2": {"contact": "cust-1"}}, offset0=100)
+    done = await store.refresh()
+    assert done["days"] == ["2026-11-30", "2026-12-01"]
+    two_days = {"from": DAY, "to": DAY + dt.timedelta(days=1)}
+    assert await store.report("follow-ups", two_days, Access(), NOW) == []
+    rows = await store.report("project-daily", Q, Access(), NOW)
+    assert [r["offered"] for r in rows if r["queue"] == "q"] == [2]
+    assert (await store.refresh())["days"] == []

@@ -1,0 +1,156 @@
+"""The reports REST contract: JSON shape, CSV and XLSX equal to the JSON rows, errors that say what
+is wrong, the shift handover (JSON, PDF read back with pdftotext, the outgoing note)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from floorwatch.sim import FloorSimulation, default_config
+from services.api.app import create_app
+from services.api.runtime import ApiOptions
+from services.reports.core import SiteCalendar
+from services.reports.core.config import ReportConfig, Shift
+from services.reports.store import ReportStore
+from shared.config import Settings
+from shared.db import make_engine
+from shared.migrate import upgrade
+from tests.conftest import unavailable
+from tests.support.reportdb import store_events
+
+from .conftest import ADMIN, SUP_SALES, WB_SALES, token_store
+from .fakes import QueueFeed, RecordingSink
+
+BJ = dt.timezone(dt.timedelta(hours=8))
+START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BJ)
+CONFIG = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")},
+                      shifts={"bj-01": (Shift("early", 8 * 60, 16 * 60), Shift("late", 16 * 60, 24 * 60))})
+DAYQ = "from=2026-11-30&to=2026-11-30"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+
+
+def build_app(reports: ReportStore | None) -> FastAPI:
+    return create_app(Settings(admin_token=ADMIN, report_refresh_s=0), feed=QueueFeed(),
+                      commands=RecordingSink(), registry=CollectorRegistry(), tokens=token_store(),
+                      options=ApiOptions(drain_timeout_s=1.0), reports=reports)
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('rep') / 'r.db'}"
+    upgrade(url)
+
+    async def fill() -> None:
+        engine = make_engine(url)
+        events = FloorSimulation(default_config(), seed=3, start=START, run_id="api").events_until(
+            START + dt.timedelta(hours=2))
+        await store_events(engine, events)
+        await ReportStore(engine, CONFIG).rebuild(dt.date(2026, 11, 30), dt.date(2026, 11, 30))
+        await engine.dispose()
+
+    asyncio.run(fill())
+    return url
+
+
+@pytest.fixture
+async def http(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    engine = make_engine(db_url)
+    app = build_app(ReportStore(engine, CONFIG))
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                    base_url="http://api.test") as c:
+        yield c
+    await engine.dispose()
+
+
+async def test_json_csv_and_xlsx_carry_the_same_rows(http: httpx.AsyncClient) -> None:
+    from openpyxl import load_workbook
+
+    doc = (await http.get(f"/v1/reports/project-daily?{DAYQ}", headers=AUTH)).json()
+    assert doc["report"] == "project-daily" and doc["params"]["from"] == "2026-11-30"
+    assert doc["definitions"]["sl_threshold_s"] == 20.0
+    rows = doc["rows"]
+    assert rows and {"site", "queue", "project", "day", "offered", "answered", "abandoned", "service_level",
+                     "asa_s", "talk_s", "hold_s", "wrap_s", "aht_s"} <= set(rows[0])
+    r = await http.get(f"/v1/reports/project-daily?{DAYQ}&format=csv", headers=AUTH)
+    assert r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    parsed = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(parsed) == len(rows)
+    for a, b in zip(parsed, rows, strict=True):
+        assert int(a["offered"]) == b["offered"] and (a["queue"] or None) == b["queue"]
+    x = await http.get(f"/v1/reports/project-daily?{DAYQ}&format=xlsx", headers=AUTH)
+    ws = load_workbook(io.BytesIO(x.content)).active
+    assert ws is not None
+    table = list(ws.iter_rows(values_only=True))
+    head = list(table[0])
+    assert [dict(zip(head, t, strict=True))["answered"] for t in table[1:]] == [r["answered"] for r in rows]
+
+
+async def test_errors_say_what_is_wrong(http: httpx.AsyncClient, db_url: str) -> None:
+    cases = {
+        "/v1/reports/nope": (404, "project-daily"),
+        "/v1/reports/project-daily?from=2026-13-01": (422, "YYYY-MM-DD"),
+        "/v1/reports/project-daily?from=2026-11-30&to=2026-11-01": (422, "before"),
+        "/v1/reports/project-daily?from=2024-01-01&to=2026-01-01": (422, "at most"),
+        "/v1/reports/failure-reasons?by=colour": (422, "colour"),
+        "/v1/reports/project-daily?interval=7m": (422, "interval"),
+        "/v1/handover?site=bj-01&shift=noon": (422, "early, late"),
+    }
+    for path, (code, text) in cases.items():
+        r = await http.get(path, headers=AUTH)
+        assert r.status_code == code, (path, r.text)
+        assert text in r.json()["detail"], (path, r.text)
+    app = build_app(None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as c:
+        r = await c.get("/v1/reports/project-daily", headers=AUTH)
+        assert r.status_code == 503 and "database" in r.json()["detail"]
+
+
+async def test_handover_json_pdf_and_note(http: httpx.AsyncClient) -> None:
+    q = "site=bj-01&shift=early&day=2026-11-30"
+    doc = (await http.get(f"/v1/handover?{q}", headers=AUTH)).json()
+    assert doc["start"] == "2026-11-30T08:00:00+08:00" and doc["end"] == "2026-11-30T16:00:00+08:00"
+    kpi = {k["kpi"]: k for k in doc["kpis"]}
+    day = (await http.get(f"/v1/reports/project-daily?{DAYQ}", headers=AUTH)).json()["rows"]
+    # the simulated two hours lie inside the early shift: the shift's offered = the day's
+    assert kpi["offered"]["value"] == sum(r["offered"] for r in day if r["queue"] is None) > 0
+    assert doc["follow_ups_next_shift"]["shift"] == "late" and doc["note"] is None
+    note = {"site": "bj-01", "shift": "early", "day": "2026-11-30", "note": "队列拥堵 15:00"}
+    r = await http.post("/v1/handover/note", headers={"Authorization": f"Bearer {SUP_SALES}"}, json=note)
+    assert r.status_code == 201, r.text
+    r = await http.post("/v1/handover/note", headers={"Authorization": f"Bearer {WB_SALES}"},
+                        json={"site": "bj-01", "shift": "early", "day": "2026-11-30", "note": "x"})
+    assert r.status_code == 403
+    doc = (await http.get(f"/v1/handover?{q}", headers=AUTH)).json()
+    assert doc["note"]["note"] == "队列拥堵 15:00" and doc["note"]["author"] == "alice"
+    pdf = await http.get(f"/v1/handover?{q}&format=pdf&lang=zh", headers=AUTH)
+    assert pdf.headers["content-type"] == "application/pdf"
+    if shutil.which("pdftotext") is None:
+        unavailable("pdftotext (poppler-utils) is not installed: scripts/system-deps.sh installs it")
+    text = await asyncio.to_thread(lambda: subprocess.run(["pdftotext", "-", "-"], input=pdf.content,
+                                                          capture_output=True, check=True).stdout)
+    body = text.decode("utf-8")
+    assert "交接班报告" in body and "队列拥堵 15:00" in body and "bj-01" in body
+    assert f"offered: {kpi['offered']['value']}" in body
+
+
+def test_pdf_without_a_cjk_font_falls_back_to_latin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.reports import export
+
+    monkeypatch.setattr(export, "CJK_FONTS", (tmp_path / "absent.ttc",))
+    doc = {"site": "s", "shift": "d", "day": "2026-11-30", "start": "a", "end": "b", "kpis": [],
+           "alerts": {"raised": [], "acknowledged": [], "open": []}, "projects_behind": [],
+           "follow_ups_next_shift": {"shift": "n", "items": []}, "note": None}
+    assert export.handover_pdf(doc, "zh").startswith(b"%PDF")
