@@ -192,7 +192,7 @@ class Deliverer:
                                 f"gave up after {attempt} attempts: {result.error}")
             await self.store.attempt(msg.notification_id, msg.receiver, at=now, outcome=result.outcome,
                                      status_code=result.status_code, error=result.error, duration_s=took)
-            self.metrics.attempts.labels(msg.receiver, msg.kind, result.outcome).inc()
+            self.metrics.attempts.labels(msg.route, msg.receiver, msg.kind, result.outcome).inc()
             self.metrics.duration.labels(msg.receiver, msg.kind).observe(took)
             if result.outcome == "delivered":
                 self.metrics.delay.labels(msg.receiver).observe(max(0.0, age))
