@@ -147,6 +147,19 @@ def load_notify_config(path: Path):  # type: ignore[no-untyped-def]
     return read_config(path)
 
 
+def _has_notifications(path: Path | None) -> bool:
+    """Whether a rules file carries a ``notifications:`` section (docs/notifications.md)."""
+    if path is None:
+        return False
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False  # the rules check reports it
+    return isinstance(doc, dict) and doc.get("notifications") is not None
+
+
 def cmd_notify(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
@@ -301,6 +314,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
     load_ruleset(settings.rules_file)  # refuse a bad rules file before anything starts
+    if settings.notify_config is None and _has_notifications(settings.rules_file):
+        # routing in the rules file itself: its `notifications:` section runs the notifier
+        settings = settings.model_copy(update={"notify_config": settings.rules_file})
     if settings.notify_config is not None:
         load_notify_config(settings.notify_config)  # and a bad notifications file
     if args.simulate and settings.rules_file is None:

@@ -192,7 +192,7 @@ class Deliverer:
                                 f"gave up after {attempt} attempts: {result.error}")
             await self.store.attempt(msg.notification_id, msg.receiver, at=now, outcome=result.outcome,
                                      status_code=result.status_code, error=result.error, duration_s=took)
-            self.metrics.attempts.labels(msg.receiver, msg.kind, result.outcome).inc()
+            self.metrics.attempts.labels(msg.route, msg.receiver, msg.kind, result.outcome).inc()
             self.metrics.duration.labels(msg.receiver, msg.kind).observe(took)
             if result.outcome == "delivered":
                 self.metrics.delay.labels(msg.receiver).observe(max(0.0, age))
@@ -229,12 +229,11 @@ class Deliverer:
         headers.update(signed.headers)
         response = await self._http.post(signed.url, content=signed.body, headers=headers)
         code = response.status_code
+        problem = vendor_error(msg.kind, code, response.content)
+        if problem is not None:  # a robot's own error code: its rate limits are worth a retry
+            return Result("retry" if problem.retry else "failed", code, endpoint.scrub(problem.message))
         if 200 <= code < 300:
-            problem = vendor_error(msg.kind, code, response.content)
-            if problem is None:
-                return Result("delivered", code)
-            # robots answer 200 with an error code; their rate-limit codes are worth a retry
-            return Result("retry", code, endpoint.scrub(problem))
+            return Result("delivered", code)
         error = endpoint.scrub(f"HTTP {code}: {response.text[:300]}")
         if 400 <= code < 500 and code not in (408, 425, 429):
             return Result("failed", code, error)

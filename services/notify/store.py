@@ -28,6 +28,7 @@ class Outgoing:
     """One outbox row, as the deliverer reads it."""
 
     notification_id: str
+    route: str
     receiver: str
     kind: str
     content_type: str
@@ -72,14 +73,15 @@ class NotifyStore:
         """The receiver's undelivered messages, oldest first (delivery is in order)."""
         async with self._engine.connect() as conn:
             rows = (await conn.execute(
-                select(NotificationRow.notification_id, NotificationRow.receiver, NotificationRow.kind,
+                select(NotificationRow.notification_id, NotificationRow.route, NotificationRow.receiver,
+                       NotificationRow.kind,
                        NotificationRow.content_type, NotificationRow.body, NotificationRow.subject,
                        NotificationRow.html, NotificationRow.created_at, NotificationRow.attempts)
                 .where(NotificationRow.receiver == receiver, NotificationRow.status == "pending")
                 .order_by(NotificationRow.pk).limit(limit)
             )).all()
         # SQLite hands back naive datetimes (stored as UTC)
-        return [Outgoing(*r[:7], r[7] if r[7].tzinfo else r[7].replace(tzinfo=dt.UTC), r[8]) for r in rows]
+        return [Outgoing(*r[:8], r[8] if r[8].tzinfo else r[8].replace(tzinfo=dt.UTC), r[9]) for r in rows]
 
     async def backlog(self, receiver: str | None = None) -> dict[str, int]:
         """Undelivered messages per receiver (of one, or all)."""

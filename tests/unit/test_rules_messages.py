@@ -75,8 +75,8 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
         "unknown-top",
         "rules: []\nother: 1\nalso: 2\n",
         [
-            (2, "unknown top-level key 'other'; known: rules, projects, inhibit, definitions"),
-            (3, "unknown top-level key 'also'; known: rules, projects, inhibit, definitions"),
+            (2, "unknown top-level key 'other'; known: rules, projects, inhibit, definitions, notifications"),
+            (3, "unknown top-level key 'also'; known: rules, projects, inhibit, definitions, notifications"),
         ],
     ),
     (
@@ -1186,7 +1186,7 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
             (30, "unknown time zone 'Nowhere/Land' (use an IANA name, e.g. Asia/Shanghai)"),
             (33, "inhibit rule is missing 'target' (label matchers, e.g. {rule: no-agents-available})"),
             (33, "source must be a mapping"),
-            (34, "unknown top-level key 'other'; known: rules, projects, inhibit, definitions"),
+            (34, "unknown top-level key 'other'; known: rules, projects, inhibit, definitions, notifications"),
         ],
     ),
 ]

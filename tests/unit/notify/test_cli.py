@@ -35,3 +35,19 @@ def test_up_runs_the_notifier_only_when_it_is_configured(tmp_path: Path) -> None
     [notify] = [c for c in sup.children if c.name == "notify"]
     assert notify.argv == ["notify", "--metrics-port", str(sup.metrics_ports["notify"])]
     assert child_env(settings)["FLOORWATCH_NOTIFY_CONFIG"] == str(path.resolve())
+
+
+def test_routing_can_live_in_the_rules_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from floorwatch.cli import _has_notifications
+    from services.alerts.core.rules.reader import load_rules
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {name: backlog, metric: calls_waiting, op: '>', value: 5}\n"
+                     "notifications:\n  receivers: [{name: a, kind: none}]\n  route: {receiver: a}\n")
+    assert [r.name for r in load_rules(rules.read_text()).rules] == ["backlog"]  # the engine ignores it
+    assert main(["notify", "--config", str(rules), "--check"]) == 0  # the notifier reads it
+    assert "1 receiver(s)" in capsys.readouterr().out
+    assert _has_notifications(rules)  # so `floorwatch up --rules rules.yaml` runs the notifier
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("rules: []\n")
+    assert not _has_notifications(plain) and not _has_notifications(None)

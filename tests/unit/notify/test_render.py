@@ -151,8 +151,12 @@ def test_webhook_hmac_header() -> None:
     assert headers["X-Floorwatch-Timestamp"] == "1700000000"
 
 
-def test_robot_errors_inside_a_200_answer_are_failures() -> None:
-    assert vendor_error("wecom", 200, b'{"errcode":45009,"errmsg":"api freq out of limit"}') is not None
+def test_robot_errors_in_the_answer_body_rate_limits_retried() -> None:
+    limited = vendor_error("wecom", 200, b'{"errcode":45009,"errmsg":"api freq out of limit"}')
+    assert limited is not None and limited.retry and "45009" in limited.message
     assert vendor_error("dingtalk", 200, b'{"errcode":0,"errmsg":"ok"}') is None
-    assert vendor_error("feishu", 200, b'{"code":11232,"msg":"frequency limited"}') is not None
+    feishu = vendor_error("feishu", 400, b'{"code":9499,"msg":"too many request","data":{}}')
+    assert feishu is not None and feishu.retry
+    refused = vendor_error("dingtalk", 200, b'{"errcode":310000,"errmsg":"sign not match"}')
+    assert refused is not None and not refused.retry
     assert vendor_error("webhook", 200, b"whatever") is None

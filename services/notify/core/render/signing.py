@@ -19,6 +19,7 @@ import hmac
 import json
 import urllib.parse
 from dataclasses import dataclass
+from typing import Final
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,31 @@ def sign(kind: str, url: str, body: str, secret: str | None, now: float, idempot
     return Signed(url, data, tuple(headers))
 
 
-def vendor_error(kind: str, status: int, body: bytes) -> str | None:
-    """The error a robot API reports inside a 200 answer (they answer 200 with an error code), or None."""
-    if kind not in ("wecom", "dingtalk", "feishu") or status != 200:
+# Robot answers that mean "too many messages": worth retrying later (WeCom 45009 "api freq out of
+# limit"; DingTalk 130101 "send too fast"; Feishu 9499 "too many request", answered with HTTP 400,
+# and 11232 "frequency limited").
+RATE_LIMITED: Final = {"wecom": {45009}, "dingtalk": {130101}, "feishu": {9499, 11232}}
+
+
+@dataclass(frozen=True)
+class VendorError:
+    message: str
+    retry: bool  # a rate limit: try again later; otherwise the request itself was refused
+
+
+def vendor_error(kind: str, status: int, body: bytes) -> VendorError | None:
+    """The error a robot API reports in its answer's body (robots answer 200 with an error code,
+    Feishu's rate limit comes as 400 with one), or None when the body reports none."""
+    if kind not in RATE_LIMITED:
         return None
     try:
         doc = json.loads(body or b"{}")
     except ValueError:
-        return f"unreadable answer: {body[:200]!r}"
+        return VendorError(f"unreadable answer: {body[:200]!r}", retry=True) if status == 200 else None
     if not isinstance(doc, dict):
         return None
     code = doc.get("errcode", doc.get("code", doc.get("StatusCode", 0)))
     if code in (0, None):
         return None
     message = doc.get("errmsg") or doc.get("msg") or doc.get("StatusMessage") or ""
-    return f"{kind} error {code}: {message}".strip()
+    return VendorError(f"{kind} error {code}: {message}".strip(), retry=code in RATE_LIMITED[kind])

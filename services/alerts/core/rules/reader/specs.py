@@ -194,6 +194,13 @@ class RulesFile(YamlModel):
         tuple[InhibitSpec, ...], BeforeValidator(require_list("'inhibit' must be a list"))
     ] = ()
     definitions: DefinitionsSpec = ABSENT
+    # the notifier's section (docs/notifications.md): read and checked by `floorwatch notify`,
+    # which can be pointed at this same file; the engine leaves it alone
+    notifications: Annotated[
+        dict[str, Any] | None,
+        Field(description="Notification routing, receivers and quiet times (docs/notifications.md); "
+              "read by the notifier, not by the alerts engine"),
+    ] = None
 
 
 def json_schema() -> dict[str, Any]:
