@@ -25,6 +25,8 @@ from services.reports.store import INTERVALS, ReportStore
 router = APIRouter(prefix="/v1")
 Name = Annotated[str | None, Query(max_length=128)]
 MAX_DAYS = 400
+DEFAULT_ROWS, MAX_ROWS = 10_000, 200_000
+LISTS = ("follow-ups", "agent-log")  # reports that list rows rather than sum them
 BY = ("project", "queue", "team", "agent")
 
 
@@ -71,6 +73,9 @@ async def get_report(
     by: Annotated[str | None, Query(description="failure-reasons: comma-separated of project, queue, "
                                     "team, agent (default project)")] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="follow-ups and agent-log: at most this "
+                                "many rows (overdue first / by agent and time); `truncated` says when "
+                                "there were more")] = DEFAULT_ROWS,
 ) -> Response:
     if name not in REPORTS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {name!r}; reports: {', '.join(REPORTS)}")
@@ -92,8 +97,12 @@ async def get_report(
                             f"by: unknown {unknown}; allowed: {', '.join(BY)}")
     assert interval in INTERVALS
     q: dict[str, Any] = {"from": first, "to": last, "site": site, "project": project, "queue": queue,
-                         "team": team, "agent": agent, "interval": interval, "by": by_dims}
+                         "team": team, "agent": agent, "interval": interval, "by": by_dims,
+                         "limit": limit if name in LISTS else None}
     rows = await store.report(name, q, access_of(principal), runtime.clock())
+    truncated = q["limit"] is not None and len(rows) > limit
+    if truncated:
+        rows = rows[:limit]
     params = {**q, "from": first.isoformat(), "to": last.isoformat(), "by": list(by_dims)}
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers={
@@ -102,8 +111,8 @@ async def get_report(
         return Response(to_xlsx(name, rows, {"report": name, **params}),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}_{first}_{last}.xlsx"'})
-    return json_response({"report": name, "params": params,
-                          "definitions": describe(store.config.definitions), "rows": rows})
+    return json_response({"report": name, "params": params, "definitions": describe(store.config.definitions),
+                          "rows": rows, "truncated": truncated})
 
 
 class NoteIn(BaseModel):

@@ -268,7 +268,9 @@ class ReportStore:
         f, w = REPORT_FOLLOW_UPS, REPORT_CONTACT_WRAPS
         later = (select(literal(1)).where(w.c.site == f.c.site, w.c.contact == f.c.contact,
                                           w.c.at > f.c.opened_at, w.c.call != f.c.call).exists())
-        stmt = select(f).where(*_where(f, q, access), not_(later), *extra)
+        stmt = select(f).where(*_where(f, q, access), not_(later), *extra).order_by(f.c.due_at, f.c.id)
+        if q.get("limit"):  # overdue first = earliest due first: the first rows are the ones to keep
+            stmt = stmt.limit(q["limit"] + 1)
         async with self.engine.connect() as conn:
             items = [{str(k): v for k, v in r._mapping.items()} for r in await conn.execute(stmt)]
         for it in items:
@@ -281,6 +283,8 @@ class ReportStore:
         now: dt.datetime) -> list[dict[str, Any]]:
         s = REPORT_SPANS
         stmt = select(s).where(*_where(s, q, access)).order_by(s.c.agent, s.c.start)
+        if q.get("limit"):
+            stmt = stmt.limit(q["limit"] + 1)
         async with self.engine.connect() as conn:
             items = [{str(k): v for k, v in r._mapping.items()} for r in await conn.execute(stmt)]
         for it in items:

@@ -98,6 +98,16 @@ async def test_json_csv_and_xlsx_carry_the_same_rows(http: httpx.AsyncClient) ->
     assert [dict(zip(head, t, strict=True))["answered"] for t in table[1:]] == [r["answered"] for r in rows]
 
 
+async def test_row_lists_are_capped_and_say_so(http: httpx.AsyncClient) -> None:
+    full = (await http.get(f"/v1/reports/follow-ups?{DAYQ}", headers=AUTH)).json()
+    assert full["truncated"] is False and len(full["rows"]) > 3
+    dues = [r["due_at"] for r in full["rows"]]
+    assert dues == sorted(dues)  # overdue first: the earliest due first
+    cut = (await http.get(f"/v1/reports/follow-ups?{DAYQ}&limit=3", headers=AUTH)).json()
+    assert cut["truncated"] is True
+    assert [r["call"] for r in cut["rows"]] == [r["call"] for r in full["rows"][:3]]
+
+
 async def test_errors_say_what_is_wrong(http: httpx.AsyncClient, db_url: str) -> None:
     cases = {
         "/v1/reports/nope": (404, "project-daily"),
