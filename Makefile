@@ -18,8 +18,8 @@ test: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check floorwatch services shared tests benchmarks deploy
 	$(BIN)/lint-imports
-	$(BIN)/mypy services/alerts/core services/reports/core shared/events.py services/alerts/export.py services/alerts/collector.py \
-		shared/opshttp.py shared/logs.py floorwatch/metrics_relay.py
+	$(BIN)/mypy services/alerts/core services/notify/core services/reports/core shared/events.py shared/quiet_times.py services/alerts/export.py services/alerts/collector.py \
+		shared/opshttp.py shared/logs.py floorwatch/metrics_relay.py shared/yamldoc.py shared/yamlmodel.py shared/yamltypes.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all

@@ -5,7 +5,7 @@
                                              [--client lean|websockets] [--client-nice NICE]
                                              [--direct-write-limit BYTES] [--api-workers K]
 
-For each N (``--repeat`` times): a real uvicorn API (``create_app``, uvicorn defaults as
+For each N (``--repeat`` times): a real uvicorn API (``create_app``, ``services/api/server.py``'s config as
 ``floorwatch api`` runs it: uvloop, httptools, ``websockets-sansio``) in a child process, fed by
 a fake feed that reads alert transitions from its stdin (so this process controls exactly when an
 alert enters the API); N WebSocket clients spread over ``--procs`` other processes. Clients are
@@ -142,6 +142,7 @@ def serve(port: int, deflate: bool, direct_limit: int, private_port: int = 0) ->
 
     from services.api.app import create_app
     from services.api.runtime import ApiOptions
+    from services.api.server import server_config
     from shared.config import Settings
 
     raise_fd_limit()
@@ -150,8 +151,8 @@ def serve(port: int, deflate: bool, direct_limit: int, private_port: int = 0) ->
     app = create_app(Settings(admin_token=TOKEN), feed=feed, commands=NullSink(),
                      registry=CollectorRegistry(), options=ApiOptions(hub=HubOptions(max_sessions=20_000,
                                                                        direct_write_limit=direct_limit)))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
-                            ws_per_message_deflate=deflate, ws_ping_interval=None)
+    config = server_config(app, port=port, backlog=4096, ws_per_message_deflate=deflate,
+                           ws_ping_interval=None)  # the API's own server choices (services/api/server.py)
     if not private_port:
         uvicorn.Server(config).run()
         return

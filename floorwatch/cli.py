@@ -28,6 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         ("host", "host"),
         ("port", "port"),
         ("rules", "rules_file"),
+        ("notify_config", "notify_config"),
     ):
         value = getattr(args, flag, None)
         if value is not None:
@@ -69,8 +70,12 @@ def with_demo_projects(rules, projects_json: str):  # type: ignore[no-untyped-de
 
     extra = load_rules(f'{{"rules": [], "projects": {projects_json}}}', name="<simulator demo projects>")
     added = tuple(r for r in extra.rules if rules.by_name(r.name) is None)
-    return RuleSet(rules=rules.rules + added, projects=rules.projects + extra.projects,
-                   source=f"{rules.source} + simulator demo projects", inhibit=rules.inhibit)
+    return RuleSet(
+        rules=rules.rules + added,
+        projects=rules.projects + extra.projects,
+        source=f"{rules.source} + simulator demo projects",
+        inhibit=rules.inhibit,
+    )
 
 
 def _demo_projects(args: argparse.Namespace) -> str:
@@ -150,6 +155,49 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 1 if runner.failed else 0
 
 
+def load_notify_config(path: Path):  # type: ignore[no-untyped-def]
+    """The notifications file; raises ``ConfigError`` with every problem and its line."""
+    from services.notify.main import read_config
+
+    return read_config(path)
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from services.notify.core import ConfigError
+    from services.notify.delivery import SecretError
+    from services.notify.main import NotifyRunner
+    from shared.kafka import ensure_topics
+
+    settings = _settings(args)
+    if settings.notify_config is None:
+        print("floorwatch notify: give the notifications file with --config FILE "
+              "(or FLOORWATCH_NOTIFY_CONFIG)", file=sys.stderr)
+        return 2
+    try:
+        config = load_notify_config(settings.notify_config)
+    except (ConfigError, OSError) as exc:
+        print(f"{settings.notify_config}: invalid notifications file:\n{exc}", file=sys.stderr)
+        return 1
+    if args.check:
+        print(f"{settings.notify_config}: OK — {len(config.receivers)} receiver(s), "
+              f"{len(config.routes())} route(s), {len(config.time_intervals)} time interval(s)")
+        return 0
+    try:
+        runner = NotifyRunner(settings, CollectorRegistry(), config)
+    except SecretError as exc:
+        print(f"floorwatch notify: {exc}", file=sys.stderr)
+        return 1
+    ensure_topics(settings)
+    _serve_ops(runner.registry, args.metrics_port, settings.metrics_host, runner.problem)
+    runner.start()
+    stop = threading.Event()
+    _wait_for_stop(stop, runner)
+    runner.stop()
+    return 1 if runner.failed else 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
@@ -181,8 +229,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] | None = None, *,
-             reuse_port: bool = False, metrics_relay: Any = None) -> None:
+def _run_api(
+    settings: Settings,
+    registry: Any,
+    on_started: Callable[[], None] | None = None,
+    *,
+    reuse_port: bool = False,
+    metrics_relay: Any = None,
+) -> None:
     """One API instance under uvicorn until it is stopped. ``reuse_port``: bind its own listening
     socket with ``SO_REUSEPORT`` (one of ``--workers``), so that other processes can serve the port too."""
     import datetime as dt
@@ -192,6 +246,8 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
     from services.api.app import create_app
     from services.api.audit_sql import SqlAuditLog
     from services.api.kafka_feed import KafkaCommandSink, KafkaFeed
+    from services.api.notifications import SqlNotificationLog
+    from services.api.server import server_config
     from services.api.tokens_sql import SqlTokenStore
     from services.reports.settings import report_config
     from services.reports.store import ReportStore
@@ -208,12 +264,10 @@ def _run_api(settings: Settings, registry: Any, on_started: Callable[[], None] |
         tokens=SqlTokenStore(sessions(db)),
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
+        notifications=SqlNotificationLog(sessions(db)),
         reports=ReportStore(db, report_config(settings)),
     )
-    config = uvicorn.Config(  # log_config=None: uvicorn's records go through shared/logs.py's handler
-        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False,
-        log_config=None,
-    )
+    config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)
     if on_started is not None:
         # The app has a lifespan, so on_startup hooks would never run: watch the server instead.
@@ -253,9 +307,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not settings.admin_token:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(24)})
     load_ruleset(settings.rules_file)  # refuse a bad rules file before anything starts
+    if settings.notify_config is not None:
+        load_notify_config(settings.notify_config)  # and a bad notifications file
     if args.simulate and settings.rules_file is None:
         # the demo: the simulator's projects, so progress against plan shows (docs/simulator.md)
         settings = settings.model_copy(update={"demo_projects": _demo_projects(args)})
+    if args.simulate and args.time_scale > 1:
+        # a floor simulated faster than life runs ahead of the wall clock by design: unless set,
+        # ingest's clock-skew bound is off for it (the children inherit the environment)
+        os.environ.setdefault("FLOORWATCH_MAX_FUTURE_SKEW_S", "0")
     broker = None
     if args.kafka is None and "FLOORWATCH_KAFKA_BOOTSTRAP" not in os.environ:
         broker = start_broker()
@@ -301,6 +361,7 @@ def _sim_argv(args: argparse.Namespace) -> list[str]:
     own = argparse.ArgumentParser(add_help=False)
     _add_common(own, api=True, rules=True)
     own.add_argument("--simulate", action="store_true")
+    own.add_argument("--notify")
     _, rest = own.parse_known_args(args.raw_argv[1:])
     return rest
 
@@ -386,6 +447,26 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_schema(args: argparse.Namespace) -> int:
+    from services.alerts.core.rules.reader.specs import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
+def cmd_rules_defaults(args: argparse.Namespace) -> int:
+    import yaml
+
+    from services.alerts.core.rules.defaults import default_rules
+    from services.alerts.core.rules.reader.specs import rules_data
+
+    head = "# Floorwatch's built-in rules as a rules file (floorwatch rules defaults); docs/rules.md\n"
+    head += "# JSON Schema for editors: floorwatch rules schema > rules-schema.json\n"
+    body = yaml.safe_dump(rules_data(default_rules().rules), sort_keys=False, allow_unicode=True, width=100)
+    sys.stdout.write(head + body)
+    return 0
+
+
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from services.alerts.backtest import backtest
     from services.alerts.core.rules.reader import RulesError
@@ -420,6 +501,85 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     for (rule, state), n in sorted(result.counts().items()):
         print(f"  {rule:<24} {state:<8} {n}")
     return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from floorwatch import stats
+    from services.alerts.core.floor.definitions import DefinitionsError, preset
+    from services.alerts.core.rules.reader import RulesError
+
+    try:
+        by, interval_s = stats.parse_by(args.by)
+        rules = load_ruleset(args.rules) if args.rules else None
+        defs = rules_definitions(rules)
+        if args.preset:
+            defs = type(defs)(default=preset(args.preset))
+        if args.tz is not None:
+            _check_zone(args.tz)
+            defs = defs.with_zone(args.tz)
+        if interval_s is not None:
+            defs = _with_interval(defs, interval_s)
+    except RulesError as exc:
+        for line, message in exc.errors:
+            print(f"{args.rules}:{line}: {message}", file=sys.stderr)
+        return 1
+    except (ValueError, DefinitionsError) as exc:
+        print(f"floorwatch stats: {exc}", file=sys.stderr)
+        return 2
+    if not args.file.exists():
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    try:
+        read = stats.read_events(
+            args.file, args.format, site=args.site, source=args.source, progress=stats.Progress("reading")
+        )
+    except ValueError as exc:
+        print(f"floorwatch stats: {exc}", file=sys.stderr)
+        return 2
+    rows, engine = stats.compute(read.events, defs, by=by, progress=stats.Progress("computing"))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif args.csv:
+        stats.render_csv(rows, sys.stdout)
+    else:
+        stats.render_table(rows, sys.stdout)
+    print(
+        f"{read.records} records, {len(read.events)} events ({read.unreadable} unreadable, "
+        f"{engine.duplicates} duplicates)",
+        file=sys.stderr,
+    )
+    for reason, n in sorted(read.reasons.items(), key=lambda kv: -kv[1])[:5]:
+        print(f"  unreadable x{n}: {reason}", file=sys.stderr)
+    return 0
+
+
+def rules_definitions(rules: Any):  # type: ignore[no-untyped-def]
+    """The definitions a rule set carries (the rules file's ``definitions:``), else the defaults."""
+    from services.alerts.core.floor.definitions import DefinitionSet
+
+    found = getattr(rules, "definitions", None) if rules is not None else None
+    return found if found is not None else DefinitionSet()
+
+
+def _check_zone(name: str) -> None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"--tz: unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
+
+
+def _with_interval(defs: Any, interval_s: int) -> Any:
+    return type(defs)(
+        default=defs.default.replace(interval_s=interval_s),
+        sites={k: v.replace(interval_s=interval_s) for k, v in defs.sites.items()},
+        queues={
+            s: {q: v.replace(interval_s=interval_s) for q, v in qs.items()} for s, qs in defs.queues.items()
+        },
+    )
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -501,6 +661,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="the whole system on one machine (embedded broker, SQLite, all services)")
     _add_common(p, api=True, rules=True)
     p.add_argument("--simulate", action="store_true", help="add the built-in floor simulator")
+    p.add_argument("--notify", dest="notify_config", type=Path, metavar="FILE",
+                   help="notifications file: also run the notifier (env FLOORWATCH_NOTIFY_CONFIG)")
     _add_sim_arguments(p)
     p.set_defaults(func=cmd_up)
 
@@ -509,14 +671,31 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(p, rules=name == "alerts")
         p.add_argument("--metrics-port", type=int, default=port)
         p.set_defaults(func=func)
+    p = sub.add_parser("notify",
+                       help="run the notifier alone: alert transitions to webhooks, chat robots, email")
+    _add_common(p)
+    p.add_argument("--config", dest="notify_config", type=Path, metavar="FILE",
+                   help="notifications file (env FLOORWATCH_NOTIFY_CONFIG); reference: docs/notifications.md")
+    p.add_argument("--check", action="store_true",
+                   help="validate the file (every error with its line) and exit")
+    p.add_argument("--metrics-port", type=int, default=9103)
+    p.set_defaults(func=cmd_notify)
     p = sub.add_parser("api", help="run the API service alone")
     _add_common(p, api=True)
-    p.add_argument("--workers", type=_positive, default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
-                   help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
-                   "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)")
-    p.add_argument("--metrics-port", type=int, metavar="PORT",
-                   help="also serve /metrics on PORT (worker i of --workers on PORT+i): with several "
-                   "workers, /metrics on the API port answers for whichever worker took the connection")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=int(os.environ.get("FLOORWATCH_API_WORKERS", "1")),
+        help="API processes serving the port (SO_REUSEPORT), each a whole API instance; "
+        "use up to one per core (default 1, env FLOORWATCH_API_WORKERS)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="also serve /metrics on PORT (worker i of --workers on PORT+i): with several "
+        "workers, /metrics on the API port answers for whichever worker took the connection",
+    )
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("simulate", help="produce a simulated floor to the raw topic")
@@ -539,6 +718,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_check)
 
+    p = rules.add_parser("schema", help="print the JSON Schema of rules files (docs/rules-schema.json)")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_rules_schema)
+    p = rules.add_parser("defaults", help="print the built-in rules as a rules file, to start one from")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_rules_defaults)
+
     p = rules.add_parser("backtest", help="which alerts a rule set would have raised over recorded events")
     p.add_argument("rules", type=Path, nargs="?", help="rules YAML (default: the built-in rules)")
     p.add_argument("--events", type=Path, required=True, help="recorded events file")
@@ -547,6 +733,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="replay", help="source for vendor formats")
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_rules_backtest)
+
+    p = sub.add_parser(
+        "stats", help="day or interval figures of a recorded file, per site and queue (the live engine's)"
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--format", required=True, help="file format (an adapter name, e.g. anonymous-bank)")
+    p.add_argument("--rules", type=Path, metavar="FILE", help="rules YAML whose definitions: apply")
+    p.add_argument(
+        "--preset", help="definitions preset: floorwatch (default), asterisk, amazon-connect, genesys"
+    )
+    p.add_argument("--tz", metavar="ZONE", help="IANA zone of the business day (overrides the sites')")
+    p.add_argument("--by", default="day", help="day (default) or interval:30m (any N s|m|h dividing a day)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON array of rows")
+    out.add_argument("--csv", action="store_true", help="CSV with a header row")
+    p.add_argument("--site", default="replay", help="site for vendor formats that do not name one")
+    p.add_argument("--source", default="replay", help="source for vendor formats")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_stats)
 
     from services.api.admin_cli import add_token_commands
 

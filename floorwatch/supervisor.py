@@ -57,6 +57,8 @@ def child_env(settings: Settings) -> dict[str, str]:
         env["FLOORWATCH_RULES_FILE"] = str(settings.rules_file.resolve())
     if settings.demo_projects is not None:
         env["FLOORWATCH_DEMO_PROJECTS"] = settings.demo_projects
+    if settings.notify_config is not None:
+        env["FLOORWATCH_NOTIFY_CONFIG"] = str(settings.notify_config.resolve())
     return env
 
 
@@ -69,6 +71,10 @@ class Supervisor:
             Child("ingest", ["ingest", "--metrics-port", str(self.metrics_ports["ingest"])]),
             Child("alerts", ["alerts", "--metrics-port", str(self.metrics_ports["alerts"])]),
         ]
+        if settings.notify_config is not None:
+            self.metrics_ports["notify"] = free_port()
+            port = str(self.metrics_ports["notify"])
+            self.children.append(Child("notify", ["notify", "--metrics-port", port]))
         if simulate_argv is not None:
             self.children.append(Child("simulator", ["simulate", *simulate_argv]))
         self.failed = threading.Event()

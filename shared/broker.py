@@ -38,10 +38,19 @@ def tansu_binary() -> str:
 class EmbeddedBroker:
     """A Tansu broker on a free loopback port; ``with EmbeddedBroker() as b: b.bootstrap``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        log_path: Path | None = None,
+        advertised: str | None = None,
+    ):
         self.host = host
         self.port = port or free_port(host)
         self.log_path = log_path
+        # HOST:PORT the broker tells clients to connect to (default: where it listens). A test
+        # puts a TCP proxy there to cut the clients off without restarting the broker.
+        self.advertised = advertised
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,7 +65,7 @@ class EmbeddedBroker:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            f"tcp://{self.advertised}" if self.advertised else url,
             "--storage-engine",
             "memory://tansu/",
         ]

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     admin_token: str | None = None
+    # WebSocket fast path (services/api/direct.py): off = every frame goes through its writer task
+    api_fast_path: bool = True
+    # largest request body the API reads (413 above); the token is checked before any of it is read
+    api_max_body_bytes: int = Field(64 * 1024, ge=1024)
 
     # Engine
     rules_file: Path | None = None
@@ -58,6 +62,19 @@ class Settings(BaseSettings):
     floor_interval_s: float = Field(0.5, gt=0)
     snapshot_interval_s: float = Field(5.0, gt=0)
     allowed_lateness_s: float = Field(2.0, ge=0)
+    # Bounded work (issue 9): a site's clock jumping further than the horizon lands instead of
+    # stepping second by second; one engine (partition) holds at most engine_max_sites sites; an
+    # engine step (one batch, one tick) longer than engine_stall_s makes /readyz fail
+    engine_horizon_s: int = Field(3600, ge=60)
+    engine_max_sites: int = Field(10_000, ge=1)
+    engine_stall_s: float = Field(15.0, gt=0)
+
+    # Notifier (docs/notifications.md)
+    notify_config: Path | None = Field(
+        None, description="notifications file; `up` runs the notifier when it is set")
+    external_url: str = Field("", description="the API's public URL, for links in notifications")
+    notify_timeout_s: float = Field(10.0, gt=0, description="time limit of one delivery attempt")
+    notify_give_up_s: float = Field(24 * 3600.0, gt=0, description="a message undelivered this long fails")
 
     # Reports (docs/reports.md): per-site business day, shifts and costs as JSON, e.g.
     # {"sites": {"bj-01": {"tz": "Asia/Shanghai", "day_start": "06:00", "cost_per_hour": 45,
@@ -77,6 +94,9 @@ class Settings(BaseSettings):
     # Ingest
     max_event_bytes: int = Field(64 * 1024, ge=256)
     ingest_batch: int = Field(2000, ge=1)
+    # events dated further ahead of ingest's wall clock (and of the record's broker timestamp, when
+    # later) than this go to the DLQ; 0 turns the bound off (docs/architecture.md, "Clocks and bounded work")
+    max_future_skew_s: float = Field(300.0, ge=0)
 
     @field_validator("kafka_bootstrap")
     @classmethod

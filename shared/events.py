@@ -43,6 +43,9 @@ class _Base(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields
     def __post_init__(self) -> None:
         if self.ts.tzinfo is None:
             raise ValueError("ts must carry a UTC offset (RFC 3339), e.g. 2026-11-28T09:15:02+08:00")
+        # The dedup key and the site are database keys: PostgreSQL text cannot hold NUL.
+        if "\x00" in self.id or "\x00" in self.source or "\x00" in self.site:
+            raise ValueError("id, source and site must not contain NUL (\\u0000)")
 
 
 class AgentLogin(_Base, frozen=True, tag="agent.login"):
@@ -164,6 +167,9 @@ def decode_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
         raise InvalidEvent(_explain(data, str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        # msgspec gives up at ~1,000 levels; any nesting that deep is hostile, never an event.
+        raise InvalidEvent("JSON nested too deep (over ~1,000 levels of arrays/objects)") from None
     return event
 
 
@@ -171,7 +177,7 @@ def _explain(data: bytes, message: str) -> str:
     """Turn msgspec's message into one a producer's developer can act on."""
     try:
         raw = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return message
     if not isinstance(raw, dict):
         return f"an event must be a JSON object, got {type(raw).__name__}"
@@ -181,7 +187,7 @@ def _explain(data: bytes, message: str) -> str:
     kind = raw.get("type")
     if kind is None:
         return "missing required field `type`"
-    if kind not in TYPE_NAMES:
+    if not isinstance(kind, str) or kind not in TYPE_NAMES:
         return f"unknown event type {kind!r}; known: {', '.join(sorted(TYPE_NAMES))}"
     return message
 

@@ -123,7 +123,14 @@ class FloorCollector(Collector):
             "Wall time the last snapshot was published (at least every 5 s per site)",
             ["site"],
         )
+        late = CounterMetricFamily(
+            "floorwatch_floor_late_facts",
+            "Facts older than the window when they arrived (out of the window, still in their day)",
+            labels=["site"],
+        )
         for site, snap in floors:
+            if (n := _number(snap.get("late_facts"))) is not None:
+                late.add_metric([site], n)
             window.add_metric([site], float(snap.get("window_s", 0)))
             sl.add_metric([site], float(snap.get("sl_threshold_s", 0)))
             as_of_s = _iso_epoch(snap.get("as_of"))
@@ -131,7 +138,7 @@ class FloorCollector(Collector):
                 as_of.add_metric([site], as_of_s)
             if site in published:
                 pub.add_metric([site], published[site])
-        yield from (window, sl, as_of, pub)
+        yield from (window, sl, as_of, pub, late)
 
     def _totals(self, floors: list[tuple[str, Mapping[str, Any]]]) -> Iterator[Metric]:
         fams = [(f, _gauge(f"floorwatch_site_{n}", h, ["site"])) for f, n, h in _CALL_GAUGES]

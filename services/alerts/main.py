@@ -78,6 +78,9 @@ class AlertsRunner:
             rules_watcher=RulesWatcher(s.rules_file, clock=time.monotonic) if s.rules_file else None,
             rules_topic=s.topic("rules"),
             export=export,
+            stall_s=s.engine_stall_s,
+            horizon_s=s.engine_horizon_s,
+            max_sites=s.engine_max_sites,
         )
         consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
         self._batch = BatchLoop(
@@ -97,7 +100,9 @@ class AlertsRunner:
 
     def problem(self) -> str | None:
         """Why the service is not ready (``/readyz``), or None."""
-        return "alerts is not running" if self._batch is None else self._batch.problem()
+        if self._batch is None or self.worker is None:
+            return "alerts is not running"
+        return self._batch.problem() or self.worker.problem()
 
     def stop(self, timeout: float = 10.0) -> None:
         parts = (self._batch, self._producer, self._db, self._loop)

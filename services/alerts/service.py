@@ -8,8 +8,13 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 * per batch: events → ``engine.on_event``; control commands (ack, silence) → the engine; the
   transitions it returns are published (unless history shows they already were, i.e. this is a
   replay after a crash) and recorded.
-* after every poll (``on_idle``): ``engine.advance(now)`` with a clock that follows event time,
-  coalesced floor snapshots of the sites that changed, periodic engine snapshots.
+* after every poll (``on_idle``): ``engine.advance({site: now})`` with one clock per site that
+  follows that site's event time (its newest event, then the wall clock's pace), so one site's
+  clock — even an event dated 2099 — never holds back or pushes another's; coalesced floor
+  snapshots of the sites that changed, periodic engine snapshots.
+* an engine step (one batch, one ``on_idle``) running longer than ``stall_s`` makes ``/readyz``
+  fail (``problem()``); ``floorwatch_alerts_engine_busy_seconds`` and the per-site event lag are
+  read at scrape time, so both keep moving while the consumer thread is stuck.
 * the active rule set (``core/ruleswire.py``) on the rules topic, key ``ruleset``: at start, after
   every reload, and every ``RULES_REPUBLISH_S`` so a topic's retention never loses it.
 """
@@ -29,8 +34,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-from services.alerts.core import Engine
+from services.alerts.core import Engine, EventRefused
 from services.alerts.core.rules.ruleset import RuleSet
 from services.alerts.core.rules.wire import ruleset_doc
 from services.alerts.export import FloorExport
@@ -61,14 +68,37 @@ def _log_cause(transitions: list[Any], event: Any) -> None:
             )
 
 
+class EventLag(Collector):
+    """``floorwatch_alerts_event_lag_seconds{site}``, computed at scrape time from ``read()``
+    (site -> newest event time applied, epoch seconds) and the wall clock: a stuck engine shows a
+    growing lag instead of its last value."""
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self.read: Callable[[], dict[str, float]] = dict
+        self.wall = wall
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        family = GaugeMetricFamily(
+            "floorwatch_alerts_event_lag_seconds",
+            "Wall clock minus the newest event time applied",
+            labels=["site"],
+        )
+        now = self.wall()
+        for site, newest in sorted(self.read().items()):
+            family.add_metric([site], now - newest)
+        yield family
+
+
 @dataclass
 class AlertsMetrics:
     events: Counter
     transitions: Counter
     floor_published: Counter
     bad_records: Counter
-    lag_s: Gauge
+    failed_records: Counter
+    lag_s: EventLag
     consumer_lag: Gauge
+    busy_s: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlertsMetrics:
@@ -91,18 +121,29 @@ class AlertsMetrics:
                 ["topic"],
                 registry=registry,
             ),
-            lag_s=Gauge(
-                "floorwatch_alerts_event_lag_seconds",
-                "Wall clock minus the newest event time applied",
-                ["site"],
+            failed_records=Counter(
+                "floorwatch_alerts_failed_records",
+                "Records whose handling raised (logged with the reason and skipped)",
+                ["topic"],
                 registry=registry,
             ),
+            lag_s=_registered(EventLag(), registry),
             consumer_lag=Gauge(
                 "floorwatch_alerts_consumer_lag_records",
                 "Events on the owned partitions not applied yet (high watermark - next offset)",
                 registry=registry,
             ),
+            busy_s=Gauge(
+                "floorwatch_alerts_engine_busy_seconds",
+                "How long the floor engine's current step (one batch, one tick) has run; 0 when idle",
+                registry=registry,
+            ),
         )
+
+
+def _registered(collector: EventLag, registry: CollectorRegistry) -> EventLag:
+    registry.register(collector)
+    return collector
 
 
 @dataclass
@@ -112,8 +153,8 @@ class Partition:
     engine: Engine
     next_offset: int | None = None
     control_offset: int | None = None
-    newest_event: dt.datetime | None = None
-    newest_wall: float = 0.0
+    # per site: (newest event time applied, monotonic time it was applied) -- the site's clock
+    clocks: dict[str, tuple[dt.datetime, float]] = field(default_factory=dict)
     last_floor: dict[str, float] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)  # changed since it was last published
     # Up to this events offset the engine may be re-deriving transitions it published before a
@@ -143,6 +184,9 @@ class AlertsWorker:
         rules_watcher: RulesWatcher | None = None,
         rules_topic: str | None = None,
         export: FloorExport | None = None,
+        stall_s: float = 15.0,
+        horizon_s: int = 3600,
+        max_sites: int = 10_000,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -170,6 +214,14 @@ class AlertsWorker:
         self._alerts_changed = True
         self._alerts_exported = -1e9
         self._lag_measured = -1e9
+        # engine work in progress (monotonic start), read by /readyz and /metrics from other threads
+        self.stall_s = stall_s
+        self.horizon_s = horizon_s
+        self.max_sites = max_sites
+        self._busy_since: float | None = None
+        metrics.busy_s.set_function(self.busy_for)
+        metrics.lag_s.read = self.newest_events
+        metrics.lag_s.wall = lambda: self.wall().timestamp()
 
     # -- rebalance -------------------------------------------------------------------------
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -182,7 +234,9 @@ class AlertsWorker:
                 logger.info("partition %s: no snapshot, starting from committed/earliest", tp.partition)
             else:
                 offset, data, side = saved
-                part = Partition(Engine.restore(data, self.rules))
+                part = Partition(
+                    Engine.restore(data, self.rules, horizon_s=self.horizon_s, max_sites=self.max_sites)
+                )
                 part.next_offset = offset
                 self.consumer.seek(tp, offset)
                 control = side.get(self.control_topic)
@@ -204,41 +258,93 @@ class AlertsWorker:
         self._alerts_changed = True
 
     def _new_engine(self) -> Engine:
-        return Engine(self.rules, allowed_lateness_s=self.allowed_lateness_s)
+        return Engine(
+            self.rules,
+            allowed_lateness_s=self.allowed_lateness_s,
+            horizon_s=self.horizon_s,
+            max_sites=self.max_sites,
+        )
+
+    # -- what other threads read: readiness, busy time, event lag --------------------------------
+    def busy_for(self) -> float:
+        """Seconds the engine step in progress has run (0 when idle)."""
+        since = self._busy_since
+        return 0.0 if since is None else max(0.0, self.monotonic() - since)
+
+    def problem(self) -> str | None:
+        """Why the engine is not ready: one step running longer than ``stall_s``; else None."""
+        busy = self.busy_for()
+        if busy > self.stall_s:
+            return f"the floor engine has been busy with one step for {busy:.0f} s (limit {self.stall_s:g} s)"
+        return None
+
+    def newest_events(self) -> dict[str, float]:
+        """Site -> newest event time applied (epoch seconds), over the owned partitions."""
+        out: dict[str, float] = {}
+        for part in list(self.parts.values()):
+            for site, (ts, _seen) in list(part.clocks.items()):
+                out[site] = ts.timestamp()
+        return out
 
     # -- per batch --------------------------------------------------------------------------
     def handle(self, batch: Batch) -> None:
+        self._busy_since = self.monotonic()
+        try:
+            self._handle(batch)
+        finally:
+            self._busy_since = None
+
+    def _handle(self, batch: Batch) -> None:
         out: list[Any] = []
         self._bound_replays()
         replaying = any((p.next_offset or 0) < (p.replay_until or 0) for p in self.parts.values())
-        export = self.export
-        wall = self.wall().timestamp() if export is not None else 0.0
+        wall = self.wall().timestamp() if self.export is not None else 0.0
         for rec in batch:
             part = self.parts.get(rec.partition)
             if part is None:  # revoked in the middle of a poll: the new owner replays it
                 continue
-            if rec.topic == self.events_topic:
-                part.next_offset = rec.offset + 1
-                try:
-                    event = decode_event(rec.value)
-                except InvalidEvent as exc:
-                    self.metrics.bad_records.labels(rec.topic).inc()
-                    logger.error("unreadable event on %s@%s: %s", rec.topic, rec.offset, exc)
-                    continue
-                duplicates = part.engine.duplicates
-                caused = part.engine.on_event(event)
-                if caused:
-                    _log_cause(caused, event)
-                    out.extend(caused)
-                if export is not None and part.engine.duplicates == duplicates:
-                    export.event_applied(event, wall)
-                self.metrics.events.inc()
-                if part.newest_event is None or event.ts > part.newest_event:
-                    part.newest_event, part.newest_wall = event.ts, self.monotonic()
-            elif rec.topic == self.control_topic:
-                part.control_offset = rec.offset + 1
-                out.extend(self._command(part, rec))
+            try:
+                if rec.topic == self.events_topic:
+                    part.next_offset = rec.offset + 1
+                    self._apply_event(part, rec, out, wall)
+                elif rec.topic == self.control_topic:
+                    part.control_offset = rec.offset + 1
+                    out.extend(self._command(part, rec))
+            except Exception as exc:
+                # Not bad input (that is counted above): a bug met by this record. Loud, and the
+                # stream goes on; the event stays in ingest's history for a replay once fixed.
+                self.metrics.failed_records.labels(rec.topic).inc()
+                logger.exception(
+                    "record skipped: handling it raised topic=%s partition=%s offset=%s reason=%r",
+                    rec.topic, rec.partition, rec.offset, exc,
+                    extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
+                           "reason": repr(exc)[:500]},
+                )
         self._emit(out, check_history=replaying)
+
+    def _apply_event(self, part: Partition, rec: Any, out: list[Any], wall: float) -> None:
+        try:
+            event = decode_event(rec.value)
+        except InvalidEvent as exc:
+            self.metrics.bad_records.labels(rec.topic).inc()
+            logger.error("unreadable event on %s@%s: %s", rec.topic, rec.offset, exc)
+            return
+        duplicates = part.engine.duplicates
+        try:
+            caused = part.engine.on_event(event)
+        except EventRefused as exc:
+            self.metrics.bad_records.labels(rec.topic).inc()
+            logger.error("event refused by the engine on %s@%s: %s", rec.topic, rec.offset, exc)
+            return
+        if caused:
+            _log_cause(caused, event)
+            out.extend(caused)
+        if self.export is not None and part.engine.duplicates == duplicates:
+            self.export.event_applied(event, wall)
+        self.metrics.events.inc()
+        clock = part.clocks.get(event.site)
+        if clock is None or event.ts > clock[0]:
+            part.clocks[event.site] = (event.ts, self.monotonic())
 
     def _bound_replays(self) -> None:
         """For newly assigned partitions: the end offset at assignment bounds the stretch where
@@ -306,6 +412,13 @@ class AlertsWorker:
 
     # -- time-driven work --------------------------------------------------------------------
     def on_idle(self) -> None:
+        self._busy_since = self.monotonic()
+        try:
+            self._on_idle()
+        finally:
+            self._busy_since = None
+
+    def _on_idle(self) -> None:
         mono = self.monotonic()
         out: list[Any] = []
         if self.rules_watcher is not None:
@@ -314,11 +427,11 @@ class AlertsWorker:
                 self.rules = fresh
                 self._rules_sent = None
                 for part in self.parts.values():
-                    out.extend(part.engine.replace_rules(fresh, at=self._event_now(part, mono)))
+                    # alerts of rules gone resolve at their own site's clock
+                    out.extend(part.engine.replace_rules(fresh))
         for part in self.parts.values():
-            now = self._event_now(part, mono)
-            if now is not None:
-                out.extend(part.engine.advance(now))
+            if part.clocks:
+                out.extend(part.engine.advance(self._site_clocks(part, mono)))
         self._emit(out)
         self._publish_rules(mono)
         self._publish_floors(mono)
@@ -330,11 +443,9 @@ class AlertsWorker:
                 self._save(number, part)
 
     @staticmethod
-    def _event_now(part: Partition, mono: float) -> dt.datetime | None:
-        """Event time keeps flowing between events at the wall clock's pace."""
-        if part.newest_event is None:
-            return None
-        return part.newest_event + dt.timedelta(seconds=mono - part.newest_wall)
+    def _site_clocks(part: Partition, mono: float) -> dict[str, dt.datetime]:
+        """Each site's event time, flowing between its events at the wall clock's pace."""
+        return {site: ts + dt.timedelta(seconds=mono - seen) for site, (ts, seen) in part.clocks.items()}
 
     def _publish_rules(self, mono: float) -> None:
         """The rule set in force, for the API's /v1/rules (docs/wire.md, *Rule set*)."""
@@ -367,8 +478,6 @@ class AlertsWorker:
                 part.last_floor[site] = mono
                 self.metrics.floor_published.inc()
                 sent = True
-                if part.newest_event is not None:
-                    self.metrics.lag_s.labels(site).set((wall - part.newest_event).total_seconds())
         if sent:
             self.producer.flush()
 

@@ -18,16 +18,22 @@ from services.api import (
     report_pages,
     rest,
     rest_admin,
+    rest_alarm,
+    rest_notifications,
     rest_reports,
     rest_silences,
     rest_views,
     wallboard,
     ws,
 )
+from services.api.alarm import WallboardSound
 from services.api.audit import AuditLog, InMemoryAuditLog
 from services.api.auth import Authenticator, InMemoryTokenStore, TokenStore
+from services.api.direct import fast_path_problems
+from services.api.guard import HttpGuard
 from services.api.hub import Hub
 from services.api.metrics import ApiMetrics
+from services.api.notifications import NotificationLog
 from services.api.ports import Closable, CommandSink, Feed, ReadyReporting
 from services.api.runtime import ApiOptions, Runtime
 from services.api.state import LiveState, Skip
@@ -55,6 +61,7 @@ def create_app(
     options: ApiOptions | None = None,
     audit: AuditLog | None = None,
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None,
+    notifications: NotificationLog | None = None,
     reports: ReportStore | None = None,
 ) -> FastAPI:
     """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
@@ -76,12 +83,16 @@ def create_app(
         hub=Hub(live, metrics, options.hub), auth=Authenticator(settings.admin_token,
                                                                 tokens or InMemoryTokenStore()),
         feed=feed, commands=commands, audit=audit if audit is not None else InMemoryAuditLog(),
-        metrics_relay=metrics_relay, reports=reports,
+        metrics_relay=metrics_relay, notifications=notifications,
+        sound=WallboardSound(settings.notify_config),
+        reports=reports,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.stopping = False
+        runtime.fast_path = _fast_path(settings)
+        metrics.fast_path.set(1 if runtime.fast_path else 0)
         runtime.pump = asyncio.create_task(_pump(runtime), name="floorwatch-api-pump")
         reaper = asyncio.create_task(_reap(runtime), name="floorwatch-api-reaper")
         beater = asyncio.create_task(_beat(runtime), name="floorwatch-api-heartbeat")
@@ -101,12 +112,30 @@ def create_app(
     app.include_router(rest_silences.router)
     app.include_router(rest_views.router)
     app.include_router(rest_admin.router)
+    app.include_router(rest_notifications.router)
+    app.include_router(rest_alarm.router)
     app.include_router(rest_reports.router)
     app.include_router(ws.router)
     app.include_router(ops.router)
     wallboard.mount(app)
     report_pages.mount(app)
+    # outermost: token before body, body limit, nosniff (guard.py)
+    app.add_middleware(HttpGuard, auth=runtime.auth, max_body_bytes=settings.api_max_body_bytes)
     return app
+
+
+def _fast_path(settings: Settings) -> bool:
+    """Whether the hub may write to connections directly: on unless ``FLOORWATCH_API_FAST_PATH``
+    turns it off or a private attribute it reads has changed (``direct.PRIVATE_ATTRIBUTES``)."""
+    if not settings.api_fast_path:
+        logger.info("websocket fast path off (FLOORWATCH_API_FAST_PATH=false)")
+        return False
+    problems = fast_path_problems()
+    if problems:
+        logger.warning("websocket fast path off: the installed server no longer matches what it reads "
+                       "(%s); every frame goes through its connection's writer", "; ".join(problems))
+        return False
+    return True
 
 
 async def _refresh_reports(runtime: Runtime, every_s: float) -> None:
@@ -128,18 +157,23 @@ async def _pump(runtime: Runtime) -> None:
         runtime.feed.set_ready_callback(live.mark_ready)
     try:
         async for item in runtime.feed:
-            result = live.apply(item)
-            if isinstance(result, Skip):
-                metrics.feed_skipped.labels(item.kind, result.reason).inc()
-                if result.reason == "invalid":
-                    logger.warning("feed record ignored kind=%s site=%s reason=%s", item.kind, item.site,
-                                   result.detail)
-                continue
-            metrics.feed.labels(item.kind).inc()
-            if item.kind == "alert" and logger.isEnabledFor(logging.DEBUG):
-                _log_alert(item.value)
-            if result.kind != "rules":  # served over REST (/v1/rules), not pushed
-                hub.publish(result)
+            try:
+                result = live.apply(item)
+                if isinstance(result, Skip):
+                    metrics.feed_skipped.labels(item.kind, result.reason).inc()
+                    if result.reason == "invalid":
+                        logger.warning("feed record ignored kind=%s site=%s reason=%s", item.kind,
+                                       item.site[:64], result.detail)
+                    continue
+                metrics.feed.labels(item.kind).inc()
+                if item.kind == "alert" and logger.isEnabledFor(logging.DEBUG):
+                    _log_alert(item.value)
+                if result.kind != "rules":  # served over REST (/v1/rules), not pushed
+                    hub.publish(result)
+            except Exception as exc:
+                metrics.feed_skipped.labels(item.kind, "failed").inc()
+                logger.exception("feed record skipped: handling it raised kind=%s site=%s reason=%r",
+                                 item.kind, item.site[:64], exc)
         if not runtime.stopping:
             runtime.pump_error = "the feed ended"
             logger.error("feed ended while the API is running")

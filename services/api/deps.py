@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
 from services.api.auth import Principal, bearer_token
+from services.api.guard import INVALID_TOKEN, MISSING_TOKEN, PRINCIPAL_KEY
 from services.api.runtime import Runtime
 
 
@@ -19,18 +20,21 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def get_principal(
+    request: Request,
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
     token: Annotated[str | None, Query(description="the token, when a header cannot be set")] = None,
 ) -> Principal:
+    checked = request.scope.get("state", {}).get(PRINCIPAL_KEY)
+    if isinstance(checked, Principal):  # a request with a body: guard.py checked the token first
+        return checked
     raw = bearer_token(authorization, token)
     if raw is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
-                            "missing token: send 'Authorization: Bearer <token>' or '?token=<token>'",
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING_TOKEN,
                             headers={"WWW-Authenticate": "Bearer"})
     principal = await runtime.auth.authenticate(raw)
     if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, INVALID_TOKEN,
                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return principal
 

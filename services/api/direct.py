@@ -4,20 +4,44 @@ Waking one writer task per client per message is what fan-out to thousands of cl
 (python-websockets' ``broadcast`` avoids it the same way: write the frame to the transport without
 awaiting, and leave a connection whose write buffer is above a limit to the slow path). ASGI gives
 the app no transport, so ``transport_sink`` reaches it through uvicorn's Sans-I/O WebSocket
-implementation (``ws="auto"``/``"websockets-sansio"``: the protocol object is the receiver of the
-ASGI ``receive`` callable). Anything else — another server, uvicorn's other implementations, a
-connection that negotiated permessage-deflate — gets ``None`` and is served by its writer task as
-before; ``tests/service/api/test_ws_direct.py`` fails if the default uvicorn stops matching.
+implementation (``ws="websockets-sansio"``, chosen explicitly in ``server.py``: the protocol object
+is the receiver of the ASGI ``receive`` callable). Anything else — another server, uvicorn's other
+implementations, a connection that negotiated permessage-deflate — gets ``None`` and is served by
+its writer task as before.
+
+What this reads that is not public API is listed in ``PRIVATE_ATTRIBUTES``. ``fast_path_problems()``
+checks every entry against the installed starlette / uvicorn / websockets once, when the API starts
+(``create_app``'s lifespan): any mismatch turns the fast path off for that process with one
+warning naming the attribute, and ``tests/service/api/test_fast_path_guard.py`` fails naming it.
+Each lookup per connection is guarded too (``transport_sink`` returns ``None`` instead of raising),
+and ``FLOORWATCH_API_FAST_PATH=false`` turns the fast path off without touching any of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 import weakref
 from typing import Any, Protocol
 
 from websockets.protocol import Protocol as SansIOProtocol
+
+logger = logging.getLogger(__name__)
+
+# Every private attribute the fast path reads: (owner, attribute, what it must be). Checked at
+# start by fast_path_problems(); a change in an upgrade turns the fast path off, never an error.
+PRIVATE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
+    ("starlette.websockets.WebSocket", "_receive", "the ASGI receive callable the server passed in"),
+    ("uvicorn WebSocketsSansIOProtocol", "receive", "a bound method: its __self__ is the protocol"),
+    ("uvicorn WebSocketsSansIOProtocol", "transport", "the connection's asyncio transport"),
+    ("uvicorn WebSocketsSansIOProtocol", "conn", "a websockets.protocol.Protocol (Sans-I/O)"),
+    ("uvicorn WebSocketsSansIOProtocol", "handshake_complete", "bool"),
+    ("uvicorn WebSocketsSansIOProtocol", "close_sent", "bool"),
+    ("uvicorn WebSocketsSansIOProtocol", "disconnected", "bool"),
+    ("websockets.protocol.Protocol", "extensions", "list of negotiated extensions"),
+)
+_PROTOCOL_FLAGS = ("handshake_complete", "close_sent", "disconnected")
 
 _TEXT_FIN = 0x81  # FIN + opcode 1 (text); server frames are never masked (RFC 6455 §5.1)
 
@@ -127,12 +151,73 @@ class TransportSink:
             self._transport.write(batch[0] if len(batch) == 1 else b"".join(batch))
 
 
+def fast_path_problems() -> list[str]:
+    """What no longer matches ``PRIVATE_ATTRIBUTES`` in the installed starlette / uvicorn /
+    websockets, one line per attribute naming it (empty: the fast path can be used). Builds one
+    unconnected uvicorn protocol object and one starlette ``WebSocket`` to look."""
+    problems: list[str] = []
+    try:
+        from starlette.websockets import WebSocket
+        from uvicorn.config import WS_PROTOCOLS, Config
+        from uvicorn.importer import import_from_string
+        from uvicorn.server import ServerState
+
+        from services.api.server import WS_IMPLEMENTATION
+    except Exception as exc:  # noqa: BLE001 -- an import moved: say which, never fail the start
+        return [f"import failed: {exc!r}"]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.disconnect"}
+
+    async def send(message: Any) -> None:
+        return None
+
+    try:
+        socket = WebSocket({"type": "websocket", "path": "/", "headers": []}, receive, send)
+        if getattr(socket, "_receive", None) is not receive:
+            problems.append("starlette.websockets.WebSocket._receive: not the receive callable passed in")
+    except Exception as exc:  # noqa: BLE001 -- a finding, not a failure
+        problems.append(f"starlette.websockets.WebSocket._receive: cannot check ({exc!r})")
+    try:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            return None
+
+        config = Config(app, ws=WS_IMPLEMENTATION, log_config=None, lifespan="off")
+        config.load()
+        protocol_class = import_from_string(WS_PROTOCOLS[WS_IMPLEMENTATION])
+        proto = protocol_class(config, ServerState(), {})
+    except Exception as exc:  # noqa: BLE001 -- a finding, not a failure
+        return [*problems, f"uvicorn WebSocketsSansIOProtocol: cannot be built ({exc!r})"]
+    if getattr(getattr(proto, "receive", None), "__self__", None) is not proto:
+        problems.append("uvicorn WebSocketsSansIOProtocol.receive: not a method bound to the protocol")
+    if "transport" not in vars(proto) and not hasattr(type(proto), "transport"):
+        problems.append("uvicorn WebSocketsSansIOProtocol.transport: missing")
+    conn = getattr(proto, "conn", None)
+    if not isinstance(conn, SansIOProtocol):
+        problems.append(f"uvicorn WebSocketsSansIOProtocol.conn: not a websockets Protocol ({type(conn)!r})")
+    elif not isinstance(getattr(conn, "extensions", None), list):
+        problems.append("websockets.protocol.Protocol.extensions: not a list")
+    for name in _PROTOCOL_FLAGS:
+        if not isinstance(getattr(proto, name, None), bool):
+            problems.append(f"uvicorn WebSocketsSansIOProtocol.{name}: not a bool")
+    return problems
+
+
 def transport_sink(receive: Any, limit: int) -> TransportSink | None:
     """A sink for the connection whose ASGI ``receive`` callable is ``receive``, or None when the
     server is not uvicorn's Sans-I/O implementation in a state where raw text frames are valid
-    (handshake done, no extension negotiated, not closing) or ``limit`` is not positive."""
-    if limit <= 0:
+    (handshake done, no extension negotiated, not closing) or ``limit`` is not positive. Never
+    raises: anything unexpected is the plain writer's job."""
+    if limit <= 0 or receive is None:
         return None
+    try:
+        return _transport_sink(receive, limit)
+    except Exception:
+        logger.warning("websocket fast path unavailable for a connection (plain writer used)", exc_info=True)
+        return None
+
+
+def _transport_sink(receive: Any, limit: int) -> TransportSink | None:
     proto = getattr(receive, "__self__", None)
     transport: Any = getattr(proto, "transport", None)
     conn = getattr(proto, "conn", None)
@@ -140,7 +225,7 @@ def transport_sink(receive: Any, limit: int) -> TransportSink | None:
         return None
     if not all(hasattr(transport, name) for name in ("write", "get_write_buffer_size", "is_closing")):
         return None
-    flags = [getattr(proto, name, None) for name in ("handshake_complete", "close_sent", "disconnected")]
+    flags = [getattr(proto, name, None) for name in _PROTOCOL_FLAGS]
     if flags != [True, False, False]:
         return None
     return TransportSink(proto, transport, limit, asyncio.get_running_loop())

@@ -24,6 +24,14 @@ Design (python-websockets' broadcast pattern, plus what a floor needs):
   interrupted either): the loop allocates a few objects per client, enough to trigger
   many generation-1 collections (5–20 ms each here, ~3 per 1,000 clients) and, with ~250 tracked
   objects per connection held by the server stack, a full collection at 10,000 clients takes ~2 s.
+  The pause is process-wide (``gc.disable``), so it is bounded: once a pause has lasted
+  ``gc_pause_max_s`` (0.5 s), the next ``publish`` turns the collector back on and no new pause
+  starts before the next loop iteration. The collector is thus off for at most ``gc_pause_max_s``
+  plus one fan-out (~0.2 s of CPU at 10,000 clients) at a time; ``gc_pause_max_s = 0`` never pauses.
+* A client's control replies (``pong``, ``error``, heartbeats queued behind a send) are bounded by
+  ``max_controls``: a client that keeps sending ops without reading the replies is closed 4008
+  (``control``), so a connection can hold at most ``max_controls`` replies, each small (``ws.py``
+  clips whatever it echoes).
 * Every sent frame is logged (bounded by ``replay_size``) so that a client reconnecting with its
   session id can ``resume`` from its last seq. A disconnected session keeps collecting (and
   coalescing) for ``resume_ttl_s``, then expires.
@@ -71,6 +79,8 @@ class HubOptions:
     resume_ttl_s: float = 60.0
     max_sessions: int = 10_000
     direct_write_limit: int = 32 * 1024  # fast path while a client's write buffer is ≤ this; 0 = off
+    max_controls: int = 64  # control replies queued for one client; more: it is closed 4008
+    gc_pause_max_s: float = 0.5  # longest garbage-collector pause for one burst of fan-outs; 0 = none
 
 
 class Session:
@@ -125,7 +135,9 @@ class Hub:
         self.options = options or HubOptions()
         self._clock = clock
         self._sessions: dict[str, Session] = {}
-        self._gc_paused = False
+        self._gc_paused = False  # this hub turned the collector off, and has not turned it on again
+        self._gc_paused_at = 0.0
+        self._gc_resume_due = False  # a resume is scheduled for the next loop iteration
 
     # -- sessions ------------------------------------------------------------------------------
     def open(self, principal: Principal) -> Session:
@@ -204,9 +216,7 @@ class Hub:
 
     # -- fan-out (never awaits) ----------------------------------------------------------------
     def publish(self, update: Update) -> None:
-        pause = not self._gc_paused and gc.isenabled()
-        if pause:  # a collection mid-loop would delay every client after it (module docstring)
-            gc.disable()
+        pause = self._gc_pause_begin()
         try:
             if update.kind == "alert":
                 self._publish_alert(update)
@@ -216,18 +226,40 @@ class Hub:
             if pause:
                 self._pause_gc_until_next_iteration()
 
+    def _gc_pause_begin(self) -> bool:
+        """Turn the collector off for this fan-out (a collection mid-loop would delay every client
+        after it, module docstring); True when this call paused it. Inside a pause that has
+        lasted ``gc_pause_max_s``, turn it back on instead (and pause no more this iteration)."""
+        limit = self.options.gc_pause_max_s
+        if self._gc_paused:
+            if self._clock() - self._gc_paused_at > limit:
+                self._gc_paused = False
+                gc.enable()
+            return False
+        if limit <= 0 or self._gc_resume_due or not gc.isenabled():
+            return False
+        gc.disable()
+        self._gc_paused = True
+        self._gc_paused_at = self._clock()
+        return True
+
+    @property
+    def gc_paused(self) -> bool:
+        return self._gc_paused
+
     def _pause_gc_until_next_iteration(self) -> None:
         """Keep the collector off for the rest of this loop iteration (the other updates of a
         burst) and the flushes of the next one, which were scheduled before this."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # called outside a loop (tests): nothing batches, resume now
-            gc.enable()
+            self._resume_gc()
             return
-        self._gc_paused = True
+        self._gc_resume_due = True
         loop.call_soon(self._resume_gc)
 
     def _resume_gc(self) -> None:
+        self._gc_resume_due = False
         if self._gc_paused:
             self._gc_paused = False
             gc.enable()
@@ -267,7 +299,7 @@ class Hub:
             self.metrics.sent["alert"].inc(direct)
 
     def _publish_floor(self, update: Update) -> None:
-        tails: dict[Scope, tuple[str, bytes] | None] = {}
+        tails: dict[tuple[Scope, frozenset[str] | None], tuple[str, bytes] | None] = {}
         key = ("floor", update.site)
         site_json = orjson.dumps(update.site).decode()
         prefix = _PREFIXES["floor"]
@@ -275,10 +307,11 @@ class Hub:
         for session in self._sessions.values():
             if session.snapshot_due is not None or session.closing is not None:
                 continue
-            if session.scope in tails:
-                tails_of_scope = tails[session.scope]
+            seen_as = (session.scope, session.principal.scope.sites)
+            if seen_as in tails:
+                tails_of_scope = tails[seen_as]
             else:
-                tails_of_scope = tails[session.scope] = self._floor_tail(update, session.scope, site_json)
+                tails_of_scope = tails[seen_as] = self._floor_tail(update, *seen_as, site_json)
             if tails_of_scope is None:
                 continue
             tail, tail_bytes = tails_of_scope
@@ -299,11 +332,12 @@ class Hub:
             self.metrics.sent["floor"].inc(direct)
 
     @staticmethod
-    def _floor_tail(update: Update, scope: Scope, site_json: str) -> tuple[str, bytes] | None:
+    def _floor_tail(update: Update, scope: Scope, named_sites: frozenset[str] | None,
+                    site_json: str) -> tuple[str, bytes] | None:
         if not scope.allows_site(update.site):
             return None
         if scope.partial:
-            doc = filter_floor(update.doc, scope)
+            doc = filter_floor(update.doc, scope, named_sites)
             if doc is None:
                 return None
             body = orjson.dumps(doc).decode()
@@ -354,8 +388,7 @@ class Hub:
                     session.log.append((seq, "heartbeat", tail))
                     direct += 1
                     continue
-            session.controls.append(("heartbeat", tail))
-            session.wake.set()
+            self._queue_control(session, "heartbeat", tail)
         if direct:
             self.metrics.sent["heartbeat"].inc(direct)
 
@@ -371,8 +404,19 @@ class Hub:
     # -- client requests -----------------------------------------------------------------------
     def control(self, session: Session, kind: str, body: dict[str, Any]) -> None:
         """Queue a reply (``pong``, ``error``, ``heartbeat``) ahead of data (after an owed hello /
-        resync); never dropped."""
-        session.controls.append((kind, _tail(body)))
+        resync). Never dropped while the client reads: one that lets more than ``max_controls``
+        pile up is closed 4008 instead (it sends ops without reading the answers)."""
+        self._queue_control(session, kind, _tail(body))
+
+    def _queue_control(self, session: Session, kind: str, tail: str) -> None:
+        if session.closing is not None:
+            return
+        if len(session.controls) >= self.options.max_controls:
+            session.controls.clear()
+            self.metrics.slow_closes.inc()
+            self.close(session, CLOSE_TOO_SLOW, resumable=True)
+            return
+        session.controls.append((kind, tail))
         session.wake.set()
 
     def subscribe(self, session: Session, sites: list[str] | None, teams: list[str] | None,
@@ -418,10 +462,11 @@ class Hub:
     def snapshot_tail(self, session: Session) -> str:
         """The body of a ``hello`` / ``resync``: role, scope, visible floor and active alerts."""
         scope = session.scope
+        named = session.principal.scope.sites  # a subscription never reveals a site the token does not name
         floor = {}
         for site in self.live.sites():
             doc = self.live.floor(site)
-            filtered = filter_floor(doc, scope) if doc is not None else None
+            filtered = filter_floor(doc, scope, named) if doc is not None else None
             if filtered is not None:
                 floor[site] = filtered
         alerts = [a for a in self.live.alerts() if alert_visible(a, scope, self.live.agent, self.live.floor)]

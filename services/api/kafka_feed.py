@@ -100,7 +100,7 @@ class KafkaFeed:
             while not self._stop.is_set():
                 polled = consumer.poll(timeout_ms=100)
                 items = [
-                    FeedItem(self.kinds[tp.topic], (rec.key or b"").decode(), rec.value)
+                    FeedItem(self.kinds[tp.topic], (rec.key or b"").decode("utf-8", "replace"), rec.value)
                     for tp, recs in polled.items()
                     for rec in recs
                     if rec.value is not None

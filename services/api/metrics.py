@@ -32,10 +32,15 @@ class ApiMetrics:
                                registry=registry)
         self.slow_closes = Counter("floorwatch_ws_slow_closes", "clients closed (4008) for staying too "
                                    "slow", registry=registry)
+        self.fast_path = Gauge("floorwatch_api_fast_path", "1 when the hub writes WebSocket frames to "
+                               "connections directly (docs/api.md, fast path), 0 when every frame goes "
+                               "through its connection's writer", registry=registry)
         self.feed = Counter("floorwatch_feed_messages", "Feed records accepted, by kind", ["kind"],
                             registry=registry)
         self.feed_skipped = Counter("floorwatch_feed_skipped", "Feed records ignored, by kind and reason "
-                                    "(invalid, duplicate, stale)", ["kind", "reason"], registry=registry)
+                                    "(invalid, duplicate, stale; failed: handling raised)",
+                                    ["kind", "reason"],
+                                    registry=registry)
         registry.register(LiveStateCollector(live))
 
 

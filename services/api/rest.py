@@ -47,11 +47,13 @@ async def get_floors(runtime: RuntimeDep, principal: PrincipalDep,
 async def get_floor(site: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     check_site(principal, site)
     doc = runtime.live.floor(site)
-    if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no floor snapshot for site '{site}' yet")
+    visible = filter_floor(doc, principal.scope) if doc is not None else None
+    if visible is None:  # unknown, or nothing of it in scope: the same answer (it may not exist)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no floor snapshot for site '{site}' in this "
+                            "token's scope")
     if not principal.scope.partial:
         return Response(runtime.live.floor_raw(site), media_type="application/json")
-    return json_response(filter_floor(doc, principal.scope))
+    return json_response(visible)
 
 
 @router.get("/alerts", response_model=AlertList, summary="Active (pending / firing) alerts in scope",

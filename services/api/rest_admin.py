@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from services.api import commands
 from services.api.audit import ACTIONS, MAX_LIMIT, AuditQuery, reader_visibility
@@ -16,6 +16,7 @@ from services.api.runtime import Runtime
 from services.api.ws import CLOSE_UNAUTHORIZED
 
 router = APIRouter(prefix="/v1")
+INT64_MAX = 2**63 - 1  # ids are 64-bit (BIGINT / SQLite INTEGER): larger ones are 422, not a database error
 
 
 def _admin_store(runtime: RuntimeDep) -> TokenAdmin:
@@ -59,7 +60,8 @@ async def list_tokens(principal: AdminDep, store: StoreDep,
 
 @router.delete("/tokens/{token_id}", response_model=TokenRevoked, tags=["tokens"],
                summary="Revoke a token: it is refused from now on and its open WebSockets are closed (4401)")
-async def revoke_token(token_id: int, runtime: RuntimeDep, principal: AdminDep, store: StoreDep) -> Response:
+async def revoke_token(token_id: Annotated[int, Path(ge=1, le=INT64_MAX)], runtime: RuntimeDep,
+                       principal: AdminDep, store: StoreDep) -> Response:
     info = await store.revoke_id(token_id)
     if info is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active token with id {token_id}")
@@ -83,7 +85,8 @@ async def get_audit(
     action: Annotated[list[Literal[ACTIONS]] | None, Query()] = None,  # type: ignore[valid-type]
     target: Annotated[str | None, Query(max_length=128)] = None,
     site: Annotated[str | None, Query(max_length=64)] = None,
-    before_id: Annotated[int | None, Query(ge=1, description="page: entries older than this id")] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=INT64_MAX,
+                                           description="page: entries older than this id")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Response:
     if site is not None:

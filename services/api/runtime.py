@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
+from services.api.alarm import WallboardSound
 from services.api.audit import AuditLog
 from services.api.auth import Authenticator
 from services.api.hub import Hub, HubOptions
 from services.api.metrics import ApiMetrics
+from services.api.notifications import NotificationLog
 from services.api.ports import CommandSink, Feed
 from services.api.state import LiveState
 from shared.config import Settings
@@ -53,8 +55,15 @@ class Runtime:
     pump: asyncio.Task[None] | None = None
     pump_error: str | None = None
     stopping: bool = False
+    # the hub may write to connections directly (direct.py): FLOORWATCH_API_FAST_PATH, and the
+    # private attributes it reads checked when the lifespan starts
+    fast_path: bool = True
     # `floorwatch up`: the other services' metrics, appended to this API's /metrics (one target)
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None
+    # the notifier's delivery log (/v1/notifications); None: no database, an empty list
+    notifications: NotificationLog | None = None
+    # the wallboard's audible alarm (/v1/wallboard/sound), from the notifier's file
+    sound: WallboardSound = field(default_factory=lambda: WallboardSound(None))
     # the report roll-ups (services/reports); None: reports and handover answer 503
     reports: ReportStore | None = None
 

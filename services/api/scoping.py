@@ -2,9 +2,11 @@
 
 Rules (each restricted dimension must be satisfied; ``None`` dimensions pass):
 
-* floor: other sites are invisible; so is a site the scope does not name (``sites`` unrestricted)
-  where nothing in the partial scope is present — its mere existence is outside the scope. An
-  agent is kept when its team is in ``teams`` and it serves a queue in ``queues``; a queue row
+* floor: other sites are invisible; so is a site the *token* does not name (``named_sites``:
+  the token's own ``sites``, not a subscription's) where nothing in the partial scope is present —
+  its mere existence is outside the scope, so "not yours" looks exactly like "does not exist". An
+  agent is kept when its team is in ``teams`` and it serves a queue in ``queues`` (its ``queues``
+  list then cut to the queues in scope: which other queues it serves is not the caller's); a queue row
   is kept when it is in ``queues`` (and, for a team-scoped caller, served by a visible agent); a
   team row when it is in ``teams`` (and, for a queue-scoped caller, has a visible agent). When the
   scope is partial, ``totals`` is rebuilt from what is visible: sums and maxima exactly, ``abandon_rate``
@@ -34,20 +36,30 @@ _SUMS = ("calls_waiting", "offered", "answered", "abandoned")
 _COPY_ONE_QUEUE = ("service_level", "asa_s", "aht_s")
 
 
-def filter_floor(snapshot: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
-    """The part of ``snapshot`` that ``scope`` may see, or None when its site is out of scope."""
-    if not scope.allows_site(snapshot.get("site", "")):
+_UNSET: Any = object()
+
+
+def filter_floor(snapshot: dict[str, Any], scope: Scope,
+                 named_sites: frozenset[str] | None = _UNSET) -> dict[str, Any] | None:
+    """The part of ``snapshot`` that ``scope`` may see, or None when its site is out of scope.
+    ``named_sites``: the sites the caller's token names (default: ``scope.sites``); pass the token's
+    when ``scope`` is a subscription narrowed from it."""
+    site = snapshot.get("site", "")
+    if not scope.allows_site(site):
         return None
     if not scope.partial:
         return snapshot
+    named = scope.sites if named_sites is _UNSET else named_sites
     agents = [a for a in snapshot.get("agents") or [] if agent_visible(a, scope)]
+    if scope.queues is not None:
+        agents = [{**a, "queues": [q for q in a.get("queues") or () if q in scope.queues]} for a in agents]
     served = {q for a in agents for q in a.get("queues") or ()}
     staffed = {a.get("team") for a in agents}
     queues = [q for q in snapshot.get("queues") or []
               if _in(scope.queues, q.get("queue")) and (scope.teams is None or q.get("queue") in served)]
     teams = [t for t in snapshot.get("teams") or []
              if _in(scope.teams, t.get("team")) and (scope.queues is None or t.get("team") in staffed)]
-    if scope.sites is None and not (queues or teams or agents):
+    if (named is None or site not in named) and not (queues or teams or agents):
         return None
     out = dict(snapshot)
     out.update(queues=queues, teams=teams, agents=agents, totals=_totals(queues, teams, agents))

@@ -5,8 +5,15 @@ itself and the writer only serves what it left pending (a lagging client), snaps
 
 Close codes: 4401 missing/invalid token, or the token was revoked while connected (sent after
 accepting, so browsers can read it; the client should not retry with the same token); 4008 too
-slow (a send did not complete within ``send_timeout_s``, or too many resyncs); 4009 the session
-was resumed on another connection; 1001 server shutting down.
+slow (a send did not complete within ``send_timeout_s``, too many resyncs, or more than
+``max_controls`` replies left unread); 4009 the session was resumed on another connection; 1001
+server shutting down; 1009 (from the server's WebSocket protocol) a frame larger than
+``server.WS_MAX_SIZE``.
+
+Nothing a client sends can end its connection other than by those codes, or fill the logs: every
+op is answered (``error`` when wrong), anything echoed back is clipped (``MAX_ECHO_BYTES``), and
+a failure while handling one message is answered with an ``error`` and logged at WARNING, without
+a traceback, at most once a minute.
 """
 
 from __future__ import annotations
@@ -31,8 +38,17 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_SUPERSEDED = 4009
 CLOSE_GOING_AWAY = 1001
+MAX_ECHO_BYTES = 256  # a ping's id, as JSON, is echoed only up to this size
+MAX_ECHO_NAME = 64  # characters of an unknown op's name or field names quoted in an error
 
 router = APIRouter()
+# how a connection that is gone shows up in a task (uvicorn's ClientDisconnected is an OSError)
+_GONE = (WebSocketDisconnect, OSError)
+# a send after the server's protocol closed the connection: uvicorn raises RuntimeError
+# ("Unexpected ASGI message 'websocket.send', after sending 'websocket.close'")
+_CLOSED_UNDER_US = (RuntimeError, OSError, WebSocketDisconnect)
+WARN_EVERY_S = 60.0  # a message that fails to be handled is logged at most this often (per process)
+_last_warning = [float("-inf")]
 
 
 @router.websocket("/v1/stream")
@@ -102,7 +118,7 @@ async def _serve(websocket: WebSocket, runtime: Runtime, session: Session, repla
         for text in replay:
             await websocket.send_text(text)
         if first is not None:
-            _handle(hub, session, first, runtime.options.max_client_message_bytes)
+            _handle_safely(hub, session, first, runtime.options.max_client_message_bytes)
         writer = asyncio.create_task(_write(websocket, runtime, session, gen))
         reader = asyncio.create_task(_read(websocket, runtime, session))
         done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -110,9 +126,9 @@ async def _serve(websocket: WebSocket, runtime: Runtime, session: Session, repla
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         for task in done:
-            if (exc := task.exception()) is not None and not isinstance(exc, WebSocketDisconnect | OSError):
+            if (exc := task.exception()) is not None and not isinstance(exc, _GONE):
                 logger.error("websocket task failed session=%s", session.id, exc_info=exc)
-    except (WebSocketDisconnect, OSError):
+    except _GONE:
         pass
     finally:
         runtime.metrics.ws_clients.dec()
@@ -122,7 +138,9 @@ async def _serve(websocket: WebSocket, runtime: Runtime, session: Session, repla
 async def _write(websocket: WebSocket, runtime: Runtime, session: Session, gen: int) -> None:
     hub = runtime.hub
     opts = hub.options
-    sink = transport_sink(websocket._receive, opts.direct_write_limit)
+    sink = None
+    if runtime.fast_path:  # the private lookups are guarded (direct.py, PRIVATE_ATTRIBUTES)
+        sink = transport_sink(getattr(websocket, "_receive", None), opts.direct_write_limit)
     hub.set_sink(session, gen, sink)
     flush = sink.flush if sink is not None else _nothing  # before any other write: keep the order
     own_beat = sink is None  # with a sink, the hub's ticker sends the heartbeats (Hub.beat)
@@ -157,11 +175,15 @@ async def _write(websocket: WebSocket, runtime: Runtime, session: Session, gen: 
         try:
             async with asyncio.timeout(opts.send_timeout_s):
                 await websocket.send_text(text)
-        except TimeoutError:
+        except TimeoutError:  # (before the OSErrors below: TimeoutError is one)
             logger.warning("closing slow websocket client session=%s seq=%d", session.id, session.seq)
             runtime.metrics.slow_closes.inc()
             hub.close(session, CLOSE_TOO_SLOW, resumable=True)
             await _close(websocket, CLOSE_TOO_SLOW, _reason(CLOSE_TOO_SLOW))
+            return
+        except _CLOSED_UNDER_US:
+            # the server's protocol closed the connection itself (the client sent a bad or oversized
+            # frame, or went away): the reader sees the disconnect; nothing to log
             return
         finally:
             if session.writer_gen == gen:
@@ -176,7 +198,20 @@ async def _read(websocket: WebSocket, runtime: Runtime, session: Session) -> Non
         text = message.get("text")
         if text is None and message.get("bytes") is not None:
             text = message["bytes"].decode("utf-8", "replace")
-        _handle(runtime.hub, session, text or "", runtime.options.max_client_message_bytes)
+        _handle_safely(runtime.hub, session, text or "", runtime.options.max_client_message_bytes)
+
+
+def _handle_safely(hub: Hub, session: Session, text: str, max_bytes: int) -> None:
+    """``_handle``, and an ``error`` reply instead of a dropped connection if it fails."""
+    try:
+        _handle(hub, session, text, max_bytes)
+    except Exception as exc:  # noqa: BLE001 -- one bad message never ends the connection
+        now = time.monotonic()
+        if now - _last_warning[0] >= WARN_EVERY_S:
+            _last_warning[0] = now
+            logger.warning("websocket message could not be handled session=%s error=%s", session.id,
+                           _clip(repr(exc), 200))
+        hub.control(session, "error", {"detail": "this message could not be handled"})
 
 
 def _nothing() -> None:
@@ -201,7 +236,14 @@ def _handle(hub: Hub, session: Session, text: str, max_bytes: int) -> None:
         return
     name = op["op"]
     if name == "ping":
-        body = {"id": op["id"]} if "id" in op else {}
+        body: dict[str, Any] = {}
+        if "id" in op:
+            echo = _echo(op["id"])
+            if echo is None:
+                hub.control(session, "error", {"op": "ping", "detail": "'id' must be a JSON value of at "
+                                               f"most {MAX_ECHO_BYTES} bytes"})
+                return
+            body["id"] = echo
         hub.control(session, "pong", body)
     elif name == "subscribe":
         _subscribe(hub, session, op)
@@ -209,8 +251,22 @@ def _handle(hub: Hub, session: Session, text: str, max_bytes: int) -> None:
         hub.control(session, "error", {"op": "resume", "detail": "resume must be the first message on a "
                                        "connection opened with ?session=<id from hello>"})
     else:
-        hub.control(session, "error", {"op": name, "detail": f"unknown op '{name}'; expected ping, "
+        shown = _clip(name, MAX_ECHO_NAME)
+        hub.control(session, "error", {"op": shown, "detail": f"unknown op '{shown}'; expected ping, "
                                        "subscribe or resume"})
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _echo(value: Any) -> Any:
+    """``value`` when its JSON is at most ``MAX_ECHO_BYTES`` (and can be encoded), else None."""
+    try:
+        encoded = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError, RecursionError):
+        return None
+    return orjson.Fragment(encoded) if len(encoded) <= MAX_ECHO_BYTES else None
 
 
 def _subscribe(hub: Hub, session: Session, op: dict[str, Any]) -> None:
@@ -223,7 +279,9 @@ def _subscribe(hub: Hub, session: Session, op: dict[str, Any]) -> None:
         wanted[key] = value
     unknown = set(op) - {"op", "sites", "teams", "queues"}
     if unknown:
-        hub.control(session, "error", {"op": "subscribe", "detail": f"unknown fields {sorted(unknown)}"})
+        named = [_clip(k, MAX_ECHO_NAME) for k in sorted(unknown)[:5]]
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        hub.control(session, "error", {"op": "subscribe", "detail": f"unknown fields {named}{more}"})
         return
     hub.subscribe(session, wanted["sites"], wanted["teams"], wanted["queues"])
 

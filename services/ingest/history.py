@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingest.core import Accepted, Origin
+from services.ingest.core import Accepted, Stored
 from shared.db import is_sqlite
 from shared.events import event_type
 from shared.tables import EventRow
@@ -50,9 +50,9 @@ class EventHistory:
             result = await conn.execute(self._insert, rows)
             return {(r[0], r[1]) for r in result.all()}
 
-    async def origins(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Origin]:
-        """Where each already-stored key was consumed from."""
-        found: dict[tuple[str, str], Origin] = {}
+    async def held(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Stored]:
+        """Where each already-stored key was consumed from, and the payload stored for it."""
+        found: dict[tuple[str, str], Stored] = {}
         async with self._engine.connect() as conn:
             for i in range(0, len(keys), _LOOKUP_CHUNK):
                 chunk = keys[i : i + _LOOKUP_CHUNK]
@@ -63,7 +63,8 @@ class EventHistory:
                     EventRow.src_topic,
                     EventRow.src_partition,
                     EventRow.src_offset,
+                    EventRow.payload,
                 ).where(cond)
-                for s, e, topic, part, off in (await conn.execute(stmt)).all():
-                    found[(s, e)] = (topic, part, off)
+                for s, e, topic, part, off, payload in (await conn.execute(stmt)).all():
+                    found[(s, e)] = ((topic, part, off), payload.encode("utf-8"))
         return found

@@ -72,6 +72,7 @@ class IngestRunner:
             metrics=IngestMetrics.create(self.registry),
             max_bytes=s.max_event_bytes,
             clock=utcnow,
+            max_future_skew_s=s.max_future_skew_s,
         )
         consumer = make_consumer(s, GROUP, list(adapters))
         loop = self._loop

@@ -19,7 +19,7 @@ from typing import Any
 from kafka import KafkaProducer
 from prometheus_client import CollectorRegistry, Counter
 
-from services.ingest.core import Decoder, RawRecord, Rejected, classify_known, triage
+from services.ingest.core import Conflict, Decoder, RawRecord, Rejected, classify_known, triage
 from services.ingest.history import EventHistory
 from shared.kafka import Batch, Outcome
 
@@ -33,6 +33,8 @@ class IngestMetrics:
     published: Counter
     rejected: Counter
     duplicates: Counter
+    conflicts: Counter
+    decoder_errors: Counter
     ignored: Counter
 
     @classmethod
@@ -60,7 +62,19 @@ class IngestMetrics:
             ),
             duplicates=Counter(
                 "floorwatch_ingest_duplicates",
-                "Events dropped as duplicates of (source, id)",
+                "Events dropped as duplicates of (source, id) with the same content",
+                registry=registry,
+            ),
+            conflicts=Counter(
+                "floorwatch_ingest_duplicate_conflicts",
+                "Events whose (source, id) was already ingested with different content (sent to the DLQ)",
+                registry=registry,
+            ),
+            decoder_errors=Counter(
+                "floorwatch_ingest_decoder_errors",
+                "Records whose decoding raised something other than a rejection (sent to the DLQ; "
+                "hostile input or an adapter bug)",
+                ["adapter"],
                 registry=registry,
             ),
             ignored=Counter(
@@ -85,7 +99,10 @@ def _log_accepted(fresh: list[Any]) -> None:
 
 def to_raw(rec: object) -> RawRecord:
     headers = tuple((k, v) for k, v in (getattr(rec, "headers", None) or ()))
-    return RawRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers)  # type: ignore[attr-defined]
+    # the broker's own time (LogAppendTime, timestamp_type 1); CreateTime is only the producer's word
+    stamped = getattr(rec, "timestamp_type", None) == 1 and getattr(rec, "timestamp", None) is not None
+    broker_ts = rec.timestamp / 1000 if stamped else None  # type: ignore[attr-defined]
+    return RawRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers, broker_ts)  # type: ignore[attr-defined]
 
 
 class Ingest:
@@ -100,6 +117,7 @@ class Ingest:
         metrics: IngestMetrics,
         max_bytes: int,
         clock: Callable[[], dt.datetime],
+        max_future_skew_s: float = 0.0,
     ):
         self.adapters = adapters
         self.history = history
@@ -109,22 +127,31 @@ class Ingest:
         self.metrics = metrics
         self.max_bytes = max_bytes
         self.clock = clock
+        self.max_future_skew_s = max_future_skew_s
 
     async def process(self, batch: Batch) -> Outcome:
         """Store, then send; returns the sends' :class:`Outcome` (the loop commits once it settles)."""
         records = [to_raw(r) for r in batch]
         for topic, n in Counter_(rec.topic for rec in records).items():
             self.metrics.consumed.labels(topic).inc(n)
-        result = triage(records, self.adapters, max_bytes=self.max_bytes)
+        result = triage(
+            records,
+            self.adapters,
+            max_bytes=self.max_bytes,
+            now=self.clock().timestamp(),
+            max_future_skew_s=self.max_future_skew_s,
+        )
         inserted = await self.history.store(result.accepted, self.clock())
         fresh = [a for a in result.accepted if a.key in inserted]
         known = [a for a in result.accepted if a.key not in inserted]
-        duplicates = result.in_batch_duplicates
-        if known:
-            origins = await self.history.origins([a.key for a in known])
-            replayed, dup = classify_known(known, origins)
-            fresh.extend(replayed)
-            duplicates += dup
+        duplicates, conflicts = result.in_batch_duplicates, []
+        if known or result.repeats:
+            held = await self.history.held([a.key for a in known]) if known else {}
+            held.update((a.key, (a.record.origin, a.payload)) for a in fresh)  # held as of now
+            decided = classify_known(known, held, result.repeats)
+            fresh.extend(decided.republish)
+            duplicates += decided.duplicates
+            conflicts = decided.conflicts
         outcome = Outcome()
         send, topic, track = self.producer.send, self.events_topic, outcome.track
         for acc in fresh:
@@ -135,6 +162,8 @@ class Ingest:
             self.metrics.published.labels(etype).inc(n)
         for rej in result.rejected:
             track(self._dead_letter(rej))
+        for conflict in conflicts:
+            track(self._conflict(conflict))
         if duplicates:
             self.metrics.duplicates.inc(duplicates)
         self.metrics.accepted.inc(result.records_accepted)
@@ -144,19 +173,49 @@ class Ingest:
 
     def _dead_letter(self, rej: Rejected) -> Any:
         rec = rej.record
-        headers = [
-            *rec.headers,
-            ("error", rej.reason.encode()),
-            ("adapter", rej.adapter.encode()),
-            ("source_topic", rec.topic.encode()),
-            ("source_partition", str(rec.partition).encode()),
-            ("source_offset", str(rec.offset).encode()),
-        ]
         self.metrics.rejected.labels(rej.adapter).inc()
-        logger.info(
+        if rej.unexpected:
+            self.metrics.decoder_errors.labels(rej.adapter).inc()
+        # An unexpected exception is hostile input or an adapter bug: loud, but the stream goes on.
+        logger.log(
+            logging.ERROR if rej.unexpected else logging.INFO,
             "rejected record topic=%s partition=%s offset=%s adapter=%s reason=%s",
             rec.topic, rec.partition, rec.offset, rej.adapter, rej.reason,
             extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
                    "adapter": rej.adapter, "reason": rej.reason},
         )
+        return self._send_dlq(rec, rej.reason, rej.adapter)
+
+    def _conflict(self, conflict: Conflict) -> Any:
+        """A reused id with other content: the first version stays; this one goes to the DLQ."""
+        acc = conflict.accepted
+        rec, (source, eid) = acc.record, acc.key
+        self.metrics.conflicts.inc()
+        logger.warning(
+            "duplicate id with different content source=%s id=%s first=%s first_sha256=%s sha256=%s "
+            "topic=%s partition=%s offset=%s",
+            source, eid, conflict.first_origin, conflict.first_hash, conflict.hash,
+            rec.topic, rec.partition, rec.offset,
+            extra={"source": source, "event_id": eid, "first_sha256": conflict.first_hash,
+                   "sha256": conflict.hash, "topic": rec.topic, "partition": rec.partition,
+                   "offset": rec.offset},
+        )
+        adapter = self.adapters[rec.topic].name
+        return self._send_dlq(rec, conflict.reason, adapter, [
+            ("conflict_event_id", eid.encode("utf-8", "replace")),
+            ("conflict_first_sha256", conflict.first_hash.encode()),
+            ("conflict_sha256", conflict.hash.encode()),
+        ])
+
+    def _send_dlq(self, rec: RawRecord, reason: str, adapter: str,
+                  extra: list[tuple[str, bytes]] | None = None) -> Any:
+        headers = [
+            *rec.headers,
+            ("error", reason.encode("utf-8", "replace")),
+            ("adapter", adapter.encode()),
+            ("source_topic", rec.topic.encode()),
+            ("source_partition", str(rec.partition).encode()),
+            ("source_offset", str(rec.offset).encode()),
+            *(extra or ()),
+        ]
         return self.producer.send(self.dlq_topic, key=rec.key, value=rec.value, headers=headers)

@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import shared.notify_tables
 import shared.tables  # noqa: F401 - registers the shared tables on Base.metadata
 from shared.db import Base, make_engine
 

@@ -121,12 +121,13 @@ def _check_stack(stack: dict[str, Any]) -> None:
         "migrate",
         "ingest",
         "alerts",
+        "notify",
         "api",
         "simulator",
         "prometheus",
         "grafana",
     } <= set(services)
-    for name, port in (("ingest", 9101), ("alerts", 9102), ("api", 8000)):
+    for name, port in (("ingest", 9101), ("alerts", 9102), ("notify", 9103), ("api", 8000)):
         check = " ".join(services[name]["healthcheck"]["test"])
         assert f"127.0.0.1:{port}/readyz" in check, (name, check)
         assert f"--metrics-port {port}" in " ".join(services[name]["command"]) or name == "api"
@@ -146,7 +147,11 @@ def _check_stack(stack: dict[str, Any]) -> None:
     # the scrape targets are the services' metrics ports
     prom = yaml.safe_load((PROM / "prometheus.yml").read_text())
     targets = {t for job in prom["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
-    assert targets == {"api:8000", "ingest:9101", "alerts:9102"}
+    assert targets == {"api:8000", "ingest:9101", "alerts:9102", "notify:9103"}
+    # the notifications file the stack mounts is one the notifier accepts
+    from services.notify.main import read_config
+
+    assert read_config(DEPLOY / "notifications.yaml").route.receiver == "nowhere"
 
 
 def test_the_image_copies_what_exists() -> None:

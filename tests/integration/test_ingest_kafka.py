@@ -4,6 +4,7 @@ with reasons, duplicates once, history stored once."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 import orjson
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from services.ingest.main import IngestRunner
 from shared.config import Settings
 from shared.db import make_engine
+from shared.events import decode_event, encode_event
 from shared.kafka import ensure_topics
 from shared.migrate import upgrade
 from shared.tables import EventRow
@@ -36,6 +38,12 @@ BAD = {
     orjson.dumps(canonical("call.queued", call="c9", queue="q", ts="2026-11-28T09:00:00")): "UTC offset",
     orjson.dumps({**canonical("call.queued", call="c9", queue="q"), "v": 2}): "unsupported schema version",
     orjson.dumps(canonical("call.queued", call="c9", queue="q", blob="x" * 70_000)): "payload too large",
+    # Issue 9, defect 2: a poison pill (RecursionError) that crashed ingest on every restart.
+    orjson.dumps(canonical("call.queued", call="c9", queue="q", deep=None)).replace(
+        b'"deep":null', b'"deep":' + b"[" * 1000 + b"]" * 1000
+    ): "nested too deep",
+    # PostgreSQL text cannot hold NUL: it would have failed the history insert of the whole batch.
+    orjson.dumps(canonical("call.queued", call="c9", queue="q", eid="nul\x00id")): "must not contain NUL",
 }
 
 
@@ -92,3 +100,45 @@ def test_valid_through_bad_to_dlq_duplicates_once(
         assert h["source_topic"] == settings.topic("raw").encode()
         assert int(h["source_offset"]) >= 0
     assert _count_rows(settings.database_url) - before == 5
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_a_reused_id_with_other_content_goes_to_the_dlq_with_both_hashes(
+    settings: Settings, db: str, request: pytest.FixtureRequest
+) -> None:
+    """Issue 9, defect 11: such a record was counted as a duplicate and dropped silently."""
+    if db == "postgres":
+        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
+    upgrade(settings.database_url)
+    first = canonical("call.queued", call="c1", queue="sales", eid=f"reuse-{settings.topic_prefix}")
+    changed = {**first, "queue": "care"}
+    ensure_topics(settings)
+    registry = CollectorRegistry()
+    runner = IngestRunner(settings, registry).start()
+    try:
+        produce(settings, settings.topic("raw"), [orjson.dumps(first)])
+        read_topic(settings, settings.topic("events"), 1)  # stored: the next ones meet the history
+        # across batches (the history holds the first) and within one batch (changed twice)
+        produce(settings, settings.topic("raw"), [orjson.dumps(changed), orjson.dumps(first),
+                                                  orjson.dumps(changed)])
+        dlq = read_topic(settings, settings.topic("dlq"), 2, settle=1.0)
+        events = read_topic(settings, settings.topic("events"), 1, settle=0.5)
+    finally:
+        runner.stop()
+    assert runner.failed is None
+    assert [json.loads(r.value) for r in events] == [first]  # the first version stays
+
+    def sha(doc: dict[str, object]) -> str:
+        return hashlib.sha256(encode_event(decode_event(orjson.dumps(doc)))).hexdigest()
+
+    assert len(dlq) == 2
+    for r in dlq:
+        h = dict(r.headers)
+        assert json.loads(r.value) == changed
+        assert h["conflict_first_sha256"].decode() == sha(first)
+        assert h["conflict_sha256"].decode() == sha(changed) != sha(first)
+        assert h["conflict_event_id"].decode() == first["id"]
+        assert "duplicate id with different content" in h["error"].decode()
+    value = registry.get_sample_value
+    assert value("floorwatch_ingest_duplicate_conflicts_total") == 2
+    assert value("floorwatch_ingest_duplicates_total") == 1  # `first` again: a plain duplicate

@@ -10,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import shared.notify_tables
 import shared.tables  # noqa: F401
 from shared.db import Base, make_engine
 from shared.migrate import upgrade

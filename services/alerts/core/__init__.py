@@ -13,7 +13,7 @@ the call order. What is exported here is the core's public surface.
 
 from .alerting.transition import Transition
 from .detectors.threshold import Guard, ThresholdRule
-from .engine.engine import Engine
+from .engine.engine import Engine, EventRefused
 from .floor.kpis import FloorConfig
 from .rules.defaults import default_rules
 from .rules.reader import RulesError, load_rules, parse_duration
@@ -21,6 +21,7 @@ from .rules.ruleset import RuleSet
 
 __all__ = [
     "Engine",
+    "EventRefused",
     "FloorConfig",
     "Guard",
     "RuleSet",

@@ -381,6 +381,8 @@
       renderAgents();
       renderAlerts();
       renderStatus();
+      // the audible alarm (alarm.js) follows the alerts
+      window.dispatchEvent(new CustomEvent("floorwatch:alerts", { detail: [...state.alerts.values()] }));
     });
   }
 

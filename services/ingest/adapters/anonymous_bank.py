@@ -32,7 +32,7 @@ import re
 from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.ingest.adapters.base import AdapterBase, clip, event_id
+from services.ingest.adapters.base import AdapterBase, clip, event_id, shown
 from shared.events import (
     CallAbandoned,
     CallAnswered,
@@ -75,8 +75,9 @@ def _hms(value: str, field: str) -> dt.time:
 
 
 def _count(value: str, field: str) -> int:
-    if not value.isdigit():
-        raise InvalidEvent(f"{field}: expected a whole number, got {value!r}")
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int); 9 digits is 31 years of seconds.
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        raise InvalidEvent(f"{field}: expected a whole number (at most 9 digits), got {shown(value)}")
     return int(value)
 
 

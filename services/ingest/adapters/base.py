@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
@@ -34,6 +35,7 @@ __all__ = [
     "parse_iso",
     "record_hash",
     "seconds",
+    "shown",
     "utc_from_epoch",
 ]
 
@@ -76,7 +78,10 @@ class AdapterBase:
 
     def _make(self, cls: Callable[..., E], event_id: str, ts: dt.datetime, **fields: Any) -> E:
         """Build one event and prove it valid canonical v1 (constructors do not check lengths)."""
-        event = cls(v=1, id=event_id, source=self.source, site=self.site, ts=ts, **fields)
+        try:
+            event = cls(v=1, id=event_id, source=self.source, site=self.site, ts=ts, **fields)
+        except ValueError as exc:  # __post_init__'s checks (offset, NUL in a key)
+            raise InvalidEvent(f"cannot make a canonical event: {exc}") from None
         decode_event(encode_event(event))  # type: ignore[arg-type]  # E is always an Event
         return event
 
@@ -139,24 +144,34 @@ def utc_from_epoch(value: str | float) -> dt.datetime:
     """Epoch seconds (str or number) → aware UTC datetime; ``InvalidEvent`` when not a number."""
     try:
         seconds_ = float(value)
-    except (TypeError, ValueError):
-        raise InvalidEvent(f"bad epoch timestamp {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidEvent(f"bad epoch timestamp {shown(value)}") from None
     if not 0 <= seconds_ < 10_000_000_000:
-        raise InvalidEvent(f"epoch timestamp out of range: {value!r}")
+        raise InvalidEvent(f"epoch timestamp out of range: {shown(value)}")
     return dt.datetime.fromtimestamp(seconds_, tz=dt.UTC)
 
 
 def parse_iso(value: object, field: str) -> dt.datetime:
     """An RFC 3339 / ISO 8601 timestamp with offset (``Z`` allowed) → aware datetime."""
     if not isinstance(value, str):
-        raise InvalidEvent(f"{field}: expected an ISO 8601 timestamp, got {value!r}")
+        raise InvalidEvent(f"{field}: expected an ISO 8601 timestamp, got {shown(value)}")
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidEvent(f"{field}: bad ISO 8601 timestamp {value!r}") from None
+        raise InvalidEvent(f"{field}: bad ISO 8601 timestamp {shown(value)}") from None
     if parsed.tzinfo is None:
-        raise InvalidEvent(f"{field}: timestamp {value!r} has no UTC offset")
+        raise InvalidEvent(f"{field}: timestamp {shown(value)} has no UTC offset")
     return parsed
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for reasons that quote vendor input (a
+    20,000-digit number or a 1 MB string must not become a 1 MB DLQ header, or fail to print)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's digit limit for str()
+        return f"<{type(value).__name__} too long to show>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def seconds(value: object, field: str) -> float | None:
@@ -165,8 +180,8 @@ def seconds(value: object, field: str) -> float | None:
         return None
     try:
         out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidEvent(f"{field}: expected seconds, got {value!r}") from None
-    if out < 0 or out != out:
-        raise InvalidEvent(f"{field}: negative or NaN duration {value!r}")
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidEvent(f"{field}: expected seconds, got {shown(value)}") from None
+    if not math.isfinite(out) or out < 0:
+        raise InvalidEvent(f"{field}: negative, infinite or NaN duration {shown(value)}")
     return out

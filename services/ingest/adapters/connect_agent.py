@@ -70,7 +70,7 @@ def _queues(config: dict[str, Any]) -> list[str] | None:
     inbound = obj(config, "RoutingProfile").get("InboundQueues")
     names = [
         n
-        for q in inbound or []
+        for q in (inbound if isinstance(inbound, list) else [])
         if isinstance(q, dict) and (n := clip(q.get("Name") if isinstance(q.get("Name"), str) else None))
     ]
     return names or None
@@ -171,7 +171,8 @@ class ConnectAgentAdapter(AdapterBase):
 
     def _by_id(self, snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for c in snapshot.get("Contacts") or []:
+        contacts = snapshot.get("Contacts")
+        for c in contacts if isinstance(contacts, list) else []:
             if (
                 isinstance(c, dict)
                 and isinstance(c.get("ContactId"), str)

@@ -17,6 +17,8 @@ def json_object(value: bytes, what: str) -> dict[str, Any]:
         doc = msgspec.json.decode(value)
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"{what}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidEvent(f"{what}: JSON nested too deep (over ~1,000 levels)") from None
     if not isinstance(doc, dict):
         raise InvalidEvent(f"{what}: expected a JSON object, got {type(doc).__name__}")
     return doc

@@ -56,6 +56,14 @@ EVENTS = [
     ev(11, "call.answered", 42, call="c3", queue="service", agent="a2"),
     ev(9, "call.queued", 20, call="c4", queue="sales"),  # a redelivery: same (source, id)
     ev(12, "agent.login", 0, agent="b1", team="x", queues=["q"], source="other", site="s2"),
+    # one call handled from end to end (talk, hold, wrap-up): the AHT components
+    ev(13, "agent.login", 0, agent="a4", team="t1", queues=["sales"]),
+    ev(14, "call.queued", 2, call="c5", queue="sales"),
+    ev(15, "call.answered", 4, call="c5", queue="sales", agent="a4"),
+    ev(16, "call.held", 6, call="c5", agent="a4"),
+    ev(17, "call.resumed", 9, call="c5", agent="a4"),
+    ev(18, "call.ended", 24, call="c5", agent="a4"),
+    ev(19, "call.wrapped", 30, call="c5", agent="a4"),
 ]
 
 
@@ -148,6 +156,17 @@ def expected() -> dict[str, Any]:
             kind = "answered" if e["type"] == "call.answered" else "abandoned"
             counts[(queue, kind)] += 1
             waits.setdefault(queue, []).append((kind, at[e["id"]] - since))
+    # handle time of the calls wrapped: talk = ended - answered - held, hold, wrap = wrapped - ended
+    times: dict[str, dict[str, float]] = {}
+    for e in events:
+        if e["type"] in ("call.answered", "call.held", "call.resumed", "call.ended", "call.wrapped"):
+            times.setdefault(e["call"], {})[e["type"]] = at[e["id"]]
+    parts = []
+    for c in times.values():
+        if "call.wrapped" in c:
+            hold = c.get("call.resumed", 0.0) - c.get("call.held", 0.0)
+            talk = c["call.ended"] - c["call.answered"] - hold
+            parts.append((talk, hold, c["call.wrapped"] - c["call.ended"]))
     sales = waits["sales"]
     within = sum(1 for kind, w in sales if kind == "answered" and w <= 20)
     short = sum(1 for kind, w in sales if kind == "abandoned" and w < 5)
@@ -155,6 +174,8 @@ def expected() -> dict[str, Any]:
         "waiting": Counter(q for q, _ in queued.values()),
         "counts": counts,
         "sales_sl": within / (len(sales) - short),
+        "parts": [sum(p[i] for p in parts) / len(parts) for i in range(3)],
+        "pbx_s1": sum(1 for e in events if (e["source"], e["site"]) == ("pbx", "s1")),
     }
 
 
@@ -169,8 +190,8 @@ def test_floor_figures_equal_the_events() -> None:
         for kind in ("offered", "answered", "abandoned"):
             got = value(samples, f"floorwatch_queue_{kind}_calls_total", site="s1", queue=queue)
             assert (got or 0) == want["counts"][(queue, kind)], (queue, kind)
-    assert (
-        value(samples, "floorwatch_queue_service_level_ratio", site="s1", queue="sales") == want["sales_sl"]
+    assert value(samples, "floorwatch_queue_service_level_ratio", site="s1", queue="sales") == round(
+        want["sales_sl"], 4
     )
     assert value(samples, "floorwatch_site_calls_waiting", site="s1") == sum(want["waiting"].values())
     # agents by state per team, and not ready by reason: a1 and a2 talk, a3 is at lunch
@@ -184,8 +205,16 @@ def test_floor_figures_equal_the_events() -> None:
         )
         == 1
     )
-    # freshness per source: 12 distinct events of pbx at s1, the newest at T0 + 51 s
-    assert value(samples, "floorwatch_source_events_total", site="s1", source="pbx") == 11
+    # freshness per source: the distinct events of pbx at s1, the newest at T0 + 51 s
+    assert value(samples, "floorwatch_source_events_total", site="s1", source="pbx") == want["pbx_s1"]
+    # AHT and its components (issue 12): mean talk, hold and wrap-up of the handled calls
+    talk, hold, wrap = want["parts"]
+    for scope, labels in (("queue", {"queue": "sales"}), ("site", {}), ("team", {"team": "t1"})):
+        got = [
+            value(samples, f"floorwatch_{scope}_{p}_seconds", site="s1", **labels)
+            for p in ("talk", "hold", "wrap", "aht")
+        ]
+        assert got == [talk, hold, wrap, talk + hold + wrap], scope
     assert value(samples, "floorwatch_source_last_event_timestamp_seconds", site="s1", source="pbx") == (
         (T0 + dt.timedelta(seconds=51)).timestamp()
     )
@@ -215,6 +244,7 @@ def test_per_agent_series_only_for_the_allow_list() -> None:
         "a1",
         "a2",
         "a3",
+        "a4",
         "b1",
     }
 
@@ -223,7 +253,9 @@ def test_names_beyond_the_limit_count_under_other() -> None:
     export, _ = run_worker(ExportLimits(max_values=1))
     _, samples = scrape(export)
     # one site, one queue per site kept: s2's counts and the second queue go under _other
-    assert value(samples, "floorwatch_queue_offered_calls_total", site="s1", queue="sales") == 3
+    assert (
+        value(samples, "floorwatch_queue_offered_calls_total", site="s1", queue="sales") == 4
+    )  # c1 c2 c4 c5
     assert value(samples, "floorwatch_queue_offered_calls_total", site="s1", queue="_other") == 1
     assert value(samples, "floorwatch_source_events_total", site="_other", source="other") == 1
     assert (value(samples, "floorwatch_metrics_other_names_total") or 0) >= 3

@@ -21,6 +21,7 @@ from services.api.app import create_app
 from services.api.auth import InMemoryTokenStore, Principal, Scope
 from services.api.hub import HubOptions
 from services.api.runtime import ApiOptions
+from services.api.server import server_config
 from shared.config import Settings
 
 from .fakes import QueueFeed, RecordingSink
@@ -79,13 +80,14 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 class LiveServer:
     """uvicorn serving ``app`` on a free loopback port, in the test's event loop."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, **overrides: Any) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning",
-                                                    ws_ping_interval=None))
+        # the API's own server configuration (services/api/server.py), as `floorwatch api` runs it
+        config = server_config(app, lifespan="on", ws_ping_interval=None, **overrides)
+        self.server = uvicorn.Server(config)
         self.task: asyncio.Task[None] | None = None
 
     @property

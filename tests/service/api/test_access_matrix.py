@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from services.api.app import create_app
 from services.api.auth import InMemoryTokenStore, Principal, Scope
+from services.api.notifications import InMemoryNotificationLog
 from services.api.runtime import ApiOptions
 from services.reports.core.config import ReportConfig
 from services.reports.store import ReportStore
@@ -311,6 +312,23 @@ def silence_body(site: str, **labels: str) -> dict[str, Any]:
     return {"matchers": {"site": site, **labels}, "until": until, "comment": f"silence {site}"}
 
 
+def notification_log() -> InMemoryNotificationLog:
+    """One delivered notification per alert, as the notifier logs them (scope + labels of its alert)."""
+    items = []
+    for i, doc in enumerate(ALERTS, 1):
+        site = doc["scope"]["site"]
+        items.append({
+            "id": i, "notification_id": f"n-{doc['fingerprint']}", "route": "root", "receiver": "robot",
+            "kind": "wecom", "group_key": f'{{}}/root:{{site="{site}"}}', "status": "delivered",
+            "alert_status": "firing", "site": site, "sites": [site], "alerts": 1, "shown": 1,
+            "fingerprints": [doc["fingerprint"]], "created_at": "2026-12-01T09:00:00+00:00",
+            "delivered_at": "2026-12-01T09:00:01+00:00", "attempts": 1, "last_error": None,
+            "scopes": [{"scope": doc["scope"], "labels": doc.get("labels") or {}}],
+            "body": f"body of {doc['fingerprint']}: {doc['summary']}", "attempt_log": [],
+        })
+    return InMemoryNotificationLog(items)
+
+
 def history() -> list[Event]:
     """A day of stored events on both sites, naming every queue, team, agent and project: each agent
     logs in, takes a break, answers a call of each queue its team serves (in that queue's project),
@@ -362,6 +380,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         registry=CollectorRegistry(),
         tokens=store,
         options=ApiOptions(drain_timeout_s=1.0),
+        notifications=notification_log(),
         reports=reports,
     )
     async with app.router.lifespan_context(app):
@@ -420,7 +439,8 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ],
     ("GET", "/v1/floor/{site}"): [
         Probe("GET", "/v1/floor/site-a", READ),
-        Probe("GET", "/v1/floor/site-b", statuses(200, 403, 200, 200, 403)),
+        # nothing of site-b is in the queue / team scopes: 404, as for a site that does not exist
+        Probe("GET", "/v1/floor/site-b", statuses(200, 403, 404, 404, 403)),
     ],
     ("GET", "/v1/alerts"): [
         Probe("GET", "/v1/alerts", READ),
@@ -483,6 +503,15 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
         Probe("GET", "/v1/audit", statuses(200, 200, 200, 200, 403)),
         Probe("GET", "/v1/audit?site=site-b", statuses(200, 403, 200, 200, 403)),
     ],
+    ("GET", "/v1/notifications"): [
+        Probe("GET", "/v1/notifications", READ),
+        Probe("GET", "/v1/notifications?site=site-b", statuses(200, 403, 200, 200, 403)),
+    ],
+    ("GET", "/v1/notifications/{notification_id}"): [
+        Probe("GET", "/v1/notifications/n-fp-qa-sales", statuses(200, 200, 200, 404, 200)),
+        Probe("GET", "/v1/notifications/n-fp-qb-sales", statuses(200, 404, 404, 404, 404)),
+    ],
+    ("GET", "/v1/wallboard/sound"): [Probe("GET", "/v1/wallboard/sound", READ)],
     # reports: every report unfiltered, then filtered by another site's, team's, queue's names
     ("GET", "/v1/reports/{name}"): [
         *[Probe("GET", f"/v1/reports/{n}?{DAYQ}", READ) for n in REPORT_NAMES],

@@ -194,3 +194,38 @@ def test_heartbeats_come_from_the_ticker_directly_or_through_a_busy_writer() -> 
     hub.beat({"ts": "t16"})
     assert idle_sink.take() == []
     assert value(registry, "floorwatch_ws_messages_sent_total", type="heartbeat") == 2
+
+
+async def test_the_collector_pause_of_a_long_burst_is_bounded() -> None:
+    # t=0 publish: pause | t=0.3: still paused | t=0.6 (> gc_pause_max_s 0.5): collector back on, and
+    # no new pause for the rest of this iteration | next iteration: a new burst may pause again
+    hub, _, clock = make(HubOptions(gc_pause_max_s=0.5))
+    _, sink = with_sink(hub)
+    try:
+        feed(hub, "alert", samples.alert("fp-0"))
+        assert not gc.isenabled()
+        clock.now += 0.3
+        feed(hub, "alert", samples.alert("fp-1"))
+        assert not gc.isenabled()
+        clock.now += 0.3
+        feed(hub, "alert", samples.alert("fp-2"))
+        assert gc.isenabled()
+        feed(hub, "alert", samples.alert("fp-3"))
+        assert gc.isenabled()
+        assert len(sink.take()) == 4
+        await asyncio.sleep(0)
+        assert gc.isenabled()
+        feed(hub, "alert", samples.alert("fp-4"))
+        assert not gc.isenabled()
+        await asyncio.sleep(0)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_no_collector_pause_when_the_bound_is_zero() -> None:
+    hub, _, _ = make(HubOptions(gc_pause_max_s=0))
+    _, sink = with_sink(hub)
+    feed(hub, "alert", samples.alert("fp-0"))
+    assert gc.isenabled()
+    assert len(sink.take()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import httpx
@@ -75,7 +76,8 @@ async def test_out_of_scope_site_is_403_and_unknown_site_404(loaded: httpx.Async
     r = await loaded.get("/v1/floor", params={"site": "sh-02"}, headers=auth(SUP_SALES))
     assert r.status_code == 403
     r = await loaded.get("/v1/floor/nowhere", headers=auth(ADMIN))
-    assert (r.status_code, r.json()) == (404, {"detail": "no floor snapshot for site 'nowhere' yet"})
+    assert (r.status_code, r.json()) == (404, {"detail": "no floor snapshot for site 'nowhere' in this "
+                                                         "token's scope"})
 
 
 async def test_alert_filters(loaded: httpx.AsyncClient) -> None:
@@ -242,3 +244,31 @@ async def test_root_redirects_to_the_wallboard_keeping_the_query(http: httpx.Asy
     page = await http.get("/wallboard")
     assert page.status_code == 200
     assert page.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_a_record_the_api_cannot_handle_does_not_stop_the_feed(
+    feed: QueueFeed, http: httpx.AsyncClient
+) -> None:
+    """Issue 9: the pump died on the first record whose handling raised; the API then served a
+    frozen floor until restarted. Now the record is counted, logged with the reason and skipped."""
+    hostile = [
+        ("floor", b'{"site": "bj-01", "agents": [{"agent": {"a": 1}}]}'),  # unhashable agent id
+        ("floor", b'{"site": "bj-01", "agents": [{"agent": [1]}]}'),
+        ("alert", b"[" * 5000 + b"]" * 5000),  # deeper than the JSON parser goes
+        ("alert",
+         b'{"fingerprint": "f", "state": "firing", "scope": {"site": "bj-01"}, "transition_id": []}'),
+        ("rules", b'{"type": "ruleset", "rules": [], "published_at": 7}'),
+    ]
+    for kind, value in hostile:
+        feed.put(kind, "bj-01", value)  # type: ignore[arg-type]
+    feed.floor(samples.floor("sh-02"))  # the record after them still arrives
+    await asyncio.wait_for(feed.drained(), 10)  # before the fix: never, the pump had died
+    r = await http.get("/v1/floor/sh-02", headers=auth(ADMIN))
+    assert r.status_code == 200 and r.json()["site"] == "sh-02"
+    assert (await http.get("/readyz")).status_code == 200
+    text = (await http.get("/metrics")).text
+    failed = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                 if line.startswith("floorwatch_feed_skipped_total{") and 'reason="failed"' in line)
+    invalid = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                  if line.startswith("floorwatch_feed_skipped_total{") and 'reason="invalid"' in line)
+    assert failed + invalid >= 3 and failed >= 2, text

@@ -43,7 +43,9 @@ async def open_client(server: LiveServer, **kw: Any) -> websockets.ClientConnect
 
 
 async def test_uvicorn_connections_get_a_sink_unless_deflate_was_negotiated(
-        app: FastAPI, server: LiveServer, feed: QueueFeed) -> None:
+        app: FastAPI, feed: QueueFeed) -> None:
+    # the API's server declines permessage-deflate; one that accepts it must not use the fast path
+    server = await LiveServer(app, ws_per_message_deflate=True).start()
     plain = await open_client(server, compression=None)
     deflated = await open_client(server)  # the client offers permessage-deflate, uvicorn accepts
     try:
@@ -58,6 +60,7 @@ async def test_uvicorn_connections_get_a_sink_unless_deflate_was_negotiated(
     finally:
         await plain.close()
         await deflated.close()
+        await server.stop()
 
 
 @pytest.mark.parametrize("hub_options", [HubOptions(max_alert_backlog=20, max_resyncs=1000,

@@ -93,9 +93,14 @@ def test_refused_with_the_field_named(changes: dict[str, object], message: str) 
 def test_definition_set_overrides() -> None:
     site = DEFAULT.replace(sl_threshold_s=30.0)
     queue = site.replace(sl_formula="offered")
-    ds = DefinitionSet(sites={"paris": site}, queues={("paris", "sales"): queue})
+    ds = DefinitionSet(sites={"paris": site}, queues={"paris": {"sales": queue}})
     assert ds.for_queue("paris", "sales") is queue
     assert ds.for_queue("paris", "billing") is site
     assert ds.for_queue("paris", None) is site
     assert ds.for_site("lyon") is DEFAULT
     assert not ds.uniform and DefinitionSet().uniform
+
+
+def test_with_zone_replaces_every_value() -> None:
+    ds = DefinitionSet(sites={"a": DEFAULT}, queues={"a": {"q": DEFAULT}}).with_zone("Asia/Shanghai")
+    assert {d.time_zone for d in (ds.default, ds.for_site("a"), ds.for_queue("a", "q"))} == {"Asia/Shanghai"}

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from services.alerts.core.floor.definitions import Definitions, DefinitionSet
 from services.alerts.core.floor.kpis import FloorConfig
 from services.alerts.core.floor.metrics import read
 from services.alerts.core.floor.reducer import Floor
@@ -104,7 +105,9 @@ CASES = [
         20,
         {"offered": 1, "answered": 1, "calls_waiting": 0, "asa_s": 4.0},
     ),
-    ("answered without queued", [ans("c1", 10)], 20, {"offered": 1, "answered": 1, "asa_s": 0.0}),
+    # never seen queued, no wait: it went straight to an agent; out of the queue figures by default
+    ("answered without queued", [ans("c1", 10)], 20, {"offered": 0, "answered": 0, "asa_s": None}),
+    ("answered without queued, wait stated", [ans("c1", 10, wait_s=3.0)], 20, {"offered": 1, "answered": 1}),
     (
         "same fact twice",
         [q("c1", 0), q("c1", 0), ans("c1", 8), ans("c1", 8)],
@@ -134,6 +137,13 @@ def test_queue_metrics(name: str, steps: list[Any], now: float, expected: dict[s
     floor = run(steps)
     got = {metric: queue_value(floor, metric, now) for metric in expected}
     assert got == pytest.approx(expected)
+
+
+def test_unqueued_calls_counted_when_the_definitions_include_them() -> None:
+    defs = DefinitionSet(default=Definitions(unqueued="include"))
+    floor = run([ans("c1", 10)], FloorConfig(definitions=defs))
+    got = {m: queue_value(floor, m, 20) for m in ("offered", "answered", "asa_s", "service_level")}
+    assert got == {"offered": 1, "answered": 1, "asa_s": 0.0, "service_level": 1.0}
 
 
 def test_requeue_after_transfer_moves_the_call() -> None:

@@ -20,9 +20,13 @@ CALL_KEYS = {
     "service_level",
     "asa_s",
     "aht_s",
+    "talk_s",
+    "hold_s",
+    "wrap_s",
     "handled",
     "logged_in",
     "agents",
+    "day",
 }
 STATES = {"available", "not_ready", "talking", "hold", "wrap"}
 
@@ -43,9 +47,11 @@ def test_snapshot_shape_and_values() -> None:
         "site",
         "as_of",
         "seq",
+        "late_facts",
         "window_s",
         "sl_threshold_s",
         "short_abandon_s",
+        "definitions",
         "totals",
         "queues",
         "teams",
@@ -71,7 +77,14 @@ def test_snapshot_shape_and_values() -> None:
     assert (queue["service_level"], queue["asa_s"], queue["abandon_rate"]) == (1.0, 10.0, 0.0)
     assert set(queue["agents"]) == STATES and queue["agents"]["talking"] == 1
     (team,) = snap["teams"]
-    assert set(team) == {"team", "logged_in", "occupancy", "aht_s", "agents"}
+    assert set(team) == {"team", "logged_in", "occupancy", "aht_s", "talk_s", "hold_s", "wrap_s", "agents"}
+    # today's figures so far (the ledger): c1 offered at 1 s, answered after 10 s; c2 waiting
+    assert queue["day"]["day"] == "2026-11-28"
+    assert (queue["day"]["offered"], queue["day"]["answered"], queue["day"]["asa_s"]) == (2, 1, 10.0)
+    assert (
+        snap["totals"]["day"]["offered"] == 2
+        and snap["definitions"]["sl_formula"] == "answered+abandoned-short"
+    )
     assert team["occupancy"] == round(19 / 30, 4)  # available 0..11, talking 11..30
     (agent,) = snap["agents"]
     # on a call the agent shows talking; the not_ready it asked for applies after wrap-up

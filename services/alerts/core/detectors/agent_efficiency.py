@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import median
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -40,6 +40,7 @@ from .options import Duration
 
 BUCKET_S = 300
 CALLS, HANDLE, WINS, VERDICTS, READY_S, NR_S = range(6)
+Metric = Literal["calls_per_hour", "aht_s", "not_ready_share", "success_rate"]
 # metric -> (bad direction: -1 low is bad / +1 high is bad, relative (True) or absolute gap)
 METRICS: dict[str, tuple[int, bool]] = {
     "calls_per_hour": (-1, True),
@@ -90,8 +91,8 @@ class AgentEfficiencyRule(Detector):
     period_s: ClassVar[int] = BUCKET_S  # the figures move by 5-minute buckets
     observes: ClassVar[bool] = True
 
-    metrics: tuple[str, ...] = ("calls_per_hour", "aht_s", "not_ready_share", "success_rate")
-    peers: str = "team"
+    metrics: tuple[Metric, ...] = ("calls_per_hour", "aht_s", "not_ready_share", "success_rate")
+    peers: Literal["team", "site"] = "team"
     window: Duration = 7200.0
     min_change: float = 0.5
     min_gap: float = 0.25
@@ -100,7 +101,7 @@ class AgentEfficiencyRule(Detector):
     min_ready: Duration = 3600.0
     min_calls: float = 10.0
     min_outcomes: float = 20.0
-    direction: str = "below"
+    direction: Literal["below", "both"] = "below"
     excused: tuple[str, ...] = ("break", "lunch", "training")
 
     def own_problems(self) -> list[tuple[str, str]]:

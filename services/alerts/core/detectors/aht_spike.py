@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -75,7 +75,7 @@ class AhtSpikeRule(Detector):
     rise: float = 0.2
     fall: float = 0.2
     z: float = 3.0
-    direction: str = "up"
+    direction: Literal["up", "down", "both"] = "up"
     top: int = 3
 
     def own_problems(self) -> list[tuple[str, str]]:

@@ -1,6 +1,7 @@
 """What every rule carries besides its condition: its name, its severity, its ``group:`` mapping.
 
-``Duration`` marks the fields that hold seconds (the rules-file reader reads them as durations).
+``Duration`` marks the fields that hold seconds: a float, that the rules file may write as
+``30s``, ``5m``, ``1h`` or ``1m30s`` (``shared/yamltypes.py`` says how it is read).
 Shared by the threshold rule (``threshold.py``) and the detector kinds (``base.py``); the alerting
 layer reads them (an escalated alert's severity is the next one up; its grouping stage runs what
 :class:`Grouping` configures).
@@ -10,12 +11,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias
+
+
+class Seconds:
+    """The mark of a :data:`Duration` field (``Annotated`` metadata: a float holding seconds)."""
+
+
+# A field typed Duration holds seconds; the rules file also takes "30s", "5m", "1h", "1m30s" there
+# (rules/reader/fields.py reads every field so marked as a duration: no list of names to keep).
+Duration: TypeAlias = Annotated[float, Seconds]
 
 SEVERITIES: Final = ("info", "warning", "critical")  # low to high
 NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-# A field typed Duration holds seconds; the rules file also takes "30s", "5m", "1h", "1m30s" there.
-Duration: TypeAlias = float
 BY: Final = ("team", "site")
 _PLACEHOLDERS: Final = ("count", "min", "rule", "site", "team")
 

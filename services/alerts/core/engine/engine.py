@@ -9,6 +9,8 @@ Call order (single owner, no threads):
 * ``advance(now)`` (live only; replay never calls it) runs every site's grid up to
   ``now - allowed_lateness``: time-based conditions — waits growing, ``for`` durations, window
   minutes sliding — are evaluated on a fixed 1-second grid aligned to whole epoch seconds.
+  ``advance({site: now, ...})`` runs each listed site up to its own ``now``: the live shell keeps
+  one event clock per site, so one site's clock never holds back or pushes another's.
   ``next_deadline()`` says when calling it is next useful.
 * ``pop_dirty_sites()`` / ``floor_snapshot(site)`` to publish floor state; ``active_alerts()``;
   operator actions ``ack(...)``, ``silence(...)``; ``replace_rules(...)``; ``snapshot()`` /
@@ -27,9 +29,10 @@ from ``snapshot()`` in the middle. Grid points with provably nothing to do are s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from shared.events import Event
 
@@ -46,6 +49,7 @@ from ..detectors.registry import Rule
 from ..detectors.threshold import OPS, ThresholdRule
 from ..detectors.tracks import SiteTracks
 from ..floor.kpis import FloorConfig
+from ..floor.ledger import rows as ledger_rows
 from ..floor.recent import RecentKeys
 from ..floor.reducer import Floor
 from ..floor.site_view import floor_snapshot
@@ -58,6 +62,14 @@ from ..rules.ruleset import RuleSet
 from .persistence import EngineState, decode, encode, machines
 from .plan import Plan
 from .wakes import Wakes
+
+EARLIEST_TS: Final = 946_684_800.0  # 2000-01-01T00:00:00Z
+LATEST_TS: Final = 4_102_444_800.0  # 2100-01-01T00:00:00Z (excluded)
+
+
+class EventRefused(ValueError):
+    """An event the engine will not apply (see *Bounded work* in the module docstring); the
+    engine's state is unchanged."""
 
 
 def _scope(site: str, kind: str, name: str) -> dict[str, str]:
@@ -74,9 +86,15 @@ class Engine:
         config: FloorConfig | None = None,
         allowed_lateness_s: float = 2.0,
         dedup_capacity: int = 100_000,
+        horizon_s: int = 3600,
+        max_sites: int = 10_000,
     ) -> None:
         if allowed_lateness_s < 0:
             raise ValueError("allowed_lateness_s must be >= 0")
+        if horizon_s < 60:
+            raise ValueError("horizon_s must be >= 60")
+        if max_sites < 1:
+            raise ValueError("max_sites must be >= 1")
         if rules is None:
             rules = default_rules()
         self._floor = Floor(config=config or FloorConfig())
@@ -93,7 +111,10 @@ class Engine:
         self._ctx: dict[str, Ctx] = {}
         self._wakes = Wakes()
         self.lateness = allowed_lateness_s
+        self.horizon = int(horizon_s)
+        self.max_sites = max_sites
         self.duplicates = 0
+        self.jumps = 0  # grid moves beyond the horizon (landed instead of stepped)
         self._index(rules)
 
     # -- rules ---------------------------------------------------------------------------------
@@ -167,13 +188,17 @@ class Engine:
 
     def on_event(self, ev: Event) -> list[Transition]:
         """Apply one event; return the transitions it caused (see the module docstring)."""
+        t = epoch(ev.ts)
+        site = ev.site
+        g = self._grid.get(site)
+        if not EARLIEST_TS <= t < LATEST_TS:
+            raise EventRefused(f"event time {ev.ts.isoformat()} is outside 2000-01-01 .. 2100-01-01")
+        if g is None and len(self._grid) >= self.max_sites:
+            raise EventRefused(f"site {site!r} would exceed the engine's limit of {self.max_sites} sites")
         if not self._dedup.add(f"{ev.source}\x00{ev.id}"):
             self.duplicates += 1
             return []
-        t = epoch(ev.ts)
         out: list[Transition] = []
-        site = ev.site
-        g = self._grid.get(site)
         if g is not None:
             if t >= g + 1:  # else no grid point is due (the next one is after g)
                 self._run_grid(site, t, out)
@@ -194,12 +219,18 @@ class Engine:
             self._evaluate_touches(self._floor.sites[site], touches, t, out)
         return self._done(out) if self._publisher.inhibition.dirty else out
 
-    def advance(self, now: dt.datetime) -> list[Transition]:
-        """Evaluate time-based conditions of every site up to ``now - allowed_lateness``."""
+    def advance(self, now: dt.datetime | Mapping[str, dt.datetime]) -> list[Transition]:
+        """Evaluate time-based conditions up to ``now - allowed_lateness``: of every site, or, given
+        a mapping ``{site: now}``, of each site listed up to its own ``now`` (unknown sites: nothing)."""
         out: list[Transition] = []
-        upto = epoch(now) - self.lateness
-        for site in self._grid:
-            self._run_grid(site, upto, out)
+        if isinstance(now, Mapping):
+            for site, site_now in now.items():
+                if site in self._grid:
+                    self._run_grid(site, epoch(site_now) - self.lateness, out)
+        else:
+            upto = epoch(now) - self.lateness
+            for site in self._grid:
+                self._run_grid(site, upto, out)
         return self._done(out)
 
     def next_deadline(self) -> dt.datetime | None:
@@ -212,6 +243,11 @@ class Engine:
         g = self._grid[site]
         if limit <= g:
             return  # the next grid point is always after g
+        if limit - g > self.horizon:  # land instead of stepping (module docstring, *Horizon*)
+            g = limit - limit % 60  # > g: the horizon is at least a minute
+            self.jumps += 1
+            self._grid_point(site, g, out)
+            self._grid[site] = g
         while (nxt := self._next_point(site, g)) <= limit:
             self._grid_point(site, nxt, out)
             g = self._grid[site] = nxt
@@ -436,6 +472,19 @@ class Engine:
         snap["projects"] = self.project_progress(site, t)
         return snap
 
+    def figures(self, by: str = "day", sites: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Day (``by="day"``) or interval (``"interval"``) figures of the floor's ledger: one row
+        per site, queue (``None`` = the site total) and day or interval, with the definitions in
+        force (``floor/ledger.py``; what ``floorwatch stats`` prints)."""
+        out: list[dict[str, Any]] = []
+        defs = self._floor.config.defs
+        for name in sorted(self._floor.sites if sites is None else sites):
+            s = self._floor.sites.get(name)
+            if s is None:
+                continue
+            out += ledger_rows(name, s.ledger, functools.partial(defs.for_queue, name), s.tz, by)
+        return out
+
     def project_progress(self, site: str, now: float) -> list[dict[str, Any]]:
         """The site's projects against plan at epoch ``now`` (``floor/project_view.py``); the successes
         are those the first ``progress_lag`` rule counts (rules files with projects get one)."""
@@ -519,15 +568,20 @@ class Engine:
         return encode(state)
 
     @classmethod
-    def restore(cls, data: bytes, rules: RuleSet) -> Engine:
+    def restore(
+        cls, data: bytes, rules: RuleSet, *, horizon_s: int = 3600, max_sites: int = 10_000
+    ) -> Engine:
         """Rebuild an engine from :meth:`snapshot` bytes. Alerts whose rule is not in ``rules``
-        are dropped without a record — restore with the old rules, then ``replace_rules``."""
+        are dropped without a record — restore with the old rules, then ``replace_rules``. The
+        limits are configuration, like the rules: not in the snapshot."""
         state = decode(data)
         eng = cls(
             rules,
             config=state.floor.config,
             allowed_lateness_s=state.lateness,
             dedup_capacity=state.dedup.capacity,
+            horizon_s=horizon_s,
+            max_sites=max_sites,
         )
         eng._floor, eng._records, eng._dedup = state.floor, state.book, state.dedup
         eng._grid, eng.duplicates = state.grid, state.duplicates

@@ -13,7 +13,15 @@ ready state the agent returns to after wrap-up, as ACDs do.
   is applied at that start instead.
 * Handle time (talk + hold + wrap) is booked when wrap-up completes, to the queue the call was
   answered from, the agent's team and the site. Talk = ``talk_s`` when given, else
-  ended - answered - hold.
+  ended - answered - hold. A call ended at the very instant it was answered with no ``talk_s``
+  has no times (the source did not give them): it is counted as handled without times, out of
+  the means. Which components make the handle time follows the queue's definitions.
+* An agent may have several calls open at once (a consult, a second line): each call is a leg of
+  its own, ended, held and wrapped by its call id. The state is ``talking`` while any leg is
+  connected and not held, ``hold`` while all connected legs are held, ``wrap`` when all have ended.
+  Answering a new call ends the wrap-up of the calls already ended.
+* Logout while a call is connected keeps the agent on the floor until that call is booked (then
+  it leaves); an ended call still in wrap-up is booked at the logout.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from shared.events import (
     CallWrapped,
 )
 
-from .calls import get_queue
+from .calls import book, get_queue
 from .kpis import (
     AVAILABLE,
     HANDLE_SUM,
@@ -46,6 +54,7 @@ from .kpis import (
     Agg,
     FloorConfig,
 )
+from .ledger import L_HANDLE, L_HANDLED, L_HOLD, L_NO_TIMES, L_TALK, L_WRAP
 from .state import Agent, HandledCall, Leg, SiteFloor
 from .touches import C_HANDLED, C_LOGGED, C_STATE, F_AGENT, F_AGENTS, F_OCC, F_WINDOW, Touches, touch
 
@@ -135,6 +144,7 @@ def on_login(cfg: FloorConfig, s: SiteFloor, ev: AgentLogin, t: float, touches: 
     if a is None:
         _create(cfg, s, ev.agent, t, touches, team=ev.team, queues=ev.queues)
         return
+    a.leaving = False
     queues = a.queues if ev.queues is None else list(dict.fromkeys(ev.queues))
     team = a.team if ev.team is None else ev.team
     if team != a.team or queues != a.queues:
@@ -145,9 +155,42 @@ def on_login(cfg: FloorConfig, s: SiteFloor, ev: AgentLogin, t: float, touches: 
 
 
 def on_logout(cfg: FloorConfig, s: SiteFloor, ev: AgentLogout, t: float, touches: Touches) -> None:
-    a = s.agents.pop(ev.agent, None)
-    if a is not None:
+    a = s.agents.get(ev.agent)
+    if a is None:
+        return
+    t = max(t, a.since)
+    for leg in [leg for leg in a.legs() if leg.ended_at is not None]:
+        _book_handle(cfg, s, a, leg, t, touches)  # logging out ends the wrap-up
+    if a.leg is not None:  # a call still connected: leave when it is booked
+        a.leaving = True
+        _settle(cfg, s, a, t, touches)
+        return
+    del s.agents[ev.agent]
+    _join(cfg, s, a, a.state, None, t, touches)
+
+
+def _leave_if_done(cfg: FloorConfig, s: SiteFloor, a: Agent, t: float, touches: Touches) -> bool:
+    if a.leaving and a.leg is None:
+        s.agents.pop(a.agent, None)
         _join(cfg, s, a, a.state, None, max(t, a.since), touches)
+        return True
+    return False
+
+
+def _call_state(a: Agent) -> int | None:
+    """The state the agent's open legs imply; None when it has none."""
+    if a.leg is None:
+        return None
+    live = [leg for leg in a.legs() if leg.ended_at is None]
+    if not live:
+        return WRAP
+    return HOLD if all(leg.hold_at is not None for leg in live) else TALKING
+
+
+def _settle(cfg: FloorConfig, s: SiteFloor, a: Agent, t: float, touches: Touches) -> None:
+    """Put the agent in the state its legs (or, with none, its ready state) imply."""
+    state = _call_state(a)
+    _set_state(cfg, s, a, a.ready if state is None else state, t, touches)
 
 
 def on_state(cfg: FloorConfig, s: SiteFloor, ev: AgentStateChanged, t: float, touches: Touches) -> None:
@@ -162,31 +205,50 @@ def on_state(cfg: FloorConfig, s: SiteFloor, ev: AgentStateChanged, t: float, to
         touch(touches, "agent", a.agent, F_AGENT)  # takes effect after the call
 
 
-def on_answered(cfg: FloorConfig, s: SiteFloor, ev: CallAnswered, t: float, touches: Touches) -> None:
+def on_answered(
+    cfg: FloorConfig,
+    s: SiteFloor,
+    ev: CallAnswered,
+    t: float,
+    touches: Touches,
+    offered_at: float | None = None,
+) -> None:
     a = _agent(cfg, s, ev.agent, t, touches, TALKING)
+    a.leaving = False
     if a.learn_queues and ev.queue not in a.queues:
         _join(cfg, s, a, a.state, None, t, touches)
         a.queues.append(ev.queue)
         _join(cfg, s, a, None, a.state, t, touches)
-    leg = a.leg
-    if leg is not None and leg.call == ev.call:  # repeated, or arrived after later events of the call
+    if offered_at is None:
+        offered_at = t - (ev.wait_s or 0.0)
+    leg = a.find(ev.call)
+    if leg is not None:  # repeated, or arrived after later events of the call
         if leg.answered_at is None and leg.ended_at is None:
             leg.answered_at, leg.queue = t, ev.queue
+        if leg.offered_at is None:
+            leg.offered_at = offered_at
         return
-    if leg is not None and leg.ended_at is not None:
-        _book_handle(cfg, s, a, leg, t, touches)  # next call started: previous wrap-up is over
-    a.leg = Leg(call=ev.call, queue=ev.queue, answered_at=t)
+    for done in [leg for leg in a.legs() if leg.ended_at is not None]:
+        _book_handle(cfg, s, a, done, t, touches)  # next call started: previous wrap-ups are over
+    if a.leg is not None:
+        a.others.insert(0, a.leg)  # still connected: stays open beside the new call
+    a.leg = Leg(call=ev.call, queue=ev.queue, answered_at=t, offered_at=offered_at)
     _set_state(cfg, s, a, TALKING, t, touches)
 
 
 def _leg(
     cfg: FloorConfig, s: SiteFloor, agent: str, call: str, t: float, touches: Touches
 ) -> tuple[Agent, Leg]:
-    """The agent's leg for ``call``, creating agent and/or leg (start unknown) when missing."""
+    """The agent's leg for ``call``, creating agent and/or leg (start unknown) when missing; a new
+    leg goes beside the agent's open ones, never in place of one."""
     a = _agent(cfg, s, agent, t, touches, TALKING)
-    leg = a.leg
-    if leg is None or leg.call != call:
-        leg = a.leg = Leg(call=call, queue=None, answered_at=None)
+    leg = a.find(call)
+    if leg is None:
+        leg = Leg(call=call, queue=None, answered_at=None)
+        if a.leg is None:
+            a.leg = leg
+        else:
+            a.others.append(leg)
     return a, leg
 
 
@@ -194,7 +256,7 @@ def on_held(cfg: FloorConfig, s: SiteFloor, ev: CallHeld, t: float, touches: Tou
     a, leg = _leg(cfg, s, ev.agent, ev.call, t, touches)
     if leg.ended_at is None and leg.hold_at is None:
         leg.hold_at = max(t, a.since)
-        _set_state(cfg, s, a, HOLD, t, touches)
+        _settle(cfg, s, a, t, touches)
 
 
 def on_resumed(cfg: FloorConfig, s: SiteFloor, ev: CallResumed, t: float, touches: Touches) -> None:
@@ -216,7 +278,7 @@ def _end(leg: Leg, t: float, talk_s: float | None) -> None:
     leg.ended_at = t
     if talk_s is not None:
         leg.talk_s = talk_s
-    elif leg.answered_at is not None:
+    elif leg.answered_at is not None and not (t == leg.answered_at and leg.hold_s == 0.0):
         leg.talk_s = max(0.0, t - leg.answered_at - leg.hold_s)
 
 
@@ -230,16 +292,24 @@ def on_ended(
             leg.talk_s = ev.talk_s  # the source's own figure wins over a transfer's estimate
         return
     _end(leg, max(t, a.since), ev.talk_s if isinstance(ev, CallEnded) else None)
-    _set_state(cfg, s, a, WRAP, t, touches)
+    _settle(cfg, s, a, t, touches)
 
 
 def on_wrapped(cfg: FloorConfig, s: SiteFloor, ev: CallWrapped, t: float, touches: Touches) -> None:
     a = _agent(cfg, s, ev.agent, t, touches, AVAILABLE)
-    leg = a.leg
-    if leg is None or leg.call != ev.call:
+    leg = a.find(ev.call)
+    if leg is None:
         return
     _book_handle(cfg, s, a, leg, t, touches, ev)
-    _set_state(cfg, s, a, a.ready, t, touches)
+    if not _leave_if_done(cfg, s, a, t, touches):
+        _settle(cfg, s, a, t, touches)
+
+
+def _drop(a: Agent, leg: Leg) -> None:
+    if a.leg is leg:
+        a.leg = a.others.pop(0) if a.others else None
+    else:
+        a.others = [other for other in a.others if other is not leg]
 
 
 def _book_handle(
@@ -254,16 +324,30 @@ def _book_handle(
     t = max(t, a.since)
     if leg.ended_at is None:
         _end(leg, t, None)
-    a.leg = None
+    _drop(a, leg)
+    at = next(x for x in (leg.offered_at, leg.answered_at, leg.ended_at, t) if x is not None)
     if leg.talk_s is None or leg.ended_at is None:
-        return  # call start unknown: handle time unknown
+        book(cfg, s, leg.queue, at, (L_NO_TIMES, 1.0))  # handled, but its times are unknown
+        return
     wrap = max(0.0, t - leg.ended_at)
+    handle = cfg.defs.for_queue(s.site, leg.queue).handle_s(leg.talk_s, leg.hold_s, wrap)
     parts = (
         (HANDLED, 1.0),
-        (HANDLE_SUM, leg.talk_s + leg.hold_s + wrap),
+        (HANDLE_SUM, handle),
         (TALK_SUM, leg.talk_s),
         (HOLD_SUM, leg.hold_s),
         (WRAP_SUM, wrap),
+    )
+    book(
+        cfg,
+        s,
+        leg.queue,
+        at,
+        (L_HANDLED, 1.0),
+        (L_HANDLE, handle),
+        (L_TALK, leg.talk_s),
+        (L_HOLD, leg.hold_s),
+        (L_WRAP, wrap),
     )
     aggs = [s.total]
     touch(touches, "site", s.site, F_WINDOW | C_HANDLED)
@@ -273,7 +357,9 @@ def _book_handle(
     if a.team is not None:
         aggs.append(_team(cfg, s, a.team))
         touch(touches, "team", a.team, F_WINDOW | C_HANDLED)
-    for agg in aggs:
+    if not s.total.win.add_many(t, parts):
+        s.late += 1
+    for agg in aggs[1:]:
         agg.win.add_many(t, parts)
     if s.handled is not None:
         out = wrapped.outcome if wrapped is not None else None

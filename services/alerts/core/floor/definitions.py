@@ -198,17 +198,27 @@ class DefinitionSet:
 
     default: Definitions = DEFAULT
     sites: Mapping[str, Definitions] = field(default_factory=dict)
-    queues: Mapping[tuple[str, str], Definitions] = field(default_factory=dict)
+    queues: Mapping[str, Mapping[str, Definitions]] = field(default_factory=dict)  # site -> queue ->
 
     def for_site(self, site: str) -> Definitions:
         return self.sites.get(site, self.default)
 
     def for_queue(self, site: str, queue: str | None) -> Definitions:
-        if queue is not None:
-            d = self.queues.get((site, queue))
+        if queue is not None and self.queues:
+            d = self.queues.get(site, {}).get(queue)
             if d is not None:
                 return d
         return self.sites.get(site, self.default)
+
+    def with_zone(self, zone: str | None) -> DefinitionSet:
+        """Every value with ``time_zone`` replaced (``floorwatch stats --tz``)."""
+        return DefinitionSet(
+            default=self.default.replace(time_zone=zone),
+            sites={k: v.replace(time_zone=zone) for k, v in self.sites.items()},
+            queues={
+                s: {q: v.replace(time_zone=zone) for q, v in qs.items()} for s, qs in self.queues.items()
+            },
+        )
 
     @property
     def uniform(self) -> bool:

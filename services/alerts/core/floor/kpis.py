@@ -5,7 +5,8 @@ counters below plus the number of agents in each state. Team and site aggregates
 they integrate "agents in state S" over event time into per-minute ``SEC_*`` buckets, so
 occupancy needs no per-agent scan. Definitions (see ``docs/metrics.md``):
 
-* service level = answered within ``sl_threshold_s`` / (answered + abandoned - short abandons)
+* service level = answered within ``sl_threshold_s`` / (answered + abandoned - short abandons) by
+  default; the denominator follows the definitions' ``sl_formula`` (``definitions.py``)
 * abandon rate = (abandoned - short abandons) / (answered + abandoned - short abandons)
 * short abandon = abandoned after waiting less than ``short_abandon_s``; excluded from both ratios
 * ASA = mean wait of answered calls; AHT = mean (talk + hold + wrap) of calls wrapped in the window
@@ -20,6 +21,7 @@ from typing import Final
 
 import msgspec
 
+from .definitions import DEFAULT, Definitions, DefinitionSet
 from .times import MINUTE, minute_of
 from .window import Window
 
@@ -37,15 +39,38 @@ WIDTH: Final = SEC_BASE + N_STATES
 
 @dataclass(frozen=True, slots=True)
 class FloorConfig:
-    """Floor metric parameters; ``window_s`` must be a positive multiple of 60."""
+    """Floor metric parameters; ``window_s`` must be a positive multiple of 60.
+
+    ``definitions`` says how every figure counts (``definitions.py``); when not given, the default
+    definitions with this config's ``sl_threshold_s`` and ``short_abandon_s``. Given, it wins and
+    those two fields are set from its default. ``ledger_days``: business days of day / interval
+    figures the floor keeps (``None`` = all, as ``floorwatch stats`` does).
+    """
 
     window_s: int = 1800
     sl_threshold_s: float = 20.0
     short_abandon_s: float = 5.0
     recent_calls: int = 100_000  # per site: finished-call memory used to drop stale re-deliveries
     max_wait_s: float = 4 * 3600.0  # a call "waiting" longer was lost by the feed: forget it
+    definitions: DefinitionSet | None = None
+    ledger_days: int | None = 2
 
     def __post_init__(self) -> None:
+        if self.definitions is None:
+            default = DEFAULT
+            if (self.sl_threshold_s, self.short_abandon_s) != (
+                default.sl_threshold_s,
+                default.short_abandon_s,
+            ):
+                default = Definitions(
+                    sl_threshold_s=self.sl_threshold_s, short_abandon_s=self.short_abandon_s
+                )
+            object.__setattr__(self, "definitions", DefinitionSet(default=default))
+        else:
+            object.__setattr__(self, "sl_threshold_s", self.definitions.default.sl_threshold_s)
+            object.__setattr__(self, "short_abandon_s", self.definitions.default.short_abandon_s)
+        if self.ledger_days is not None and self.ledger_days < 1:
+            raise ValueError(f"ledger_days must be >= 1 or None, got {self.ledger_days}")
         if self.window_s < MINUTE or self.window_s % MINUTE:
             raise ValueError(f"window_s must be a positive multiple of 60, got {self.window_s}")
         if self.sl_threshold_s < 0 or self.short_abandon_s < 0:
@@ -56,6 +81,12 @@ class FloorConfig:
     @property
     def minutes(self) -> int:
         return self.window_s // MINUTE
+
+    @property
+    def defs(self) -> DefinitionSet:
+        """The definitions in force (never None after construction)."""
+        assert self.definitions is not None
+        return self.definitions
 
 
 class Agg(msgspec.Struct):
@@ -122,9 +153,9 @@ class Agg(msgspec.Struct):
         return sum(self.counts)
 
 
-def service_level(v: Sequence[float]) -> tuple[float | None, float]:
-    """(answered within threshold / (answered + abandoned - short), that denominator)."""
-    denom = v[ANSWERED] + v[ABANDONED] - v[SHORT_ABANDONED]
+def service_level(v: Sequence[float], d: Definitions = DEFAULT) -> tuple[float | None, float]:
+    """(answered within threshold / the denominator of ``d.sl_formula``, that denominator)."""
+    denom = d.sl_denominator(v[OFFERED], v[ANSWERED], v[ABANDONED], v[SHORT_ABANDONED])
     return (v[ANSWERED_WITHIN] / denom if denom > 0 else None), denom
 
 

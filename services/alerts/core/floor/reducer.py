@@ -16,6 +16,7 @@ window counters only grow, and an agent is counted in exactly one state while lo
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ from shared.events import (
 
 from . import agents, calls
 from .kpis import Agg, FloorConfig
+from .ledger import slot
 from .recent import RecentMap
 from .state import SiteFloor
 from .times import epoch, offset_s
@@ -47,8 +49,8 @@ Handler = Callable[[FloorConfig, SiteFloor, Any, float, Touches], None]
 
 
 def _answered(cfg: FloorConfig, s: SiteFloor, ev: CallAnswered, t: float, touches: Touches) -> None:
-    calls.on_answered(cfg, s, ev, t, touches)
-    agents.on_answered(cfg, s, ev, t, touches)
+    offered_at = calls.on_answered(cfg, s, ev, t, touches)
+    agents.on_answered(cfg, s, ev, t, touches, offered_at)
 
 
 _HANDLERS: dict[type[Any], Handler] = {
@@ -120,6 +122,10 @@ class Floor(msgspec.Struct):
             s.queues[name].remove(call)
             touch(touches, "queue", name, F_WAIT)
             touch(touches, "site", site, F_WAIT)
+        keep = self.config.ledger_days
+        if keep is not None:
+            today, _ = slot(now, self.config.defs.for_site(site), s.tz)
+            s.ledger.prune((dt.date.fromisoformat(today) - dt.timedelta(days=keep - 1)).isoformat())
         s.total.win.expire(now)
         for q in s.queues.values():
             q.agg.win.expire(now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from .kpis import Agg
+from .ledger import Ledger
 from .recent import RecentMap
 
 
@@ -22,6 +23,7 @@ class Leg(msgspec.Struct):
     hold_s: float = 0.0
     ended_at: float | None = None
     talk_s: float | None = None
+    offered_at: float | None = None  # when the call was offered: its day and interval in the ledger
 
 
 class HandledCall(msgspec.Struct, array_like=True):
@@ -53,7 +55,22 @@ class Agent(msgspec.Struct):
     reason: str | None
     state: int
     since: float
-    leg: Leg | None = None
+    leg: Leg | None = None  # the call the agent took last
+    others: list[Leg] = msgspec.field(default_factory=list)  # further open legs (consult, 2nd line)
+    leaving: bool = False  # logged out during a call: leaves the floor when its last leg is booked
+
+    def legs(self) -> list[Leg]:
+        """Every open leg, the latest first."""
+        return [self.leg, *self.others] if self.leg is not None else list(self.others)
+
+    def find(self, call: str) -> Leg | None:
+        leg = self.leg
+        if leg is not None and leg.call == call:
+            return leg
+        for other in self.others:
+            if other.call == call:
+                return other
+        return None
 
 
 class QueueFloor(msgspec.Struct):
@@ -86,6 +103,8 @@ class SiteFloor(msgspec.Struct):
     latest: float = 0.0  # greatest event time seen
     tz: int = 0  # UTC offset (s) of the last event, used to render times
     seq: int = 0  # number of events applied; bumps whenever the floor changed
+    ledger: Ledger = msgspec.field(default_factory=Ledger)  # day and interval figures
+    late: int = 0  # facts older than the window when they arrived (still in the ledger)
     # outbox of calls booked by the last apply(); None = not recorded (nobody drains it)
     handled: list[HandledCall] | None = None
 

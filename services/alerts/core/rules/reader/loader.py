@@ -1,254 +1,187 @@
 """Rules files: YAML text -> :class:`~..ruleset.RuleSet`, reporting every error with its line.
 
-Top level: ``rules:`` (required), ``projects:`` and ``inhibit:`` (see ``sections.py`` and
-``docs/rules.md``). A rule with ``kind:`` other than ``threshold`` is a detector kind (one of
-``detectors/registry.py``, e.g. ``aht_spike``). When the file has projects and no
-``progress_lag`` rule, the default ``progress-lag`` rule is added: progress lag is on for every
-configured project.
-Threshold rules (the default kind)::
+Top level: ``rules:`` (required), ``projects:`` and ``inhibit:`` — the models of ``specs.py``
+and ``sections.py`` say what each holds; ``docs/rules.md`` is the reference, with examples.
+When the file has projects and no ``progress_lag`` rule, the default ``progress-lag`` rule is
+added: progress lag is on for every configured project.
 
-    rules:
-      - name: calls-waiting          # required, unique
-        metric: calls_waiting        # required, see floor/metrics.py
-        scope: queue                 # queue | team | site | agent (default queue)
-        op: ">"                      # required: > >= < <=  (quote it: a bare > is YAML syntax)
-        value: 10                    # required
-        clear: 5                     # hysteresis: resolves when no longer beyond this (default value)
-        for: 30s                     # seconds, or "30s" / "5m" / "1h" / "1m30s" (default 0)
-        keep_firing_for: 1m          # resolve hold: clear must hold this long unbroken (default 0)
-        severity: warning            # info | warning | critical (default warning)
-        match: {queue: sales}        # equality matchers on the scope keys
-        when: [{metric: calls_waiting, op: ">", value: 0}]   # extra conditions, same scope
-        min_sample: 20               # evidence needed (calls, or seconds for occupancy)
-        summary: "{queue}: {value:.0f} waiting"
-        resolved_summary: "{queue}: cleared, {value:.0f} waiting (<= {clear:.0f})"
-        labels: {team_lead: li}
-        escalate_after: 15m          # any kind: severity one step up when unacknowledged
-        group: {by: team, min: 3}    # scope agent, any kind: one team alert for many (alerting/grouping.py)
+Reading is three steps, each reporting every problem it finds, not just the first:
+
+1. the YAML text to plain data, each value's line and column remembered (``shared/yamldoc.py``);
+2. the data against the models (``shared/yamlmodel.py``): unknown keys, missing keys, wrong
+   types, bad durations;
+3. each rule, project and inhibit rule that has the right shape against what it means: the
+   class's own ``problems()`` (a known metric for the scope, a clear threshold on the right
+   side, options in range...), then duplicate names. A rule with some values refused in step 2
+   is still checked here with stand-ins for them, so a file's errors come out together.
 
 :func:`load_rules` raises :class:`RulesError`, whose ``errors`` lists ``(line, message)`` for
-every problem found — YAML syntax, unknown keys, wrong types, unknown metrics, bad ops, a clear
-threshold on the wrong side, duplicate names — not just the first.
+every problem (``problems`` has the columns too).
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from typing import Any, Final
 
-import yaml
-from yaml.nodes import Node, SequenceNode
+from pydantic import TypeAdapter, ValidationError
 
-from ...alerting.inhibition import Inhibit
+from shared.yamldoc import Path, YamlDoc, YamlSyntaxError, compose
+from shared.yamlmodel import Checked, Problem, doc_problems, validate
+
+from ...detectors.base import Detector
 from ...detectors.progress_lag import ProgressLagRule
-from ...detectors.registry import KINDS, Rule
-from ...detectors.threshold import Guard, ThresholdRule, rule_problems
+from ...detectors.registry import Rule
+from ...detectors.threshold import ThresholdRule
 from ...floor.projects import Project
 from ..defaults import progress_lag_rule
 from ..ruleset import RuleSet
-from . import sections
-from .nodes import Reader, RulesError, line_of
+from .sections import InhibitSpec, ProjectSpec
+from .specs import RULE_MODELS, RuleModel, RulesFile, RuleSpec
 
-_RULE_KEYS: Final = (
-    "kind",
-    "escalate_after",
-    "group",
-    "name",
-    "metric",
-    "scope",
-    "op",
-    "value",
-    "clear",
-    "for",
-    "severity",
-    "match",
-    "when",
-    "min_sample",
-    "summary",
-    "resolved_summary",
-    "keep_firing_for",
-    "labels",
-)
-_REQUIRED: Final = ("name", "metric", "op", "value")
+_FILE: Final = TypeAdapter(RulesFile)
+_RULE: Final[TypeAdapter[RuleModel]] = TypeAdapter(RuleSpec)
+_PROJECT: Final = TypeAdapter(ProjectSpec)
+_INHIBIT: Final = TypeAdapter(InhibitSpec)
 
 
-def _guards(r: Reader, node: Node) -> tuple[Guard, ...] | None:
-    if not isinstance(node, SequenceNode):
-        r.error(node, "when must be a list of {metric, op, value} mappings")
-        return None
-    out = []
-    for item in node.value:
-        items = r.mapping(item, "when item")
-        if items is None:
-            continue
-        for key, (key_node, _) in items.items():
-            if key not in ("metric", "op", "value"):
-                r.error(key_node, f"unknown key {key!r} in when item; known: metric, op, value")
-        missing = [k for k in ("metric", "op", "value") if k not in items]
-        if missing:
-            r.error(item, f"when item is missing {', '.join(missing)}")
-            continue
-        metric, op = r.scalar(items["metric"][1], "str"), r.scalar(items["op"][1], "str")
-        value = r.scalar(items["value"][1], "number")
-        if metric is not None and op is not None and value is not None:
-            out.append(Guard(metric, op, value))
-    return tuple(out)
+class RulesError(ValueError):
+    """A rules file is invalid; ``errors`` is the sorted list of ``(line, message)``."""
 
-
-_PLACEHOLDERS: Final[dict[str, Any]] = {
-    # stand-ins for missing or mistyped fields, so the other fields still get checked; a "?" scope
-    # disables the metric-per-scope check, a NaN value the clear-side check
-    "name": "_",
-    "metric": "",
-    "op": "",
-    "value": math.nan,
-    "scope": "?",
-    "severity": "warning",
-    "summary": "",
-    "clear": None,
-    "min_sample": 0.0,
-    "for_s": 0.0,
-    "keep_firing_for": 0.0,
-    "resolved_summary": "",
-    "matchers": (),
-    "when": (),
-}
-
-
-def _rule(r: Reader, node: Node) -> tuple[Rule | None, Node | None]:
-    """The rule (None when invalid; errors reported) and the node of its name (for duplicates)."""
-    items = r.mapping(node, "a rule")
-    if items is None:
-        return None, None
-    kind = r.scalar(items["kind"][1], "str") if "kind" in items else "threshold"
-    if kind is None:
-        return None, None
-    name_node = items["name"][1] if "name" in items else None
-    if kind != "threshold":
-        if kind not in KINDS:
-            known = ", ".join(["threshold", *KINDS])
-            r.error(items["kind"][1], f"unknown kind {kind!r}; known: {known}")
-            return None, None
-        if name_node is not None and r.scalar(name_node, "str") is None:
-            name_node = None
-        return sections.kind_rule(r, node, items, kind), name_node
-    before = len(r.errors)
-    for key, (key_node, _) in items.items():
-        if key not in _RULE_KEYS:
-            r.error(key_node, f"unknown key {key!r}; known: {', '.join(_RULE_KEYS)}")
-    for key in _REQUIRED:
-        if key not in items:
-            r.error(node, f"rule is missing required key {key!r}")
-    kinds = {
-        "name": "str",
-        "metric": "str",
-        "scope": "str",
-        "op": "str",
-        "severity": "str",
-        "summary": "str",
-        "resolved_summary": "str",
-        "value": "number",
-        "clear": "number",
-        "min_sample": "number",
-        "for": "duration",
-        "keep_firing_for": "duration",
-    }
-    fields: dict[str, Any] = {}
-    bad: set[str] = {k for k in _REQUIRED if k not in items}
-    for key, kind in kinds.items():
-        if key in items:
-            fields[key] = r.scalar(items[key][1], kind)
-    for key, what in (("match", "matchers"), ("labels", "labels")):
-        if key in items:
-            fields[what] = r.string_map(items[key][1], key)
-    if "when" in items:
-        fields["when"] = _guards(r, items["when"][1])
-    if "for" in fields:
-        fields["for_s"] = fields.pop("for")
-    bad |= {
-        ("for" if k == "for_s" else "match" if k == "matchers" else k) for k, v in fields.items() if v is None
-    }
-    checked = dict(_PLACEHOLDERS)
-    checked.update({k: v for k, v in fields.items() if v is not None and k != "labels"})
-    if "scope" not in items:
-        checked["scope"] = "queue"
-    problems = [(k, m) for k, m in rule_problems(**checked) if k not in bad]
-    for key, message in problems:
-        r.error(items[key][1] if key in items else node, message)
-    name_node = items["name"][1] if "name" in items and "name" not in bad else None
-    extra = sections.routing(r, items)
-    if problems or len(r.errors) > before or extra is None:
-        return None, name_node
-    return ThresholdRule(**{k: v for k, v in fields.items() if v is not None}, **extra), name_node
+    def __init__(self, name: str, problems: list[Problem]) -> None:
+        self.name = name
+        self.problems = sorted(set(problems))
+        self.errors = sorted({(p.line, p.message) for p in problems})
+        super().__init__("\n".join(f"{name}:{line}: {msg}" for line, msg in self.errors))
 
 
 def load_rules(text: str, *, name: str = "<file>") -> RuleSet:
     """Parse and validate a rules file; raises :class:`RulesError` listing every error."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise RulesError(name, [(line, f"YAML syntax error: {exc.problem or exc.context}")]) from None
-    except yaml.YAMLError as exc:
-        raise RulesError(name, [(1, f"YAML error: {exc}")]) from None
-    if root is None:
-        raise RulesError(name, [(1, "the file is empty; expected a mapping with a `rules:` list")])
-    r = Reader()
-    top = r.mapping(root, "the rules file")
-    rules: list[Rule] = []
-    projects: list[Project] = []
-    inhibits: list[Inhibit] = []
-    if top is not None:
-        for key, (key_node, _) in top.items():
-            if key not in ("rules", "projects", "inhibit"):
-                r.error(key_node, f"unknown top-level key {key!r}; known: rules, projects, inhibit")
-        projects = _section(r, top, "projects", sections.project)
-        inhibits = _section(r, top, "inhibit", sections.inhibit)
-        if "rules" not in top:
-            r.error(root, "missing top-level key 'rules'")
-        elif not isinstance(top["rules"][1], SequenceNode):
-            r.error(top["rules"][1], "'rules' must be a list of rules")
-        else:
-            first_line: dict[str, int] = {}
-            for item in top["rules"][1].value:
-                rule, name_node = _rule(r, item)
-                if name_node is not None:
-                    rule_name = r.python(name_node)
-                    if rule_name in first_line:
-                        r.error(
-                            name_node,
-                            f"duplicate rule name {rule_name!r} "
-                            f"(first defined on line {first_line[rule_name]})",
-                        )
-                        continue
-                    first_line[rule_name] = line_of(name_node)
-                if rule is not None:
-                    rules.append(rule)
-    if r.errors:
-        raise RulesError(name, r.errors)
+        doc = compose(text)
+    except YamlSyntaxError as exc:
+        raise RulesError(name, [Problem(exc.line, exc.column, exc.message)]) from None
+    if doc is None:
+        raise RulesError(name, [Problem(1, 1, "the file is empty; expected a mapping with a `rules:` list")])
+    checked = validate(_FILE, doc)
+    problems = checked.problems + doc_problems(doc, checked.owners)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    rules = _rules(doc, data.get("rules"), checked, problems)
+    projects = _projects(doc, data.get("projects"), problems)
+    inhibits = _items(doc, "inhibit", data.get("inhibit"), _INHIBIT)
+    if problems:
+        raise RulesError(name, problems)
     no_lag = not any(isinstance(x, ProgressLagRule) for x in rules)
     if projects and no_lag and all(x.name != "progress-lag" for x in rules):
         rules.append(progress_lag_rule())
-    return RuleSet(rules=tuple(rules), projects=tuple(projects), source=name, inhibit=tuple(inhibits))
+    return RuleSet(
+        rules=tuple(rules),
+        projects=tuple(projects),
+        source=name,
+        inhibit=tuple(x.build() for x in inhibits if isinstance(x, InhibitSpec)),
+    )
 
 
-def _section(r: Reader, top: dict[str, tuple[Node, Node]], key: str, read: Any) -> list[Any]:
-    if key not in top:
+def _items(doc: YamlDoc, key: str, items: Any, adapter: TypeAdapter[Any]) -> list[Any]:
+    """The items of a section that have the right shape (their problems are the file's)."""
+    count = len(items) if isinstance(items, list) else 0
+    checked = [validate(adapter, doc, (key, i)).value for i in range(count)]
+    return [x for x in checked if x is not None]
+
+
+def _meaning(cls: Any, fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """``cls(**fields).problems()`` without constructing it (construction raises on a problem)."""
+    probe = object.__new__(cls)
+    for f in dataclasses.fields(cls):
+        if f.init:
+            object.__setattr__(probe, f.name, fields.get(f.name, f.default))
+    if isinstance(probe, Detector) and not probe.scope:
+        object.__setattr__(probe, "scope", probe.scope_kinds[0])
+    problems: list[tuple[str, str]] = probe.problems()
+    if isinstance(probe, ThresholdRule) and probe.group is not None:  # checked apart, in __post_init__
+        problems += probe.group.problems(probe.scope)
+    return problems
+
+
+def _report(doc: YamlDoc, path: Path, meaning: list[tuple[str, str]], problems: list[Problem]) -> None:
+    """Each ``(yaml key, message)`` at the key's value, else at the item."""
+    item = doc.get(path)
+    for key, message in meaning:
+        mark = doc.mark((*path, key)) if isinstance(item, dict) and key in item else doc.mark(path)
+        problems.append(Problem(mark.line, mark.column, message))
+
+
+def _rule(doc: YamlDoc, path: Path, problems: list[Problem]) -> Rule | None:
+    """The rule at ``path`` (None when invalid: its problems are added to ``problems``)."""
+    got = validate(_RULE, doc, path)
+    spec: RuleModel | None = got.value
+    bad = {p[len(path)] for p in got.refused if len(p) > len(path)}
+    if spec is None:
+        item = doc.get(path)
+        if path in got.refused or not isinstance(item, dict) or "kind" in bad:
+            return None  # not a rule at all, or of no known kind
+        # the values refused replaced by defaults or stand-ins: the others still get checked
+        model = RULE_MODELS[item.get("kind", "threshold")]
+        retry = {k: v for k, v in item.items() if k not in bad}
+        retry.update(
+            {k: model.placeholders[k] for k in bad if isinstance(k, str) and k in model.placeholders}
+        )
+        try:
+            spec = model.model_validate(retry)
+        except ValidationError:  # pragma: no cover - every refused value was taken out
+            return None
+    # with values refused, what is about them or about the whole rule ("kind") is left unsaid
+    meaning = [
+        (k, m) for k, m in _meaning(spec.rule_class, spec.fields()) if not bad or k not in {*bad, "kind"}
+    ]
+    _report(doc, path, meaning, problems)
+    if bad or meaning:
+        return None
+    try:
+        rule: Rule = spec.rule_class(**spec.fields())
+    except (ValueError, TypeError, KeyError) as exc:  # pragma: no cover - problems() said it is valid
+        _report(doc, path, [("", f"rule cannot be built: {exc}")], problems)
+        return None
+    return rule
+
+
+def _rules(doc: YamlDoc, items: Any, checked: Checked, problems: list[Problem]) -> list[Rule]:
+    if not isinstance(items, list):
         return []
-    node = top[key][1]
-    if not isinstance(node, SequenceNode):
-        r.error(node, f"'{key}' must be a list")
-        return []
-    out: list[Any] = []
-    lines: dict[str, int] = {}
-    for item in node.value:
-        got = read(r, item)
-        name = getattr(got, "name", None)
-        if name is not None and name in lines:
-            r.error(item, f"duplicate {key[:-1]} name {name!r} (first on line {lines[name]})")
-        elif got is not None:
-            out.append(got)
-            if name is not None:
-                lines[name] = line_of(item)
+    out: list[Rule] = []
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        rule = _rule(doc, ("rules", i), problems)
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and ("rules", i, "kind") not in checked.refused:
+            mark = doc.mark(("rules", i, "name"))
+            if name in first:
+                message = f"duplicate rule name {name!r} (first defined on line {first[name]})"
+                problems.append(Problem(mark.line, mark.column, message))
+                continue
+            first[name] = mark.line
+        if rule is not None:
+            out.append(rule)
+    return out
+
+
+def _projects(doc: YamlDoc, items: Any, problems: list[Problem]) -> list[Project]:
+    out: list[Project] = []
+    first: dict[str, int] = {}
+    for i in range(len(items) if isinstance(items, list) else 0):
+        got = validate(_PROJECT, doc, ("projects", i))
+        if not isinstance(got.value, ProjectSpec):
+            continue
+        fields = got.value.fields()
+        meaning = _meaning(Project, fields)
+        _report(doc, ("projects", i), meaning, problems)
+        if meaning:
+            continue
+        mark, name = doc.mark(("projects", i)), fields["name"]
+        if name in first:
+            message = f"duplicate project name {name!r} (first on line {first[name]})"
+            problems.append(Problem(mark.line, mark.column, message))
+            continue
+        first[name] = mark.line
+        out.append(Project(**fields))
     return out

@@ -1,5 +1,7 @@
-"""YAML reading helpers for rules files: durations, and a node walker that collects every error
-with its line instead of stopping at the first (used by ``loader.py`` and ``sections.py``)."""
+"""YAML node walking for the notifications file: every error with its line, not just the first.
+
+(The alerts service has a reader of its own for rules files; services do not import each other.)
+"""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ from typing import Any, Final
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-_DURATION_RE: Final = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+_DURATION_RE: Final = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
-class RulesError(ValueError):
-    """A rules file is invalid; ``errors`` is the sorted list of ``(line, message)``."""
+class ConfigError(ValueError):
+    """The notifications file is invalid; ``errors`` is the sorted list of ``(line, message)``."""
 
     def __init__(self, name: str, errors: list[tuple[int, str]]) -> None:
         self.name = name
@@ -23,7 +25,7 @@ class RulesError(ValueError):
 
 
 def parse_duration(value: object) -> float:
-    """Seconds from a number or a string like ``"30s"``, ``"5m"``, ``"1h"``, ``"1m30s"``, ``"90"``."""
+    """Seconds from a number or ``"30s"``, ``"5m"``, ``"4h"``, ``"1d"``, ``"1h30m"``."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration, got {value!r}")
     if isinstance(value, int | float):
@@ -31,13 +33,13 @@ def parse_duration(value: object) -> float:
     elif isinstance(value, str):
         text = value.strip()
         match = _DURATION_RE.match(text)
-        if text and re.fullmatch(r"\d+(?:\.\d+)?", text):
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
             seconds = float(text)
         elif text and match:
-            h, m, s = (float(x) if x else 0.0 for x in match.groups())
-            seconds = h * 3600 + m * 60 + s
+            d, h, m, s = (float(x) if x else 0.0 for x in match.groups())
+            seconds = d * 86400 + h * 3600 + m * 60 + s
         else:
-            raise ValueError(f"bad duration {value!r}: use seconds or e.g. 30s, 5m, 1h, 1m30s")
+            raise ValueError(f"bad duration {value!r}: use seconds or e.g. 30s, 5m, 4h, 1d")
     else:
         raise ValueError(f"expected a duration, got {type(value).__name__}")
     if not math.isfinite(seconds) or seconds < 0:
@@ -62,8 +64,9 @@ class Reader:
     def python(self, node: Node) -> Any:
         return self._loader.construct_object(node, deep=True)
 
-    def mapping(self, node: Node, what: str) -> dict[str, tuple[Node, Node]] | None:
-        """``key -> (key node, value node)``; reports non-mappings, non-string and duplicate keys."""
+    def mapping(self, node: Node, what: str, known: tuple[str, ...] | None = None
+                ) -> dict[str, tuple[Node, Node]] | None:
+        """``key -> (key node, value node)``; reports non-mappings, duplicate and unknown keys."""
         if not isinstance(node, MappingNode):
             self.error(node, f"{what} must be a mapping")
             return None
@@ -74,14 +77,25 @@ class Reader:
                 self.error(key_node, f"{what}: keys must be strings")
             elif key in out:
                 self.error(key_node, f"{what}: duplicate key {key!r} (first on line {line_of(out[key][0])})")
+            elif known is not None and key not in known:
+                self.error(key_node, f"{what}: unknown key {key!r}; known: {', '.join(known)}")
             else:
                 out[key] = (key_node, value_node)
         return out
 
+    def sequence(self, node: Node, what: str) -> list[Node]:
+        if not isinstance(node, SequenceNode):
+            self.error(node, f"{what} must be a list")
+            return []
+        return list(node.value)
+
     def scalar(self, node: Node, kind: str) -> Any:
-        """The value of a scalar node of the wanted kind (``str``, ``number``, ``duration``) or None."""
+        """The value of a scalar node of the wanted kind (``str``, ``int``, ``number``, ``bool``,
+        ``duration``) or None (the error is recorded)."""
         value = self.python(node) if isinstance(node, ScalarNode) else node
         if kind == "str" and isinstance(value, str):
+            return value
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
             return value
         if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -93,9 +107,8 @@ class Reader:
             except ValueError as exc:
                 self.error(node, str(exc))
                 return None
-        wanted = {"str": "a string", "number": "a number", "duration": "a duration", "bool": "true or false"}[
-            kind
-        ]
+        wanted = {"str": "a string", "int": "an integer", "number": "a number", "duration": "a duration",
+                  "bool": "true or false"}[kind]
         if isinstance(node, ScalarNode):
             self.error(node, f"expected {wanted}, got {type(value).__name__} {value!r}")
         else:
@@ -108,30 +121,16 @@ class Reader:
         if isinstance(node, ScalarNode):
             one = self.scalar(node, "str")
             return None if one is None else (one,)
-        if not isinstance(node, SequenceNode):
-            self.error(node, f"{what} must be a list of strings")
-            return None
-        items = [self.scalar(item, "str") for item in node.value]
+        items = [self.scalar(item, "str") for item in self.sequence(node, what)]
         return None if any(i is None for i in items) else tuple(items)
 
-    def value_map(self, node: Node, what: str, kind: str) -> tuple[tuple[str, float], ...] | None:
-        """A mapping of names to numbers or durations; a bare value applies to every name (``*``)."""
-        if isinstance(node, ScalarNode):
-            one = self.scalar(node, kind)
-            return None if one is None else (("*", one),)
-        items = self.mapping(node, what)
-        if items is None:
-            return None
-        out = [(key, self.scalar(value_node, kind)) for key, (_, value_node) in items.items()]
-        return None if any(v is None for _, v in out) else tuple(out)
-
-    def string_map(self, node: Node, what: str) -> tuple[tuple[str, str], ...] | None:
-        items = self.mapping(node, what)
-        if items is None:
-            return None
-        out = []
+    def string_map(self, node: Node, what: str) -> dict[str, str]:
+        items = self.mapping(node, what) or {}
+        out: dict[str, str] = {}
         for key, (_, value_node) in items.items():
-            value = self.scalar(value_node, "str")
-            if value is not None:
-                out.append((key, value))
-        return tuple(out)
+            value = self.python(value_node) if isinstance(value_node, ScalarNode) else None
+            if isinstance(value, bool) or value is None or isinstance(value, list | dict):
+                self.error(value_node, f"{what}: {key!r} must be a string")
+            else:
+                out[key] = str(value)
+        return out

@@ -1,0 +1,130 @@
+"""The API's outermost HTTP layer (plain ASGI, before routing and before any body is read).
+
+* **Token before body.** A request that carries a body (``Content-Length`` > 0 or
+  ``Transfer-Encoding``) to ``/v1/…`` is authenticated from its headers / query first: without a
+  valid token it is answered 401 at once and none of its body is read (FastAPI would otherwise
+  read and parse the whole body before the route's token dependency runs). The principal found is
+  handed to the route's dependency (``deps.get_principal``), so the token is looked up once.
+* **Body limit.** A body larger than ``max_body_bytes`` (``FLOORWATCH_API_MAX_BODY_BYTES``, 64 KiB;
+  the largest valid body, a silence with 16 matchers and a 1,000-character comment, is ~5 KB) is
+  answered 413: at once when ``Content-Length`` says so, else as soon as the bytes read pass the
+  limit. At most ``max_body_bytes`` (plus one chunk of the server's) of a body is ever held.
+* **nosniff.** Every HTTP response carries ``X-Content-Type-Options: nosniff``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from services.api.auth import Authenticator, bearer_token
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PRINCIPAL_KEY = "floorwatch.principal"  # in scope["state"]: the principal the guard authenticated
+MISSING_TOKEN = "missing token: send 'Authorization: Bearer <token>' or '?token=<token>'"
+INVALID_TOKEN = "invalid or revoked token"
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+class HttpGuard:
+    def __init__(self, app: ASGIApp, auth: Authenticator, max_body_bytes: int) -> None:
+        self.app = app
+        self.auth = auth
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_nosniff(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != NOSNIFF[0]]
+                message = {**message, "headers": [*headers, NOSNIFF]}
+            await send(message)
+
+        headers = {k.lower(): v for k, v in scope.get("headers", ())}
+        length = _content_length(headers)
+        if length is None and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send_nosniff)  # no body: nothing to guard
+            return
+        if scope.get("path", "").startswith("/v1/"):
+            query = _query_token(scope.get("query_string", b""))
+            raw = bearer_token(headers.get(b"authorization", b"").decode("latin-1") or None, query)
+            principal = await self.auth.authenticate(raw)
+            if principal is None:
+                challenge = "Bearer" if raw is None else 'Bearer error="invalid_token"'
+                await _answer(send_nosniff, 401, MISSING_TOKEN if raw is None else INVALID_TOKEN,
+                              [(b"www-authenticate", challenge.encode())])
+                return
+            scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
+        limit = self.max_body_bytes
+        if length is not None and length > limit:
+            await _answer(send_nosniff, 413, _too_large(limit))
+            return
+        seen = 0
+        refused = False
+
+        async def counted() -> Message:
+            # past the limit: answer 413 here and tell the app the client left (whatever it answers
+            # to that is dropped); nothing more of the body is read
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    refused = True
+                    if not started:
+                        await _answer(send_nosniff, 413, _too_large(limit))
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def send_unless_refused(message: Message) -> None:
+            if not refused:
+                await send_nosniff(message)
+
+        await self.app(scope, counted, send_unless_refused)
+
+
+def _too_large(limit: int) -> str:
+    return f"request body larger than {limit} bytes"
+
+
+def _content_length(headers: dict[bytes, bytes]) -> int | None:
+    value = headers.get(b"content-length")
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        return None  # the server refuses a malformed length before the app sees the request
+    return length if length > 0 else None
+
+
+def _query_token(query: bytes) -> str | None:
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query.decode("latin-1"), keep_blank_values=False).get("token")
+    return values[-1] if values else None
+
+
+async def _answer(send: Send, status: int, detail: str,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = orjson.dumps({"detail": detail})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
