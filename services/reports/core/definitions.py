@@ -34,5 +34,6 @@ def describe(defs: DefinitionSet) -> dict[str, Any]:
     if defs.sites:
         out["sites"] = {s: v.as_dict() for s, v in sorted(defs.sites.items())}
     if defs.queues:
-        out["queues"] = {f"{s}/{q}": v.as_dict() for (s, q), v in sorted(defs.queues.items())}
+        out["queues"] = {f"{s}/{q}": v.as_dict() for s, qs in sorted(defs.queues.items())
+                         for q, v in sorted(qs.items())}
     return out
