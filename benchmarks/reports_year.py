@@ -166,7 +166,7 @@ async def main(args: argparse.Namespace) -> None:
             ("staff-performance", {**year, "team": team}),
             ("agent-log", {**one, "agent": agent}), ("agent-log", {**one, "limit": 10_000}),
             ("project-daily", {**one, "interval": "15m"}), ("project-daily", {**week, "interval": "30m"}),
-            ("failure-reasons", {**year, "by": ("team", "agent")}),
+            ("failure-reasons", {"from": last - dt.timedelta(days=30), "to": last, "by": ("team", "agent")}),
         ]
         now = dt.datetime.combine(last, dt.time(23), dt.UTC)
         print(f"\n| report | range | scope | rows | median s | max s ({args.repeat} runs) |")

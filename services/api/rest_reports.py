@@ -26,6 +26,8 @@ router = APIRouter(prefix="/v1")
 Name = Annotated[str | None, Query(max_length=128)]
 MAX_DAYS = 400
 DEFAULT_ROWS, MAX_ROWS = 10_000, 200_000
+MAX_AGENT_DAYS = 31  # failure reasons per agent: a month at most
+MAX_INTERVAL_DAYS = 31  # interval rows: a month at most
 LISTS = ("follow-ups", "agent-log")  # reports that list rows rather than sum them
 BY = ("project", "queue", "team", "agent")
 
@@ -95,6 +97,14 @@ async def get_report(
     if unknown:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"by: unknown {unknown}; allowed: {', '.join(BY)}")
+    if name == "failure-reasons" and "agent" in by_dims and (last - first).days + 1 > MAX_AGENT_DAYS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"by=agent: at most {MAX_AGENT_DAYS} business days (one row per agent, reason "
+                            f"and day), asked for {(last - first).days + 1}")
+    if name == "project-daily" and interval != "day" and (last - first).days + 1 > MAX_INTERVAL_DAYS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"interval={interval}: at most {MAX_INTERVAL_DAYS} business days, asked for "
+                            f"{(last - first).days + 1} (use interval=day for longer ranges)")
     assert interval in INTERVALS
     q: dict[str, Any] = {"from": first, "to": last, "site": site, "project": project, "queue": queue,
                          "team": team, "agent": agent, "interval": interval, "by": by_dims,

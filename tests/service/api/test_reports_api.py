@@ -115,6 +115,8 @@ async def test_errors_say_what_is_wrong(http: httpx.AsyncClient, db_url: str) ->
         "/v1/reports/project-daily?from=2026-11-30&to=2026-11-01": (422, "before"),
         "/v1/reports/project-daily?from=2024-01-01&to=2026-01-01": (422, "at most"),
         "/v1/reports/failure-reasons?by=colour": (422, "colour"),
+        "/v1/reports/failure-reasons?from=2026-01-01&to=2026-03-01&by=agent": (422, "by=agent"),
+        "/v1/reports/project-daily?from=2026-01-01&to=2026-03-01&interval=15m": (422, "interval=day"),
         "/v1/reports/project-daily?interval=7m": (422, "interval"),
         "/v1/handover?site=bj-01&shift=noon": (422, "early, late"),
     }
