@@ -26,6 +26,10 @@ from services.reports.store import INTERVALS, ReportStore
 router = APIRouter(prefix="/v1", responses=errors(401, 403, 422, 503))
 Name = Annotated[str | None, Query(max_length=128)]
 MAX_DAYS = 400
+DEFAULT_ROWS, MAX_ROWS = 10_000, 200_000
+MAX_AGENT_DAYS = 31  # failure reasons per agent: a month at most
+MAX_INTERVAL_DAYS = 31  # interval rows: a month at most
+LISTS = ("follow-ups", "agent-log")  # reports that list rows rather than sum them
 BY = ("project", "queue", "team", "agent")
 
 
@@ -73,6 +77,9 @@ async def get_report(
     by: Annotated[str | None, Query(description="failure-reasons: comma-separated of project, queue, "
                                     "team, agent (default project)")] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="follow-ups and agent-log: at most this "
+                                "many rows (overdue first / by agent and time); `truncated` says when "
+                                "there were more")] = DEFAULT_ROWS,
 ) -> Response:
     if name not in REPORTS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {name!r}; reports: {', '.join(REPORTS)}")
@@ -92,10 +99,22 @@ async def get_report(
     if unknown:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"by: unknown {unknown}; allowed: {', '.join(BY)}")
+    if name == "failure-reasons" and "agent" in by_dims and (last - first).days + 1 > MAX_AGENT_DAYS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"by=agent: at most {MAX_AGENT_DAYS} business days (one row per agent, reason "
+                            f"and day), asked for {(last - first).days + 1}")
+    if name == "project-daily" and interval != "day" and (last - first).days + 1 > MAX_INTERVAL_DAYS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"interval={interval}: at most {MAX_INTERVAL_DAYS} business days, asked for "
+                            f"{(last - first).days + 1} (use interval=day for longer ranges)")
     assert interval in INTERVALS
     q: dict[str, Any] = {"from": first, "to": last, "site": site, "project": project, "queue": queue,
-                         "team": team, "agent": agent, "interval": interval, "by": by_dims}
+                         "team": team, "agent": agent, "interval": interval, "by": by_dims,
+                         "limit": limit if name in LISTS else None}
     rows = await store.report(name, q, access_of(principal), runtime.clock())
+    truncated = q["limit"] is not None and len(rows) > limit
+    if truncated:
+        rows = rows[:limit]
     params = {**q, "from": first.isoformat(), "to": last.isoformat(), "by": list(by_dims)}
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers={
@@ -104,8 +123,8 @@ async def get_report(
         return Response(to_xlsx(name, rows, {"report": name, **params}),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}_{first}_{last}.xlsx"'})
-    return json_response({"report": name, "params": params,
-                          "definitions": describe(store.config.definitions), "rows": rows})
+    return json_response({"report": name, "params": params, "definitions": describe(store.config.definitions),
+                          "rows": rows, "truncated": truncated})
 
 
 class NoteIn(BaseModel):

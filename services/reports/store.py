@@ -9,6 +9,7 @@ the events stored since its watermark (``report_state.events_pk``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -25,7 +26,7 @@ from services.reports.core import reports as core
 from services.reports.core.config import Access, ReportConfig
 from services.reports.core.rollup import COUNTERS, Rollups
 from shared.db import is_sqlite
-from shared.events import InvalidEvent, decode_event
+from shared.events import Event, InvalidEvent, decode_event
 from shared.tables import (
     HANDOVER_NOTES,
     REPORT_CONTACT_WRAPS,
@@ -82,32 +83,39 @@ class ReportStore:
         end = max(c.day_start(last + dt.timedelta(days=1)) for c in cals)
         # SQLite keeps the events' local wall time: read a day wider each side, filter exactly below
         lo, hi = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
-        events, contacts = [], {}
-        bad = 0
         async with self.engine.connect() as conn:
             stmt = (select(EventRow.payload).where(EventRow.ts >= lo, EventRow.ts < hi)
                     .order_by(EventRow.ts, EventRow.pk))
-            result = await conn.stream(stmt)
-            async for (payload,) in result:
-                try:
-                    ev = decode_event(payload.encode("utf-8"))
-                except InvalidEvent:
-                    bad += 1  # stored events passed ingest's validation; a newer schema's may not
-                    continue
-                if not (start <= ev.ts < end):
-                    continue
-                events.append(ev)
-                contact = _contact(payload)
-                if contact:
-                    contacts[(ev.site, getattr(ev, "call", ""))] = contact
+            payloads = [p for (p,) in await conn.execute(stmt)]
+        # decoding and folding are CPU work: off the event loop (the API keeps serving meanwhile)
+        rollups, n, bad = await asyncio.to_thread(self._fold, payloads, start, end, first, last)
+        counts = await self.write(rollups, first, last)
+        counts["events"] = n
+        counts["undecodable"] = bad
+        return counts
+
+    def _fold(self, payloads: list[str], start: dt.datetime, end: dt.datetime, first: dt.date,
+              last: dt.date) -> tuple[Rollups, int, int]:
+        events: list[Event] = []
+        contacts: dict[tuple[str, str], str] = {}
+        bad = 0
+        for payload in payloads:
+            try:
+                ev = decode_event(payload.encode("utf-8"))
+            except InvalidEvent:
+                bad += 1  # stored events passed ingest's validation; a newer schema's may not
+                continue
+            if not (start <= ev.ts < end):
+                continue
+            events.append(ev)
+            contact = _contact(payload)
+            if contact:
+                contacts[(ev.site, getattr(ev, "call", ""))] = contact
         events.sort(key=lambda e: e.ts)  # stable: (ts, pk) order within equal instants
         until = min(end, events[-1].ts) if events else end
         rollups = fold(events, calendars=self.config.calendar_map(), definitions=self.config.definitions,
                        contacts=contacts, until=until).only_days(first, last)
-        counts = await self.write(rollups, first, last)
-        counts["events"] = len(events)
-        counts["undecodable"] = bad
-        return counts
+        return rollups, len(events), bad
 
     async def write(self, r: Rollups, first: dt.date, last: dt.date) -> dict[str, int]:
         """Replace business days ``first`` .. ``last`` of every roll-up table with ``r``."""
@@ -268,7 +276,9 @@ class ReportStore:
         f, w = REPORT_FOLLOW_UPS, REPORT_CONTACT_WRAPS
         later = (select(literal(1)).where(w.c.site == f.c.site, w.c.contact == f.c.contact,
                                           w.c.at > f.c.opened_at, w.c.call != f.c.call).exists())
-        stmt = select(f).where(*_where(f, q, access), not_(later), *extra)
+        stmt = select(f).where(*_where(f, q, access), not_(later), *extra).order_by(f.c.due_at, f.c.id)
+        if q.get("limit"):  # overdue first = earliest due first: the first rows are the ones to keep
+            stmt = stmt.limit(q["limit"] + 1)
         async with self.engine.connect() as conn:
             items = [{str(k): v for k, v in r._mapping.items()} for r in await conn.execute(stmt)]
         for it in items:
@@ -281,6 +291,8 @@ class ReportStore:
         now: dt.datetime) -> list[dict[str, Any]]:
         s = REPORT_SPANS
         stmt = select(s).where(*_where(s, q, access)).order_by(s.c.agent, s.c.start)
+        if q.get("limit"):
+            stmt = stmt.limit(q["limit"] + 1)
         async with self.engine.connect() as conn:
             items = [{str(k): v for k, v in r._mapping.items()} for r in await conn.execute(stmt)]
         for it in items:

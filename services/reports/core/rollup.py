@@ -4,9 +4,11 @@ Everything a report shows is a sum of counters over roll-up rows, so a report ov
 roll-ups, not events. One fold serves the live maintenance and ``floorwatch reports rebuild``:
 the shell re-folds the business days that new, late or corrected events touched (docs/reports.md).
 
-Booking rules (each counter lands in the 15-minute bucket of the event that makes it, the way the
-live floor's window counts them; the counting choices are the floor's ``Definitions`` for the
-call's site and queue — ``floor/definitions.py``, ``docs/metrics.md``):
+Booking rules. Every fact of a call counts in the 15-minute bucket (and so the business day) in
+which the call was *offered* — entered the queue; a call that never queued: where it was answered
+— whenever the fact arrives, as the floor's day ledger books it (``floor/ledger.py``: the figures
+``floorwatch stats`` prints). The counting choices are the floor's ``Definitions`` for the call's
+site and queue (``floor/definitions.py``, ``docs/metrics.md``):
 
 * ``offered`` at ``call.queued`` (queue, project = the call's campaign); a call answered or
   abandoned without a ``call.queued`` seen is offered at ``ts - wait_s``. A second
@@ -16,15 +18,17 @@ call's site and queue — ``floor/definitions.py``, ``docs/metrics.md``):
   straight to an agent: with ``unqueued: exclude`` (the default) it counts in ``unqueued`` only —
   not offered, answered, service level or ASA; with ``include`` as offered and answered at 0 s.
   Its handle time counts either way.
-* ``answered``, ``wait_sum``, ``answered_in_sl`` (``within``) at ``call.answered``, on the
-  answering agent and its team; at ``call.abandoned``: ``abandoned`` / ``short_abandoned``
-  (``is_short``) when the cause counts as an abandon (``abandoned: caller | all``), else
-  ``exited``. Wait = ``wait_s`` when the source gives it, else answer - queued.
-* ``handled`` and ``talk_sum`` / ``hold_sum`` / ``wrap_sum`` at ``call.wrapped``: talk = the
-  ``talk_s`` of ``call.ended``, else end - answer - hold (none when the end is the answer);
-  hold = held -> resumed time; wrap =
-  wrapped - ended. A wrapped call without talk time counts in ``handled_untimed`` only (kept out
-  of the means). ``outcomes`` / ``successes`` (``outcome.success`` true) at the same event.
+* ``answered``, ``wait_sum``, ``answered_in_sl`` (``within``), on the answering agent and its
+  team; ``abandoned`` / ``short_abandoned`` (``is_short``) when the cause counts as an abandon
+  (``abandoned: caller | all``), else ``exited``. Wait = ``wait_s`` when the source gives it, else
+  answer - queued.
+* ``handled`` and ``talk_sum`` / ``hold_sum`` / ``wrap_sum`` per agent leg (an agent's part of a
+  call: a transfer ends the transferring agent's leg), when its wrap-up is over — at
+  ``call.wrapped``, or when the agent answers its next call or logs out first — to the queue the
+  leg was answered from: talk = the ``talk_s`` of ``call.ended``, else end - answer - hold (none
+  when the end is the answer); hold = held -> resumed time; wrap = wrap-up over - ended. A leg
+  without talk time counts in ``handled_untimed`` only (kept out of the means). ``outcomes`` /
+  ``successes`` (``outcome.success`` true) at ``call.wrapped``.
 * agent-state seconds (``available_s``, ``not_ready_s`` (+ per reason), ``talking_s``,
   ``holding_s``, ``wrapping_s``, ``logged_in_s``) integrate the agent's state over time, cut at
   bucket boundaries. The agent's state is talking while a call is connected, hold while held,
@@ -172,18 +176,38 @@ class Rollups:
 
 @dataclass(slots=True)
 class _Call:
+    """The queue side of a call: where it waits and when it was offered."""
+
     queue: str = ""
     project: str = ""
     contact: str = ""
     waiting: bool = False
     queued_at: float | None = None
-    answered_at: float | None = None
-    agent: str = ""
-    team: str = ""
+    anchor: float | None = None  # when the call was offered: where its facts are booked
+    resolved: bool = False  # answered or abandoned since it was last offered
+    legs: int = 0  # agents' legs of this call not yet booked
+
+
+@dataclass(slots=True)
+class _Leg:
+    """An agent's part of one call: answered -> (held/resumed)* -> ended -> wrapped."""
+
+    call: str
+    queue: str
+    project: str
+    team: str
+    answered_at: float | None
+    offered_at: float | None
     hold_from: float | None = None
     hold_sum: float = 0.0
     ended_at: float | None = None
     talk_s: float | None = None
+
+    @property
+    def phase(self) -> str:
+        if self.ended_at is not None:
+            return "wrap"
+        return "hold" if self.hold_from is not None else "talking"
 
 
 @dataclass(slots=True)
@@ -192,18 +216,18 @@ class _Agent:
     logged_in: bool = False
     base: str = "available"
     reason: str = ""
-    calls: dict[str, str] = field(default_factory=dict)  # call -> talking | hold | wrap
+    legs: dict[str, _Leg] = field(default_factory=dict)  # call -> the agent's leg of it
     state: str | None = None  # effective state, None = logged out
     state_reason: str = ""
     state_call: str = ""
     since: float = 0.0
 
     def effective(self) -> tuple[str | None, str, str]:
-        phases = self.calls
-        if phases:
+        legs = self.legs
+        if legs:
             for want in ("talking", "hold", "wrap"):
-                for call, phase in phases.items():
-                    if phase == want:
+                for call, leg in legs.items():
+                    if leg.phase == want:
                         return want, "", call
         if not self.logged_in:
             return None, "", ""
@@ -295,9 +319,17 @@ class _Folder:
 
     # -- events ----------------------------------------------------------------------------------
     def offer(self, site: str, c: _Call, queue: str, t: float) -> None:
-        c.queue, c.waiting, c.queued_at = queue, True, t
-        c.answered_at = None
+        c.queue, c.waiting, c.queued_at, c.anchor, c.resolved = queue, True, t, t, False
         self.add(site, t, queue, c.project, "", "", (OFFERED, 1.0))
+
+    def leg(self, site: str, name: str, a: _Agent, call: str) -> _Leg:
+        """The agent's leg of ``call``, created (start unknown) when the answer was not seen."""
+        leg = a.legs.get(call)
+        if leg is None:
+            c = self.call(site, call)
+            leg = a.legs[call] = _Leg(call, c.queue if c.queue else "", c.project, a.team, None, c.anchor)
+            c.legs += 1
+        return leg
 
     def feed(self, ev: Event) -> None:
         t = ev.ts.timestamp()
@@ -310,79 +342,47 @@ class _Folder:
                 c.project = ev.campaign
             self.offer(site, c, ev.queue, t)
         elif isinstance(ev, CallAnswered):
-            c = self.call(site, ev.call)
-            defs = self.defs.for_queue(site, ev.queue)
-            a = self.agent(site, ev.agent)
-            unqueued = False
-            if not (c.waiting and c.queue == ev.queue):
-                if c.answered_at is not None and c.queue == ev.queue:
-                    return  # a second answer of the same leg
-                if not ev.wait_s and defs.unqueued == "exclude":
-                    unqueued = True  # straight to an agent: not a queue figure
-                    c.queue = ev.queue
-                else:
-                    self.offer(site, c, ev.queue, t - (ev.wait_s or 0.0))
-            wait = ev.wait_s if ev.wait_s is not None else max(0.0, t - (c.queued_at or t))
-            c.waiting, c.answered_at, c.agent, c.team = False, t, ev.agent, a.team
-            c.hold_from, c.hold_sum, c.ended_at, c.talk_s = None, 0.0, None, None
-            if unqueued:
-                self.add(site, t, ev.queue, c.project, a.team, ev.agent, (UNQUEUED, 1.0))
-            else:
-                in_sl = 1.0 if defs.within(wait) else 0.0
-                self.add(site, t, ev.queue, c.project, a.team, ev.agent,
-                         (ANSWERED, 1.0), (WAIT_SUM, wait), (IN_SL, in_sl))
-            a.calls[ev.call] = "talking"
-            self.restate(site, ev.agent, a, t)
+            self.answered(site, ev, t)
         elif isinstance(ev, CallAbandoned):
             c = self.call(site, ev.call)
             if not (c.waiting and c.queue == ev.queue):
-                if c.queue == ev.queue and c.queued_at is not None and not c.waiting:
+                if c.queue == ev.queue and c.resolved:
                     return  # already resolved in this queue
                 self.offer(site, c, ev.queue, t - (ev.wait_s or 0.0))
             wait = ev.wait_s if ev.wait_s is not None else max(0.0, t - (c.queued_at or t))
-            c.waiting = False
+            c.waiting, c.resolved = False, True
             defs = self.defs.for_queue(site, ev.queue)
+            at = c.anchor if c.anchor is not None else t
             if defs.counts_as_abandon(ev.cause):
                 short = 1.0 if defs.is_short(wait) else 0.0
-                self.add(site, t, ev.queue, c.project, "", "", (ABANDONED, 1.0), (SHORT, short))
+                self.add(site, at, ev.queue, c.project, "", "", (ABANDONED, 1.0), (SHORT, short))
             else:
-                self.add(site, t, ev.queue, c.project, "", "", (EXITED, 1.0))
-            self.calls.pop((site, ev.call), None)
-        elif isinstance(ev, CallHeld):
-            c = self.call(site, ev.call)
+                self.add(site, at, ev.queue, c.project, "", "", (EXITED, 1.0))
+            if c.legs == 0:
+                self.calls.pop((site, ev.call), None)
+        elif isinstance(ev, CallHeld | CallResumed):
             a = self.agent(site, ev.agent)
-            if c.hold_from is None:
-                c.hold_from = t
-            a.calls[ev.call] = "hold"
+            leg = self.leg(site, ev.agent, a, ev.call)
+            if leg.ended_at is None:
+                if isinstance(ev, CallHeld):
+                    if leg.hold_from is None:
+                        leg.hold_from = t
+                elif leg.hold_from is not None:
+                    leg.hold_sum += max(0.0, t - leg.hold_from)
+                    leg.hold_from = None
             self.restate(site, ev.agent, a, t)
-        elif isinstance(ev, CallResumed):
-            c = self.call(site, ev.call)
+        elif isinstance(ev, CallEnded | CallTransferred):
             a = self.agent(site, ev.agent)
-            if c.hold_from is not None:
-                c.hold_sum += max(0.0, t - c.hold_from)
-                c.hold_from = None
-            a.calls[ev.call] = "talking"
-            self.restate(site, ev.agent, a, t)
-        elif isinstance(ev, CallEnded):
-            c = self.call(site, ev.call)
-            a = self.agent(site, ev.agent)
-            if c.hold_from is not None:
-                c.hold_sum += max(0.0, t - c.hold_from)
-                c.hold_from = None
-            c.ended_at = t
-            if ev.talk_s is not None:
-                c.talk_s = ev.talk_s
-            elif c.answered_at is not None and t > c.answered_at:
-                c.talk_s = max(0.0, t - c.answered_at - c.hold_sum)
-            # else: no talk time (the source gave none and the end is the answer): untimed
-            a.calls[ev.call] = "wrap"
+            leg = self.leg(site, ev.agent, a, ev.call)
+            talk = ev.talk_s if isinstance(ev, CallEnded) else None
+            if leg.ended_at is not None:
+                if talk is not None:
+                    leg.talk_s = talk  # the source's own figure wins over a transfer's estimate
+                return
+            _end(leg, max(t, a.since), talk)
             self.restate(site, ev.agent, a, t)
         elif isinstance(ev, CallWrapped):
             self.wrapped(site, ev, t)
-        elif isinstance(ev, CallTransferred):
-            a = self.agent(site, ev.agent)
-            a.calls.pop(ev.call, None)
-            self.restate(site, ev.agent, a, t)
         elif isinstance(ev, AgentLogin):
             a = self.agent(site, ev.agent)
             if ev.team is not None and ev.team != a.team:
@@ -393,6 +393,8 @@ class _Folder:
         elif isinstance(ev, AgentLogout):
             a = self.agent(site, ev.agent)
             a.logged_in = False
+            for leg in [x for x in a.legs.values() if x.ended_at is not None]:
+                self.book(site, ev.agent, a, leg, t)  # an ended call still in wrap-up: booked now
             self.restate(site, ev.agent, a, t)
         elif isinstance(ev, AgentStateChanged):
             a = self.agent(site, ev.agent)
@@ -400,30 +402,81 @@ class _Folder:
             a.base, a.reason = ev.state, (ev.reason or "") if ev.state == "not_ready" else ""
             self.restate(site, ev.agent, a, t)
 
-    def wrapped(self, site: str, ev: CallWrapped, t: float) -> None:
-        c = self.calls.pop((site, ev.call), None) or _Call(contact=self.contacts.get((site, ev.call), ""))
+    def answered(self, site: str, ev: CallAnswered, t: float) -> None:
+        c = self.call(site, ev.call)
+        defs = self.defs.for_queue(site, ev.queue)
         a = self.agent(site, ev.agent)
-        team = c.team or a.team
-        if c.hold_from is not None:
-            c.hold_sum += max(0.0, t - c.hold_from)
-        talk = c.talk_s
-        if talk is None and c.answered_at is not None and c.ended_at is None and t > c.answered_at:
-            talk = max(0.0, t - c.answered_at - c.hold_sum)  # wrapped without an end: no wrap time
-        wrap = max(0.0, t - c.ended_at) if c.ended_at is not None else 0.0
-        amounts: list[tuple[int, float]] = []
-        if talk is None:
-            amounts.append((UNTIMED, 1.0))
-        else:
-            amounts += [(HANDLED, 1.0), (TALK_SUM, talk), (HOLD_SUM, c.hold_sum), (WRAP_SUM, wrap)]
+        counted = True
+        unqueued = False
+        if not (c.waiting and c.queue == ev.queue):
+            if c.resolved and c.queue == ev.queue:
+                counted = False  # a second answer of the same offer
+            elif not ev.wait_s and defs.unqueued == "exclude":
+                unqueued = True  # straight to an agent: not a queue figure
+                c.queue, c.anchor, c.resolved = ev.queue, t, True
+            else:
+                self.offer(site, c, ev.queue, t - (ev.wait_s or 0.0))
+        if counted:
+            wait = ev.wait_s if ev.wait_s is not None else max(0.0, t - (c.queued_at or t))
+            c.waiting, c.resolved = False, True
+            at = c.anchor if c.anchor is not None else t
+            if unqueued:
+                self.add(site, at, ev.queue, c.project, a.team, ev.agent, (UNQUEUED, 1.0))
+            else:
+                in_sl = 1.0 if defs.within(wait) else 0.0
+                self.add(site, at, ev.queue, c.project, a.team, ev.agent,
+                         (ANSWERED, 1.0), (WAIT_SUM, wait), (IN_SL, in_sl))
+        leg = a.legs.get(ev.call)
+        if leg is not None:  # repeated, or arrived after later events of the call
+            if leg.answered_at is None and leg.ended_at is None:
+                leg.answered_at, leg.queue = t, ev.queue
+            if leg.offered_at is None:
+                leg.offered_at = c.anchor
+            return
+        for done in [x for x in a.legs.values() if x.ended_at is not None]:
+            self.book(site, ev.agent, a, done, t)  # next call started: previous wrap-ups are over
+        a.legs[ev.call] = _Leg(ev.call, ev.queue, c.project, a.team, t, c.anchor)
+        c.legs += 1
+        self.restate(site, ev.agent, a, t)
+
+    def book(self, site: str, name: str, a: _Agent, leg: _Leg, t: float) -> None:
+        """Book the handle time of ``leg`` (wrap-up over at ``t``) and drop it from the agent."""
+        t = max(t, a.since)
+        if leg.ended_at is None:
+            _end(leg, t, None)
+        a.legs.pop(leg.call, None)
+        c = self.calls.get((site, leg.call))
+        if c is not None:
+            c.legs -= 1
+            if c.legs <= 0 and not c.waiting:
+                self.calls.pop((site, leg.call), None)
+        at = next(x for x in (leg.offered_at, leg.answered_at, leg.ended_at, t) if x is not None)
+        if leg.talk_s is None or leg.ended_at is None:
+            self.add(site, at, leg.queue, leg.project, leg.team, name, (UNTIMED, 1.0))
+            return
+        wrap = max(0.0, t - leg.ended_at)
+        self.add(site, at, leg.queue, leg.project, leg.team, name,
+                 (HANDLED, 1.0), (TALK_SUM, leg.talk_s), (HOLD_SUM, leg.hold_sum), (WRAP_SUM, wrap))
+
+    def wrapped(self, site: str, ev: CallWrapped, t: float) -> None:
+        a = self.agent(site, ev.agent)
+        leg = a.legs.get(ev.call)
+        c = self.calls.get((site, ev.call))
+        named = (c.contact if c is not None else "") or self.contacts.get((site, ev.call), "")
+        if leg is not None:
+            queue, project, team = leg.queue, leg.project, leg.team
+            at = next(x for x in (leg.offered_at, leg.answered_at, leg.ended_at, t) if x is not None)
+            self.book(site, ev.agent, a, leg, t)
+        else:  # its handle time was booked already (a later answer or a logout ended the wrap-up)
+            queue = c.queue if c is not None else ""
+            project = c.project if c is not None else ""
+            team = a.team
+            at = c.anchor if c is not None and c.anchor is not None else t
         out = ev.outcome
         if out is not None:
-            amounts.append((OUTCOMES, 1.0))
-            if out.success:
-                amounts.append((SUCCESSES, 1.0))
-        self.add(site, t, c.queue, c.project, team, ev.agent, *amounts)
-        bucket = int(t // BUCKET_S) * BUCKET_S
-        day = self.day_of(site, bucket)
-        named = c.contact or self.contacts.get((site, ev.call), "")
+            self.add(site, at, queue, project, team, ev.agent,
+                     (OUTCOMES, 1.0), *(((SUCCESSES, 1.0),) if out.success else ()))
+        day = self.day_of(site, int(at // BUCKET_S) * BUCKET_S)
         contact = named or ev.call
         if named:
             self.out.wraps.append((site, day, named, ev.call, ev.ts.astimezone(UTC)))
@@ -434,16 +487,15 @@ class _Folder:
             else:
                 self.open_follow_ups.setdefault((site, contact), []).append(f)
         if out is not None:
-            okey = OutcomeKey(site, day, c.queue, c.project, team, ev.agent, out.code, out.reason or "",
+            okey = OutcomeKey(site, day, queue, project, team, ev.agent, out.code, out.reason or "",
                               out.success)
             self.out.outcomes[okey] = self.out.outcomes.get(okey, 0) + 1
             if out.follow_up_at is not None:
-                f = FollowUp(site, day, ev.call, contact, c.queue, c.project, team, ev.agent,
+                f = FollowUp(site, day, ev.call, contact, queue, project, team, ev.agent,
                              ev.ts.astimezone(UTC), out.follow_up_at.astimezone(UTC), out.code,
                              out.reason or "")
                 self.out.follow_ups.append(f)
                 self.open_follow_ups.setdefault((site, contact), []).append(f)
-        a.calls.pop(ev.call, None)
         self.restate(site, ev.agent, a, t)
 
     def finish(self, until: float | None) -> None:
@@ -452,6 +504,17 @@ class _Folder:
         for (site, name), a in self.agents.items():
             if a.state is not None and a.since < until:
                 self.accrue(site, name, a, until)
+
+
+def _end(leg: _Leg, t: float, talk_s: float | None) -> None:
+    if leg.hold_from is not None:
+        leg.hold_sum += max(0.0, t - leg.hold_from)
+        leg.hold_from = None
+    leg.ended_at = t
+    if talk_s is not None:
+        leg.talk_s = talk_s
+    elif leg.answered_at is not None and not (t == leg.answered_at and leg.hold_sum == 0.0):
+        leg.talk_s = max(0.0, t - leg.answered_at - leg.hold_sum)
 
 
 def fold(events: Iterable[Event], *, calendars: Mapping[str, SiteCalendar] | None = None,

@@ -98,6 +98,16 @@ async def test_json_csv_and_xlsx_carry_the_same_rows(http: httpx.AsyncClient) ->
     assert [dict(zip(head, t, strict=True))["answered"] for t in table[1:]] == [r["answered"] for r in rows]
 
 
+async def test_row_lists_are_capped_and_say_so(http: httpx.AsyncClient) -> None:
+    full = (await http.get(f"/v1/reports/follow-ups?{DAYQ}", headers=AUTH)).json()
+    assert full["truncated"] is False and len(full["rows"]) > 3
+    dues = [r["due_at"] for r in full["rows"]]
+    assert dues == sorted(dues)  # overdue first: the earliest due first
+    cut = (await http.get(f"/v1/reports/follow-ups?{DAYQ}&limit=3", headers=AUTH)).json()
+    assert cut["truncated"] is True
+    assert [r["call"] for r in cut["rows"]] == [r["call"] for r in full["rows"][:3]]
+
+
 async def test_errors_say_what_is_wrong(http: httpx.AsyncClient, db_url: str) -> None:
     cases = {
         "/v1/reports/nope": (404, "project-daily"),
@@ -105,6 +115,8 @@ async def test_errors_say_what_is_wrong(http: httpx.AsyncClient, db_url: str) ->
         "/v1/reports/project-daily?from=2026-11-30&to=2026-11-01": (422, "before"),
         "/v1/reports/project-daily?from=2024-01-01&to=2026-01-01": (422, "at most"),
         "/v1/reports/failure-reasons?by=colour": (422, "colour"),
+        "/v1/reports/failure-reasons?from=2026-01-01&to=2026-03-01&by=agent": (422, "by=agent"),
+        "/v1/reports/project-daily?from=2026-01-01&to=2026-03-01&interval=15m": (422, "interval=day"),
         "/v1/reports/project-daily?interval=7m": (422, "interval"),
         "/v1/handover?site=bj-01&shift=noon": (422, "early, late"),
     }
@@ -154,3 +166,56 @@ def test_pdf_without_a_cjk_font_falls_back_to_latin(tmp_path: Path, monkeypatch:
            "alerts": {"raised": [], "acknowledged": [], "open": []}, "projects_behind": [],
            "follow_ups_next_shift": {"shift": "n", "items": []}, "note": None}
     assert export.handover_pdf(doc, "zh").startswith(b"%PDF")
+
+
+async def test_handover_alerts_raised_acknowledged_and_open(db_url: str) -> None:
+    """Stored alert transitions of the shift: raised in it, acknowledged in it (who, when, note),
+    still open at its end; out-of-scope alerts are not shown to a queue-scoped supervisor."""
+    import orjson
+    from sqlalchemy import insert
+
+    from shared.tables import AlertTransitionRow
+
+    def tr(fp: str, n: int, state: str, previous: str, at: str, queue: str,
+           ack: dict[str, str] | None = None) -> dict[str, object]:
+        doc = {"fingerprint": fp, "id": fp, "rule": f"rule-{fp}", "kind": "threshold", "severity": "warning",
+               "state": state, "previous": previous, "scope": {"site": "bj-01", "queue": queue},
+               "summary": f"summary {fp}", "started_at": at, "updated_at": at, "event_time": at, "ack": ack,
+               "transition_id": f"{fp}:{n}"}
+        return {"transition_id": f"{fp}:{n}", "fingerprint": fp, "rule": doc["rule"], "kind": "threshold",
+                "severity": "warning", "state": state, "site": "bj-01", "scope": doc["scope"],
+                "event_time": dt.datetime.fromisoformat(at), "payload": orjson.dumps(doc).decode(),
+                "recorded_at": dt.datetime.now(dt.UTC)}
+
+    rows = [
+        tr("fp-old", 1, "firing", "pending", "2026-11-30T07:00:00+08:00", "sales"),  # before, still open
+        tr("fp-a", 1, "firing", "pending", "2026-11-30T09:00:00+08:00", "sales"),
+        tr("fp-a", 2, "firing", "firing", "2026-11-30T09:05:00+08:00", "sales",
+           {"by": "alice", "at": "2026-11-30T09:05:00+08:00", "note": "moved two agents"}),
+        tr("fp-a", 3, "resolved", "firing", "2026-11-30T09:30:00+08:00", "sales"),
+        tr("fp-b", 1, "firing", "pending", "2026-11-30T15:00:00+08:00", "vip"),
+        tr("fp-late", 1, "firing", "pending", "2026-11-30T17:00:00+08:00", "sales"),  # next shift
+    ]
+    engine = make_engine(db_url)
+    async with engine.begin() as conn:
+        await conn.execute(insert(AlertTransitionRow), rows)
+    app = build_app(ReportStore(engine, CONFIG))
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                        base_url="http://api.test") as c:
+            q = "/v1/handover?site=bj-01&shift=early&day=2026-11-30"
+            doc = (await c.get(q, headers=AUTH)).json()["alerts"]
+            assert [a["fingerprint"] for a in doc["raised"]] == ["fp-a", "fp-b"]
+            assert [(a["fingerprint"], a["ack"]["by"], a["ack"]["note"]) for a in doc["acknowledged"]] == [
+                ("fp-a", "alice", "moved two agents")]
+            assert sorted(a["fingerprint"] for a in doc["open"]) == ["fp-b", "fp-old"]
+            mine = (await c.get(q, headers={"Authorization": f"Bearer {SUP_SALES}"})).json()["alerts"]
+            assert [a["fingerprint"] for a in mine["raised"]] == ["fp-a"]
+            assert [a["fingerprint"] for a in mine["open"]] == ["fp-old"]
+    finally:
+        async with engine.begin() as conn:
+            from sqlalchemy import delete
+
+            await conn.execute(delete(AlertTransitionRow))
+        await engine.dispose()

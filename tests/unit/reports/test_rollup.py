@@ -155,9 +155,8 @@ def _clock(s: str) -> dt.timedelta:
 
 
 def raw_bank_figures(path: Path) -> dict[tuple[str, str], dict[str, float]]:
-    """Per (local date, queue): counts and sums, from the text alone; each event on the local day
-    of its own instant (offered at queue entry, answered at service start, handled at service end,
-    abandoned at queue exit)."""
+    """Per (local date, queue): counts and sums, from the text alone; every fact of a call on the
+    local day the call was offered (its queue entry; a call that never queued: its service start)."""
     out: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     zero = "0:00:00"
     with path.open() as fh:
@@ -181,30 +180,31 @@ def raw_bank_figures(path: Path) -> dict[tuple[str, str], dict[str, float]]:
             q = r["type"]
             queued = r["q_start"] != zero
             if queued:
-                q_start = prev = step(r["q_start"], prev)
-                out[(q_start.date().isoformat(), q)]["offered"] += 1
+                offered_at = prev = step(r["q_start"], prev)
                 prev = step(r["q_exit"], prev)
             if r["outcome"] == "AGENT":
-                wait = float(r["q_time"]) if queued else 0.0
                 if r["ser_start"] != zero:
                     start = step(r["ser_start"], prev)
-                    end = step(r["ser_exit"], start)
-                    answer = max(start, q_start) if queued else start
-                    k = (end.date().isoformat(), q)
+                    answer = max(start, offered_at) if queued else start
+                else:
+                    answer = prev
+                k = ((offered_at if queued else answer).date().isoformat(), q)
+                if r["ser_start"] != zero:
                     out[k]["handled"] += 1
                     out[k]["talk"] += float(r["ser_time"])
                 else:
-                    answer = prev
-                    out[(answer.date().isoformat(), q)]["untimed"] += 1
-                k = (answer.date().isoformat(), q)
+                    out[k]["untimed"] += 1
                 if not queued:  # straight from the VRU to an agent: an "unqueued" call (default)
                     out[k]["unqueued"] += 1
                 else:
+                    wait = float(r["q_time"])
+                    out[k]["offered"] += 1
                     out[k]["answered"] += 1
                     out[k]["wait"] += wait
                     out[k]["within"] += wait <= 20
             elif queued:
-                k = (prev.date().isoformat(), q)
+                k = (offered_at.date().isoformat(), q)
+                out[k]["offered"] += 1
                 out[k]["abandoned"] += 1
                 out[k]["short"] += float(r["q_time"]) < 5
     return out
