@@ -9,7 +9,7 @@ A duplicate ``(source, id)`` whose content differs from the version held (a sour
 id for another event — a bug someone must see) is a :class:`Conflict`: the first version stays,
 the record goes to the DLQ with both versions' content hashes (``docs/ingest.md``).
 
-Clock skew: given ``now``, a record with an event dated outside 2000-01-01 .. 2100-01-01 (what the
+Clock skew: given ``now``, a record with an event dated outside 1980-01-01 .. 2100-01-01 (what the
 floor engine accepts) is rejected with the reason, and, with a positive ``max_future_skew_s``, so
 is one dated more than that ahead of ``now`` — or of the record's broker timestamp when the broker
 set it (``LogAppendTime``) and it is later. One event dated 2099 would otherwise become its site's
@@ -203,7 +203,7 @@ class Known:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-EARLIEST_TS = 946_684_800.0  # 2000-01-01T00:00:00Z: the floor engine's range (engine.py, *Bounded work*)
+EARLIEST_TS = 315_532_800.0  # 1980-01-01T00:00:00Z: the floor engine's range (engine.py, *Bounded work*)
 LATEST_TS = 4_102_444_800.0  # 2100-01-01T00:00:00Z, excluded
 
 
@@ -211,7 +211,7 @@ def _bad_time(events: list[Event], ref: float, limit: float) -> str | None:
     for ev in events:
         t = ev.ts.timestamp()
         if not EARLIEST_TS <= t < LATEST_TS:
-            return f"event time {ev.ts.isoformat()} is outside 2000-01-01 .. 2100-01-01"
+            return f"event time {ev.ts.isoformat()} is outside 1980-01-01 .. 2100-01-01"
         ahead = t - ref
         if limit > 0 and ahead > limit:
             return (

@@ -17,7 +17,7 @@ from services.alerts.core import Engine, FloorConfig, RuleSet
 from services.alerts.core.floor.definitions import PRESETS, DefinitionSet
 from services.alerts.core.floor.order import ReorderBuffer, order_key, reordered
 from services.ingest.adapters import get_adapter
-from services.ingest.adapters.files import iter_records
+from services.ingest.vendor_files import iter_records
 from shared.events import Event
 from tests.conftest import data_file
 

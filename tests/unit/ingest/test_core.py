@@ -119,15 +119,15 @@ def test_an_event_outside_the_engines_range_is_rejected_whatever_the_skew_bound(
     now = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC).timestamp()
     records = [
         rec(0, good("epoch", ts="1970-01-01T00:00:00Z")),
-        rec(1, good("y1999", ts="1999-12-31T23:59:59Z")),
-        rec(2, good("y2000", ts="2000-01-01T00:00:00Z")),
+        rec(1, good("y1979", ts="1979-12-31T23:59:59Z")),
+        rec(2, good("y1980", ts="1980-01-01T00:00:00Z")),
         rec(3, good("y2100", ts="2100-01-01T00:00:00Z")),
     ]
     for skew in (0, 300):
         out = triage(records, ADAPTERS, max_bytes=4096, now=now, max_future_skew_s=skew)
-        assert [a.event.id for a in out.accepted] == ["y2000"]
+        assert [a.event.id for a in out.accepted] == ["y1980"]
         assert [r.reason for r in out.rejected] == [
-            "event time 1970-01-01T00:00:00+00:00 is outside 2000-01-01 .. 2100-01-01",
-            "event time 1999-12-31T23:59:59+00:00 is outside 2000-01-01 .. 2100-01-01",
-            "event time 2100-01-01T00:00:00+00:00 is outside 2000-01-01 .. 2100-01-01",
+            "event time 1970-01-01T00:00:00+00:00 is outside 1980-01-01 .. 2100-01-01",
+            "event time 1979-12-31T23:59:59+00:00 is outside 1980-01-01 .. 2100-01-01",
+            "event time 2100-01-01T00:00:00+00:00 is outside 1980-01-01 .. 2100-01-01",
         ]

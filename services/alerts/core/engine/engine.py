@@ -64,8 +64,10 @@ from .persistence import EngineState, decode, encode, machines
 from .plan import Plan
 from .wakes import Wakes
 
-# the same range as ingest's (services/ingest/core.py), which sends events outside it to the DLQ
-EARLIEST_TS: Final = 946_684_800.0  # 2000-01-01T00:00:00Z
+# the same range as ingest's (services/ingest/core.py), which sends events outside it to the DLQ;
+# it reaches back to 1980 because real ACD exports do (the Anonymous Bank files are from 1999), and
+# still refuses a zero or missing timestamp read as 1970
+EARLIEST_TS: Final = 315_532_800.0  # 1980-01-01T00:00:00Z
 LATEST_TS: Final = 4_102_444_800.0  # 2100-01-01T00:00:00Z (excluded)
 
 
@@ -201,7 +203,7 @@ class Engine:
         site = ev.site
         g = self._grid.get(site)
         if not EARLIEST_TS <= t < LATEST_TS:
-            raise EventRefused(f"event time {ev.ts.isoformat()} is outside 2000-01-01 .. 2100-01-01")
+            raise EventRefused(f"event time {ev.ts.isoformat()} is outside 1980-01-01 .. 2100-01-01")
         if g is None and len(self._grid) >= self.max_sites:
             raise EventRefused(f"site {site!r} would exceed the engine's limit of {self.max_sites} sites")
         if not self._dedup.add(f"{ev.source}\x00{ev.id}"):
