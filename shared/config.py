@@ -25,6 +25,9 @@ class SourceSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+DEFAULT_TOPIC_PREFIX = "floorwatch."
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLOORWATCH_", extra="ignore")
 
@@ -37,7 +40,7 @@ class Settings(BaseSettings):
 
     # Kafka
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="HOST:PORT[,HOST:PORT…]")
-    topic_prefix: str = "floorwatch."
+    topic_prefix: str = DEFAULT_TOPIC_PREFIX
     raw_topics: list[str] = Field(
         default_factory=list, description="canonical raw topics; default: <prefix>raw.v1"
     )
@@ -139,6 +142,15 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events")`` -> ``floorwatch.events.v1``."""
         return f"{self.topic_prefix}{name}.v1"
+
+    def group(self, name: str) -> str:
+        """Consumer-group id of a service: ``floorwatch-ingest`` under the default topic prefix,
+        else namespaced by the prefix (``acme.floorwatch-ingest``), so that two deployments
+        sharing one Kafka cluster under different prefixes never share a group, its rebalances
+        or its members."""
+        if self.topic_prefix == DEFAULT_TOPIC_PREFIX:
+            return name
+        return f"{self.topic_prefix}{name}"
 
     @property
     def raw_topic_list(self) -> list[str]:

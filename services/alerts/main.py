@@ -93,13 +93,13 @@ class AlertsRunner:
         self._loop = LoopThread("alerts-loop")
         self._db = make_engine(s.database_url)
         self._producer = make_producer(s, acks=1, linger_ms=0)
-        consumer = make_consumer(s, GROUP)
+        consumer = make_consumer(s, s.group(GROUP))
         export = FloorExport(ExportLimits.parse(s.metrics_agents, s.metrics_max_values))
         self.registry.register(FloorCollector(export))
         self.worker = AlertsWorker(
             consumer=consumer,
             producer=self._producer,
-            store=AlertStore(self._db, GROUP),
+            store=AlertStore(self._db, s.group(GROUP)),
             loop=self._loop,
             rules=self.rules,
             events_topic=s.topic("events"),

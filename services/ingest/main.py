@@ -76,7 +76,7 @@ class IngestRunner:
             clock=utcnow,
             max_future_skew_s=s.max_future_skew_s,
         )
-        consumer = make_consumer(s, GROUP, list(adapters))
+        consumer = make_consumer(s, s.group(GROUP), list(adapters))
         loop = self._loop
 
         def handle(batch: list) -> Outcome:  # type: ignore[type-arg]

@@ -65,12 +65,12 @@ class NotifyRunner:
         s = self.settings
         self._loop = LoopThread("notify-loop")
         self._db = make_engine(s.database_url)
-        store = NotifyStore(self._db, GROUP)
+        store = NotifyStore(self._db, s.group(GROUP))
         metrics = NotifyMetrics.create(self.registry)
         self.deliverer = Deliverer(store, self.endpoints, metrics, self.policy,
                                    backlog_limit=self.config.backlog_limit, wall=utcnow)
         self._loop.call(self.deliverer.start())
-        consumer = make_consumer(s, GROUP, max_poll_records=500)
+        consumer = make_consumer(s, s.group(GROUP), max_poll_records=500)
         self.worker = NotifyWorker(consumer=consumer, store=store, loop=self._loop, config=self.config,
                                    topic=s.topic("alerts"), metrics=metrics, deliverer=self.deliverer,
                                    wall=utcnow, external_url=s.external_url)

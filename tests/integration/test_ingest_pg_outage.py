@@ -46,7 +46,7 @@ def rows(url: str, prefix: str) -> int:
 
 def committed(settings: Settings) -> int:
     """Offsets the ingest group has committed on the raw topic, over all partitions."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=GROUP,
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.group(GROUP),
                              enable_auto_commit=False)
     try:
         topic = settings.topic("raw")
