@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     api_fast_path: bool = True
     # largest request body the API reads (413 above); the token is checked before any of it is read
     api_max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # the API checkpoints the active alerts of each alerts partition this often (docs/api.md,
+    # *Start-up*); 0 = never write one (an API still starts from the checkpoints others wrote)
+    api_checkpoint_s: float = Field(60.0, ge=0)
 
     # Engine
     rules_file: Path | None = None
