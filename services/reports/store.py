@@ -114,7 +114,8 @@ class ReportStore:
         events.sort(key=lambda e: e.ts)  # stable: (ts, pk) order within equal instants
         until = min(end, events[-1].ts) if events else end
         rollups = fold(events, calendars=self.config.calendar_map(), definitions=self.config.definitions,
-                       contacts=contacts, until=until).only_days(first, last)
+                       contacts=contacts, until=until,
+                       projects=self.config.project_map()).only_days(first, last)
         return rollups, len(events), bad
 
     async def write(self, r: Rollups, first: dt.date, last: dt.date) -> dict[str, int]:

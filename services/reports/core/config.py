@@ -38,7 +38,9 @@ DEFAULT_SHIFTS = (Shift("day", 8 * 60, 20 * 60), Shift("night", 20 * 60, 32 * 60
 
 @dataclass(frozen=True, slots=True)
 class ProjectTarget:
-    """A project's daily target and what its calls carry as ``campaign`` (default: its name)."""
+    """A project's daily target and what its calls carry as ``campaign`` (default: its name);
+    ``queues``: the queues whose calls without a campaign count for it; ``success_codes``: the
+    outcome codes that count as a success (empty: ``outcome.success: true`` does)."""
 
     name: str
     target: float
@@ -46,6 +48,42 @@ class ProjectTarget:
     queues: tuple[str, ...] = ()
     site: str | None = None
     end_day: dt.date | None = None
+    success_codes: tuple[str, ...] = ()
+
+
+class ProjectMap:
+    """Which project a call counts for and whether a wrap-up is a success, decided as the live
+    floor's progress rule decides (``detectors/progress_lag.py``): a call with a campaign belongs
+    to the first project of the call's site, else the first project of every site (file order),
+    that lists the campaign (a project without ``campaigns`` lists its own name), else to the
+    campaign itself; a call without a campaign to the first such project that lists its queue,
+    else to none (``""``). The live floor counts a call for every project that matches; a report
+    row has one project, so overlapping projects should not be configured for reports."""
+
+    __slots__ = ("_by_campaign", "_by_queue", "_codes")
+
+    def __init__(self, projects: tuple[ProjectTarget, ...] = ()) -> None:
+        self._by_campaign: dict[tuple[str | None, str], str] = {}
+        self._by_queue: dict[tuple[str | None, str], str] = {}
+        self._codes: dict[str, frozenset[str]] = {}
+        for p in projects:
+            for c in p.campaigns or (p.name,):
+                self._by_campaign.setdefault((p.site, c), p.name)
+            for q in p.queues:
+                self._by_queue.setdefault((p.site, q), p.name)
+            if p.success_codes:
+                self._codes.setdefault(p.name, frozenset(p.success_codes))
+
+    def project_of(self, site: str, campaign: str | None, queue: str) -> str:
+        if campaign:
+            return (self._by_campaign.get((site, campaign)) or self._by_campaign.get((None, campaign))
+                    or campaign)
+        return self._by_queue.get((site, queue)) or self._by_queue.get((None, queue)) or ""
+
+    def verdict(self, project: str, code: str, success: bool | None) -> bool | None:
+        """A project with ``success_codes``: the code is listed; else the outcome's own flag."""
+        codes = self._codes.get(project)
+        return success if codes is None else code in codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +110,14 @@ class ReportConfig:
         return self.shifts.get(site) or DEFAULT_SHIFTS
 
     def targets(self) -> dict[str, float]:
-        """campaign -> daily target (a project's campaigns, or its name)."""
+        """project -> daily target (the report rows' ``project`` is the project's name)."""
         out: dict[str, float] = {}
         for p in self.projects:
-            for c in p.campaigns or (p.name,):
-                out[c] = p.target
+            out.setdefault(p.name, p.target)
         return out
+
+    def project_map(self) -> ProjectMap:
+        return ProjectMap(self.projects)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None, *, projects: tuple[ProjectTarget, ...] = (),

@@ -10,7 +10,8 @@ which the call was *offered* — entered the queue; a call that never queued: wh
 ``floorwatch stats`` prints). The counting choices are the floor's ``Definitions`` for the call's
 site and queue (``floor/definitions.py``, ``docs/metrics.md``):
 
-* ``offered`` at ``call.queued`` (queue, project = the call's campaign); a call answered or
+* ``offered`` at ``call.queued`` (queue, project = the configured project the call's campaign,
+  or queue, belongs to, else the campaign: ``config.ProjectMap``); a call answered or
   abandoned without a ``call.queued`` seen is offered at ``ts - wait_s``. A second
   ``call.queued`` while waiting in the same queue is a repeat; queuing again after an answer or
   abandon (a transfer back) is offered again.
@@ -28,7 +29,8 @@ site and queue (``floor/definitions.py``, ``docs/metrics.md``):
   leg was answered from: talk = the ``talk_s`` of ``call.ended``, else end - answer - hold (none
   when the end is the answer); hold = held -> resumed time; wrap = wrap-up over - ended. A leg
   without talk time counts in ``handled_untimed`` only (kept out of the means). ``outcomes`` /
-  ``successes`` (``outcome.success`` true) at ``call.wrapped``.
+  ``successes`` (the project's ``success_codes`` when it has them, else ``outcome.success``
+  true) at ``call.wrapped``.
 * agent-state seconds (``available_s``, ``not_ready_s`` (+ per reason), ``talking_s``,
   ``holding_s``, ``wrapping_s``, ``logged_in_s``) integrate the agent's state over time, cut at
   bucket boundaries. The agent's state is talking while a call is connected, hold while held,
@@ -59,6 +61,7 @@ from shared.events import (
 )
 
 from .calendar import SiteCalendar
+from .config import ProjectMap
 from .definitions import DefinitionSet
 
 BUCKET_S: Final = 900
@@ -81,7 +84,7 @@ class RollupKey(NamedTuple):
     day: dt.date
     bucket: int  # epoch seconds of the bucket start (UTC, a multiple of 900)
     queue: str  # "" where the figure has none (agent-state rows)
-    project: str  # the call's campaign, "" when none
+    project: str  # the call's project (ProjectMap), "" when none
     team: str
     agent: str
 
@@ -236,8 +239,9 @@ class _Agent:
 
 class _Folder:
     def __init__(self, calendars: Mapping[str, SiteCalendar], defs: DefinitionSet,
-                 contacts: Mapping[tuple[str, str], str]) -> None:
+                 contacts: Mapping[tuple[str, str], str], projects: ProjectMap) -> None:
         self.calendars = calendars
+        self.projects = projects
         self.default_calendar = SiteCalendar()
         self.defs = defs
         self.contacts = contacts
@@ -338,8 +342,9 @@ class _Folder:
             c = self.call(site, ev.call)
             if c.waiting and c.queue == ev.queue:
                 return  # a repeat while waiting
-            if ev.campaign:
-                c.project = ev.campaign
+            project = self.projects.project_of(site, ev.campaign, ev.queue)
+            if project:
+                c.project = project
             self.offer(site, c, ev.queue, t)
         elif isinstance(ev, CallAnswered):
             self.answered(site, ev, t)
@@ -473,9 +478,10 @@ class _Folder:
             team = a.team
             at = c.anchor if c is not None and c.anchor is not None else t
         out = ev.outcome
+        success = None if out is None else self.projects.verdict(project, out.code, out.success)
         if out is not None:
             self.add(site, at, queue, project, team, ev.agent,
-                     (OUTCOMES, 1.0), *(((SUCCESSES, 1.0),) if out.success else ()))
+                     (OUTCOMES, 1.0), *(((SUCCESSES, 1.0),) if success else ()))
         day = self.day_of(site, int(at // BUCKET_S) * BUCKET_S)
         contact = named or ev.call
         if named:
@@ -488,7 +494,7 @@ class _Folder:
                 self.open_follow_ups.setdefault((site, contact), []).append(f)
         if out is not None:
             okey = OutcomeKey(site, day, queue, project, team, ev.agent, out.code, out.reason or "",
-                              out.success)
+                              success)
             self.out.outcomes[okey] = self.out.outcomes.get(okey, 0) + 1
             if out.follow_up_at is not None:
                 f = FollowUp(site, day, ev.call, contact, queue, project, team, ev.agent,
@@ -520,12 +526,15 @@ def _end(leg: _Leg, t: float, talk_s: float | None) -> None:
 def fold(events: Iterable[Event], *, calendars: Mapping[str, SiteCalendar] | None = None,
          definitions: DefinitionSet | None = None,
          contacts: Mapping[tuple[str, str], str] | None = None,
-         until: dt.datetime | None = None) -> Rollups:
+         until: dt.datetime | None = None, projects: ProjectMap | None = None) -> Rollups:
     """Fold ``events`` (in event-time order) into roll-ups. ``until``: agents still in a state
     then have their time booked up to it (a rebuild passes the end of its range, or now).
     ``contacts``: the customer / contact of a call, ``(site, call) -> contact`` (events carry it
-    as an extra field; see docs/reports.md); a call without one is its own contact."""
-    folder = _Folder(calendars or {}, definitions or DefinitionSet(), contacts or {})
+    as an extra field; see docs/reports.md); a call without one is its own contact.
+    ``projects``: which project a call counts for and what is a success (default: the call's
+    campaign; ``outcome.success``)."""
+    folder = _Folder(calendars or {}, definitions or DefinitionSet(), contacts or {},
+                     projects or ProjectMap())
     for ev in events:
         folder.feed(ev)
     folder.finish(until.timestamp() if until is not None else None)
