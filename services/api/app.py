@@ -154,6 +154,8 @@ async def _refresh_reports(runtime: Runtime, every_s: float) -> None:
             done = await runtime.reports.refresh()
             if done["days"]:
                 logger.info("report roll-ups re-folded days=%s", ",".join(done["days"]))
+            elif done.get("incremental"):
+                logger.debug("report roll-ups: %d events folded live", done["incremental"])
         except Exception:
             logger.exception("refreshing the report roll-ups failed")
 

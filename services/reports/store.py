@@ -14,17 +14,29 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, and_, delete, func, literal, not_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Table, and_, bindparam, delete, func, literal, not_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.reports.core import SiteCalendar, fold
+from services.reports.core import SiteCalendar
 from services.reports.core import reports as core
 from services.reports.core.config import Access, ReportConfig
-from services.reports.core.rollup import COUNTERS, Rollups
+from services.reports.core.live import Delta, LiveFold
+from services.reports.core.rollup import (
+    COUNTERS,
+    FollowUp,
+    OutcomeKey,
+    ReasonKey,
+    RollupKey,
+    Rollups,
+    Span,
+    _Folder,
+    new_folder,
+)
 from shared.db import is_sqlite
 from shared.events import Event, InvalidEvent, decode_event
 from shared.tables import (
@@ -49,6 +61,7 @@ DAY_TABLES = (ROLLUP_15M, ROLLUP_DAY, REPORT_NOT_READY, REPORT_OUTCOMES, REPORT_
 INTERVALS = {"15m": 900, "30m": 1800, "60m": 3600, "day": 0}
 _CHUNK = 5000
 _LOCK_KEY = 0x464C5752  # "FLWR": the advisory lock serialising roll-up writes on PostgreSQL
+_GEN = "rollups_gen"  # report_state: bumped by every whole-day write (a live fold checks it)
 
 
 def _contact(payload: str) -> str | None:
@@ -59,46 +72,72 @@ def _contact(payload: str) -> str | None:
     return str(value)[:128] if value else None
 
 
+@dataclass(slots=True)
+class _Live:
+    """The live fold of this process and what it knows of the database: the watermark and the
+    roll-up generation it wrote at, and the id of every roll-up row of its days (to update in place)."""
+
+    fold: LiveFold
+    mark: int
+    gen: int
+    config: ReportConfig
+    ids: dict[str, dict[Any, int]]
+    tail_span_ids: list[int]
+
+
 class ReportStore:
     def __init__(self, engine: AsyncEngine, config: ReportConfig) -> None:
         self.engine = engine
         self.config = config
         self._sqlite = is_sqlite(str(engine.url))
+        self._live: _Live | None = None
 
     # -- writing -------------------------------------------------------------------------------
-    async def rebuild(self, first: dt.date, last: dt.date, *, chunk_days: int = 7) -> dict[str, int]:
-        """Re-fold business days ``first`` .. ``last`` from the events table (in chunks of days)."""
+    async def rebuild(self, first: dt.date, last: dt.date, *, chunk_days: int = 7,
+                      top: int | None = None, keep: bool = False) -> dict[str, int]:
+        """Re-fold business days ``first`` .. ``last`` from the events table (in chunks of days).
+        ``top``: only events with ``pk <= top``; ``keep``: keep the last chunk's fold as the live
+        fold (when no stored event lies beyond ``last``)."""
         totals: dict[str, int] = defaultdict(int)
         day = first
         while day <= last:
             end = min(last, day + dt.timedelta(days=chunk_days - 1))
-            for k, v in (await self._rebuild_chunk(day, end)).items():
+            for k, v in (await self._rebuild_chunk(day, end, top, keep and end == last)).items():
                 totals[k] += v
             day = end + dt.timedelta(days=1)
         return dict(totals)
 
-    async def _rebuild_chunk(self, first: dt.date, last: dt.date) -> dict[str, int]:
+    async def _rebuild_chunk(self, first: dt.date, last: dt.date, top: int | None,
+                             keep: bool) -> dict[str, int]:
         cals = [*self.config.calendars.values(), SiteCalendar()]
         start = min(c.day_start(first) for c in cals) - LOOKBACK
         end = max(c.day_start(last + dt.timedelta(days=1)) for c in cals)
         # SQLite keeps the events' local wall time: read a day wider each side, filter exactly below
         lo, hi = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
         async with self.engine.connect() as conn:
-            stmt = (select(EventRow.payload).where(EventRow.ts >= lo, EventRow.ts < hi)
-                    .order_by(EventRow.ts, EventRow.pk))
+            stmt = select(EventRow.payload).where(EventRow.ts >= lo).order_by(EventRow.ts, EventRow.pk)
+            if top is not None:
+                stmt = stmt.where(EventRow.pk <= top)
+            if not keep:  # kept: read on, to see whether anything lies beyond the range
+                stmt = stmt.where(EventRow.ts < hi)
             payloads = [p for (p,) in await conn.execute(stmt)]
         # decoding and folding are CPU work: off the event loop (the API keeps serving meanwhile)
-        rollups, n, bad = await asyncio.to_thread(self._fold, payloads, start, end, first, last)
-        counts = await self.write(rollups, first, last)
-        counts["events"] = n
-        counts["undecodable"] = bad
+        done = await asyncio.to_thread(self._fold, payloads, start, end, first, last)
+        live = None
+        if keep and not done.beyond and top is not None:
+            live = LiveFold(done.folder, first, start.timestamp(), done.until, done.contacts)
+            live.seed(done.tail)
+        counts = await self.write(done.rollups, first, last, live=live, top=top)
+        counts["events"] = done.n
+        counts["undecodable"] = done.bad
         return counts
 
     def _fold(self, payloads: list[str], start: dt.datetime, end: dt.datetime, first: dt.date,
-              last: dt.date) -> tuple[Rollups, int, int]:
+              last: dt.date) -> _Folded:
         events: list[Event] = []
         contacts: dict[tuple[str, str], str] = {}
         bad = 0
+        beyond = False
         for payload in payloads:
             try:
                 ev = decode_event(payload.encode("utf-8"))
@@ -106,6 +145,7 @@ class ReportStore:
                 bad += 1  # stored events passed ingest's validation; a newer schema's may not
                 continue
             if not (start <= ev.ts < end):
+                beyond = beyond or ev.ts >= end
                 continue
             events.append(ev)
             contact = _contact(payload)
@@ -113,28 +153,26 @@ class ReportStore:
                 contacts[(ev.site, getattr(ev, "call", ""))] = contact
         events.sort(key=lambda e: e.ts)  # stable: (ts, pk) order within equal instants
         until = min(end, events[-1].ts) if events else end
-        rollups = fold(events, calendars=self.config.calendar_map(), definitions=self.config.definitions,
-                       contacts=contacts, until=until,
-                       projects=self.config.project_map()).only_days(first, last)
-        return rollups, len(events), bad
+        folder = new_folder(calendars=self.config.calendar_map(), definitions=self.config.definitions,
+                            contacts=contacts, projects=self.config.project_map())
+        for ev in events:
+            folder.feed(ev)
+        tail = folder.tail(until.timestamp())
+        rollups = folder.with_tail(tail).only_days(first, last)
+        return _Folded(rollups, len(events), bad, folder, tail, contacts, until.timestamp(), beyond)
 
-    async def write(self, r: Rollups, first: dt.date, last: dt.date) -> dict[str, int]:
-        """Replace business days ``first`` .. ``last`` of every roll-up table with ``r``."""
-        rows15 = [_rollup_row(k, v, bucket=True) for k, v in r.rows.items()]
-        rowsd = [_rollup_row(k, v, bucket=False) for k, v in r.days().items()]
-        nr = [{"site": k.site, "day": k.day, "bucket": _ts(k.bucket), "team": k.team, "agent": k.agent,
-               "reason": k.reason, "seconds": v} for k, v in r.reasons.items()]
-        oc = [{"site": k.site, "day": k.day, "queue": k.queue, "project": k.project, "team": k.team,
-               "agent": k.agent, "code": k.code, "reason": k.reason, "success": k.success, "n": n}
-              for k, n in r.outcomes.items()]
-        fu = [{"site": f.site, "day": f.day, "call": f.call, "contact": f.contact, "queue": f.queue,
-               "project": f.project, "team": f.team, "agent": f.agent, "opened_at": f.opened_at,
-               "due_at": f.due_at, "code": f.code, "reason": f.reason} for f in r.follow_ups]
-        cw = [{"site": s, "day": d, "contact": c, "call": call, "at": at} for s, d, c, call, at in r.wraps]
-        sp = [{"site": s.site, "day": s.day, "agent": s.agent, "team": s.team, "state": s.state,
-               "reason": s.reason, "start": s.start, "end": s.end, "call": s.call} for s in r.spans]
-        plan = [(ROLLUP_15M, rows15), (ROLLUP_DAY, rowsd), (REPORT_NOT_READY, nr), (REPORT_OUTCOMES, oc),
-                (REPORT_FOLLOW_UPS, fu), (REPORT_CONTACT_WRAPS, cw), (REPORT_SPANS, sp)]
+    async def write(self, r: Rollups, first: dt.date, last: dt.date, *, live: LiveFold | None = None,
+                    top: int | None = None) -> dict[str, int]:
+        """Replace business days ``first`` .. ``last`` of every roll-up table with ``r``. ``live``:
+        the fold ``r`` came from, kept as this process's live fold (its rows' ids read back)."""
+        tail = live.tail_spans() if live is not None else set()
+        plan = [(ROLLUP_15M, [_row15(k, v) for k, v in r.rows.items()]),
+                (ROLLUP_DAY, [_rowd(k, v) for k, v in r.days().items()]),
+                (REPORT_NOT_READY, [_nr_row(k, v) for k, v in r.reasons.items()]),
+                (REPORT_OUTCOMES, [_oc_row(k, n) for k, n in r.outcomes.items()]),
+                (REPORT_FOLLOW_UPS, [_fu_row(f) for f in r.follow_ups]),
+                (REPORT_CONTACT_WRAPS, [_cw_row(w) for w in r.wraps]),
+                (REPORT_SPANS, [_sp_row(x) for x in r.spans if x not in tail])]
         async with self.engine.begin() as conn:
             if not self._sqlite:  # one writer at a time (API workers refreshing at once); SQLite locks anyway
                 await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
@@ -142,32 +180,131 @@ class ReportStore:
                 await conn.execute(delete(table).where(table.c.day >= first, table.c.day <= last))
                 for i in range(0, len(rows), _CHUNK):
                     await conn.execute(table.insert(), rows[i:i + _CHUNK])
+            gen = await _bump_generation(conn)
+            old = self._live
+            if live is not None and top is not None:
+                spans = [_sp_row(x) for x in r.spans if x in tail]
+                self._live = _Live(live, top, gen, self.config, await _load_ids(conn, first, last),
+                                   await _insert_ids(conn, REPORT_SPANS, spans))
+            elif old is not None and old.gen == gen - 1 and last < old.fold.first:
+                old.gen = gen  # days before the live fold's: its rows are untouched
+            else:
+                self._live = None  # the live fold's rows may have been replaced: it starts over
         return {t.name: len(rows) for t, rows in plan}
 
     async def refresh(self) -> dict[str, Any]:
-        """Fold what was stored since the watermark: re-fold every business day its events touch
-        (late and corrected events included). Returns the days re-folded."""
+        """Fold what was stored since the watermark. With a live fold from the previous refresh
+        (same process, nothing else wrote meanwhile) and no event older than its frontier, the new
+        events are fed to it and only the rows they change are written (``incremental``: how many
+        events); otherwise every business day the new events touch is re-folded whole (``days``),
+        late events included, and the last of them becomes the live fold."""
         async with self.engine.connect() as conn:
             mark = (await conn.execute(select(REPORT_STATE.c.value)
-                                       .where(REPORT_STATE.c.name == "events_pk"))).scalar()
+                                       .where(REPORT_STATE.c.name == "events_pk"))).scalar() or 0
             top = (await conn.execute(select(func.max(EventRow.pk)))).scalar()
-            if top is None or (mark is not None and top <= mark):
-                return {"days": [], "events_pk": mark}
-            rows = await conn.execute(select(EventRow.site, EventRow.payload)
-                                      .where(EventRow.pk > (mark or 0), EventRow.pk <= top))
-            days: set[dt.date] = set()
-            for site, payload in rows:
+            if top is None or top <= mark:
+                return {"days": [], "events_pk": mark, "incremental": 0}
+            rows = await conn.execute(select(EventRow.pk, EventRow.payload)
+                                      .where(EventRow.pk > mark, EventRow.pk <= top))
+            new: list[tuple[dt.datetime, int, Event]] = []
+            contacts: dict[tuple[str, str], str] = {}
+            for pk, payload in rows:
                 try:
                     ev = decode_event(payload.encode("utf-8"))
                 except InvalidEvent:
                     continue
-                days.add(self.config.calendar(site).business_day(ev.ts))
-        for first, last in _runs(sorted(days)):
-            await self.rebuild(first, last)
+                new.append((ev.ts, pk, ev))
+                contact = _contact(payload)
+                if contact:
+                    contacts[(ev.site, getattr(ev, "call", ""))] = contact
+        new.sort(key=lambda x: (x[0], x[1]))  # event time, then storage order: as a rebuild reads
+        live = self._live
+        if live is not None and (live.mark != mark or live.config is not self.config):
+            live = self._live = None  # another writer moved the watermark, or the rules changed
+        refold = {self._day(ev) for _, _, ev in new}
+        if live is not None:
+            lf = live.fold
+            old = [ev for _, _, ev in new if ev.ts.timestamp() < lf.window_start]
+            fresh = [ev for _, _, ev in new if ev.ts.timestamp() >= lf.window_start]
+            if fresh and fresh[0].ts.timestamp() < lf.frontier:
+                refold |= self._live_days(lf)  # a late event inside the live fold's window
+                live = self._live = None
+            else:
+                refold = {self._day(ev) for ev in old}
+        if live is None:
+            for first, last in _runs(sorted(refold)):
+                await self.rebuild(first, last, top=top, keep=last == max(refold))
+            await self._set_mark(top)
+            return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "incremental": 0}
+        for first, last in _runs(sorted(refold)):  # old days only: outside the live fold's window
+            await self.rebuild(first, last, top=top)
+        if self._live is not live:
+            return await self._refold_all(new, top, refold)
+        n = await asyncio.to_thread(live.fold.feed, fresh, contacts)
+        delta = await asyncio.to_thread(live.fold.take)
+        if delta.reopened or not await self._apply(live, delta, top):
+            refold |= delta.reopened | self._live_days(live.fold)
+            return await self._refold_all(new, top, refold)
+        live.fold.prune()
+        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "incremental": n,
+                "rows_written": delta.size()}
+
+    async def _refold_all(self, new: list[tuple[dt.datetime, int, Event]], top: int,
+                          refold: set[dt.date]) -> dict[str, Any]:
+        self._live = None
+        refold = refold | {self._day(ev) for _, _, ev in new}
+        for first, last in _runs(sorted(refold)):
+            await self.rebuild(first, last, top=top, keep=last == max(refold))
+        await self._set_mark(top)
+        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "incremental": 0}
+
+    def _day(self, ev: Event) -> dt.date:
+        return self.config.calendar(ev.site).business_day(ev.ts)
+
+    def _live_days(self, lf: LiveFold) -> set[dt.date]:
+        """The days the live fold holds: its floor to the frontier's latest business day."""
+        at = dt.datetime.fromtimestamp(lf.frontier, UTC)
+        newest = max([self.config.calendar(s).business_day(at) for s in lf.sites] or [lf.floor])
+        return {lf.floor + dt.timedelta(days=i) for i in range((newest - lf.floor).days + 1)}
+
+    async def _set_mark(self, top: int) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(delete(REPORT_STATE).where(REPORT_STATE.c.name == "events_pk"))
             await conn.execute(REPORT_STATE.insert().values(name="events_pk", value=top))
-        return {"days": [d.isoformat() for d in sorted(days)], "events_pk": top}
+        if self._live is not None:
+            self._live.mark = top
+
+    async def _apply(self, live: _Live, d: Delta, top: int) -> bool:
+        """Write ``d`` and move the watermark to ``top``, in one transaction; False (nothing
+        written) when another writer changed the roll-ups or the watermark since ``live`` was."""
+        async with self.engine.begin() as conn:
+            if not self._sqlite:
+                await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+            state = dict((await conn.execute(select(REPORT_STATE.c.name, REPORT_STATE.c.value))).all())
+            if state.get("events_pk", 0) != live.mark or state.get(_GEN, 0) != live.gen:
+                return False
+            ids = live.ids
+            await _upsert(conn, ROLLUP_15M, ids[ROLLUP_15M.name], COUNTERS,
+                          {k: None if v is None else _row15(k, v) for k, v in d.rows.items()})
+            await _upsert(conn, ROLLUP_DAY, ids[ROLLUP_DAY.name], COUNTERS,
+                          {k: None if v is None else _rowd(k, v) for k, v in d.days.items()})
+            await _upsert(conn, REPORT_NOT_READY, ids[REPORT_NOT_READY.name], ("seconds",),
+                          {k: None if v is None else _nr_row(k, v) for k, v in d.reasons.items()})
+            await _upsert(conn, REPORT_OUTCOMES, ids[REPORT_OUTCOMES.name], ("n",),
+                          {k: _oc_row(k, n) for k, n in d.outcomes.items()})
+            for table, rows in ((REPORT_FOLLOW_UPS, [_fu_row(f) for f in d.follow_ups]),
+                                (REPORT_CONTACT_WRAPS, [_cw_row(w) for w in d.wraps]),
+                                (REPORT_SPANS, [_sp_row(x) for x in d.spans])):
+                for i in range(0, len(rows), _CHUNK):
+                    await conn.execute(table.insert(), rows[i:i + _CHUNK])
+            for i in range(0, len(live.tail_span_ids), _CHUNK):
+                await conn.execute(delete(REPORT_SPANS).where(
+                    REPORT_SPANS.c.id.in_(live.tail_span_ids[i:i + _CHUNK])))
+            live.tail_span_ids = await _insert_ids(conn, REPORT_SPANS, [_sp_row(x) for x in d.tail_spans])
+            await conn.execute(update(REPORT_STATE).where(REPORT_STATE.c.name == "events_pk")
+                               .values(value=top))
+        live.mark = top
+        return True
 
     async def event_days(self) -> tuple[dt.date, dt.date] | None:
         async with self.engine.connect() as conn:
@@ -369,13 +506,124 @@ def _where(table: Table, q: dict[str, Any], access: Access) -> list[ColumnElemen
     return [and_(*out)]
 
 
-def _rollup_row(k: Any, v: list[float], *, bucket: bool) -> dict[str, Any]:
+def _rowd(k: RollupKey, v: list[float]) -> dict[str, Any]:
     row: dict[str, Any] = {"site": k.site, "day": k.day, "queue": k.queue, "project": k.project,
                            "team": k.team, "agent": k.agent}
-    if bucket:
-        row["bucket"] = _ts(k.bucket)
     row.update(zip(COUNTERS, v, strict=True))
     return row
+
+
+def _row15(k: RollupKey, v: list[float]) -> dict[str, Any]:
+    return {**_rowd(k, v), "bucket": _ts(k.bucket)}
+
+
+def _nr_row(k: ReasonKey, v: float) -> dict[str, Any]:
+    return {"site": k.site, "day": k.day, "bucket": _ts(k.bucket), "team": k.team, "agent": k.agent,
+            "reason": k.reason, "seconds": v}
+
+
+def _oc_row(k: OutcomeKey, n: int) -> dict[str, Any]:
+    return {"site": k.site, "day": k.day, "queue": k.queue, "project": k.project, "team": k.team,
+            "agent": k.agent, "code": k.code, "reason": k.reason, "success": k.success, "n": n}
+
+
+def _fu_row(f: FollowUp) -> dict[str, Any]:
+    return {"site": f.site, "day": f.day, "call": f.call, "contact": f.contact, "queue": f.queue,
+            "project": f.project, "team": f.team, "agent": f.agent, "opened_at": f.opened_at,
+            "due_at": f.due_at, "code": f.code, "reason": f.reason}
+
+
+def _cw_row(w: tuple[str, dt.date, str, str, dt.datetime]) -> dict[str, Any]:
+    site, day, contact, call, at = w
+    return {"site": site, "day": day, "contact": contact, "call": call, "at": at}
+
+
+def _sp_row(s: Span) -> dict[str, Any]:
+    return {"site": s.site, "day": s.day, "agent": s.agent, "team": s.team, "state": s.state,
+            "reason": s.reason, "start": s.start, "end": s.end, "call": s.call}
+
+
+@dataclass(slots=True)
+class _Folded:
+    rollups: Rollups  # of the rebuilt days, open states booked up to ``until``
+    n: int
+    bad: int
+    folder: _Folder
+    tail: Rollups
+    contacts: dict[tuple[str, str], str]
+    until: float
+    beyond: bool  # events stored after the range were seen (so the fold cannot go on live)
+
+
+async def _bump_generation(conn: AsyncConnection) -> int:
+    """Every whole-day write moves the roll-ups' generation: a live fold whose rows it may have
+    replaced sees it and starts over."""
+    gen = (await conn.execute(select(REPORT_STATE.c.value).where(REPORT_STATE.c.name == _GEN))).scalar()
+    if gen is None:
+        await conn.execute(REPORT_STATE.insert().values(name=_GEN, value=1))
+        return 1
+    await conn.execute(update(REPORT_STATE).where(REPORT_STATE.c.name == _GEN).values(value=gen + 1))
+    return int(gen) + 1
+
+
+async def _insert_ids(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows``, returning their ids in order."""
+    if not rows:
+        return []
+    res = await conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [int(i) for (i,) in res]
+
+
+async def _upsert(conn: AsyncConnection, table: Table, ids: dict[Any, int], values: Sequence[str],
+                  rows: dict[Any, dict[str, Any] | None]) -> None:
+    """Bring the rows of ``rows``' keys to their new values: update in place by id, insert the new
+    keys, delete the ones mapped to ``None``."""
+    ups: list[dict[str, Any]] = []
+    ins: list[dict[str, Any]] = []
+    ins_keys: list[Any] = []
+    gone: list[int] = []
+    for k, row in rows.items():
+        rid = ids.get(k)
+        if row is None:
+            if rid is not None:
+                gone.append(ids.pop(k))
+        elif rid is not None:
+            ups.append({"_id": rid, **{"v_" + c: row[c] for c in values}})
+        else:
+            ins.append(row)
+            ins_keys.append(k)
+    for i in range(0, len(gone), _CHUNK):
+        await conn.execute(delete(table).where(table.c.id.in_(gone[i:i + _CHUNK])))
+    if ups:
+        stmt = update(table).where(table.c.id == bindparam("_id")).values(
+            {c: bindparam("v_" + c) for c in values})
+        await conn.execute(stmt, ups)
+    for k, rid in zip(ins_keys, await _insert_ids(conn, table, ins), strict=True):
+        ids[k] = rid
+
+
+async def _load_ids(conn: AsyncConnection, first: dt.date, last: dt.date) -> dict[str, dict[Any, int]]:
+    """The id of every keyed roll-up row of days ``first`` .. ``last``, by its fold key."""
+    out: dict[str, dict[Any, int]] = {}
+    for table in (ROLLUP_15M, ROLLUP_DAY, REPORT_NOT_READY, REPORT_OUTCOMES):
+        c = table.c
+        res = await conn.execute(select(table).where(c.day >= first, c.day <= last))
+        ids: dict[Any, int] = {}
+        for r in res:
+            m = r._mapping
+            if table is ROLLUP_15M or table is ROLLUP_DAY:
+                bucket = int(_aware(m["bucket"]).timestamp()) if table is ROLLUP_15M else 0
+                key: Any = RollupKey(m["site"], m["day"], bucket, m["queue"], m["project"], m["team"],
+                                     m["agent"])
+            elif table is REPORT_NOT_READY:
+                key = ReasonKey(m["site"], m["day"], int(_aware(m["bucket"]).timestamp()), m["team"],
+                                m["agent"], m["reason"])
+            else:
+                key = OutcomeKey(m["site"], m["day"], m["queue"], m["project"], m["team"], m["agent"],
+                                 m["code"], m["reason"], m["success"])
+            ids[key] = m["id"]
+        out[table.name] = ids
+    return out
 
 
 def _ts(epoch: int) -> dt.datetime:

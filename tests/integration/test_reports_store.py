@@ -4,9 +4,7 @@ events folded in by ``refresh``; a team-scoped caller sees only its team's rows.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +15,6 @@ from floorwatch.sim import FloorSimulation, default_config
 from services.reports.core import SiteCalendar
 from services.reports.core.config import Access, ReportConfig
 from services.reports.store import ReportStore
-from shared.db import make_engine
 from shared.events import (
     AgentLogin,
     AgentLogout,
@@ -27,9 +24,7 @@ from shared.events import (
     Event,
     Outcome,
 )
-from shared.migrate import upgrade
-from tests.conftest import PG_ADMIN_DSN, _pg_exec, unavailable
-from tests.support.reportdb import store_events
+from tests.support.reportdb import report_store, store_events
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BJ)
@@ -45,25 +40,8 @@ def sim_events() -> list[Event]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReportStore]:
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
-    else:
-        name = f"floorwatch_rep_{uuid.uuid4().hex[:10]}"
-        try:
-            await _pg_exec(PG_ADMIN_DSN, f'CREATE DATABASE "{name}"')
-        except Exception as exc:  # noqa: BLE001
-            unavailable(f"PostgreSQL at {PG_ADMIN_DSN} is not usable: {exc}")
-        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        url = f"{base}/{name}"
-    await asyncio.to_thread(upgrade, url)
-    engine = make_engine(url)
-    try:
-        yield ReportStore(engine, CONFIG)
-    finally:
-        await engine.dispose()
-        if name is not None:
-            await _pg_exec(PG_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with report_store(request.param, tmp_path, CONFIG) as s:
+        yield s
 
 
 Q = {"from": DAY, "to": DAY}

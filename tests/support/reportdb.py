@@ -3,14 +3,48 @@ stored the way ingest stores them (``events`` rows with the canonical JSON paylo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.reports.core.config import ReportConfig
+from services.reports.store import ReportStore
+from shared.db import make_engine
 from shared.events import Event, encode_event, event_type
+from shared.migrate import upgrade
 from shared.tables import EventRow
+from tests.conftest import PG_ADMIN_DSN, _pg_exec, unavailable
+
+
+@contextlib.asynccontextmanager
+async def report_store(kind: str, tmp_path: Path, config: ReportConfig) -> AsyncIterator[ReportStore]:
+    """A ``ReportStore`` on a migrated database of its own: ``kind`` ``sqlite`` (a file under
+    ``tmp_path``) or ``postgres`` (created on the test server, dropped afterwards)."""
+    name = None
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    else:
+        name = f"floorwatch_rep_{uuid.uuid4().hex[:10]}"
+        try:
+            await _pg_exec(PG_ADMIN_DSN, f'CREATE DATABASE "{name}"')
+        except Exception as exc:  # noqa: BLE001
+            unavailable(f"PostgreSQL at {PG_ADMIN_DSN} is not usable: {exc}")
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        url = f"{base}/{name}"
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url)
+    try:
+        yield ReportStore(engine, config)
+    finally:
+        await engine.dispose()
+        if name is not None:
+            await _pg_exec(PG_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def store_events(engine: AsyncEngine, events: Iterable[Event],

@@ -160,9 +160,7 @@ class Rollups:
             if have is None:
                 out[dkey] = list(values)
             else:
-                for i, v in enumerate(values):
-                    if v:
-                        have[i] += v
+                accumulate(have, values)
         return out
 
     def only_days(self, first: dt.date, last: dt.date) -> Rollups:
@@ -175,6 +173,14 @@ class Rollups:
             spans=[s for s in self.spans if first <= s.day <= last],
             wraps=[w for w in self.wraps if first <= w[1] <= last],
         )
+
+
+def accumulate(have: list[float], values: list[float]) -> None:
+    """``have += values`` as the day roll-up sums its 15-minute rows (the same float operations, so
+    a day row summed again from its rows is bit-identical)."""
+    for i, v in enumerate(values):
+        if v:
+            have[i] += v
 
 
 @dataclass(slots=True)
@@ -250,6 +256,11 @@ class _Folder:
         self.agents: dict[tuple[str, str], _Agent] = {}
         self.open_follow_ups: dict[tuple[str, str], list[FollowUp]] = {}
         self._days: dict[tuple[str, int], dt.date] = {}
+        # what changed since the live fold last took it (services/reports/core/live.py)
+        self.dirty: set[RollupKey] = set()
+        self.dirty_reasons: set[ReasonKey] = set()
+        self.dirty_outcomes: set[OutcomeKey] = set()
+        self.by_day: dict[RollupKey, list[RollupKey]] = {}  # day key -> its 15-minute keys, in order
 
     # -- helpers ---------------------------------------------------------------------------------
     def day_of(self, site: str, bucket: int) -> dt.date:
@@ -267,6 +278,8 @@ class _Folder:
         row = self.out.rows.get(key)
         if row is None:
             row = self.out.rows[key] = [0.0] * len(COUNTERS)
+            self.by_day.setdefault(key._replace(bucket=0), []).append(key)
+        self.dirty.add(key)
         for i, v in amounts:
             row[i] += v
 
@@ -311,6 +324,7 @@ class _Folder:
             if a.state == "not_ready":
                 rkey = ReasonKey(site, day, bucket, a.team, name, a.state_reason)
                 self.out.reasons[rkey] = self.out.reasons.get(rkey, 0.0) + secs
+                self.dirty_reasons.add(rkey)
             start = end
         self.span(site, piece_day, name, a, piece_start, t)
         a.since = t
@@ -496,6 +510,7 @@ class _Folder:
             okey = OutcomeKey(site, day, queue, project, team, ev.agent, out.code, out.reason or "",
                               success)
             self.out.outcomes[okey] = self.out.outcomes.get(okey, 0) + 1
+            self.dirty_outcomes.add(okey)
             if out.follow_up_at is not None:
                 f = FollowUp(site, day, ev.call, contact, queue, project, team, ev.agent,
                              ev.ts.astimezone(UTC), out.follow_up_at.astimezone(UTC), out.code,
@@ -510,6 +525,36 @@ class _Folder:
         for (site, name), a in self.agents.items():
             if a.state is not None and a.since < until:
                 self.accrue(site, name, a, until)
+
+    def tail(self, until: float) -> Rollups:
+        """What :meth:`finish` would book at ``until`` — the open states' time so far — booked into
+        a separate ``Rollups`` instead, the folder left as it was (so it can be fed on). Each key
+        gets one amount per counter, so ``out + tail`` equals ``finish`` bit for bit."""
+        saved = (self.out, self.dirty, self.dirty_reasons, self.by_day)
+        self.out, self.dirty, self.dirty_reasons, self.by_day = Rollups(), set(), set(), {}
+        try:
+            for (site, name), a in self.agents.items():
+                if a.state is not None and a.since < until:
+                    since = a.since
+                    self.accrue(site, name, a, until)
+                    a.since = since
+            return self.out
+        finally:
+            self.out, self.dirty, self.dirty_reasons, self.by_day = saved
+
+    def with_tail(self, t: Rollups) -> Rollups:
+        """``out`` with :meth:`tail`'s ``t`` added: what :meth:`finish` would leave, the folder
+        left as it was."""
+        rows = dict(self.out.rows)
+        for k, v in t.rows.items():
+            have = rows.get(k)
+            rows[k] = v if have is None else [a + b for a, b in zip(have, v, strict=True)]
+        reasons = dict(self.out.reasons)
+        for rk, secs in t.reasons.items():
+            reasons[rk] = reasons[rk] + secs if rk in reasons else secs
+        return Rollups(rows=rows, reasons=reasons, outcomes=dict(self.out.outcomes),
+                       follow_ups=list(self.out.follow_ups), spans=[*self.out.spans, *t.spans],
+                       wraps=list(self.out.wraps))
 
 
 def _end(leg: _Leg, t: float, talk_s: float | None) -> None:
@@ -533,9 +578,17 @@ def fold(events: Iterable[Event], *, calendars: Mapping[str, SiteCalendar] | Non
     as an extra field; see docs/reports.md); a call without one is its own contact.
     ``projects``: which project a call counts for and what is a success (default: the call's
     campaign; ``outcome.success``)."""
-    folder = _Folder(calendars or {}, definitions or DefinitionSet(), contacts or {},
-                     projects or ProjectMap())
+    folder = new_folder(calendars=calendars, definitions=definitions, contacts=contacts, projects=projects)
     for ev in events:
         folder.feed(ev)
     folder.finish(until.timestamp() if until is not None else None)
     return folder.out
+
+
+def new_folder(*, calendars: Mapping[str, SiteCalendar] | None = None,
+               definitions: DefinitionSet | None = None,
+               contacts: Mapping[tuple[str, str], str] | None = None,
+               projects: ProjectMap | None = None) -> _Folder:
+    """An empty folder (what :func:`fold` feeds), for a caller that keeps feeding it (``live.py``)."""
+    return _Folder(calendars or {}, definitions or DefinitionSet(), {} if contacts is None else contacts,
+                   projects or ProjectMap())
