@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, and_, bindparam, delete, func, literal, not_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, literal, not_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -82,15 +83,17 @@ class _Live:
     gen: int
     config: ReportConfig
     ids: dict[str, dict[Any, int]]
-    tail_span_ids: list[int]
+    tail_span_ids: dict[tuple[str, dt.date, str, dt.datetime], int]  # the open spans written, by key
 
 
 class ReportStore:
-    def __init__(self, engine: AsyncEngine, config: ReportConfig) -> None:
+    def __init__(self, engine: AsyncEngine, config: ReportConfig, *, live: bool = True) -> None:
+        """``live``: keep the fold between refreshes (False: every refresh re-folds whole days)."""
         self.engine = engine
         self.config = config
         self._sqlite = is_sqlite(str(engine.url))
         self._live: _Live | None = None
+        self._keep_live = live
 
     # -- writing -------------------------------------------------------------------------------
     async def rebuild(self, first: dt.date, last: dt.date, *, chunk_days: int = 7,
@@ -183,9 +186,10 @@ class ReportStore:
             gen = await _bump_generation(conn)
             old = self._live
             if live is not None and top is not None:
-                spans = [_sp_row(x) for x in r.spans if x in tail]
+                spans = [x for x in r.spans if x in tail]
+                ids = await _insert_ids(conn, REPORT_SPANS, [_sp_row(x) for x in spans])
                 self._live = _Live(live, top, gen, self.config, await _load_ids(conn, first, last),
-                                   await _insert_ids(conn, REPORT_SPANS, spans))
+                                   {_span_key(x): i for x, i in zip(spans, ids, strict=True)})
             elif old is not None and old.gen == gen - 1 and last < old.fold.first:
                 old.gen = gen  # days before the live fold's: its rows are untouched
             else:
@@ -198,6 +202,7 @@ class ReportStore:
         events are fed to it and only the rows they change are written (``incremental``: how many
         events); otherwise every business day the new events touch is re-folded whole (``days``),
         late events included, and the last of them becomes the live fold."""
+        t0 = time.perf_counter()
         async with self.engine.connect() as conn:
             mark = (await conn.execute(select(REPORT_STATE.c.value)
                                        .where(REPORT_STATE.c.name == "events_pk"))).scalar() or 0
@@ -232,31 +237,44 @@ class ReportStore:
             else:
                 refold = {self._day(ev) for ev in old}
         if live is None:
-            for first, last in _runs(sorted(refold)):
-                await self.rebuild(first, last, top=top, keep=last == max(refold))
-            await self._set_mark(top)
-            return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "incremental": 0}
+            return await self._refold_all(new, top, refold)
+        read = 0
         for first, last in _runs(sorted(refold)):  # old days only: outside the live fold's window
-            await self.rebuild(first, last, top=top)
+            read += (await self.rebuild(first, last, top=top)).get("events", 0)
         if self._live is not live:
             return await self._refold_all(new, top, refold)
-        n = await asyncio.to_thread(live.fold.feed, fresh, contacts)
-        delta = await asyncio.to_thread(live.fold.take)
-        if delta.reopened or not await self._apply(live, delta, top):
+        t1 = time.perf_counter()
+        try:
+            n = await asyncio.to_thread(live.fold.feed, fresh, contacts)
+            t2 = time.perf_counter()
+            delta = await asyncio.to_thread(live.fold.take)
+            t3 = time.perf_counter()
+            applied = not delta.reopened and await self._apply(live, delta, top)
+        except BaseException:
+            self._live = None  # fed but not written (or half): the next refresh re-folds the days
+            raise
+        if not applied:
             refold |= delta.reopened | self._live_days(live.fold)
             return await self._refold_all(new, top, refold)
+        t4 = time.perf_counter()
         live.fold.prune()
-        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "incremental": n,
-                "rows_written": delta.size()}
+        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "new": len(new),
+                "incremental": n, "events": read, "rows_written": delta.size(),
+                "seconds": {"read": round(t1 - t0, 4), "feed": round(t2 - t1, 4), "take": round(t3 - t2, 4),
+                            "write": round(t4 - t3, 4), "prune": round(time.perf_counter() - t4, 4)}}
 
     async def _refold_all(self, new: list[tuple[dt.datetime, int, Event]], top: int,
                           refold: set[dt.date]) -> dict[str, Any]:
+        """Re-fold every day of ``refold`` and of the new events whole; the last becomes the live fold."""
         self._live = None
         refold = refold | {self._day(ev) for _, _, ev in new}
+        read = 0
         for first, last in _runs(sorted(refold)):
-            await self.rebuild(first, last, top=top, keep=last == max(refold))
+            keep = self._keep_live and last == max(refold)
+            read += (await self.rebuild(first, last, top=top, keep=keep)).get("events", 0)
         await self._set_mark(top)
-        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "incremental": 0}
+        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "new": len(new),
+                "incremental": 0, "events": read}
 
     def _day(self, ev: Event) -> dt.date:
         return self.config.calendar(ev.site).business_day(ev.ts)
@@ -292,15 +310,34 @@ class ReportStore:
                           {k: None if v is None else _nr_row(k, v) for k, v in d.reasons.items()})
             await _upsert(conn, REPORT_OUTCOMES, ids[REPORT_OUTCOMES.name], ("n",),
                           {k: _oc_row(k, n) for k, n in d.outcomes.items()})
-            for table, rows in ((REPORT_FOLLOW_UPS, [_fu_row(f) for f in d.follow_ups]),
-                                (REPORT_CONTACT_WRAPS, [_cw_row(w) for w in d.wraps]),
-                                (REPORT_SPANS, [_sp_row(x) for x in d.spans])):
-                for i in range(0, len(rows), _CHUNK):
-                    await conn.execute(table.insert(), rows[i:i + _CHUNK])
-            for i in range(0, len(live.tail_span_ids), _CHUNK):
-                await conn.execute(delete(REPORT_SPANS).where(
-                    REPORT_SPANS.c.id.in_(live.tail_span_ids[i:i + _CHUNK])))
-            live.tail_span_ids = await _insert_ids(conn, REPORT_SPANS, [_sp_row(x) for x in d.tail_spans])
+            # a span written open last time is the same row now (same agent, day and start): its end moves
+            was = live.tail_span_ids
+            closed, ends = [], []
+            for x in d.spans:
+                rid = was.pop(_span_key(x), None)
+                if rid is None:
+                    closed.append(_sp_row(x))
+                else:
+                    ends.append({"_id": rid, "v_end": x.end})
+            still: dict[tuple[str, dt.date, str, dt.datetime], int] = {}
+            opened = []
+            for x in d.tail_spans:
+                rid = was.pop(_span_key(x), None)
+                if rid is None:
+                    opened.append(x)
+                else:
+                    still[_span_key(x)] = rid
+                    ends.append({"_id": rid, "v_end": x.end})
+            gone = list(was.values())
+            for i in range(0, len(gone), _CHUNK):
+                await conn.execute(delete(REPORT_SPANS).where(REPORT_SPANS.c.id.in_(gone[i:i + _CHUNK])))
+            await _update_by_id(conn, REPORT_SPANS, ("end",), ends)
+            ids_opened = await _insert_ids(conn, REPORT_SPANS, [_sp_row(x) for x in opened])
+            still.update((_span_key(x), i) for x, i in zip(opened, ids_opened, strict=True))
+            live.tail_span_ids = still
+            await _insert(conn, REPORT_FOLLOW_UPS, [_fu_row(f) for f in d.follow_ups])
+            await _insert(conn, REPORT_CONTACT_WRAPS, [_cw_row(w) for w in d.wraps])
+            await _insert(conn, REPORT_SPANS, closed)
             await conn.execute(update(REPORT_STATE).where(REPORT_STATE.c.name == "events_pk")
                                .values(value=top))
         live.mark = top
@@ -538,6 +575,10 @@ def _cw_row(w: tuple[str, dt.date, str, str, dt.datetime]) -> dict[str, Any]:
     return {"site": site, "day": day, "contact": contact, "call": call, "at": at}
 
 
+def _span_key(s: Span) -> tuple[str, dt.date, str, dt.datetime]:
+    return (s.site, s.day, s.agent, s.start)
+
+
 def _sp_row(s: Span) -> dict[str, Any]:
     return {"site": s.site, "day": s.day, "agent": s.agent, "team": s.team, "state": s.state,
             "reason": s.reason, "start": s.start, "end": s.end, "call": s.call}
@@ -570,8 +611,37 @@ async def _insert_ids(conn: AsyncConnection, table: Table, rows: list[dict[str, 
     """Insert ``rows``, returning their ids in order."""
     if not rows:
         return []
-    res = await conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for (i,) in res]
+    if conn.dialect.name != "postgresql":
+        res = await conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+        return [int(i) for (i,) in res]
+    # ids drawn from the table's sequence first, so which row got which is certain
+    res = await conn.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                                  "FROM generate_series(1, :n)"), {"n": len(rows)})
+    ids = [int(i) for (i,) in res]
+    await _insert(conn, table, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+    return ids
+
+
+async def _insert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same columns): on PostgreSQL one statement over arrays per
+    chunk, else an executemany."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        for i in range(0, len(rows), _CHUNK):
+            await conn.execute(table.insert(), rows[i:i + _CHUNK])
+        return
+    cols = list(rows[0])
+    arrays = ", ".join(f"CAST(:a{j} AS {_pg_type(conn, table, c)}[])" for j, c in enumerate(cols))
+    names = ", ".join(f'"{c}"' for c in cols)
+    stmt = text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})")
+    for i in range(0, len(rows), _CHUNK * 4):
+        part = rows[i:i + _CHUNK * 4]
+        await conn.execute(stmt, {f"a{j}": [r[c] for r in part] for j, c in enumerate(cols)})
+
+
+def _pg_type(conn: AsyncConnection, table: Table, column: str) -> str:
+    return str(table.c[column].type.compile(dialect=conn.dialect))
 
 
 async def _upsert(conn: AsyncConnection, table: Table, ids: dict[Any, int], values: Sequence[str],
@@ -594,12 +664,33 @@ async def _upsert(conn: AsyncConnection, table: Table, ids: dict[Any, int], valu
             ins_keys.append(k)
     for i in range(0, len(gone), _CHUNK):
         await conn.execute(delete(table).where(table.c.id.in_(gone[i:i + _CHUNK])))
-    if ups:
-        stmt = update(table).where(table.c.id == bindparam("_id")).values(
-            {c: bindparam("v_" + c) for c in values})
-        await conn.execute(stmt, ups)
+    await _update_by_id(conn, table, values, ups)
     for k, rid in zip(ins_keys, await _insert_ids(conn, table, ins), strict=True):
         ids[k] = rid
+
+
+async def _update_by_id(conn: AsyncConnection, table: Table, values: Sequence[str],
+                        ups: list[dict[str, Any]]) -> None:
+    """Set columns ``values`` of the rows ``ups`` name by ``_id`` (each ``v_<column>``): on
+    PostgreSQL one statement over arrays, on SQLite an executemany (in-process, fast anyway)."""
+    if not ups:
+        return
+    if conn.dialect.name != "postgresql":
+        stmt: Any = update(table).where(table.c.id == bindparam("_id")).values(
+            {c: bindparam("v_" + c) for c in values})
+        await conn.execute(stmt, ups)
+        return
+    sets = ", ".join(f'"{c}" = v."{c}"' for c in values)
+    arrays = ", ".join(f"CAST(:a{i} AS {_pg_type(conn, table, c)}[])" for i, c in enumerate(values))
+    cols = ", ".join(f'"{c}"' for c in values)
+    stmt = text(f'UPDATE {table.name} AS t SET {sets} FROM unnest(CAST(:ids AS int8[]), {arrays}) '
+                f'AS v(id, {cols}) WHERE t.id = v.id')
+    for i in range(0, len(ups), _CHUNK * 4):
+        part = ups[i:i + _CHUNK * 4]
+        params: dict[str, Any] = {"ids": [u["_id"] for u in part]}
+        for j, c in enumerate(values):
+            params[f"a{j}"] = [u["v_" + c] for u in part]
+        await conn.execute(stmt, params)
 
 
 async def _load_ids(conn: AsyncConnection, first: dt.date, last: dt.date) -> dict[str, dict[Any, int]]:

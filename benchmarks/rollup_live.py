@@ -1,0 +1,180 @@
+"""Does the report roll-up keep up with a live stream? A producer process stores a simulated floor's
+events into PostgreSQL's ``events`` table at ``--rate`` events/s (through ingest's own
+``EventHistory.store``, in batches of 500, as ingest stores what it consumed) while this process
+refreshes the roll-ups every ``--every`` seconds:
+
+1. ``--seconds`` with the live fold (``ReportStore.refresh``: the fold kept between refreshes, only
+   new events fed, only changed rows written),
+2. then ``--seconds`` more with the whole-day re-fold (``ReportStore(..., live=False)``: every
+   refresh re-folds the business days the new events touch, as refresh did before the live fold).
+
+The floor (``--agents``, simulated from 08:00 local) is large enough that one business day holds
+every event of the run, so the day keeps growing through both phases. Printed per refresh: the
+events stored so far, the refresh's cost, what it folded, and the lag afterwards — events stored but
+not yet folded, and the age of the oldest of them (now - its ``ingested_at``); then per phase the
+refresh cost per event and the lag's median and maximum. Load average alongside.
+
+Run: ``python -m benchmarks.rollup_live [--agents 6000] [--rate 5000] [--seconds 150] [--every 5]``
+(needs PostgreSQL on 127.0.0.1:5432; a database of its own is created and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import multiprocessing as mp
+import os
+import resource
+import statistics
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+
+from floorwatch.sim import FloorSimulation, default_config
+from floorwatch.sim.config import with_agents
+from services.ingest.core import Accepted, RawRecord
+from services.ingest.history import EventHistory
+from services.reports.core import SiteCalendar
+from services.reports.core.config import ReportConfig
+from services.reports.store import ReportStore
+from shared.db import make_engine
+from shared.events import encode_event
+from shared.migrate import upgrade
+from shared.tables import EventRow
+
+BJ = dt.timezone(dt.timedelta(hours=8))
+START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BJ)
+PG_ADMIN = os.environ.get("FLOORWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+CONFIG = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")})
+BATCH = 500
+
+
+def produce(url: str, agents: int, rate: float, seconds: float) -> None:
+    """The producer process: simulate and store ``rate`` events/s for ``seconds``."""
+    asyncio.run(_produce(url, agents, rate, seconds))
+
+
+async def _produce(url: str, agents: int, rate: float, seconds: float) -> None:
+    engine = make_engine(url)
+    history = EventHistory(engine)
+    sim = FloorSimulation(with_agents(default_config(), agents), seed=1, start=START, run_id="live")
+    sim_t = START
+    pending: list[Any] = []
+    offset = 0
+    stored = 0
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < seconds:
+            while len(pending) < BATCH:
+                sim_t += dt.timedelta(seconds=60)
+                pending += sim.events_until(sim_t)
+            batch, pending = pending[:BATCH], pending[BATCH:]
+            acc = []
+            for ev in batch:
+                acc.append(Accepted(RawRecord("bench", 0, offset, None, None), ev, encode_event(ev)))
+                offset += 1
+            await history.store(acc, dt.datetime.now(dt.UTC))
+            stored += len(batch)
+            ahead = stored / rate - (time.monotonic() - t0)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        el = time.monotonic() - t0
+        print(f"producer: stored {stored:,} events in {el:.1f} s = {stored / el:,.0f} events/s "
+              f"(simulated time reached {sim_t.astimezone(BJ):%H:%M} local)", flush=True)
+    finally:
+        await engine.dispose()
+
+
+async def lag(store: ReportStore, mark: int) -> tuple[int, int, float]:
+    """(events stored, of them not yet folded, age in s of the oldest not folded)."""
+    async with store.engine.connect() as conn:
+        top = (await conn.execute(select(func.max(EventRow.pk)))).scalar() or 0
+        oldest = (await conn.execute(select(func.min(EventRow.ingested_at))
+                                     .where(EventRow.pk > mark))).scalar()
+    age = (dt.datetime.now(dt.UTC) - oldest).total_seconds() if oldest is not None else 0.0
+    return top, top - mark, age
+
+
+async def phase(name: str, store: ReportStore, seconds: float, every: float) -> dict[str, Any]:
+    print(f"\n{name}\n| t s | stored | refresh s | folded | how | behind (events) | behind (s) | load |")
+    print("|---|---|---|---|---|---|---|---|")
+    t0 = time.monotonic()
+    costs: list[tuple[float, int]] = []
+    behind: list[tuple[int, float]] = []
+    while time.monotonic() - t0 < seconds:
+        tick = time.monotonic()
+        done = await store.refresh()
+        el = time.monotonic() - tick
+        mark = done["events_pk"] or 0
+        top, n_behind, age = await lag(store, mark)
+        if done["incremental"]:
+            folded, how = done["incremental"], "live " + " ".join(
+                f"{k} {v:.2f}" for k, v in done["seconds"].items()) + f", {done['rows_written']:,} rows"
+        elif done["days"]:
+            folded, how = done.get("events", 0), "re-fold " + ",".join(done["days"])
+        else:
+            folded, how = 0, "-"
+        costs.append((el, done.get("new", 0)))
+        behind.append((n_behind, age))
+        print(f"| {time.monotonic() - t0:.0f} | {top:,} | {el:.2f} | {folded:,} | {how} | {n_behind:,} "
+              f"| {age:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - tick)))
+    spent = sum(c for c, _ in costs)
+    new = sum(n for _, n in costs)
+    out = {"refreshes": len(costs), "spent_s": spent, "new_events": new,
+           "us_per_event": spent / new * 1e6 if new else float("nan"),
+           "behind_median": statistics.median(b for b, _ in behind),
+           "behind_max": max(b for b, _ in behind), "age_median": statistics.median(a for _, a in behind),
+           "age_max": max(a for _, a in behind), "behind_last": behind[-1]}
+    print(f"{name}: {out['refreshes']} refreshes, {spent:.1f} s refreshing for {new:,} new events = "
+          f"{out['us_per_event']:.0f} µs per new event; behind: median {out['behind_median']:,} events "
+          f"/ {out['age_median']:.1f} s, max {out['behind_max']:,} / {out['age_max']:.1f} s, "
+          f"at the end {behind[-1][0]:,} / {behind[-1][1]:.1f} s")
+    return out
+
+
+async def main(args: argparse.Namespace) -> None:
+    import asyncpg
+
+    name = f"floorwatch_live_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url)
+    producer = mp.get_context("spawn").Process(
+        target=produce, args=(url, args.agents, args.rate, 2 * args.seconds + 5))
+    try:
+        print(f"{args.agents} agents, {args.rate:,.0f} events/s stored, refresh every {args.every} s; "
+              f"load average at the start {os.getloadavg()}")
+        producer.start()
+        live = ReportStore(engine, CONFIG)
+        await phase("1. live fold", live, args.seconds, args.every)
+        lf = live._live
+        if lf is not None:
+            print(f"live fold holds: {lf.fold.memory()}; this process's max RSS "
+                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        await phase("2. whole-day re-fold", ReportStore(engine, CONFIG, live=False), args.seconds,
+                    args.every)
+        producer.join(timeout=60)
+        print(f"load average at the end {os.getloadavg()}")
+    finally:
+        if producer.is_alive():
+            producer.terminate()
+        await engine.dispose()
+        if not args.keep:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--agents", type=int, default=6000)
+    p.add_argument("--rate", type=float, default=5000)
+    p.add_argument("--seconds", type=float, default=150)
+    p.add_argument("--every", type=float, default=5)
+    p.add_argument("--keep", action="store_true")
+    asyncio.run(main(p.parse_args()))
