@@ -2,9 +2,10 @@
 from the roll-ups (SQL sums per group; every ratio then computed by the pure core).
 
 Rebuild: whole business days are deleted and re-folded from ``events`` (read with a lookback so
-that agents already logged in and calls already waiting are known), so late and corrected events
-are taken in by re-folding the days they touch: :meth:`ReportStore.refresh` finds those days from
-the events stored since its watermark (``report_state.events_pk``).
+that agents already logged in and calls already waiting are known). :meth:`ReportStore.refresh`
+folds the events stored since its watermark (``report_state.events_pk``): into the live fold it
+kept from the previous refresh (``core/live.py``), writing only the rows they change, or — late
+events, a restart, another writer — by re-folding the days they touch whole (docs/reports.md).
 """
 
 from __future__ import annotations
@@ -181,8 +182,7 @@ class ReportStore:
                 await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
             for table, rows in plan:
                 await conn.execute(delete(table).where(table.c.day >= first, table.c.day <= last))
-                for i in range(0, len(rows), _CHUNK):
-                    await conn.execute(table.insert(), rows[i:i + _CHUNK])
+                await _insert(conn, table, rows)
             gen = await _bump_generation(conn)
             old = self._live
             if live is not None and top is not None:

@@ -1,8 +1,9 @@
 """The roll-up fold: canonical events (in event-time order) -> 15-minute roll-up rows.
 
 Everything a report shows is a sum of counters over roll-up rows, so a report over a year reads
-roll-ups, not events. One fold serves the live maintenance and ``floorwatch reports rebuild``:
-the shell re-folds the business days that new, late or corrected events touched (docs/reports.md).
+roll-ups, not events. One fold serves the live maintenance (kept between refreshes and fed only
+new events: ``live.py``) and ``floorwatch reports rebuild`` (whole business days re-folded; also
+what late events cause): docs/reports.md.
 
 Booking rules. Every fact of a call counts in the 15-minute bucket (and so the business day) in
 which the call was *offered* — entered the queue; a call that never queued: where it was answered
