@@ -27,6 +27,7 @@ from shared.events import Event
 
 from .rollup import FollowUp, OutcomeKey, ReasonKey, RollupKey, Rollups, Span, _Folder, accumulate
 
+_AFTER: Final = 1 << 62  # the place of a key not yet in the fold's rows: after every one that is
 KEEP_S: Final = 32 * 3600  # the oldest state the live fold keeps: twice the rebuild's 16 h lookback
 Wrap = tuple[str, dt.date, str, str, dt.datetime]
 
@@ -68,6 +69,7 @@ class LiveFold:
         self.sites: set[str] = {s for s, _ in folder.agents} | {s for s, _ in folder.calls}
         self._contacts_mark = 0
         self._lookback_dropped = False
+        self._prefix: dict[RollupKey, tuple[int, list[float] | None]] = {}  # day key -> (n, sum of n)
         folder.dirty.clear()  # what it holds now has been written whole
         folder.dirty_reasons.clear()
         folder.dirty_outcomes.clear()
@@ -118,16 +120,35 @@ class LiveFold:
         for k in f.dirty | prev.rows.keys() | tail.rows.keys():
             if keep(k.day):
                 d.rows[k] = _plus(out.rows.get(k), tail.rows.get(k))
-        for dk in {k._replace(bucket=0) for k in d.rows}:
-            total: list[float] | None = None
-            for k in [*f.by_day.get(dk, ()), *tail_new.get(dk, ())]:
-                v = _plus(out.rows.get(k), tail.rows.get(k))
-                if v is None:
-                    continue
-                if total is None:
-                    total = list(v)
-                else:
-                    accumulate(total, v)
+        # a day row is its 15-minute rows summed in order (as Rollups.days): the running sum up to
+        # the first row that changed is kept from the last take, only the rest is added again
+        changed_at: dict[RollupKey, int] = {}
+        for k in d.rows:
+            dk = k._replace(bucket=0)
+            at = f.pos.get(k, _AFTER)
+            if at < changed_at.get(dk, _AFTER):
+                changed_at[dk] = at
+            else:
+                changed_at.setdefault(dk, at)
+        for dk, at in changed_at.items():
+            keys = f.by_day.get(dk, [])
+            m, total = self._prefix.get(dk, (0, None))
+            if m > at:
+                m, total = 0, None
+            elif total is not None:
+                total = list(total)
+            stop = min(at, len(keys))
+            for j in range(m, len(keys)):
+                if j == stop:
+                    self._prefix[dk] = (j, None if total is None else list(total))
+                v = _plus(out.rows[keys[j]], tail.rows.get(keys[j]))
+                assert v is not None  # a row of the fold's own
+                total = v if total is None else _acc(total, v)
+            if stop >= len(keys):
+                self._prefix[dk] = (len(keys), None if total is None else list(total))
+            for k in tail_new.get(dk, ()):
+                v = tail.rows[k]
+                total = list(v) if total is None else _acc(total, v)
             d.days[dk] = total
         for rk in f.dirty_reasons | prev.reasons.keys() | tail.reasons.keys():
             if keep(rk.day):
@@ -145,7 +166,11 @@ class LiveFold:
         f.dirty_reasons.clear()
         f.dirty_outcomes.clear()
         self._tail = tail
-        self._seen = (len(out.follow_ups), len(out.wraps), len(out.spans))
+        # appended rows are written once: not held (open follow-ups stay with the fold to close)
+        out.follow_ups.clear()
+        out.wraps.clear()
+        out.spans.clear()
+        self._seen = (0, 0, 0)
         return d
 
     def prune(self) -> dt.date:
@@ -182,6 +207,8 @@ class LiveFold:
         out = f.out
         out.rows = {k: v for k, v in out.rows.items() if k.day >= floor}
         f.by_day = {k: v for k, v in f.by_day.items() if k.day >= floor}
+        f.pos = {k: v for k, v in f.pos.items() if k.day >= floor}
+        self._prefix = {k: v for k, v in self._prefix.items() if k.day >= floor}
         out.reasons = {k: v for k, v in out.reasons.items() if k.day >= floor}
         out.outcomes = {k: v for k, v in out.outcomes.items() if k.day >= floor}
         out.follow_ups = [x for x in out.follow_ups if x.day >= floor]
@@ -209,6 +236,11 @@ class LiveFold:
         f = self.folder
         return {"rows": len(f.out.rows), "reasons": len(f.out.reasons), "spans": len(f.out.spans),
                 "calls": len(f.calls), "agents": len(f.agents), "contacts": len(self.contacts)}
+
+
+def _acc(total: list[float], v: list[float]) -> list[float]:
+    accumulate(total, v)
+    return total
 
 
 def _plus(base: list[float] | None, extra: list[float] | None) -> list[float] | None:

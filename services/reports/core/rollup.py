@@ -262,6 +262,7 @@ class _Folder:
         self.dirty_reasons: set[ReasonKey] = set()
         self.dirty_outcomes: set[OutcomeKey] = set()
         self.by_day: dict[RollupKey, list[RollupKey]] = {}  # day key -> its 15-minute keys, in order
+        self.pos: dict[RollupKey, int] = {}  # a 15-minute key's place in its day key's list
 
     # -- helpers ---------------------------------------------------------------------------------
     def day_of(self, site: str, bucket: int) -> dt.date:
@@ -279,7 +280,9 @@ class _Folder:
         row = self.out.rows.get(key)
         if row is None:
             row = self.out.rows[key] = [0.0] * len(COUNTERS)
-            self.by_day.setdefault(key._replace(bucket=0), []).append(key)
+            same_day = self.by_day.setdefault(key._replace(bucket=0), [])
+            self.pos[key] = len(same_day)
+            same_day.append(key)
         self.dirty.add(key)
         for i, v in amounts:
             row[i] += v
@@ -531,8 +534,8 @@ class _Folder:
         """What :meth:`finish` would book at ``until`` — the open states' time so far — booked into
         a separate ``Rollups`` instead, the folder left as it was (so it can be fed on). Each key
         gets one amount per counter, so ``out + tail`` equals ``finish`` bit for bit."""
-        saved = (self.out, self.dirty, self.dirty_reasons, self.by_day)
-        self.out, self.dirty, self.dirty_reasons, self.by_day = Rollups(), set(), set(), {}
+        saved = (self.out, self.dirty, self.dirty_reasons, self.by_day, self.pos)
+        self.out, self.dirty, self.dirty_reasons, self.by_day, self.pos = Rollups(), set(), set(), {}, {}
         try:
             for (site, name), a in self.agents.items():
                 if a.state is not None and a.since < until:
@@ -541,7 +544,7 @@ class _Folder:
                     a.since = since
             return self.out
         finally:
-            self.out, self.dirty, self.dirty_reasons, self.by_day = saved
+            self.out, self.dirty, self.dirty_reasons, self.by_day, self.pos = saved
 
     def with_tail(self, t: Rollups) -> Rollups:
         """``out`` with :meth:`tail`'s ``t`` added: what :meth:`finish` would leave, the folder
