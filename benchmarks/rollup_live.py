@@ -5,8 +5,9 @@ refreshes the roll-ups every ``--every`` seconds:
 
 1. ``--seconds`` with the live fold (``ReportStore.refresh``: the fold kept between refreshes, only
    new events fed, only changed rows written),
-2. then ``--seconds`` more with the whole-day re-fold (``ReportStore(..., live=False)``: every
-   refresh re-folds the business days the new events touch, as refresh did before the live fold).
+2. then ``--refold-seconds`` (default 120; 0 skips it) with the whole-day re-fold
+   (``ReportStore(..., live=False)``: every refresh re-folds the business days the new events
+   touch, as refresh did before the live fold).
 
 The floor (``--agents``, simulated from 08:00 local) is large enough that one business day holds
 every event of the run, so the day keeps growing through both phases. Printed per refresh: the
@@ -14,7 +15,7 @@ events stored so far, the refresh's cost, what it folded, and the lag afterwards
 not yet folded, and the age of the oldest of them (now - its ``ingested_at``); then per phase the
 refresh cost per event and the lag's median and maximum. Load average alongside.
 
-Run: ``python -m benchmarks.rollup_live [--agents 6000] [--rate 5000] [--seconds 150] [--every 5]``
+Run: ``python -m benchmarks.rollup_live [--agents 6000] [--rate 5000] [--seconds 120] [--every 5]``
 (needs PostgreSQL on 127.0.0.1:5432; a database of its own is created and dropped).
 """
 
@@ -146,7 +147,7 @@ async def main(args: argparse.Namespace) -> None:
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
     producer = mp.get_context("spawn").Process(
-        target=produce, args=(url, args.agents, args.rate, 2 * args.seconds + 5))
+        target=produce, args=(url, args.agents, args.rate, args.seconds + args.refold_seconds + 5))
     try:
         print(f"{args.agents} agents, {args.rate:,.0f} events/s stored, refresh every {args.every} s; "
               f"load average at the start {os.getloadavg()}")
@@ -157,8 +158,9 @@ async def main(args: argparse.Namespace) -> None:
         if lf is not None:
             print(f"live fold holds: {lf.fold.memory()}; this process's max RSS "
                   f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-        await phase("2. whole-day re-fold", ReportStore(engine, CONFIG, live=False), args.seconds,
-                    args.every)
+        if args.refold_seconds:
+            await phase("2. whole-day re-fold", ReportStore(engine, CONFIG, live=False),
+                        args.refold_seconds, args.every)
         producer.join(timeout=60)
         print(f"load average at the end {os.getloadavg()}")
     finally:
@@ -174,7 +176,8 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--agents", type=int, default=6000)
     p.add_argument("--rate", type=float, default=5000)
-    p.add_argument("--seconds", type=float, default=150)
+    p.add_argument("--seconds", type=float, default=120)
     p.add_argument("--every", type=float, default=5)
+    p.add_argument("--refold-seconds", type=float, default=120, help="phase 2's length (0: skip it)")
     p.add_argument("--keep", action="store_true")
     asyncio.run(main(p.parse_args()))
