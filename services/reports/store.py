@@ -257,7 +257,10 @@ class ReportStore:
             refold |= delta.reopened | self._live_days(live.fold)
             return await self._refold_all(new, top, refold)
         t4 = time.perf_counter()
-        live.fold.prune()
+        floor = live.fold.floor
+        if live.fold.prune() != floor:  # days dropped from the fold: their rows' ids too
+            floor = live.fold.floor
+            live.ids = {name: {k: i for k, i in m.items() if k.day >= floor} for name, m in live.ids.items()}
         return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "new": len(new),
                 "incremental": n, "events": read, "rows_written": delta.size(),
                 "seconds": {"read": round(t1 - t0, 4), "feed": round(t2 - t1, 4), "take": round(t3 - t2, 4),

@@ -96,6 +96,7 @@ async def test_refreshing_in_small_steps_equals_one_rebuild(store: ReportStore) 
     live = store._live
     assert live is not None and live.fold.floor == days[1]
     assert {k.day for k in live.fold.folder.out.rows} == {days[1]}
+    assert all(k.day == days[1] for m in live.ids.values() for k in m)
     await same_as_rebuild(store, stored)
     # the paths taken: whole days only where they had to be, the rest fed to the live fold
     mid, third, restart = len(steps) // 2, len(steps) // 3, 2 * len(steps) // 3
