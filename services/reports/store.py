@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,23 +305,23 @@ class ReportStore:
             if state.get("events_pk", 0) != live.mark or state.get(_GEN, 0) != live.gen:
                 return False
             ids = live.ids
-            await _upsert(conn, ROLLUP_15M, ids[ROLLUP_15M.name], COUNTERS,
-                          {k: None if v is None else _row15(k, v) for k, v in d.rows.items()})
-            await _upsert(conn, ROLLUP_DAY, ids[ROLLUP_DAY.name], COUNTERS,
-                          {k: None if v is None else _rowd(k, v) for k, v in d.days.items()})
-            await _upsert(conn, REPORT_NOT_READY, ids[REPORT_NOT_READY.name], ("seconds",),
-                          {k: None if v is None else _nr_row(k, v) for k, v in d.reasons.items()})
-            await _upsert(conn, REPORT_OUTCOMES, ids[REPORT_OUTCOMES.name], ("n",),
-                          {k: _oc_row(k, n) for k, n in d.outcomes.items()})
+            await _upsert(conn, ROLLUP_15M, ids[ROLLUP_15M.name], COUNTERS, d.rows, _row15, _same)
+            await _upsert(conn, ROLLUP_DAY, ids[ROLLUP_DAY.name], COUNTERS, d.days, _rowd, _same)
+            await _upsert(conn, REPORT_NOT_READY, ids[REPORT_NOT_READY.name], ("seconds",), d.reasons,
+                          _nr_row, _one)
+            await _upsert(conn, REPORT_OUTCOMES, ids[REPORT_OUTCOMES.name], ("n",), d.outcomes, _oc_row, _one)
             # a span written open last time is the same row now (same agent, day and start): its end moves
             was = live.tail_span_ids
-            closed, ends = [], []
+            closed = []
+            end_ids: list[int] = []
+            ends: list[Sequence[Any]] = []
             for x in d.spans:
                 rid = was.pop(_span_key(x), None)
                 if rid is None:
                     closed.append(_sp_row(x))
                 else:
-                    ends.append({"_id": rid, "v_end": x.end})
+                    end_ids.append(rid)
+                    ends.append((x.end,))
             still: dict[tuple[str, dt.date, str, dt.datetime], int] = {}
             opened = []
             for x in d.tail_spans:
@@ -330,11 +330,12 @@ class ReportStore:
                     opened.append(x)
                 else:
                     still[_span_key(x)] = rid
-                    ends.append({"_id": rid, "v_end": x.end})
+                    end_ids.append(rid)
+                    ends.append((x.end,))
             gone = list(was.values())
             for i in range(0, len(gone), _CHUNK):
                 await conn.execute(delete(REPORT_SPANS).where(REPORT_SPANS.c.id.in_(gone[i:i + _CHUNK])))
-            await _update_by_id(conn, REPORT_SPANS, ("end",), ends)
+            await _update_by_id(conn, REPORT_SPANS, ("end",), end_ids, ends)
             ids_opened = await _insert_ids(conn, REPORT_SPANS, [_sp_row(x) for x in opened])
             still.update((_span_key(x), i) for x, i in zip(opened, ids_opened, strict=True))
             live.tail_span_ids = still
@@ -578,6 +579,14 @@ def _cw_row(w: tuple[str, dt.date, str, str, dt.datetime]) -> dict[str, Any]:
     return {"site": site, "day": day, "contact": contact, "call": call, "at": at}
 
 
+def _same(v: list[float]) -> list[float]:
+    return v
+
+
+def _one(v: Any) -> tuple[Any]:
+    return (v,)
+
+
 def _span_key(s: Span) -> tuple[str, dt.date, str, dt.datetime]:
     return (s.site, s.day, s.agent, s.start)
 
@@ -648,52 +657,58 @@ def _pg_type(conn: AsyncConnection, table: Table, column: str) -> str:
 
 
 async def _upsert(conn: AsyncConnection, table: Table, ids: dict[Any, int], values: Sequence[str],
-                  rows: dict[Any, dict[str, Any] | None]) -> None:
-    """Bring the rows of ``rows``' keys to their new values: update in place by id, insert the new
-    keys, delete the ones mapped to ``None``."""
-    ups: list[dict[str, Any]] = []
+                  items: dict[Any, Any], row: Callable[[Any, Any], dict[str, Any]],
+                  vals: Callable[[Any], Sequence[Any]]) -> None:
+    """Bring the rows of ``items``' keys to their new values: update columns ``values`` in place by
+    id (``vals``: the value in that order), insert the new keys (``row``), delete the ones mapped
+    to ``None``."""
+    up_ids: list[int] = []
+    up_vals: list[Sequence[Any]] = []
     ins: list[dict[str, Any]] = []
     ins_keys: list[Any] = []
     gone: list[int] = []
-    for k, row in rows.items():
+    for k, v in items.items():
         rid = ids.get(k)
-        if row is None:
+        if v is None:
             if rid is not None:
                 gone.append(ids.pop(k))
         elif rid is not None:
-            ups.append({"_id": rid, **{"v_" + c: row[c] for c in values}})
+            up_ids.append(rid)
+            up_vals.append(vals(v))
         else:
-            ins.append(row)
+            ins.append(row(k, v))
             ins_keys.append(k)
     for i in range(0, len(gone), _CHUNK):
         await conn.execute(delete(table).where(table.c.id.in_(gone[i:i + _CHUNK])))
-    await _update_by_id(conn, table, values, ups)
+    await _update_by_id(conn, table, values, up_ids, up_vals)
     for k, rid in zip(ins_keys, await _insert_ids(conn, table, ins), strict=True):
         ids[k] = rid
 
 
-async def _update_by_id(conn: AsyncConnection, table: Table, values: Sequence[str],
-                        ups: list[dict[str, Any]]) -> None:
-    """Set columns ``values`` of the rows ``ups`` name by ``_id`` (each ``v_<column>``): on
-    PostgreSQL one statement over arrays, on SQLite an executemany (in-process, fast anyway)."""
-    if not ups:
+async def _update_by_id(conn: AsyncConnection, table: Table, values: Sequence[str], ids: list[int],
+                        rows: list[Sequence[Any]]) -> None:
+    """Set columns ``values`` of the rows ``ids`` to ``rows`` (one sequence per row, in the order
+    of ``values``): on PostgreSQL one statement over arrays, on SQLite an executemany (in-process,
+    fast anyway)."""
+    if not ids:
         return
     if conn.dialect.name != "postgresql":
-        stmt: Any = update(table).where(table.c.id == bindparam("_id")).values(
+        stmt = update(table).where(table.c.id == bindparam("_id")).values(
             {c: bindparam("v_" + c) for c in values})
-        await conn.execute(stmt, ups)
+        await conn.execute(stmt, [{"_id": i, **{"v_" + c: x for c, x in zip(values, r, strict=True)}}
+                                  for i, r in zip(ids, rows, strict=True)])
         return
     sets = ", ".join(f'"{c}" = v."{c}"' for c in values)
     arrays = ", ".join(f"CAST(:a{i} AS {_pg_type(conn, table, c)}[])" for i, c in enumerate(values))
     cols = ", ".join(f'"{c}"' for c in values)
-    stmt = text(f'UPDATE {table.name} AS t SET {sets} FROM unnest(CAST(:ids AS int8[]), {arrays}) '
-                f'AS v(id, {cols}) WHERE t.id = v.id')
-    for i in range(0, len(ups), _CHUNK * 4):
-        part = ups[i:i + _CHUNK * 4]
-        params: dict[str, Any] = {"ids": [u["_id"] for u in part]}
-        for j, c in enumerate(values):
-            params[f"a{j}"] = [u["v_" + c] for u in part]
-        await conn.execute(stmt, params)
+    stmt_pg = text(f'UPDATE {table.name} AS t SET {sets} FROM unnest(CAST(:ids AS int8[]), {arrays}) '
+                   f'AS v(id, {cols}) WHERE t.id = v.id')
+    step = _CHUNK * 4
+    for i in range(0, len(ids), step):
+        params: dict[str, Any] = {"ids": ids[i:i + step]}
+        for j, column in enumerate(zip(*rows[i:i + step], strict=True)):
+            params[f"a{j}"] = list(column)
+        await conn.execute(stmt_pg, params)
 
 
 async def _load_ids(conn: AsyncConnection, first: dt.date, last: dt.date) -> dict[str, dict[Any, int]]:
