@@ -17,6 +17,8 @@ refresh cost per event and the lag's median and maximum. Load average alongside.
 
 Run: ``python -m benchmarks.rollup_live [--agents 6000] [--rate 5000] [--seconds 120] [--every 5]``
 (needs PostgreSQL on 127.0.0.1:5432; a database of its own is created and dropped).
+``--fold-only N``: no database — the live fold's CPU side alone (feed + take) over N batches of
+``rate x every`` simulated events.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from services.ingest.core import Accepted, RawRecord
 from services.ingest.history import EventHistory
 from services.reports.core import SiteCalendar
 from services.reports.core.config import ReportConfig
+from services.reports.core.live import LiveFold
+from services.reports.core.rollup import new_folder
 from services.reports.store import ReportStore
 from shared.db import make_engine
 from shared.events import encode_event
@@ -137,8 +141,39 @@ async def phase(name: str, store: ReportStore, seconds: float, every: float) -> 
     return out
 
 
+def fold_only(agents: int, batch: int, batches: int) -> None:
+    """The live fold's CPU side alone (no database, no producer): feed + take per batch."""
+    sim = FloorSimulation(with_agents(default_config(), agents), seed=1, start=START, run_id="live")
+    folder = new_folder(calendars=CONFIG.calendar_map())
+    live = LiveFold(folder, START.date(), START.timestamp(), START.timestamp(), {})
+    t, pending = START, []
+    feed_s = take_s = 0.0
+    n = rows = 0
+    for _ in range(batches):
+        while len(pending) < batch:
+            t += dt.timedelta(seconds=60)
+            pending += sim.events_until(t)
+        part, pending = pending[:batch], pending[batch:]
+        a = time.perf_counter()
+        live.feed(part, {})
+        b = time.perf_counter()
+        rows += live.take().size()
+        live.prune()
+        feed_s += b - a
+        take_s += time.perf_counter() - b
+        n += len(part)
+    print(f"fold only, {agents} agents, {batches} batches of {batch:,} events (to {t.astimezone(BJ):%H:%M} "
+          f"local): feed {n / feed_s:,.0f} events/s, take {take_s / n * 1e6:.1f} µs per event, "
+          f"together {(feed_s + take_s) / n * 1e6:.1f} µs per event; {rows / n:.2f} rows to write per "
+          f"event; load average {os.getloadavg()}")
+
+
 async def main(args: argparse.Namespace) -> None:
     import asyncpg
+
+    if args.fold_only:
+        fold_only(args.agents, int(args.rate * args.every), args.fold_only)
+        return
 
     name = f"floorwatch_live_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(PG_ADMIN)
@@ -180,4 +215,6 @@ if __name__ == "__main__":
     p.add_argument("--every", type=float, default=5)
     p.add_argument("--refold-seconds", type=float, default=120, help="phase 2's length (0: skip it)")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--fold-only", type=int, default=0, metavar="BATCHES",
+                   help="measure the fold's CPU side alone: BATCHES refreshes' worth (rate x every)")
     asyncio.run(main(p.parse_args()))

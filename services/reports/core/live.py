@@ -141,9 +141,12 @@ class LiveFold:
             for j in range(m, len(keys)):
                 if j == stop:
                     self._prefix[dk] = (j, None if total is None else list(total))
-                v = _plus(out.rows[keys[j]], tail.rows.get(keys[j]))
-                assert v is not None  # a row of the fold's own
-                total = v if total is None else _acc(total, v)
+                row, more = out.rows[keys[j]], tail.rows.get(keys[j])
+                v = row if more is None else [a + b for a, b in zip(row, more, strict=True)]
+                if total is None:
+                    total = list(v)
+                else:
+                    accumulate(total, v)
             if stop >= len(keys):
                 self._prefix[dk] = (len(keys), None if total is None else list(total))
             for k in tail_new.get(dk, ()):

@@ -42,6 +42,7 @@ site and queue (``floor/definitions.py``, ``docs/metrics.md``):
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
@@ -177,11 +178,9 @@ class Rollups:
 
 
 def accumulate(have: list[float], values: list[float]) -> None:
-    """``have += values`` as the day roll-up sums its 15-minute rows (the same float operations, so
-    a day row summed again from its rows is bit-identical)."""
-    for i, v in enumerate(values):
-        if v:
-            have[i] += v
+    """``have += values``, element by element: how the day roll-up sums its 15-minute rows (a day
+    row summed again from its rows, in the same order, is bit-identical)."""
+    have[:] = map(operator.add, have, values)
 
 
 @dataclass(slots=True)
