@@ -19,7 +19,7 @@ from floorwatch.sim import FloorSimulation, default_config
 from services.reports.core import SiteCalendar
 from services.reports.core.config import ReportConfig
 from services.reports.store import DAY_TABLES, ReportStore
-from shared.events import AgentStateChanged, CallWrapped, Event
+from shared.events import AgentLogin, AgentLogout, AgentStateChanged, CallWrapped, Event
 from tests.support.reportdb import report_store, store_events
 
 BJ = dt.timezone(dt.timedelta(hours=8))
@@ -143,3 +143,24 @@ async def test_a_wrap_with_an_unknown_call_is_taken_like_a_rebuild(store: Report
     await store_events(store.engine, odd, offset0=1000)
     assert (await store.refresh())["incremental"] == 3
     await same_as_rebuild(store, [*events, *odd])
+
+
+async def test_an_event_days_old_refolds_its_day_only_and_the_live_fold_goes_on(store: ReportStore) -> None:
+    events = sim_events()[:1500]
+    extra = contacts(events)
+    await store_events(store.engine, events[:500], extra)
+    await store.refresh()
+    await store_events(store.engine, events[500:1000], extra, offset0=500)
+    assert (await store.refresh())["incremental"] == 500
+    # an agent's morning three days ago, delivered now, with the next live events
+    then = events[0].ts - dt.timedelta(days=3)
+    old = [AgentLogin(v=1, id="old-1", source="t", ts=then, site="bj-01", agent="zz9", team="t9"),
+           AgentLogout(v=1, id="old-2", source="t", ts=then + dt.timedelta(hours=1), site="bj-01",
+                       agent="zz9")]
+    await store_events(store.engine, [*old, *events[1000:1200]], extra, offset0=1000)
+    done = await store.refresh()
+    old_day = CONFIG.calendar("bj-01").business_day(then)
+    assert done["days"] == [old_day.isoformat()] and done["incremental"] == 200
+    await store_events(store.engine, events[1200:], extra, offset0=1300)
+    assert (await store.refresh())["incremental"] == 300
+    await same_as_rebuild(store, [*old, *events])
