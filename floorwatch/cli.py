@@ -216,7 +216,10 @@ def cmd_api(args: argparse.Namespace) -> int:
             if args.metrics_port is not None:  # /metrics on the API port is whichever worker answers
                 _serve_metrics(registry, args.metrics_port + index, settings.host)
             ensure_topics(settings)
-            _run_api(settings, registry, reuse_port=True)
+            # one worker keeps the report roll-ups: its live fold lasts between refreshes (workers
+            # refreshing in turn would each find the other's watermark and re-fold whole days)
+            mine = settings if index == 0 else settings.model_copy(update={"report_refresh_s": 0.0})
+            _run_api(mine, registry, reuse_port=True)
             return 0
 
         return run_workers(settings.api_workers, worker)
