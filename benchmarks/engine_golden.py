@@ -8,6 +8,10 @@ change, check after it::
     python -m benchmarks.engine_golden record --dir /tmp/golden
     python -m benchmarks.engine_golden check --dir /tmp/golden
 
+A change that adds a key on purpose (e.g. the transitions' ``message``, issue 15) checks with
+``--ignore-key message``: that key is dropped at every depth of both sides before comparing, so
+everything else must still be identical; then record again.
+
 Streams: the default floor over two days with one of every incident, messy input (duplicates,
 repeated facts under new ids), live ``advance`` calls, a snapshot/restore in the middle, the
 default rules plus projects plus a wide set of threshold rules over every metric and scope kind;
@@ -138,6 +142,7 @@ def main() -> None:
     ap.add_argument("mode", choices=("record", "check"))
     ap.add_argument("--dir", default="/tmp/golden")
     ap.add_argument("--only", choices=tuple(SCENARIOS), action="append")
+    ap.add_argument("--ignore-key", action="append", default=[], help="drop this key at every depth (check)")
     args = ap.parse_args()
     root = pathlib.Path(args.dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -154,6 +159,8 @@ def main() -> None:
             print(f"{name}: recorded {len(got)} lines ({n_tr} transitions), sha {digest}, {took:.1f} s")
             continue
         want = path.read_bytes().split(b"\n")
+        if args.ignore_key:
+            got, want = _without(got, set(args.ignore_key)), _without(want, set(args.ignore_key))
         if got == want:
             print(f"{name}: OK, {len(got)} lines ({n_tr} transitions) identical, sha {digest}, {took:.1f} s")
             continue
@@ -165,6 +172,20 @@ def main() -> None:
         print("  got: ", got[first][:600] if first < len(got) else "<end>")
         print("  want:", want[first][:600] if first < len(want) else "<end>")
     raise SystemExit(1 if bad else 0)
+
+
+def _without(lines: list[bytes], keys: set[str]) -> list[bytes]:
+    """``lines`` (JSON) with ``keys`` dropped at every depth, re-encoded the same way for both sides."""
+    enc = msgspec.json.Encoder()
+
+    def drop(x: object) -> object:
+        if isinstance(x, dict):
+            return {k: drop(v) for k, v in x.items() if k not in keys}
+        if isinstance(x, list):
+            return [drop(v) for v in x]
+        return x
+
+    return [enc.encode(drop(msgspec.json.decode(line))) if line else line for line in lines]
 
 
 if __name__ == "__main__":

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     api_fast_path: bool = True
     # largest request body the API reads (413 above); the token is checked before any of it is read
     api_max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # the site's default language for the pages, notifications and API error texts (issue 15):
+    # a token's own language comes first, the reader's browser after this
+    language: Literal["zh", "en"] | None = Field(None, description="zh or en; default: the reader's browser")
 
     # Engine
     rules_file: Path | None = None

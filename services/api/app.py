@@ -22,6 +22,7 @@ from services.api import (
     rest,
     rest_admin,
     rest_alarm,
+    rest_i18n,
     rest_notifications,
     rest_reports,
     rest_silences,
@@ -121,6 +122,7 @@ def create_app(
     app.include_router(rest_admin.router)
     app.include_router(rest_notifications.router)
     app.include_router(rest_alarm.router)
+    app.include_router(rest_i18n.router)
     app.include_router(rest_reports.router)
     app.include_router(ws.router)
     app.include_router(ops.router)

@@ -84,6 +84,8 @@ class Principal:
     name: str
     # identifies the credential (sha256 of the token) so a resumed WS session stays with its owner
     key: str = field(default="", compare=False)
+    # the token's (user's) language, zh or en; None: the site's default, then the browser's
+    language: str | None = field(default=None, compare=False)
 
     @property
     def can_write(self) -> bool:

@@ -22,7 +22,7 @@ from services.alerts.core import RulesError, load_rules
 # op, value, clear, for, severity, match, when, min_sample, summary, resolved_summary,
 # keep_firing_for, labels); a detector rule's ``match`` is named ``match``, not ``matchers``; a
 # kind rule's name of the wrong type is reported once, not twice.
-THRESHOLD_KEYS = "kind, name, metric, op, value, scope, clear, for, severity, match, when, min_sample, summary, labels, escalate_after, group, keep_firing_for, resolved_summary"
+THRESHOLD_KEYS = "kind, name, metric, op, value, scope, clear, for, severity, match, when, min_sample, summary, labels, escalate_after, group, keep_firing_for, resolved_summary, message"
 
 # (case, rules file text, every (line, message) the loader reports)
 CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
@@ -377,7 +377,36 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
     (
         "summary-int",
         "rules:\n  - {name: t, metric: calls_waiting, op: '>', value: 1, summary: 5}\n",
-        [(2, "expected a string, got int 5")],
+        [(2, "a summary is a string or a mapping of languages {zh: ..., en: ...}, not int 5")],
+    ),
+    (
+        "summary-unknown-language",
+        "rules:\n  - name: t\n    metric: calls_waiting\n    op: '>'\n    value: 1\n"
+        "    summary: {zh: '{queue} 排队', fr: '{queue} attente'}\n",
+        [(6, "unknown language 'fr' in a summary; known: zh, en")],
+    ),
+    (
+        "summary-language-not-text",
+        "rules:\n  - name: t\n    metric: calls_waiting\n    op: '>'\n    value: 1\n    summary: {zh: [1]}\n",
+        [(6, "the zh summary must be a string, not a list")],
+    ),
+    (
+        "summary-language-bad-template",
+        "rules:\n  - name: t\n    metric: calls_waiting\n    op: '>'\n    value: 1\n"
+        "    summary: {en: '{queue} waiting', zh: '{队列} 排队'}\n",
+        [
+            (
+                6,
+                "bad summary (zh) template (KeyError('队列')); placeholders: rule, metric, op, value, threshold, "
+                "clear, severity, reason, site, queue, team, agent",
+            )
+        ],
+    ),
+    (
+        "message-unknown",
+        "rules:\n  - {name: t, metric: calls_waiting, op: '>', value: 1, message: calls}\n",
+        [(2, "unknown message 'calls'; known: calls-waiting, longest-wait, service-level, abandon-rate, "
+             "no-agents-available")],
     ),
     (
         "resolved-summary-bad",
@@ -529,7 +558,7 @@ CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
     (
         "group-unknown-key",
         "rules:\n  - {name: a, kind: agent_state, wrap: 2m, group: {by: team, size: 3}}\n",
-        [(2, "unknown key 'size' in group; known: by, min, clear, summary")],
+        [(2, "unknown key 'size' in group; known: by, min, clear, summary, message")],
     ),
     (
         "group-by-bad",

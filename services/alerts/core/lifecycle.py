@@ -74,6 +74,7 @@ class AlertState(msgspec.Struct):
     threshold: float | None = None
     summary: str = ""
     details: dict[str, Any] = msgspec.field(default_factory=dict)
+    message: dict[str, Any] | None = None  # {key, params}: the summary per language (shared/i18n)
     escalated: bool = False  # severity raised one step (unacknowledged past escalate_after)
     suppressed: str | None = None  # firing alert inhibiting this one (alerting/inhibition.py)
     grouped_into: str | None = None  # firing group alert folding this one (alerting/grouping.py)

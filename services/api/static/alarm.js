@@ -10,10 +10,8 @@
   const params = new URLSearchParams(location.search);
   const token = params.get("token") || "";
   const asked = params.get("sound");
-  const zh = (params.get("lang") || navigator.language || "en").toLowerCase().startsWith("zh");
-  const TEXT = zh
-    ? { enable: "🔔 启用告警声音", on: "告警声音已启用", muted: "静音时段：声音关闭" }
-    : { enable: "🔔 Enable alarm sound", on: "Alarm sound on", muted: "Quiet time: sound off" };
+  // texts from the catalogue (i18n.js), in the language the wallboard chose
+  function text(key) { return window.FW_MSG.text(window.FW_MSG.get(window.FW_MSG.language(), "alarm." + key) || key, {}); }
   const RANK = { info: 1, warning: 2, critical: 3 };
   const state = { severity: null, muted: false, alerts: [], ctx: null, timer: null };
 
@@ -21,7 +19,7 @@
   button.id = "sound-enable";
   button.type = "button";
   button.dataset.testid = "sound-enable";
-  button.textContent = TEXT.enable;
+  button.textContent = text("enable");
   button.hidden = true;
   button.addEventListener("click", () => {
     const Ctx = window.AudioContext || window.webkitAudioContext;
@@ -65,7 +63,8 @@
     document.body.dataset.alarm = mode;
     document.body.classList.toggle("alarm", mode === "on");
     button.hidden = !state.severity || state.ctx !== null;
-    button.title = state.muted ? TEXT.muted : "";
+    button.textContent = text("enable");
+    button.title = state.muted ? text("muted") : "";
     if (mode === "on" && state.timer === null) {
       beep();
       state.timer = setInterval(beep, 2000);

@@ -1,39 +1,104 @@
-// Labels for the wallboard. Language: ?lang=zh|en, else navigator.language.
-window.FW_I18N = {
-  en: {
-    title: "Floorwatch", alerts: "Alerts", agents: "Agents", no_alerts: "No active alerts",
-    calls_waiting: "Waiting", longest_wait_s: "Longest wait", service_level: "Service level",
-    asa_s: "ASA", aht_s: "AHT", abandon_rate: "Abandoned", site_total: "Site total",
-    available: "Available", not_ready: "Not ready", talking: "Talking", hold: "Hold", wrap: "Wrap-up",
-    ack: "Acknowledge", acked_by: "Ack by {by}", ack_sent: "Acknowledgement sent", ack_failed: "Ack failed: {detail}",
-    firing: "FIRING", pending: "PENDING", warning: "warning", critical: "critical",
-    data_age: "data {s} s old", no_data: "no data yet", stale: "STALE — no data for {s} s",
-    connected: "live", connecting: "connecting…", reconnecting: "reconnecting in {s} s",
-    bad_token: "Invalid or missing token — add ?token=… to the URL",
-    break: "break", lunch: "lunch", training: "training", meeting: "meeting", coaching: "coaching",
-    projects: "Projects", of_plan: "{pct}% of plan", plan_now: "plan {n} by now", behind_by: "{n} behind",
-    ahead_by: "{n} ahead", needs_per_h: "+{n}/h needed", finish_at: "done ~{t} at this pace",
-    project_not_started: "not started", project_met: "target met", project_missed: "target missed",
-    project_ahead: "ahead", project_behind: "behind",
-    group_members: "{n} agents",
-    pending_count: "{n} pending (not firing yet)",
-  },
-  zh: {
-    title: "现场监控", alerts: "告警", agents: "坐席", no_alerts: "暂无告警",
-    calls_waiting: "排队数", longest_wait_s: "最长等待", service_level: "服务水平",
-    asa_s: "平均应答", aht_s: "平均处理时长", abandon_rate: "放弃率", site_total: "全场合计",
-    available: "空闲", not_ready: "未就绪", talking: "通话中", hold: "保持", wrap: "话后处理",
-    ack: "确认", acked_by: "{by} 已确认", ack_sent: "确认已发送", ack_failed: "确认失败：{detail}",
-    firing: "告警中", pending: "待定", warning: "警告", critical: "严重",
-    data_age: "数据 {s} 秒前", no_data: "暂无数据", stale: "数据过期 — 已 {s} 秒无数据",
-    connected: "实时", connecting: "连接中…", reconnecting: "{s} 秒后重连",
-    bad_token: "令牌无效或缺失 — 请在网址中加上 ?token=…",
-    break: "休息", lunch: "午餐", training: "培训", meeting: "会议", coaching: "辅导",
-    projects: "项目进度", of_plan: "完成计划 {pct}%", plan_now: "计划至今 {n}", behind_by: "落后 {n}",
-    ahead_by: "领先 {n}", needs_per_h: "每小时需再多 {n}", finish_at: "按当前速度约 {t} 完成",
-    project_not_started: "未开始", project_met: "已达标", project_missed: "未达标",
-    project_ahead: "领先", project_behind: "落后",
-    group_members: "{n} 名坐席",
-    pending_count: "{n} 条待定（尚未告警）",
-  },
-};
+// The pages' side of the one message catalogue (shared/i18n/locales/*.po, served by GET /v1/i18n):
+// FW_MSG.load() fetches it with the reader's language (?lang= > token > site default > browser),
+// FW_MSG.render() formats an alert's message {key, params[, text]} exactly as shared/i18n/render.py.
+(function () {
+  "use strict";
+  const PLACEHOLDER = /\{(\w+)(?::([^{}]*))?\}/g;
+  const DASH = "–";
+  const cat = { texts: { en: {}, zh: {} }, language: "en" };
+
+  function get(lang, key) {
+    const own = (cat.texts[lang] || {})[key];
+    if (own !== undefined) return own;
+    const en = cat.texts.en[key];
+    return en === undefined ? null : en;
+  }
+  function text(template, params, lang) {
+    return template.replace(PLACEHOLDER, (_, name, spec) => format(name, (params || {})[name], spec || "", lang));
+  }
+  function render(message, lang, fallback) {
+    if (!message || typeof message !== "object") return fallback === undefined ? "" : fallback;
+    if (message.text && typeof message.text[lang] === "string") return message.text[lang];
+    const template = typeof message.key === "string" ? get(lang, message.key) : null;
+    if (template === null) return fallback === undefined ? "" : fallback;
+    return text(template, message.params && typeof message.params === "object" ? message.params : {}, lang);
+  }
+  function duration(seconds, lang) {
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return text(get(lang, "fmt.duration_s") || "{s} s", { s, ss: String(s).padStart(2, "0") }, lang);
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    const pad = lang === "en";
+    const rs = pad ? String(r).padStart(2, "0") : String(r);
+    if (h) {
+      const ms = pad ? String(m).padStart(2, "0") : String(m);
+      return text(get(lang, "fmt.duration_hms") || "{h}:{m}:{s}", { h, m: ms, s: rs }, lang);
+    }
+    const key = r === 0 ? "fmt.duration_m" : "fmt.duration_ms";  // 2分钟, not 2分0秒
+    return text(get(lang, key) || "{m}:{s}", { m, s: rs }, lang);
+  }
+  function pyRound(x) {  // Python's round(): halves to even
+    const f = Math.floor(x), d = x - f;
+    if (d > 0.5) return f + 1;
+    if (d < 0.5) return f;
+    return f % 2 === 0 ? f : f + 1;
+  }
+  function fixed(x, digits) { return x.toFixed(digits); }  // as Python's format(x, ".Nf")
+  function format(name, value, spec, lang) {
+    if (value && typeof value === "object" && !Array.isArray(value) && "key" in value) return render(value, lang);
+    if (spec === "term") {
+      const word = value === null || value === undefined ? "none" : String(value);
+      const t = get(lang, "term." + name + "." + word);
+      return t === null ? word : t;
+    }
+    if (spec === "counts" && value && typeof value === "object") {
+      const sep = get(lang, "fmt.list_sep") || ", ";
+      return Object.entries(value).map(([k, n]) => {
+        const word = get(lang, "term.reason." + k);
+        return text(get(lang, "fmt.count") || "{name} {n}", { name: word === null ? k : word, n }, lang);
+      }).join(sep);
+    }
+    if (value === null || value === undefined) return spec === "" ? "" : DASH;
+    if (typeof value !== "number") return String(value);
+    if (!isFinite(value)) return String(value);
+    if (spec === "dur") return duration(value, lang);
+    if (spec === "mins") {
+      return value >= 120 ? text(get(lang, "fmt.minutes") || "{n}", { n: pyRound(value / 60) }, lang)
+                          : text(get(lang, "fmt.seconds") || "{n}", { n: pyRound(value) }, lang);
+    }
+    if (spec === "spct") {
+      const p = pyRound(value * 100);
+      return p >= 0 ? "+" + p + "%" : "\u2212" + (-p) + "%";
+    }
+    if (spec === "num") {
+      const whole = value === Math.trunc(value) || Math.abs(value) >= 100;
+      const shown = whole ? pyRound(value) : Number(value.toPrecision(3));
+      return shown.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: 3 });
+    }
+    let m = /^\.(\d+)f$/.exec(spec);
+    if (m) return fixed(value, Number(m[1]));
+    m = /^\.(\d+)%$/.exec(spec);
+    if (m) return fixed(value * 100, Number(m[1])) + "%";
+    if (spec === "g" || spec === "") return String(Number(value.toPrecision(6)));
+    if (spec === "d") return String(Math.trunc(value));
+    return String(value);
+  }
+  // The pages' own labels: the catalogue's "<prefix>.*" keys in one language.
+  function labels(lang, prefix) {
+    const out = {};
+    for (const src of [cat.texts.en, cat.texts[lang] || {}]) {
+      for (const [k, v] of Object.entries(src)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+    }
+    return out;
+  }
+  async function load(token, asked) {
+    const q = asked ? "?lang=" + encodeURIComponent(asked) : "";
+    const headers = token ? { Authorization: "Bearer " + token } : {};
+    const r = await fetch("/v1/i18n" + q, { headers });
+    if (!r.ok) throw new Error("catalogue: HTTP " + r.status);
+    const body = await r.json();
+    cat.texts = body.texts;
+    cat.language = body.language;
+    return body.language;
+  }
+  window.FW_MSG = { load, render, text, duration, labels, get, language: () => cat.language };
+})();

@@ -7,13 +7,15 @@
   const wallMode = params.get("mode") === "wallboard";
   const staleAfterS = Number(params.get("stale")) > 0 ? Number(params.get("stale")) : 10;
   const sitesWanted = params.get("site") ? params.get("site").split(",") : null;
-  const lang = pickLang(params.get("lang"));
-  const T = window.FW_I18N[lang];
+  // the language: ?lang= > the token's > the site default > the browser's (GET /v1/i18n decides)
+  let lang = "en";
+  let T = {};
 
   const state = {
     floors: {},          // site -> FloorSnapshot
     received: {},        // site -> performance.now() when its snapshot arrived
     alerts: new Map(),   // fingerprint -> transition
+    resolved: [],        // recently resolved alerts that had fired: {alert, at}, newest first (bounded)
     rules: [],           // the engine's rule set (/v1/rules), for threshold levels on the tiles
     expanded: new Set(), // fingerprints of group alerts whose member list is open (kept across redraws)
     role: null, session: null, seq: 0,
@@ -21,15 +23,18 @@
     ws: null, backoff: 0, retryAt: null, fatal: null,
   };
 
-  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.body.classList.toggle("wallmode", wallMode);
-  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = T[el.dataset.i18n]; });
-  document.title = T.title;
 
-  function pickLang(asked) {
-    if (asked === "zh" || asked === "en") return asked;
-    return (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+  function useLanguage(chosen) {
+    lang = chosen;
+    T = window.FW_MSG.labels(lang, "wallboard.");
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.documentElement.dataset.lang = lang;
+    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = T[el.dataset.i18n]; });
+    document.title = T.title;
   }
+  // an alert's text in the reader's language: its message, else (an old transition) its summary
+  function said(a) { return window.FW_MSG.render(a.message, lang, a.summary); }
   function t(key, vars) {
     let s = T[key] !== undefined ? T[key] : key;
     for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
@@ -44,15 +49,12 @@
 
   // ---- formatting ------------------------------------------------------------------------
   const dash = "–";
-  function mmss(s) {
-    if (s === null || s === undefined) return dash;
-    s = Math.max(0, Math.round(s));
-    const m = Math.floor(s / 60), r = s % 60;
-    return m >= 60 ? Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") + ":" + String(r).padStart(2, "0")
-                   : m + ":" + String(r).padStart(2, "0");
-  }
+  // durations as the catalogue writes them: 1:14 / 1分14秒
+  function mmss(s) { return s === null || s === undefined ? dash : window.FW_MSG.duration(s, lang); }
   function pct(x) { return x === null || x === undefined ? dash : Math.round(x * 100) + "%"; }
-  function secs(x) { return x === null || x === undefined ? dash : Math.round(x) + " s"; }
+  function secs(x) {
+    return x === null || x === undefined ? dash : window.FW_MSG.text(window.FW_MSG.get(lang, "fmt.seconds") || "{n} s", { n: Math.round(x) }, lang);
+  }
   const FORMAT = { calls_waiting: (x) => (x === null || x === undefined ? dash : String(x)),
                    longest_wait_s: mmss, service_level: pct, asa_s: secs, aht_s: mmss, abandon_rate: pct };
   const METRICS = ["longest_wait_s", "service_level", "asa_s", "aht_s", "abandon_rate"];
@@ -121,7 +123,10 @@
       render();
     } else if (msg.type === "alert") {
       const a = msg.alert, key = a.fingerprint || a.id;
-      if (a.state === "resolved") state.alerts.delete(key); else state.alerts.set(key, a);
+      if (a.state === "resolved") {
+        state.alerts.delete(key);
+        if (a.previous === "firing" && !a.grouped_into) remember(a);
+      } else state.alerts.set(key, a);
       state.lastData = performance.now();
       render();
     }
@@ -284,12 +289,41 @@
     box.append(el("summary", null, t("group_members", { n: members.length })));
     const ul = el("ul");
     for (const m of members) {
-      const row = el("li", "alert-member state-" + m.state, m.summary);
+      const row = el("li", "alert-member state-" + m.state, said(m));
       row.dataset.fingerprint = m.fingerprint || m.id;
       ul.append(row);
     }
     box.append(ul);
     return box;
+  }
+
+  // Resolutions stay readable on the supervisor page for a while: one folded line, like pending.
+  const RESOLVED_KEEP = 20, RESOLVED_FOR_MS = 15 * 60 * 1000;
+  function remember(a) {
+    state.resolved = [{ alert: a, at: performance.now() }, ...state.resolved.filter((r) =>
+      (r.alert.fingerprint || r.alert.id) !== (a.fingerprint || a.id))].slice(0, RESOLVED_KEEP);
+  }
+  function resolvedBox() {
+    const now = performance.now();
+    state.resolved = state.resolved.filter((r) => now - r.at < RESOLVED_FOR_MS);
+    if (!state.resolved.length) return null;
+    const li = el("li", "alert-resolved");
+    li.dataset.count = String(state.resolved.length);
+    const box = el("details");
+    box.open = state.expanded.has("resolved");
+    box.addEventListener("toggle", () => {
+      if (box.open) state.expanded.add("resolved"); else state.expanded.delete("resolved");
+    });
+    box.append(el("summary", null, t("resolved_count", { n: state.resolved.length })));
+    const ul = el("ul");
+    for (const r of state.resolved) {
+      const row = el("li", "alert-member state-resolved", said(r.alert));
+      row.dataset.fingerprint = r.alert.fingerprint || r.alert.id;
+      ul.append(row);
+    }
+    box.append(ul);
+    li.append(box);
+    return li;
   }
 
   function pendingBox(waiting) {
@@ -303,7 +337,7 @@
     box.append(el("summary", null, t("pending_count", { n: waiting.length })));
     const ul = el("ul");
     for (const a of waiting) {
-      const row = el("li", "alert-member state-pending", a.summary);
+      const row = el("li", "alert-member state-pending", said(a));
       row.dataset.fingerprint = a.fingerprint || a.id;
       ul.append(row);
     }
@@ -331,7 +365,7 @@
       const s = a.scope || {};
       head.append(el("span", "alert-scope", [s.site, s.queue, s.team, s.agent, s.campaign].filter(Boolean).join(" / ")));
       li.append(head);
-      li.append(el("div", "alert-summary", a.summary));
+      li.append(el("div", "alert-summary", said(a)));
       const members = groupMembers(a.fingerprint || a.id);
       if (members.length) {
         li.dataset.members = String(members.length);
@@ -347,6 +381,8 @@
       frag.append(li);
     }
     if (waiting.length) frag.append(pendingBox(waiting));
+    const recent = wallMode ? null : resolvedBox();
+    if (recent) frag.append(recent);
     root.replaceChildren(frag);
     document.getElementById("no-alerts").hidden = list.length + waiting.length > 0;
   }
@@ -386,8 +422,16 @@
     });
   }
 
-  setInterval(() => { tickAgents(); renderStatus(); }, 250);
-  setInterval(() => { if (state.ws && !state.fatal) loadRules(); }, 60000);
-  renderStatus();
-  connect();
+  async function start() {
+    try {
+      useLanguage(await window.FW_MSG.load(token, params.get("lang")));
+    } catch (e) {
+      useLanguage(params.get("lang") === "zh" ? "zh" : "en");  // the HTML's English frame stays
+    }
+    setInterval(() => { tickAgents(); renderStatus(); }, 250);
+    setInterval(() => { if (state.ws && !state.fatal) loadRules(); }, 60000);
+    renderStatus();
+    connect();
+  }
+  start();
 })();

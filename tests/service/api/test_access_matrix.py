@@ -512,6 +512,8 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
         Probe("GET", "/v1/notifications/n-fp-qb-sales", statuses(200, 404, 404, 404, 404)),
     ],
     ("GET", "/v1/wallboard/sound"): [Probe("GET", "/v1/wallboard/sound", READ)],
+    # the message catalogue is public; a token only picks its language
+    ("GET", "/v1/i18n"): [Probe("GET", "/v1/i18n", PUBLIC), Probe("GET", "/v1/i18n?lang=zh", PUBLIC)],
     # reports: every report unfiltered, then filtered by another site's, team's, queue's names
     ("GET", "/v1/reports/{name}"): [
         *[Probe("GET", f"/v1/reports/{n}?{DAYQ}", READ) for n in REPORT_NAMES],

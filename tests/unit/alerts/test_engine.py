@@ -140,7 +140,12 @@ def test_wire_record_shape() -> None:
         "escalated",
         "inhibited_by",
         "grouped_into",
+        "message",
     ]
+    # the summary per language (issue 15): a catalogue key and the facts it names
+    assert wire["message"]["key"] == "alert.threshold.firing"
+    facts = {"queue": "sales", "metric": "longest_wait_s", "op": ">", "threshold": 90}
+    assert wire["message"]["params"] | facts == wire["message"]["params"]
     assert wire["id"] == wire["fingerprint"] and re.fullmatch(r"[0-9a-f]{16}", wire["id"])
     assert wire["transition_id"] == wire["id"] + ":1"
     assert wire["scope"] == {"site": "bj-01", "queue": "sales"}

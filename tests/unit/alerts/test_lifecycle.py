@@ -147,6 +147,7 @@ def test_rule_validation(fields: dict[str, object], problem: str) -> None:
         "summary": "",
         "keep_firing_for": 0.0,
         "resolved_summary": "",
+        "message": "",
     }.items():
         if key not in fields:
             object.__setattr__(bad, key, val)

@@ -44,7 +44,7 @@ from ..floor.state import SiteFloor
 from ..floor.times import rfc3339
 from ..lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, Key, ThresholdAlert, fingerprint
 from .publishing import Publisher
-from .records import AlertRecords, describe
+from .records import AlertRecords, describe, message_of
 
 
 def group_machine(st: AlertState) -> ThresholdAlert:
@@ -148,7 +148,7 @@ class Grouper:
             scope = {"site": site} if by == "site" else {"site": site, by: value}
             st = AlertState(fingerprint=fingerprint(name, scope), rule=name, site=site, kind=by, name=value)
             g = group_machine(st)
-        before = (g.st.summary, g.st.value, g.st.details)
+        before = (g.st.summary, g.st.value, g.st.details, g.st.message)
         g.st.value = float(firing)
         if spec is not None and spec.by == by:
             self._explain(rule, spec, g.st, [alerts[k].st for k in keys], firing, tz)
@@ -162,7 +162,7 @@ class Grouper:
             book.groups.pop(g.st.fingerprint, None)
         if d is not None:
             publisher.publish(book, rules, alerts, gk, rule, g.st, d, tz, out)
-        elif (g.st.summary, g.st.value, g.st.details) != before:
+        elif (g.st.summary, g.st.value, g.st.details, g.st.message) != before:
             tr = book.changed(rule, g.st, now, tz)
             if g.st.suppressed is None:
                 out.append(tr)
@@ -184,6 +184,7 @@ class Grouper:
     ) -> None:
         team = st.name if st.kind == "team" else ""
         st.summary = spec.render(firing, rule.name, st.site, team)
+        st.message = spec.said(firing, rule.name, st.site, team)
         st.threshold = float(spec.min)
         listed = sorted(members, key=lambda m: (m.started_at, m.name))
         st.details = {
@@ -197,6 +198,7 @@ class Grouper:
                     "value": m.value,
                     "since": rfc3339(m.started_at, tz),
                     "summary": describe(rule, m, m.value)[0],
+                    "message": message_of(rule, m, m.value),
                 }
                 for m in listed
             ],

@@ -28,6 +28,19 @@ def describe(
 ) -> tuple[str, float | None, dict[str, Any]]:
     """(summary, threshold, details) of an alert of ``rule`` at ``value``; ``resolved_from`` is the
     previous state of a resolution record (its summary says what cleared, ``detectors/threshold.py``)."""
+    return _describe(rule, st, value, resolved_from)[:3]
+
+
+def message_of(
+    rule: Rule, st: AlertState, value: float | None, resolved_from: str | None = None
+) -> dict[str, Any] | None:
+    """The ``message`` (``{key, params}``) of the record :func:`describe` describes."""
+    return _describe(rule, st, value, resolved_from)[3]
+
+
+def _describe(
+    rule: Rule, st: AlertState, value: float | None, resolved_from: str | None
+) -> tuple[str, float | None, dict[str, Any], dict[str, Any] | None]:
     hold = rule.keep_firing_for
     if isinstance(rule, ThresholdRule) and st.kind == rule.scope:  # not a group alert (grouping.py)
         details: dict[str, Any] = {
@@ -39,13 +52,15 @@ def describe(
             "scope_kind": st.kind,
             "min_sample": rule.min_sample,
         }
+        scope = st.scope()
         if resolved_from is None:
-            return rule.render(value, st.scope()), rule.value, details
+            return rule.render(value, scope), rule.value, details, rule.said(value, scope)
         fired = resolved_from == FIRING
-        summary = rule.render_resolved(value, st.scope(), st.details, fired=fired)
-        return summary, rule.value, {**details, **st.details}
+        summary = rule.render_resolved(value, scope, st.details, fired=fired)
+        message = rule.said_resolved(value, scope, st.details, fired=fired)
+        return summary, rule.value, {**details, **st.details}, message
     details = {**st.details, "scope_kind": st.kind, "for_s": rule.for_s, "keep_firing_for": hold}
-    return st.summary, st.threshold, details
+    return st.summary, st.threshold, details, st.message
 
 
 class AlertRecords(msgspec.Struct):
@@ -134,7 +149,9 @@ class AlertRecords(msgspec.Struct):
         fp = st.fingerprint
         n = self.seq[fp] = self.seq.get(fp, 0) + 1
         scope = st.scope()
-        summary, threshold, details = describe(rule, st, value, previous if state == RESOLVED else None)
+        summary, threshold, details, message = _describe(
+            rule, st, value, previous if state == RESOLVED else None
+        )
         if extra:
             details = {**details, **extra}
         labels = dict(rule.labels)
@@ -164,4 +181,5 @@ class AlertRecords(msgspec.Struct):
             escalated=st.escalated,
             suppressed=st.suppressed,
             grouped_into=st.grouped_into,
+            message=message,
         )

@@ -41,6 +41,7 @@ class Transition(msgspec.Struct, frozen=True):
     escalated: bool = False
     suppressed: str | None = None  # fingerprint of the firing alert inhibiting this one, if any
     grouped_into: str | None = None  # fingerprint of the firing group alert folding this one, if any
+    message: dict[str, Any] | None = None  # {key, params[, text]}: the summary per language (shared/i18n)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready record of ``docs/wire.md``."""
@@ -70,4 +71,5 @@ class Transition(msgspec.Struct, frozen=True):
             "escalated": self.escalated,
             "inhibited_by": self.suppressed,
             "grouped_into": self.grouped_into,
+            "message": self.message,
         }

@@ -35,7 +35,7 @@ from shared.events import Event
 from ..floor.kpis import NOT_READY
 from ..floor.state import HandledCall
 from ..floor.touches import F_AGENT, Touches
-from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, pct, positive
+from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, message, pct, positive
 from .options import Duration
 
 BUCKET_S = 300
@@ -249,13 +249,28 @@ class AgentEfficiencyRule(Detector):
         }
         if w is None:
             cleared = "cleared, " if state == "resolved" else ""
-            return Explanation(f"{name}: {cleared}in line with {self.peers} peers", details)
+            key = "alert.efficiency.resolved" if state == "resolved" else "alert.efficiency.in_line"
+            said = message(key, agent=name, peers=self.peers)
+            return Explanation(f"{name}: {cleared}in line with {self.peers} peers", details, said)
         m, x, med, z, n = w
         details.update(metric=m, value=round(x, 4), median=round(med, 4), z=round(z, 2), n_peers=n)
         where = f"{self.peers} median" if self.peers == "site" else f"{team or 'team'} median"
         change = pct(x / med - 1) if med else "n/a"
+        said = message(
+            f"alert.efficiency.{m}",
+            agent=name,
+            value=x,
+            median=med,
+            change=x / med - 1 if med else None,
+            n=n,
+            where=message("alert.efficiency.where_site")
+            if self.peers == "site"
+            else message("alert.efficiency.where_team", team=team or ""),
+        )
         return Explanation(
-            f"{name}: {_fmt(m, x)} {LABELS[m]} vs {where} {_fmt(m, med)} ({change}), n={n} peers", details
+            f"{name}: {_fmt(m, x)} {LABELS[m]} vs {where} {_fmt(m, med)} ({change}), n={n} peers",
+            details,
+            said,
         )
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from ..floor.kpis import NOT_READY, WRAP
 from ..floor.state import Agent
 from ..floor.touches import F_AGENT
-from .base import NOTHING, Assessment, Ctx, Detector, Explanation, positive
+from .base import NOTHING, Assessment, Ctx, Detector, Explanation, message, positive
 from .options import Duration
 
 ANY: Final = "*"
@@ -100,8 +100,16 @@ class AgentStateRule(Detector):
                 team=agent.team,
                 seconds=a.value,
             )
+        code = str(details.get("state", "logged_out")).replace("other", "available")
+        facts: dict[str, Any] = {"agent": name, "state": code}
+        tail = ""
+        if code == "not_ready":
+            facts["reason"], tail = agent.reason if agent is not None else None, "_reason"
         if state == "resolved":
-            return Explanation(f"{name}: cleared, now {what}", details)
+            return Explanation(
+                f"{name}: cleared, now {what}", details, message("alert.state.resolved" + tail, **facts)
+            )
         if a.value is None or a.threshold is None:
-            return Explanation(f"{name}: {what}", details)
-        return Explanation(f"{name}: {what} for {_minutes(a.value)} > {_minutes(a.threshold)}", details)
+            return Explanation(f"{name}: {what}", details, message("alert.state.now", **facts))
+        said = message("alert.state.firing" + tail, **facts, seconds=a.value, limit=a.threshold)
+        return Explanation(f"{name}: {what} for {_minutes(a.value)} > {_minutes(a.threshold)}", details, said)

@@ -33,7 +33,7 @@ from shared.events import Event
 from ..floor.state import HandledCall
 from ..floor.times import MINUTE, minute_of
 from ..floor.touches import F_HANDLE, Touches, touch
-from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, pct, positive
+from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, message, pct, positive
 from .options import Duration
 
 N, H, TALK, HOLD, WRAP, LOG, LOG2 = range(7)
@@ -187,7 +187,7 @@ class AhtSpikeRule(Detector):
         got = self._stats(ctx, name, now)
         details: dict[str, Any] = {"recent_s": self.recent, "direction": self.direction}
         if got is None or a.value is None or not a.threshold:
-            return Explanation(f"{name}: AHT no data", details)
+            return Explanation(f"{name}: AHT no data", details, message("alert.aht.no_data", scope_name=name))
         rec, base = got
         n, bn = rec[N], base[N]
         mean, bmean = a.value, a.threshold
@@ -212,7 +212,9 @@ class AhtSpikeRule(Detector):
         if state == "resolved":
             change = pct(mean / bmean - 1)
             head = f"{name}: cleared, AHT {mean:.0f} s vs {bmean:.0f} s baseline ({change}; {self._band()})"
-        return Explanation(head, details)
+        key = "alert.aht.resolved" if state == "resolved" else "alert.aht.firing"
+        said = message(key, scope_name=name, value=mean, baseline=bmean, change=mean / bmean - 1)
+        return Explanation(head, details, said)
 
     def _band(self) -> str:
         """The band a firing spike clears into (half the thresholds, see ``assess``)."""

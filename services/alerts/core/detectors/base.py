@@ -49,8 +49,17 @@ NOTHING = Assessment(False, None, None)
 
 
 class Explanation(NamedTuple):
+    """What a transition shows: the English ``summary``, the ``details`` and the ``message``
+    (``{key, params}``) each screen renders in its reader's language (shared/i18n)."""
+
     summary: str
     details: dict[str, Any]
+    message: dict[str, Any] | None = None
+
+
+def message(key: str, **params: Any) -> dict[str, Any]:
+    """A transition's ``message``: a catalogue key (shared/i18n/locales) and the facts it names."""
+    return {"key": key, "params": params}
 
 
 class DetectorTrack(msgspec.Struct):

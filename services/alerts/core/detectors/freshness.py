@@ -31,7 +31,7 @@ from shared.events import Event
 
 from ..floor.state import HandledCall
 from ..floor.touches import F_SOURCE, Touches, touch
-from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, positive
+from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, message, positive
 from .options import Duration
 
 CLOSED_RECHECK_S = 60.0  # while the site is closed, look again every minute
@@ -115,12 +115,20 @@ class FreshnessRule(Detector):
         silence = max(0.0, now - last)
         details = {"silent_s": round(silence, 3), "lag_s": track.lag.get(name, 0.0), "limit_s": a.threshold}
         if state == "resolved":
-            return Explanation(f"source {name}: cleared, events flowing again", details)
+            return Explanation(
+                f"source {name}: cleared, events flowing again",
+                details,
+                message("alert.source.resolved", source=name),
+            )
         if a.threshold == self.silent and silence >= self.silent:
             return Explanation(
-                f"source {name}: no events for {silence:.0f} s (> {self.silent:.0f} s)", details
+                f"source {name}: no events for {silence:.0f} s (> {self.silent:.0f} s)",
+                details,
+                message("alert.source.silent", source=name, silent=silence, limit=self.silent),
             )
         lag = track.lag.get(name, 0.0)
         return Explanation(
-            f"source {name}: events {lag:.0f} s behind the site (> {a.threshold or 0:.0f} s)", details
+            f"source {name}: events {lag:.0f} s behind the site (> {a.threshold or 0:.0f} s)",
+            details,
+            message("alert.source.lag", source=name, lag=lag, limit=a.threshold or 0),
         )

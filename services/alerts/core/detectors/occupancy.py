@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ..floor import kpis
 from ..floor.kpis import Agg
-from .base import NOTHING, Assessment, Ctx, Detector, Explanation, positive
+from .base import NOTHING, Assessment, Ctx, Detector, Explanation, message, positive
 
 
 def scope_agg(ctx: Ctx, kind: str, name: str) -> Agg | None:
@@ -76,14 +76,19 @@ class OccupancyRule(Detector):
             "logged_in": 0 if agg is None else agg.logged_in,
         }
         if a.value is None:
-            return Explanation(f"{name}: occupancy no data", details)
+            return Explanation(
+                f"{name}: occupancy no data", details, message("alert.occupancy.no_data", scope_name=name)
+            )
         side = "below" if a.value < (self.low + self.high) / 2 else "above"
         details["side"] = side
         why = "idle seats" if side == "below" else "burnout risk"
         if state == "resolved":
             lo, hi = self.low + self.margin, self.high - self.margin
             return Explanation(
-                f"{name}: cleared, occupancy {a.value:.0%} (clears within {lo:.0%}–{hi:.0%})", details
+                f"{name}: cleared, occupancy {a.value:.0%} (clears within {lo:.0%}–{hi:.0%})",
+                details,
+                message("alert.occupancy.resolved", scope_name=name, value=a.value, low=lo, high=hi),
             )
         bound = self.low if side == "below" else self.high
-        return Explanation(f"{name}: occupancy {a.value:.0%} {side} {bound:.0%} ({why})", details)
+        said = message(f"alert.occupancy.{side}", scope_name=name, value=a.value, bound=bound)
+        return Explanation(f"{name}: occupancy {a.value:.0%} {side} {bound:.0%} ({why})", details, said)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from ..floor.metrics import SCOPE_KEYS
 
@@ -47,6 +47,10 @@ def basic_problems(
     return out
 
 
+# the catalogue's group texts a grouping may name as ``message`` (shared/i18n, alert.group.<name>)
+GROUP_MESSAGES: Final = ("agent-efficiency", "not-ready-too-long")
+
+
 @dataclass(frozen=True, slots=True)
 class Grouping:
     """A rule's ``group:`` mapping: many alerts of one agent rule on one team become one team
@@ -57,6 +61,8 @@ class Grouping:
     min: int = 3
     clear: int | None = None
     summary: str = ""
+    # texts from the message catalogue (``alert.group.<message>``, shared/i18n) instead of ``summary``
+    message: str = ""
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -80,6 +86,8 @@ class Grouping:
             isinstance(self.clear, bool) or not isinstance(self.clear, int) or not 1 <= self.clear <= self.min
         ):
             out.append("group clear must be a whole number from 1 to min")
+        if self.message and self.message not in GROUP_MESSAGES:
+            out.append(f"unknown group message {self.message!r}; known: {', '.join(GROUP_MESSAGES)}")
         if self.summary:
             try:
                 self.render(1, "r", "s", "t")
@@ -91,3 +99,13 @@ class Grouping:
         default = "{count} agents of team {team}: {rule}" if self.by == "team" else "{count} agents: {rule}"
         values = {"count": count, "min": self.min, "rule": rule, "site": site, "team": team}
         return (self.summary or default).format_map(values)
+
+    def said(self, count: int, rule: str, site: str, team: str) -> dict[str, Any]:
+        """The group alert's ``message`` (shared/i18n): a rules file's own ``summary`` for every
+        language, else the catalogue's text (a shipped grouping's, or the generic one)."""
+        params = {"count": count, "min": self.min, "rule": rule, "site": site, "team": team}
+        key = f"alert.group.{self.message or self.by}"
+        if self.summary and not self.message:
+            text = self.render(count, rule, site, team)
+            return {"key": key, "params": params, "text": {"zh": text, "en": text}}
+        return {"key": key, "params": params}

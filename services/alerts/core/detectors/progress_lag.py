@@ -30,7 +30,7 @@ from ..floor.projects import Project
 from ..floor.recent import RecentKeys, RecentMap
 from ..floor.state import HandledCall
 from ..floor.touches import F_PROGRESS, Touches, touch
-from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, pct, positive
+from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, message, pct, positive
 from .options import Duration
 
 CALL_MEMORY = 100_000
@@ -165,13 +165,27 @@ class ProgressLagRule(Detector):
         }
         title = p.title or p.name
         gap = pct(done / planned - 1) if planned > 0 else "n/a"
+        facts = {
+            "title": title,
+            "done": done,
+            "planned": planned,
+            "change": done / planned - 1 if planned > 0 else None,
+        }
         if state == "resolved":
             return Explanation(
-                f"{title}: cleared, {done:.0f} successes vs {planned:.0f} planned ({gap})", details
+                f"{title}: cleared, {done:.0f} successes vs {planned:.0f} planned ({gap})",
+                details,
+                message("alert.progress.resolved", **facts),
             )
         tail = (
             f", needs {need:.0f}/h (+{need - rate:.0f}/h) to make {p.target:.0f}" if need is not None else ""
         )
+        said = (
+            message("alert.progress.firing")
+            if need is None
+            else message("alert.progress.firing_need", need=need, extra=need - rate, target=p.target)
+        )
+        said["params"].update(facts)
         return Explanation(
-            f"{title}: {done:.0f} successes vs {planned:.0f} planned by now ({gap}){tail}", details
+            f"{title}: {done:.0f} successes vs {planned:.0f} planned by now ({gap}){tail}", details, said
         )

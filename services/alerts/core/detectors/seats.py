@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from ..floor import kpis
 from ..floor.touches import F_AGENTS
-from .base import NOTHING, Assessment, Ctx, Detector, Explanation, positive
+from .base import NOTHING, Assessment, Ctx, Detector, Explanation, message, positive
 from .occupancy import scope_agg
 
 
@@ -85,12 +85,23 @@ class SeatsRule(Detector):
         }
         why = ", ".join(f"{r} {n}" for r, n in reasons.items())
         need = math.ceil(a.threshold or 0)
+        facts = {"scope_name": name, "staffed": int(a.value or 0), "logged_in": logged, "needed": need}
         if state == "resolved":
             return Explanation(
-                f"{name}: cleared, {int(a.value or 0)} of {logged} seats staffed ({need} needed)", details
+                f"{name}: cleared, {int(a.value or 0)} of {logged} seats staffed ({need} needed)",
+                details,
+                message("alert.seats.resolved", **facts),
             )
+        # "no reason" is the catalogue's term "none" (shared/i18n); other reasons are the data's words
+        counts = {("none" if r == "no reason" else r): n for r, n in reasons.items()}
+        said = (
+            message("alert.seats.firing_why", **facts, reasons=counts)
+            if why
+            else message("alert.seats.firing", **facts)
+        )
         return Explanation(
             f"{name}: {int(a.value or 0)} of {logged} seats staffed, {need} needed"
             + (f" ({why})" if why else ""),
             details,
+            said,
         )

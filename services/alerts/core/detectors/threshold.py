@@ -33,6 +33,18 @@ from ..lifecycle import AlertState, ThresholdAlert
 from .options import Duration, Grouping, basic_problems
 
 Op = Literal[">", ">=", "<", "<="]
+# A summary template: one for every language, or ``(language, template)`` pairs (``summary: {zh: ..,
+# en: ..}`` in a rules file). A reader's screen shows its language's; the wire ``summary`` the English.
+Text = str | tuple[tuple[str, str], ...]
+LANGUAGES: Final = ("zh", "en")
+# the catalogue's threshold texts a rule may name as ``message`` (shared/i18n/locales, alert.<name>.*)
+THRESHOLD_MESSAGES: Final = (
+    "calls-waiting",
+    "longest-wait",
+    "service-level",
+    "abandon-rate",
+    "no-agents-available",
+)
 Severity = Literal["info", "warning", "critical"]
 ScopeKind = Literal["queue", "team", "site", "agent"]
 OPS: Final[dict[str, Callable[[float, float], bool]]] = {
@@ -84,12 +96,15 @@ class ThresholdRule:
     matchers: tuple[tuple[str, str], ...] = ()
     when: tuple[Guard, ...] = ()
     min_sample: float = 0.0
-    summary: str = ""
+    summary: Text = ""
     labels: tuple[tuple[str, str], ...] = ()
     escalate_after: Duration | None = None
     group: Grouping | None = None  # many agents' alerts -> one team alert (alerting/grouping.py)
     keep_firing_for: Duration = 0.0
-    resolved_summary: str = ""
+    resolved_summary: Text = ""
+    # texts from the message catalogue (shared/i18n/locales): ``alert.<message>.firing`` /
+    # ``.resolved`` in every language, instead of the rule's own summary (the shipped rules' way)
+    message: str = ""
     family: int = field(init=False, repr=False, compare=False, default=0)
     timings: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
     # the metric and guard readers resolved per scope kind once (hot path: no catalogue lookups)
@@ -146,6 +161,7 @@ class ThresholdRule:
             summary=self.summary,
             keep_firing_for=self.keep_firing_for,
             resolved_summary=self.resolved_summary,
+            message=self.message,
         )
 
     @property
@@ -201,7 +217,38 @@ class ThresholdRule:
         """The summary text for ``value`` in ``scope``."""
         if value is None:
             return f"{self.name}: no data"
-        return _render(self.summary, scope, **self._fields(value))
+        return _render(wire_text(self.summary), scope, **self._fields(value))
+
+    def said(self, value: float | None, scope: Mapping[str, str]) -> dict[str, Any]:
+        """The transition's ``message`` (``{key, params}``, ``text`` per language for a rules
+        file's own template) for ``value`` in ``scope``; see shared/i18n/render.py."""
+        params = {**_scope_params(scope), **({} if value is None else self._fields(value))}
+        if value is None:
+            return {"key": "alert.no_data", "params": params}
+        out: dict[str, Any] = {"key": f"alert.{self.message or 'threshold'}.firing", "params": params}
+        text = _texts(self.summary, scope, self._fields(value), own=not self.message)
+        if text:
+            out["text"] = text
+        return out
+
+    def said_resolved(
+        self, value: float | None, scope: Mapping[str, str], cleared: Mapping[str, Any], *, fired: bool
+    ) -> dict[str, Any]:
+        """The ``message`` of a resolution, as :meth:`render_resolved` words it."""
+        by = str(cleared.get("cleared_by") or "replaced")
+        params: dict[str, Any] = {**_scope_params(scope), "cleared_by": by, "fired": fired}
+        if fired and value is not None and (self.resolved_summary or self.message) and by == "metric":
+            fields = {**self._fields(value), "reason": str(cleared.get("reason") or "")}
+            params.update(self._fields(value))
+            out: dict[str, Any] = {
+                "key": f"alert.{self.message or 'threshold'}.resolved",
+                "params": params,
+            }
+            text = _texts(self.resolved_summary, scope, fields, own=not self.message)
+            if text:
+                out["text"] = text
+            return out
+        return {"key": "alert.cleared" if fired else "alert.cleared_before_firing", "params": params}
 
     def _fields(self, value: float) -> dict[str, Any]:
         """What a summary template may name besides the scope (docs/rules.md)."""
@@ -222,9 +269,29 @@ class ThresholdRule:
         within ``clear``, else ``"<scope>: cleared: <reason>"`` (see :meth:`cleared`)."""
         reason = str(cleared.get("reason") or "rule replaced")
         if fired and value is not None and self.resolved_summary and cleared.get("cleared_by") == "metric":
-            return _render(self.resolved_summary, scope, **self._fields(value), reason=reason)
+            return _render(wire_text(self.resolved_summary), scope, **self._fields(value), reason=reason)
         label = next((v for k, v in scope.items() if k != "site"), scope.get("site", ""))
         return f"{label}: cleared{'' if fired else ' before firing'}: {reason}"
+
+
+def wire_text(text: Text) -> str:
+    """The template of the wire ``summary``: the English one (else the first) of a per-language text."""
+    if isinstance(text, str):
+        return text
+    return dict(text).get("en") or (text[0][1] if text else "")
+
+
+def _scope_params(scope: Mapping[str, str]) -> dict[str, Any]:
+    label = next((v for k, v in scope.items() if k != "site"), scope.get("site", ""))
+    return {**dict.fromkeys(("site", "queue", "team", "agent"), ""), **scope, "scope_name": label}
+
+
+def _texts(text: Text, scope: Mapping[str, str], fields: Mapping[str, Any], *, own: bool) -> dict[str, str]:
+    """A rule's own template rendered per language: a plain one for every language (when the rule
+    has no catalogue message), per-language ones for theirs; the others use the catalogue."""
+    if isinstance(text, str):
+        return {lang: _render(text, scope, **fields) for lang in LANGUAGES} if text and own else {}
+    return {lang: _render(t, scope, **fields) for lang, t in text}
 
 
 def _render(template: str, scope: Mapping[str, str], **data: Any) -> str:
@@ -255,9 +322,10 @@ def rule_problems(
     matchers: tuple[tuple[str, str], ...] = (),
     when: tuple[Guard, ...] = (),
     min_sample: float = 0.0,
-    summary: str = "",
+    summary: Text = "",
     keep_firing_for: float = 0.0,
-    resolved_summary: str = "",
+    resolved_summary: Text = "",
+    message: str = "",
 ) -> list[tuple[str, str]]:
     """Every problem of a would-be :class:`ThresholdRule` as ``(yaml key, message)``."""
     out = basic_problems(name, severity, scope, matchers)
@@ -288,7 +356,22 @@ def rule_problems(
         )
     for guard in when:
         out += _metric_problems("when", guard.metric, scope) + _op_problems("when", guard.op)
-    for key, template in (("summary", summary), ("resolved_summary", resolved_summary)):
+    if message and message not in THRESHOLD_MESSAGES:
+        out.append(("message", f"unknown message {message!r}; known: {', '.join(THRESHOLD_MESSAGES)}"))
+    for key, text in (("summary", summary), ("resolved_summary", resolved_summary)):
+        out += _template_problems(key, text, name=name, metric=metric, op=op, severity=severity)
+    return out
+
+
+def _template_problems(
+    key: str, text: Text, *, name: str, metric: str, op: str, severity: str
+) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pairs = [("", text)] if isinstance(text, str) else list(text)
+    for lang, template in pairs:
+        if lang and lang not in LANGUAGES:
+            out.append((key, f"{key}: unknown language {lang!r}; use {' or '.join(LANGUAGES)}"))
+            continue
         if not template:
             continue
         try:
@@ -304,7 +387,10 @@ def rule_problems(
                 severity=severity,
             )
         except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
-            out.append((key, f"bad {key} template ({exc!r}); placeholders: {', '.join(_TEMPLATE_KEYS)}"))
+            where = f" ({lang})" if lang else ""
+            out.append(
+                (key, f"bad {key}{where} template ({exc!r}); placeholders: {', '.join(_TEMPLATE_KEYS)}")
+            )
     return out
 
 

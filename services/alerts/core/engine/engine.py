@@ -419,6 +419,7 @@ class Engine:
         if isinstance(rule, Detector):
             ex = rule.explain(ctx, name, now, a, d.state)
             m.st.summary, m.st.details, m.st.threshold = ex.summary, ex.details, a.threshold
+            m.st.message = ex.message
         elif d.state == RESOLVED:
             m.st.details = rule.cleared(s, kind, name, now, fired=d.previous == FIRING)
         if d.state in (PENDING, FIRING):

@@ -37,6 +37,9 @@ The founding report's four warnings, plus data freshness (no per-floor configura
   after the first hour of the window, for 5 min — on for every project of the rules file.
 * ``source-silent`` (per event source): no events for 5 min while agents are logged in (critical).
 
+Texts: every summary in Chinese and English, the catalogue's (``shared/i18n/locales``): a
+transition's ``message`` names the key, each screen renders it in its reader's language.
+
 Grouping: three or more agents of one team firing ``not-ready-too-long`` (or ``agent-efficiency``)
 become one team alert, kept until fewer than two remain (``alerting/grouping.py``).
 
@@ -69,9 +72,10 @@ ESCALATE_S = 900.0
 _WAIT_CLEARED = "{queue}: cleared, oldest call waiting {value:.0f} s (<= {clear:.0f} s)"
 
 
-def team_group(what: str) -> Grouping:
-    """Three or more agents of a team with the same alert: one team alert (see alerting/grouping.py)."""
-    return Grouping(by="team", min=3, summary="{count} agents of team {team} " + what)
+def team_group(what: str, key: str) -> Grouping:
+    """Three or more agents of a team with the same alert: one team alert (see alerting/grouping.py);
+    ``key`` names its texts in the message catalogue (shared/i18n)."""
+    return Grouping(by="team", min=3, summary="{count} agents of team {team} " + what, message=key)
 
 
 def progress_lag_rule() -> ProgressLagRule:
@@ -119,13 +123,13 @@ def detector_rules() -> tuple[Detector, ...]:
             for_s=600,
             keep_firing_for=300,
             severity="info",
-            group=team_group("far below their peers"),
+            group=team_group("far below their peers", "agent-efficiency"),
         ),
         AgentStateRule(
             name="not-ready-too-long",
             not_ready=(("break", 900.0), ("lunch", 3600.0), ("training", 2700.0), ("*", 1800.0)),
             wrap=300.0,
-            group=team_group("too long in not-ready or wrap-up"),
+            group=team_group("too long in not-ready or wrap-up", "not-ready-too-long"),
         ),
         progress_lag_rule(),
         FreshnessRule(name="source-silent", silent=300.0, severity="critical"),
@@ -150,6 +154,7 @@ def default_rules() -> RuleSet:
     rules: tuple[Rule, ...] = (
         ThresholdRule(
             name="calls-waiting",
+            message="calls-waiting",
             metric="calls_waiting",
             op=">",
             value=10,
@@ -162,6 +167,7 @@ def default_rules() -> RuleSet:
         ),
         ThresholdRule(
             name="longest-wait",
+            message="longest-wait",
             metric="longest_wait_s",
             op=">",
             value=90,
@@ -173,6 +179,7 @@ def default_rules() -> RuleSet:
         ),
         ThresholdRule(
             name="longest-wait-critical",
+            message="longest-wait",
             metric="longest_wait_s",
             op=">",
             value=180,
@@ -185,6 +192,7 @@ def default_rules() -> RuleSet:
         ),
         ThresholdRule(
             name="service-level",
+            message="service-level",
             metric="service_level",
             op="<",
             value=0.8,
@@ -198,6 +206,7 @@ def default_rules() -> RuleSet:
         ),
         ThresholdRule(
             name="abandon-rate",
+            message="abandon-rate",
             metric="abandon_rate",
             op=">",
             value=0.1,
@@ -211,6 +220,7 @@ def default_rules() -> RuleSet:
         ),
         ThresholdRule(
             name="no-agents-available",
+            message="no-agents-available",
             metric="agents_available",
             op="<=",
             value=0,

@@ -18,8 +18,8 @@ field type                                 YAML
 =========================================  ================================================
 
 ``X | None`` reads as ``X`` (None is only the default). A rule's ``summary`` and
-``resolved_summary`` are read as :data:`Template` — the one place to change when a summary may
-become ``{zh: ..., en: ...}``. A detector with a field of a new type needs one line here.
+``resolved_summary`` are read as :data:`Template`: a string, or one per language ``{zh: ..., en: ...}``
+(kept as ``(language, template)`` pairs). A detector with a field of a new type needs one line here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import types
 import typing
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, WithJsonSchema
 
 from shared.yamlmodel import YamlModel
 from shared.yamltypes import (
@@ -41,6 +41,7 @@ from shared.yamltypes import (
     Str,
     StrList,
     StrMap,
+    describe,
     fail,
     require_list,
     str_list_with_schema,
@@ -48,12 +49,45 @@ from shared.yamltypes import (
 )
 from shared.yamltypes import Duration as YamlDuration
 
-from ...detectors.options import BY, SEVERITIES, Duration, Grouping
-from ...detectors.threshold import OPS, Guard, Op
+from ...detectors.options import BY, GROUP_MESSAGES, SEVERITIES, Duration, Grouping
+from ...detectors.threshold import LANGUAGES, OPS, Guard, Op
 from ...floor.metrics import METRICS
 
-# A summary template: placeholders in braces (docs/rules.md). Change here for per-language texts.
-Template = Str
+
+def _template(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or not value:
+        raise fail(
+            f"a summary is a string or a mapping of languages {{zh: ..., en: ...}}, not {describe(value)}"
+        )
+    for lang, text in value.items():
+        if lang not in LANGUAGES:
+            raise fail(f"unknown language {lang!r} in a summary; known: {', '.join(LANGUAGES)}")
+        if not isinstance(text, str):
+            raise fail(f"the {lang} summary must be a string, not {describe(text)}")
+    return tuple((str(lang), str(text)) for lang, text in value.items())
+
+
+_TEXT = {"type": "string", "description": "placeholders in braces (docs/rules.md)"}
+# A summary template (docs/rules.md): one string, or one per language.
+Template = Annotated[
+    Any,
+    PlainValidator(_template),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _TEXT,
+                {
+                    "type": "object",
+                    "properties": {lang: _TEXT for lang in LANGUAGES},
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                },
+            ]
+        }
+    ),
+]
 
 
 def enum(values: typing.Iterable[str], description: str = "") -> Any:
@@ -103,6 +137,10 @@ class GroupSpec(YamlModel):
     min: Int = 3
     clear: Int = Field(default=ABSENT, description="default: min - 1")
     summary: Str = Field(default="", description="placeholders: {count} {min} {rule} {site} {team}")
+    message: Str = Field(
+        default="",
+        json_schema_extra={"enum": list(GROUP_MESSAGES), "description": "texts from the message catalogue"},
+    )
 
 
 def _grouping(spec: GroupSpec) -> Grouping:

@@ -23,7 +23,7 @@ Extension points:
   ``validate(...)`` of that item; then what it means, reported with ``_report``), then
   ``floorwatch rules schema > docs/rules-schema.json``. Any other top-level key stays refused;
   the "known:" list of that message grows by the new key (``tests/unit/test_rules_messages.py``);
-* a rule's ``summary`` / ``resolved_summary`` are read as ``fields.Template`` (today a string):
+* a rule's ``summary`` / ``resolved_summary`` are read as ``fields.Template`` (a string, or one per language):
   per-language texts (``{zh: ..., en: ...}``) are a new ``Template`` there plus the rule classes'
   field type and their rendering; the reader derives the rest;
 * a new detector kind or option: nothing here (a field of a new Python type: one line in
@@ -48,7 +48,7 @@ from shared.yamltypes import ABSENT, describe, fail, require_list, str_with_sche
 from ...detectors.base import Detector
 from ...detectors.options import NAME_RE
 from ...detectors.registry import DETECTORS, KINDS
-from ...detectors.threshold import ThresholdRule
+from ...detectors.threshold import THRESHOLD_MESSAGES, ThresholdRule
 from ...floor.metrics import METRICS
 from .definitions import DefinitionsSpec
 from .fields import Severity, enum, yaml_type
@@ -84,6 +84,8 @@ def _field_type(cls: RuleClass, name: str, hint: Any) -> Any:
         return RuleName
     if name == "severity":
         return Severity
+    if cls is ThresholdRule and name == "message":
+        return enum(THRESHOLD_MESSAGES, "texts from the message catalogue (shared/i18n) instead of summary")
     if cls is ThresholdRule and name == "metric":
         return enum(sorted(METRICS), "a metric of floor/metrics.py (docs/metrics.md)")
     if issubclass(cls, Detector) and name == "scope":
