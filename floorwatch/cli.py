@@ -140,11 +140,11 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 1 if runner.failed else 0
 
 
-def load_notify_config(path: Path):  # type: ignore[no-untyped-def]
+def load_notify_config(path: Path, language: str | None = None):  # type: ignore[no-untyped-def]
     """The notifications file; raises ``ConfigError`` with every problem and its line."""
     from services.notify.main import read_config
 
-    return read_config(path)
+    return read_config(path, language)
 
 
 def _has_notifications(path: Path | None) -> bool:
@@ -174,7 +174,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
               "(or FLOORWATCH_NOTIFY_CONFIG)", file=sys.stderr)
         return 2
     try:
-        config = load_notify_config(settings.notify_config)
+        config = load_notify_config(settings.notify_config, settings.language)
     except (ConfigError, OSError) as exc:
         print(f"{settings.notify_config}: invalid notifications file:\n{exc}", file=sys.stderr)
         return 1

@@ -27,9 +27,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def read_config(path: Path) -> NotifyConfig:
-    """The notifications file; raises ``ConfigError`` with every problem and its line."""
-    return load_config(path.read_text(encoding="utf-8"), name=str(path))
+def read_config(path: Path, language: str | None = None) -> NotifyConfig:
+    """The notifications file; raises ``ConfigError`` with every problem and its line.
+    ``language``: the site default (``FLOORWATCH_LANGUAGE``) for receivers whose file names none."""
+    return load_config(path.read_text(encoding="utf-8"), name=str(path), language=language or "en")
 
 
 class _Listener(ConsumerRebalanceListener):

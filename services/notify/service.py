@@ -35,6 +35,7 @@ from services.notify.core.render import Templates, render
 from services.notify.delivery import Deliverer
 from services.notify.metrics import NotifyMetrics
 from services.notify.store import NotifyStore
+from shared.i18n import load_catalogue
 from shared.kafka import Batch
 from shared.runtime import LoopThread
 
@@ -81,7 +82,7 @@ class NotifyWorker:
         self.external_url = external_url
         self.parts: dict[int, Partition] = {}
         self.ledger = Ledger({r.name: r.rate_limit for r in config.receivers})
-        self.templates = Templates()
+        self.templates = Templates(load_catalogue())
 
     # -- rebalance -------------------------------------------------------------------------------
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:

@@ -10,7 +10,7 @@ language.
 
 from .catalogue import LANGS, Catalogue, load_catalogue
 from .choice import choose_language, from_accept_language
-from .render import render_message, render_text
+from .render import local_time, render_message, render_text
 
 __all__ = [
     "LANGS",
@@ -18,6 +18,7 @@ __all__ = [
     "choose_language",
     "from_accept_language",
     "load_catalogue",
+    "local_time",
     "render_message",
     "render_text",
 ]

@@ -19,11 +19,13 @@ caller's fallback text: a screen never fails on a message.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
 from .catalogue import Catalogue
@@ -93,17 +95,27 @@ def _format(name: str, value: Any, spec: str, lang: str, cat: Catalogue) -> str:
         p = round(x * 100)
         return f"+{p}%" if p >= 0 else f"\u2212{-p}%"
     if spec == "num":
-        digits = "#,##0" if x == int(x) or abs(x) >= 100 else "#,##0.###"
-        shown = x if x == int(x) or abs(x) >= 100 else float(f"{x:.3g}")
+        whole = x == int(x) or abs(x) >= 100
+        figure: float = round(x) if whole else float(f"{x:.3g}")
         return format_decimal(
-            round(shown) if digits == "#,##0" else shown,
-            format=digits,
-            locale=_BABEL_LOCALE.get(lang, "en_GB"),
+            figure, format="#,##0" if whole else "#,##0.###", locale=_BABEL_LOCALE.get(lang, "en_GB")
         )
     try:
         return format(value, spec)
     except (ValueError, TypeError):
         return str(value)
+
+
+def local_time(text: str, lang: str) -> str:
+    """An RFC 3339 time (as the engine writes it: in the site's UTC offset) in the reader's locale,
+    still in the site's time: ``2026年11月30日 08:30:01`` / ``30 Nov 2026, 08:30:01``."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return str(text)
+    if when.tzinfo is None:
+        return str(text)
+    return format_datetime(when, format="medium", tzinfo=when.tzinfo, locale=_BABEL_LOCALE.get(lang, "en_GB"))
 
 
 def duration(seconds: float, lang: str, cat: Catalogue) -> str:

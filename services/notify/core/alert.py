@@ -4,7 +4,8 @@ what routing, grouping and rendering need. Pure."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 SCOPE_KEYS = ("site", "queue", "team", "agent", "campaign")
@@ -37,6 +38,8 @@ class Alert:
     tz_offset_s: int
     started_text: str  # RFC 3339 as the engine rendered it (site's offset)
     updated_text: str
+    # the summary per language, {key, params[, text]} (docs/wire.md); None from an older engine
+    message: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def label_map(self) -> dict[str, str]:
@@ -98,9 +101,17 @@ def from_wire(record: Any) -> Alert:
             silenced_until=silenced, escalated=bool(record.get("escalated")),
             suppressed=bool(record.get("inhibited_by") or record.get("grouped_into")),
             tz_offset_s=off, started_text=started_text, updated_text=updated_text,
+            message=_message(record.get("message")),
         )
     except (TypeError, AttributeError) as exc:
         raise BadTransition(f"malformed transition: {exc}") from None
+
+
+def _message(value: Any) -> Mapping[str, Any] | None:
+    """A transition's ``message`` if it has the shape of one (else the summary is shown)."""
+    if isinstance(value, dict) and isinstance(value.get("key"), str):
+        return value
+    return None
 
 
 def _num(value: Any) -> float | None:

@@ -30,8 +30,9 @@ _TEMPLATES: Final = ("title", "text", "body", "html", "subject")
 _SECRET_PREFIXES: Final = ("env:", "file:")
 
 
-def load_config(text: str, name: str = "<notifications>") -> NotifyConfig:
-    """Parse and validate; raises :class:`ConfigError` listing every problem with its line."""
+def load_config(text: str, name: str = "<notifications>", *, language: str = "en") -> NotifyConfig:
+    """Parse and validate; raises :class:`ConfigError` listing every problem with its line.
+    ``language``: the messages' language where the file names none (the site default)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -45,17 +46,17 @@ def load_config(text: str, name: str = "<notifications>") -> NotifyConfig:
         keys = {r.python(k): v for k, v in root.value if isinstance(k, ScalarNode)}
         if "notifications" in keys:
             root = keys["notifications"]
-    config = _Builder(r, name).top(root)
+    config = _Builder(r, name, language).top(root)
     if r.errors or config is None:
         raise ConfigError(name, r.errors or [(1, "invalid configuration")])
     return config
 
 
 class _Builder:
-    def __init__(self, r: Reader, name: str) -> None:
+    def __init__(self, r: Reader, name: str, language: str = "en") -> None:
         self.r = r
         self.name = name
-        self.language = "en"
+        self.language = language if language in LANGUAGES else "en"
         self.route_lines: dict[str, int] = {}
 
     def top(self, node: Node) -> NotifyConfig | None:
@@ -67,7 +68,7 @@ class _Builder:
             if required not in items:
                 r.error(node, f"missing required key {required!r}")
         if "language" in items:
-            self.language = self._language(items["language"][1]) or "en"
+            self.language = self._language(items["language"][1]) or self.language
         backlog = 100
         if "backlog_limit" in items:
             value = r.scalar(items["backlog_limit"][1], "int")

@@ -107,3 +107,26 @@ async def test_every_default_alert_reads_in_chinese_on_a_zh_wallboard(
         assert got == [render_message(d["message"], lang, cat, "?") for d in firing + resolved]
     for doc in resolved:
         assert english_words(render_message(doc["message"], "zh", cat), doc) == [], doc["rule"]
+
+
+async def test_a_chinese_summary_template_shows_on_the_zh_wallboard(
+    feed: QueueFeed, server: LiveServer, browser: Any  # noqa: F811 - fixture
+) -> None:
+    from playwright.async_api import expect
+
+    from tests.support.zh_rules import FIRING_EN, FIRING_ZH, RESOLVED_ZH, zh_rule_transitions
+
+    _pending, firing, resolved = zh_rule_transitions()
+    feed.alert(firing)
+    await feed.drained()
+    zh, en = await browser.new_page(), await browser.new_page()
+    await zh.goto(f"{server.url}/?token={ADMIN}&lang=zh")
+    await en.goto(f"{server.url}/?token={ADMIN}&lang=en")
+    row = f'li.alert[data-fingerprint="{firing["fingerprint"]}"] .alert-summary'
+    await expect(zh.locator(row)).to_have_text(FIRING_ZH)
+    await expect(en.locator(row)).to_have_text(FIRING_EN)
+    feed.alert(resolved)
+    await zh.locator("li.alert-resolved summary").click()
+    await expect(zh.locator("li.alert-resolved li.alert-member")).to_have_text([RESOLVED_ZH])
+    await zh.close()
+    await en.close()

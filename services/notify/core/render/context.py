@@ -5,16 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from shared.i18n import Catalogue, local_time, render_message
+
 from ..alert import SCOPE_KEYS, Alert
 from ..config import Receiver
 from ..dispatcher import Notification
-from .templates import DEFAULTS, PHRASES, Templates
+from .templates import DEFAULTS, Templates
 
 
-def alert_dict(a: Alert) -> dict[str, Any]:
+def alert_dict(a: Alert, lang: str, cat: Catalogue) -> dict[str, Any]:
+    """An alert for the templates, its texts in ``lang``: ``summary`` rendered from the transition's
+    ``message`` (its English ``summary`` when it has none), ``rule_title`` the rule's name in the
+    catalogue (a rules file's own rule: its name), ``summary_en`` the wire summary."""
     labels = a.label_map
     out: dict[str, Any] = {
-        "rule": a.rule, "kind": a.kind, "severity": a.severity, "state": a.state, "summary": a.summary,
+        "rule": a.rule, "kind": a.kind, "severity": a.severity, "state": a.state,
+        "summary": render_message(a.message, lang, cat, a.summary), "summary_en": a.summary,
+        "rule_title": cat.get(lang, f"term.rule.{a.rule}") or a.rule,
+        "started_local": local_time(a.started_text, lang), "updated_local": local_time(a.updated_text, lang),
         "value": a.value, "threshold": a.threshold, "labels": labels, "fingerprint": a.fingerprint,
         "started_at": a.started_text, "updated_at": a.updated_text, "escalated": a.escalated,
         "acked_by": a.acked_by, "transition_id": a.transition_id,
@@ -33,22 +41,23 @@ def common_labels(alerts: tuple[Alert, ...]) -> dict[str, str]:
     return common
 
 
-def context(note: Notification, receiver: Receiver, external_url: str, shown: int | None = None
-            ) -> dict[str, Any]:
+def context(note: Notification, receiver: Receiver, external_url: str, shown: int | None = None, *,
+            templates: Templates) -> dict[str, Any]:
     """``shown``: list at most this many alerts (firing first); the rest are ``truncated``."""
     firing, resolved = list(note.firing), list(note.resolved)
     total = len(firing) + len(resolved)
     if shown is not None and shown < total:
         keep_f = min(len(firing), shown)
         firing, resolved = firing[:keep_f], resolved[: shown - keep_f]
+    lang, cat = receiver.language, templates.catalogue
     return {
-        "status": note.status, "firing": [alert_dict(a) for a in firing],
-        "resolved": [alert_dict(a) for a in resolved],
-        "alerts": [alert_dict(a) for a in firing + resolved],
+        "status": note.status, "firing": [alert_dict(a, lang, cat) for a in firing],
+        "resolved": [alert_dict(a, lang, cat) for a in resolved],
+        "alerts": [alert_dict(a, lang, cat) for a in firing + resolved],
         "group_labels": dict(note.group_labels), "common_labels": common_labels(note.alerts),
         "receiver": receiver.name, "route": note.route, "language": receiver.language,
         "truncated": total - len(firing) - len(resolved), "external_url": external_url,
-        "t": PHRASES[receiver.language], "repeat": note.repeat, "id": note.id,
+        "t": cat.prefixed(lang, "notify."), "repeat": note.repeat, "id": note.id,
     }
 
 

@@ -10,7 +10,7 @@ from .templates import Templates
 
 
 def render(note: Notification, receiver: Receiver, tpl: Templates, external_url: str) -> Message:
-    ctx = context(note, receiver, external_url)
+    ctx = context(note, receiver, external_url, templates=tpl)
     title = text(tpl, receiver, "title", ctx)
     subject = text(tpl, receiver, "subject", ctx).replace("\n", " ")
     body = text(tpl, receiver, "text", ctx)

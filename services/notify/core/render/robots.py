@@ -35,7 +35,7 @@ def render(note: Notification, receiver: Receiver, tpl: Templates, external_url:
     total = len(note.alerts)
 
     def build(shown: int | None) -> str:
-        ctx = context(note, receiver, external_url, shown)
+        ctx = context(note, receiver, external_url, shown, templates=tpl)
         title = text(tpl, receiver, "title", ctx)
         body = text(tpl, receiver, "text", ctx)
         return _dumps(_shape(receiver, note, title, body))

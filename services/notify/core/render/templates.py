@@ -4,7 +4,10 @@ A template sees ``status`` (firing | resolved), ``firing`` / ``resolved`` / ``al
 plain dicts: rule, severity, state, summary, value, threshold, labels, scope keys, started_at,
 updated_at, escalated), ``group_labels``, ``common_labels``, ``receiver``, ``route``,
 ``language``, ``truncated`` (alerts left out to fit the vendor's size limit), ``external_url``
-and ``t`` (the small phrasebook below, in the receiver's language). The sandbox refuses
+and ``t`` (the catalogue's ``notify.*`` phrases in the receiver's language, shared/i18n). Each
+alert's ``summary`` is its transition's ``message`` rendered in that language (``summary_en``: the
+English wire text), ``rule_title`` the rule's name in it, ``started_local`` / ``updated_local``
+the times in its locale (still the site's time). The sandbox refuses
 attribute access to internals and unsafe calls; a template that fails is reported with its
 line when the configuration is loaded, and a rendering error falls back to the default.
 """
@@ -17,27 +20,18 @@ from jinja2 import TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-PHRASES: Final = {
-    "en": {"firing": "FIRING", "resolved": "RESOLVED", "severity": "Severity", "value": "Value",
-           "threshold": "threshold", "since": "since", "more": "more alerts not shown", "site": "Site",
-           "alerts": "alerts", "escalated": "escalated", "critical": "critical", "warning": "warning",
-           "info": "info", "ended": "ended", "repeat": "still firing"},
-    "zh": {"firing": "告警", "resolved": "已恢复", "severity": "级别", "value": "当前值",
-           "threshold": "阈值", "since": "开始于", "more": "条告警未列出", "site": "现场",
-           "alerts": "条告警", "escalated": "已升级", "critical": "严重", "warning": "警告",
-           "info": "提示", "ended": "结束于", "repeat": "仍在告警"},
-}
+from shared.i18n import Catalogue
 
 _TITLE = "{{ t[status] }} · {{ firing|length + resolved|length }} {{ t.alerts }}{% if group_labels.site %} · {{ group_labels.site }}{% endif %}"
 _MARKDOWN = """\
 {%- for a in firing %}
-**{{ t[a.severity] if a.severity in t else a.severity }}** · {{ a.rule }}{% if a.escalated %} ({{ t.escalated }}){% endif %}
+**{{ t[a.severity] if a.severity in t else a.severity }}** · {{ a.rule_title }}{% if a.escalated %} ({{ t.escalated }}){% endif %}
 > {{ a.summary }}
 > {{ t.site }}: {{ a.site }}{% for k in ['queue', 'team', 'agent', 'campaign'] if a[k] %} · {{ a[k] }}{% endfor %}
 > {{ t.since }} {{ a.started_at[11:19] }}{% if a.value is not none %} · {{ t.value }} {{ '%g'|format(a.value) }}{% if a.threshold is not none %} ({{ t.threshold }} {{ '%g'|format(a.threshold) }}){% endif %}{% endif %}
 {% endfor %}
 {%- for a in resolved %}
-**{{ t.resolved }}** · {{ a.rule }}
+**{{ t.resolved }}** · {{ a.rule_title }}
 > {{ a.summary }}
 > {{ t.site }}: {{ a.site }}{% for k in ['queue', 'team', 'agent', 'campaign'] if a[k] %} · {{ a[k] }}{% endfor %} · {{ t.ended }} {{ a.updated_at[11:19] }}
 {% endfor %}
@@ -50,11 +44,11 @@ _MARKDOWN = """\
 _HTML = """\
 <h3>{{ title }}</h3>
 <table border="1" cellpadding="4" cellspacing="0">
-<tr><th>{{ t.severity }}</th><th>rule</th><th>{{ t.site }}</th><th>summary</th><th>{{ t.since }}</th></tr>
-{% for a in firing %}<tr><td>{{ t[a.severity] if a.severity in t else a.severity }}</td><td>{{ a.rule }}</td>\
-<td>{{ a.site }} {{ a.queue or a.team or a.agent or '' }}</td><td>{{ a.summary }}</td><td>{{ a.started_at }}</td></tr>
-{% endfor %}{% for a in resolved %}<tr><td>{{ t.resolved }}</td><td>{{ a.rule }}</td>\
-<td>{{ a.site }} {{ a.queue or a.team or a.agent or '' }}</td><td>{{ a.summary }}</td><td>{{ a.updated_at }}</td></tr>
+<tr><th>{{ t.severity }}</th><th>{{ t.rule }}</th><th>{{ t.site }}</th><th>{{ t.summary }}</th><th>{{ t.since }}</th></tr>
+{% for a in firing %}<tr><td>{{ t[a.severity] if a.severity in t else a.severity }}</td><td>{{ a.rule_title }}</td>\
+<td>{{ a.site }} {{ a.queue or a.team or a.agent or '' }}</td><td>{{ a.summary }}</td><td>{{ a.started_local }}</td></tr>
+{% endfor %}{% for a in resolved %}<tr><td>{{ t.resolved }}</td><td>{{ a.rule_title }}</td>\
+<td>{{ a.site }} {{ a.queue or a.team or a.agent or '' }}</td><td>{{ a.summary }}</td><td>{{ a.updated_local }}</td></tr>
 {% endfor %}</table>
 {% if truncated %}<p>… {{ truncated }} {{ t.more }}</p>{% endif %}"""
 
@@ -81,10 +75,20 @@ def check_template(source: str) -> None:
 
 
 class Templates:
-    """Compiled templates, cached by source."""
+    """Compiled templates, cached by source, and the message catalogue they render texts with
+    (the shell passes ``shared.i18n.load_catalogue()``; tests may pass their own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
         self._cache: dict[tuple[bool, str], Any] = {}
+        self._catalogue = catalogue
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            from shared.i18n import load_catalogue  # read once per process (catalogue.py)
+
+            self._catalogue = load_catalogue()
+        return self._catalogue
 
     def render(self, source: str, context: dict[str, Any], *, html: bool = False,
                fallback: str | None = None) -> str:

@@ -75,7 +75,7 @@ def payload_v4(note: Notification, receiver: Receiver, external_url: str) -> dic
 def render(note: Notification, receiver: Receiver, tpl: Templates, external_url: str) -> Message:
     custom = receiver.template("body")
     if custom is not None:
-        ctx = context(note, receiver, external_url)
+        ctx = context(note, receiver, external_url, templates=tpl)
         ctx["payload"] = payload_v4(note, receiver, external_url)
         body = tpl.render(custom, ctx)
         kind = "application/json" if body.lstrip().startswith(("{", "[")) else "text/plain; charset=utf-8"
