@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from services.api import (
+    error_texts,
     ops,
     report_pages,
     rest,
@@ -43,6 +44,7 @@ from services.api.runtime import ApiOptions, Runtime
 from services.api.state import LiveState, Skip
 from services.reports.store import ReportStore
 from shared.config import Settings
+from shared.i18n import load_catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +131,8 @@ def create_app(
     wallboard.mount(app)
     report_pages.mount(app)
     # outermost: token before body, body limit, nosniff (guard.py)
-    app.add_middleware(HttpGuard, auth=runtime.auth, max_body_bytes=settings.api_max_body_bytes)
+    app.add_middleware(HttpGuard, auth=runtime.auth, max_body_bytes=settings.api_max_body_bytes,
+                       language=settings.language)
     return app
 
 
@@ -268,6 +271,10 @@ async def _shutdown(runtime: Runtime, *tickers: asyncio.Task[None]) -> None:
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     """FastAPI's answer, except that a 405 lists in ``Allow`` every method the path has (Starlette
     names only those of the first route it matched, e.g. ``POST`` for ``/v1/silences``)."""
+    lang = await rest_i18n.reader_language(request, request.app.state.floorwatch)
+    detail = error_texts.translate(exc.detail, lang, load_catalogue())
+    if detail != exc.detail:  # the reader's language (issue 15); status and headers unchanged
+        exc = StarletteHTTPException(exc.status_code, detail, headers=exc.headers)
     if exc.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
         return await http_exception_handler(request, exc)
     allowed: set[str] = set()
@@ -280,11 +287,14 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """A readable ``detail`` string (what is wrong, where), plus FastAPI's structured ``errors``."""
+    """A readable ``detail`` string (what is wrong, where) in the reader's language, plus FastAPI's
+    structured ``errors`` (unchanged: English, for programs)."""
+    lang = await rest_i18n.reader_language(request, request.app.state.floorwatch)
+    cat = load_catalogue()
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {err.get('msg')}")
+        parts.append(error_texts.validation_part(where, str(err.get("type")), str(err.get("msg")), lang, cat))
     errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
     return JSONResponse({"detail": "; ".join(parts), "errors": errors},
                         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from shared.i18n import LANGS
+
 Role = Literal["admin", "supervisor", "wallboard"]
 ROLES: tuple[Role, ...] = ("admin", "supervisor", "wallboard")
 DIMENSIONS = ("sites", "teams", "queues")
@@ -92,6 +94,13 @@ class Principal:
         return self.role in ("admin", "supervisor")
 
 
+def check_language(language: str | None) -> str | None:
+    """A token's language: ``zh``, ``en`` or None (the site's default); anything else is refused."""
+    if language is None or language in LANGS:
+        return language
+    raise ValueError(f"unknown language {language!r}; use {' or '.join(LANGS)}")
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -114,19 +123,23 @@ class TokenInfo:
     revoked_at: dt.datetime | None = None
     # the credential key (sha256 hex) so that revocation can close that token's connections
     token_sha256: str = field(default="", repr=False, compare=False)
+    language: str | None = None  # zh | en: the token's reader's language (issue 15); None: the site's
 
     def to_json(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "role": self.role, "scope": self.scope.to_json(),
                 "created_at": self.created_at.isoformat(),
-                "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat()}
+                "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat(),
+                "language": self.language}
 
 
 @runtime_checkable
 class TokenAdmin(TokenStore, Protocol):
     """A token store that can also issue, list and revoke (the SQL store; the in-memory one)."""
 
-    async def create(self, name: str, role: Role, scope: Scope) -> tuple[TokenInfo, str]:
-        """A new token: its info and the token itself (the only time it is visible)."""
+    async def create(self, name: str, role: Role, scope: Scope, language: str | None = None
+                     ) -> tuple[TokenInfo, str]:
+        """A new token: its info and the token itself (the only time it is visible); ``language``
+        (zh | en) is its reader's: pages, reports and error texts follow it."""
         ...
 
     async def list_tokens(self, *, include_revoked: bool = False) -> list[TokenInfo]: ...
@@ -165,7 +178,7 @@ class InMemoryTokenStore:
         digest = hash_token(token)
         self._by_hash[digest] = principal
         info = TokenInfo(len(self._infos) + 1, principal.name, principal.role, principal.scope, _utcnow(),
-                         token_sha256=digest)
+                         token_sha256=digest, language=principal.language)
         self._infos[info.id] = info
         return info
 
@@ -175,9 +188,11 @@ class InMemoryTokenStore:
     async def lookup(self, token_sha256: str) -> Principal | None:
         return self._by_hash.get(token_sha256)
 
-    async def create(self, name: str, role: Role, scope: Scope) -> tuple[TokenInfo, str]:
+    async def create(self, name: str, role: Role, scope: Scope, language: str | None = None
+                     ) -> tuple[TokenInfo, str]:
         token = new_token()
-        return self.add(token, Principal(check_role(role), scope, name)), token
+        principal = Principal(check_role(role), scope, name, language=check_language(language))
+        return self.add(token, principal), token
 
     async def list_tokens(self, *, include_revoked: bool = False) -> list[TokenInfo]:
         return [i for i in self._infos.values() if include_revoked or i.revoked_at is None]
@@ -210,7 +225,7 @@ class Authenticator:
         found = await self.store.lookup(digest)
         if found is None:
             return None
-        return Principal(found.role, found.scope, found.name, key=digest)
+        return Principal(found.role, found.scope, found.name, key=digest, language=found.language)
 
     async def still_valid(self, key: str) -> bool:
         """Whether the credential with this key (sha256 hex) is still accepted (not revoked)."""

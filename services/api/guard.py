@@ -19,7 +19,9 @@ from typing import Any
 
 import orjson
 
-from services.api.auth import Authenticator, bearer_token
+from services.api.auth import Authenticator, Principal, bearer_token
+from services.api.error_texts import translate
+from shared.i18n import choose_language, load_catalogue
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,10 +36,12 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 class HttpGuard:
-    def __init__(self, app: ASGIApp, auth: Authenticator, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, auth: Authenticator, max_body_bytes: int, language: str | None = None
+                 ) -> None:
         self.app = app
         self.auth = auth
         self.max_body_bytes = max_body_bytes
+        self.language = language  # the site default for the answers' detail (error_texts.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,23 +58,34 @@ class HttpGuard:
             await send(message)
 
         headers = {k.lower(): v for k, v in scope.get("headers", ())}
+        principal: Principal | None = None
+
+        def said(detail: str) -> str:  # the reader's language: token's, site's, browser's
+            lang = choose_language(
+                page=_query_value(scope.get("query_string", b""), "lang"),
+                token=principal.language if principal is not None else None,
+                site=self.language,
+                accept=headers.get(b"accept-language", b"").decode("latin-1") or None,
+            )
+            return str(translate(detail, lang, load_catalogue()))
+
         length = _content_length(headers)
         if length is None and b"transfer-encoding" not in headers:
             await self.app(scope, receive, send_nosniff)  # no body: nothing to guard
             return
         if scope.get("path", "").startswith("/v1/"):
-            query = _query_token(scope.get("query_string", b""))
+            query = _query_value(scope.get("query_string", b""), "token")
             raw = bearer_token(headers.get(b"authorization", b"").decode("latin-1") or None, query)
             principal = await self.auth.authenticate(raw)
             if principal is None:
                 challenge = "Bearer" if raw is None else 'Bearer error="invalid_token"'
-                await _answer(send_nosniff, 401, MISSING_TOKEN if raw is None else INVALID_TOKEN,
+                await _answer(send_nosniff, 401, said(MISSING_TOKEN if raw is None else INVALID_TOKEN),
                               [(b"www-authenticate", challenge.encode())])
                 return
             scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         limit = self.max_body_bytes
         if length is not None and length > limit:
-            await _answer(send_nosniff, 413, _too_large(limit))
+            await _answer(send_nosniff, 413, said(_too_large(limit)))
             return
         seen = 0
         refused = False
@@ -87,7 +102,7 @@ class HttpGuard:
                 if seen > limit:
                     refused = True
                     if not started:
-                        await _answer(send_nosniff, 413, _too_large(limit))
+                        await _answer(send_nosniff, 413, said(_too_large(limit)))
                     return {"type": "http.disconnect"}
             return message
 
@@ -113,10 +128,10 @@ def _content_length(headers: dict[bytes, bytes]) -> int | None:
     return length if length > 0 else None
 
 
-def _query_token(query: bytes) -> str | None:
+def _query_value(query: bytes, name: str) -> str | None:
     from urllib.parse import parse_qs
 
-    values = parse_qs(query.decode("latin-1"), keep_blank_values=False).get("token")
+    values = parse_qs(query.decode("latin-1"), keep_blank_values=False).get(name)
     return values[-1] if values else None
 
 

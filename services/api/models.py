@@ -80,6 +80,10 @@ class TokenIn(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
     role: Literal["admin", "supervisor", "wallboard"]
     scope: ScopeIn = Field(default_factory=dict)
+    language: Literal["zh", "en"] | None = Field(
+        default=None,
+        description="its reader's language; default: the site's (FLOORWATCH_LANGUAGE), then the browser's",
+    )
 
 
 class TokenOut(BaseModel):
@@ -89,6 +93,7 @@ class TokenOut(BaseModel):
     scope: dict[str, list[str] | None]
     created_at: str
     revoked_at: str | None
+    language: str | None = None
 
 
 class TokenCreated(TokenOut):

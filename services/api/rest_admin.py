@@ -45,7 +45,7 @@ async def create_token(body: TokenIn, runtime: RuntimeDep, principal: AdminDep, 
     if body.role == "admin" and scope != Scope():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "an admin token cannot be scoped: give "
                             "it no scope, or make it a supervisor token")
-    info, token = await store.create(body.name, body.role, scope)
+    info, token = await store.create(body.name, body.role, scope, body.language)
     await commands.audit(runtime, principal, "token.create", str(info.id), rid=commands.request_id(),
                          detail=_detail(info))
     return json_response({**info.to_json(), "token": token}, status.HTTP_201_CREATED)

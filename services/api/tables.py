@@ -28,6 +28,8 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # zh | en: its reader's language (issue 15); NULL: the site's default, then the browser's
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class AuditRow(Base):

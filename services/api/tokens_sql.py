@@ -11,7 +11,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.api.auth import Principal, Role, Scope, TokenInfo, check_role, hash_token, new_token
+from services.api.auth import (
+    Principal,
+    Role,
+    Scope,
+    TokenInfo,
+    check_language,
+    check_role,
+    hash_token,
+    new_token,
+)
 from services.api.tables import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -42,7 +51,7 @@ class SqlTokenStore:
         if row is None:
             return None
         info = self._info(row)
-        return None if info is None else Principal(info.role, info.scope, info.name)
+        return None if info is None else Principal(info.role, info.scope, info.name, language=info.language)
 
     @staticmethod
     def _info(row: ApiToken) -> TokenInfo | None:
@@ -55,15 +64,17 @@ class SqlTokenStore:
         created = _aware(row.created_at)
         assert created is not None
         return TokenInfo(row.id, row.name, role, scope, created, _aware(row.revoked_at),
-                         token_sha256=row.token_sha256)
+                         token_sha256=row.token_sha256, language=row.language)
 
-    async def create(self, name: str, role: Role, scope: Scope) -> tuple[TokenInfo, str]:
+    async def create(self, name: str, role: Role, scope: Scope, language: str | None = None
+                     ) -> tuple[TokenInfo, str]:
         """A new token: its info and the token itself (the only time it is visible)."""
         role = check_role(role)
+        language = check_language(language)
         token = new_token()
         payload: dict[str, Any] = {k: v for k, v in scope.to_json().items() if v is not None}
         row = ApiToken(name=name, role=role, scope=payload, token_sha256=hash_token(token),
-                       created_at=self._clock())
+                       created_at=self._clock(), language=language)
         async with self._sessions() as db, db.begin():
             db.add(row)
             await db.flush()

@@ -21,7 +21,7 @@ LOCALES: Final = Path(__file__).parent / "locales"
 DOMAIN: Final = "floorwatch"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per process
 class Catalogue:
     """Every text per language: ``texts[lang][key]``."""
 

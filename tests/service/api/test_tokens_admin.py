@@ -282,3 +282,26 @@ def test_cli_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[st
             await engine.dispose()
 
     assert asyncio.run(audit_actions()) == [("token.revoke", "cli"), ("token.create", "cli")]
+
+
+def test_cli_creates_a_token_with_its_readers_language(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """``--language zh``: kept in the database (migration 0007) and carried by the principal, so the
+    pages and error texts of that token speak Chinese (issue 15)."""
+    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    upgrade(db)
+    assert _cli(db, "tokens", "create", "tv-zh", "--role", "wallboard", "--language", "zh", "--json") == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["language"] == "zh"
+    with pytest.raises((SystemExit, argparse.ArgumentError)):  # argparse refuses it
+        _cli(db, "tokens", "create", "tv-x", "--role", "wallboard", "--language", "fr")
+
+    async def lookup() -> object:
+        engine = make_engine(db)
+        try:
+            return await SqlTokenStore(sessions(engine)).lookup(hash_token(created["token"]))
+        finally:
+            await engine.dispose()
+
+    principal = asyncio.run(lookup())
+    assert getattr(principal, "language", None) == "zh"
