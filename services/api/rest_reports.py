@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from services.api.auth import Principal
 from services.api.deps import PrincipalDep, RuntimeDep, WriterDep
 from services.api.models import errors
 from services.api.rest import check_site, json_response
+from services.api.rest_i18n import reader_language
 from services.api.runtime import Runtime
 from services.api.scoping import alert_visible, filter_floor
 from services.reports.core import handover as ho
@@ -166,20 +167,22 @@ async def handover_doc(runtime: Runtime, principal: Principal, site: str, shift:
 
 @router.get("/handover", summary="The shift handover of a site (JSON or PDF)", tags=["reports"])
 async def get_handover(
+    request: Request,
     runtime: RuntimeDep,
     principal: PrincipalDep,
     site: Annotated[str, Query(max_length=64)],
     shift: Annotated[str, Query(max_length=64)],
     day: Annotated[str | None, Query(description="local date the shift starts on, YYYY-MM-DD")] = None,
     format: Annotated[Literal["json", "pdf"], Query()] = "json",
-    lang: Annotated[Literal["en", "zh"], Query()] = "en",
+    lang: Annotated[Literal["en", "zh"] | None, Query(description="default: the reader's language")] = None,
 ) -> Response:
     check_site(principal, site)
     store = _store(runtime)
     the_day = _day(day, "day", store.config.calendar(site).local(runtime.clock()).date())
     doc = await handover_doc(runtime, principal, site, shift, the_day)
     if format == "pdf":
-        return Response(handover_pdf(doc, lang), media_type="application/pdf", headers={
+        chosen = lang or await reader_language(request, runtime, principal)
+        return Response(handover_pdf(doc, chosen), media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="handover_{site}_{shift}_{the_day}.pdf"'})
     return json_response(doc)
 

@@ -1,11 +1,12 @@
 // The shift handover: /handover?token=…&site=…&shift=…&day=YYYY-MM-DD&lang=zh|en
-(function () {
+(async function () {
   "use strict";
   const params = new URLSearchParams(location.search);
   const token = params.get("token") || "";
-  const lang = (params.get("lang") === "zh" || params.get("lang") === "en") ? params.get("lang")
-    : ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
-  const T = window.FW_REPORT_I18N[lang];
+  // the language: ?lang= > the token's > the site default > the browser's (GET /v1/i18n decides)
+  const asked = params.get("lang");
+  const lang = await window.FW_MSG.load(token, asked).catch(() => (asked === "zh" ? "zh" : "en"));
+  const T = window.FW_MSG.labels(lang, "report.");
   const t = (k) => T[k] || k;
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.getElementById("title").textContent = t("handover");

@@ -1,12 +1,14 @@
 // One page for the seven reports: /reports/{name}?token=…&lang=zh|en&from=…&to=…&site=…
 // The filters are the URL's query, so a link can be shared; "Apply" rewrites the URL.
-(function () {
+(async function () {
   "use strict";
   const name = decodeURIComponent(location.pathname.split("/")[2] || "");
   const params = new URLSearchParams(location.search);
   const token = params.get("token") || "";
-  const lang = pick(params.get("lang"));
-  const T = window.FW_REPORT_I18N[lang];
+  // the language: ?lang= > the token's > the site default > the browser's (GET /v1/i18n decides);
+  // the labels are the catalogue's report.* texts (shared/i18n/locales)
+  const lang = await window.FW_MSG.load(token, params.get("lang")).catch(() => pick(params.get("lang")));
+  const T = window.FW_MSG.labels(lang, "report.");
   const FILTERS = ["from", "to", "site", "project", "queue", "team", "agent", "interval"];
   const t = (k, vars) => (T[k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v]);
   // columns shown per report (every row field is in the CSV / XLSX downloads)

@@ -130,3 +130,28 @@ async def test_a_chinese_summary_template_shows_on_the_zh_wallboard(
     await expect(zh.locator("li.alert-resolved li.alert-member")).to_have_text([RESOLVED_ZH])
     await zh.close()
     await en.close()
+
+
+async def test_a_tokens_language_comes_before_the_browsers(
+    feed: QueueFeed, server: LiveServer, browser: Any  # noqa: F811 - fixture
+) -> None:
+    """A zh token on an English browser: the wallboard and the report pages speak Chinese;
+    ``?lang=en`` still switches one page to English."""
+    import httpx
+    from playwright.async_api import expect
+
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        r = await http.post("/v1/tokens", headers={"Authorization": f"Bearer {ADMIN}"},
+                            json={"name": "tv-zh", "role": "wallboard", "language": "zh"})
+    token = r.json()["token"]
+    ctx = await browser.new_context(locale="en-US")
+    tab = await ctx.new_page()
+    assert await tab.evaluate("navigator.language") == "en-US"
+    await tab.goto(f"{server.url}/wallboard?token={token}")
+    await expect(tab.locator("#title")).to_have_text("现场监控")
+    await expect(tab.locator("html")).to_have_attribute("lang", "zh-CN")
+    await tab.goto(f"{server.url}/wallboard?token={token}&lang=en")
+    await expect(tab.locator("#title")).to_have_text("Floorwatch")
+    await tab.goto(f"{server.url}/reports/staff-performance?token={token}")
+    await expect(tab.locator("#title")).to_have_text("员工绩效日报")
+    await ctx.close()
