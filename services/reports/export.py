@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shared.i18n import load_catalogue, render_message
+
 CJK_FONTS = (  # a CJK TrueType font of the system (scripts/system-deps.sh installs WenQuanYi)
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
@@ -88,6 +90,7 @@ def handover_pdf(doc: dict[str, Any], lang: str = "en") -> bytes:
     from fpdf import FPDF
 
     L = LABELS.get(lang, LABELS["en"])
+    cat = load_catalogue()
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
@@ -122,7 +125,10 @@ def handover_pdf(doc: dict[str, Any], lang: str = "en") -> bytes:
         items = doc["alerts"][part]
         text(f"{L[part]}: {len(items)}", 11)
         for a in items:
-            line = f"  [{a.get('severity')}] {a.get('rule')} {a.get('summary') or ''}"
+            said = render_message(a.get("message"), lang, cat, str(a.get("summary") or ""))
+            rule = cat.get(lang, f"term.rule.{a.get('rule')}") or a.get("rule")
+            sev = cat.get(lang, f"wallboard.{a.get('severity')}") or a.get("severity")
+            line = f"  [{sev}] {rule} {said}"
             if part == "acknowledged" and a.get("ack"):
                 ack = a["ack"]
                 line += f" - {L['by']} {ack.get('by')} {ack.get('at')} {ack.get('note') or ''}"

@@ -45,7 +45,10 @@
       const ul = document.createElement("ul");
       for (const a of doc.alerts[part]) {
         const li = document.createElement("li");
-        li.textContent = "[" + a.severity + "] " + a.rule + " — " + (a.summary || "") + (a.ack ? " ✓ " + a.ack.by + " " + a.ack.at.slice(11, 16) + (a.ack.note ? " “" + a.ack.note + "”" : "") : "");
+        // the alert's text and names in the reader's language (its English summary if it has no message)
+        const sev = window.FW_MSG.get(lang, "wallboard." + a.severity) || a.severity;
+        const rule = window.FW_MSG.get(lang, "term.rule." + a.rule) || a.rule;
+        li.textContent = "[" + sev + "] " + rule + " — " + window.FW_MSG.render(a.message, lang, a.summary || "") + (a.ack ? " ✓ " + a.ack.by + " " + a.ack.at.slice(11, 16) + (a.ack.note ? " “" + a.ack.note + "”" : "") : "");
         ul.appendChild(li);
       }
       box.appendChild(ul);

@@ -58,6 +58,7 @@ def shift_alerts(transitions: Iterable[Mapping[str, Any]], start: dt.datetime,
     def brief(t: Mapping[str, Any]) -> dict[str, Any]:
         return {"fingerprint": t["fingerprint"], "rule": t.get("rule"), "severity": t.get("severity"),
                 "state": t.get("state"), "scope": t.get("scope"), "summary": t.get("summary"),
+                "message": t.get("message"),  # the summary per language (docs/wire.md)
                 "started_at": t.get("started_at"), "ack": t.get("ack")}
 
     return {

@@ -182,11 +182,14 @@ async def test_handover_alerts_raised_acknowledged_and_open(db_url: str) -> None
                "state": state, "previous": previous, "scope": {"site": "bj-01", "queue": queue},
                "summary": f"summary {fp}", "started_at": at, "updated_at": at, "event_time": at, "ack": ack,
                "transition_id": f"{fp}:{n}"}
+        if fp == "fp-b":  # a transition with its summary per language (issue 15); the others have none
+            doc |= {"rule": "no-agents-available", "message": message}
         return {"transition_id": f"{fp}:{n}", "fingerprint": fp, "rule": doc["rule"], "kind": "threshold",
                 "severity": "warning", "state": state, "site": "bj-01", "scope": doc["scope"],
                 "event_time": dt.datetime.fromisoformat(at), "payload": orjson.dumps(doc).decode(),
                 "recorded_at": dt.datetime.now(dt.UTC)}
 
+    message = {"key": "alert.no-agents-available.firing", "params": {"queue": "vip"}}
     rows = [
         tr("fp-old", 1, "firing", "pending", "2026-11-30T07:00:00+08:00", "sales"),  # before, still open
         tr("fp-a", 1, "firing", "pending", "2026-11-30T09:00:00+08:00", "sales"),
@@ -213,6 +216,15 @@ async def test_handover_alerts_raised_acknowledged_and_open(db_url: str) -> None
             mine = (await c.get(q, headers={"Authorization": f"Bearer {SUP_SALES}"})).json()["alerts"]
             assert [a["fingerprint"] for a in mine["raised"]] == ["fp-a"]
             assert [a["fingerprint"] for a in mine["open"]] == ["fp-old"]
+            b = next(a for a in doc["raised"] if a["fingerprint"] == "fp-b")
+            assert b["message"] == message and b["summary"] == "summary fp-b"
+            # the PDF in the reader's language (no lang=: the browser's here): the alert's Chinese text
+            pdf = await c.get(q + "&format=pdf", headers={**AUTH, "Accept-Language": "zh-CN,zh"})
+            if shutil.which("pdftotext") is None:
+                unavailable("pdftotext (poppler-utils) is not installed: scripts/system-deps.sh installs it")
+            text = (await asyncio.to_thread(lambda: subprocess.run(
+                ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout)).decode()
+            assert "无空闲坐席 vip：有来电排队，但没有空闲坐席" in text and "summary fp-a" in text
     finally:
         async with engine.begin() as conn:
             from sqlalchemy import delete
