@@ -90,6 +90,19 @@
     }
     return out;
   }
+  // Times in the site's time: an ISO time as the engine writes it carries the site's UTC offset;
+  // shown with that offset (not the browser's zone) in the reader's locale.
+  function offsetOf(iso) {
+    const m = /([+-])(\d\d):?(\d\d)$/.exec(String(iso || ""));
+    return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : (/Z$/.test(String(iso)) ? 0 : null);
+  }
+  function siteTime(when, offsetMin, lang, options) {
+    const ms = typeof when === "number" ? when : Date.parse(when);
+    if (isNaN(ms)) return DASH;
+    const locale = lang === "zh" ? "zh-CN" : "en-GB";
+    if (offsetMin === null || offsetMin === undefined) return new Date(ms).toLocaleTimeString(locale, options);
+    return new Date(ms + offsetMin * 60000).toLocaleTimeString(locale, { ...(options || {}), timeZone: "UTC" });
+  }
   async function load(token, asked) {
     const q = asked ? "?lang=" + encodeURIComponent(asked) : "";
     const headers = token ? { Authorization: "Bearer " + token } : {};
@@ -100,5 +113,5 @@
     cat.language = body.language;
     return body.language;
   }
-  window.FW_MSG = { load, render, text, duration, labels, get, language: () => cat.language };
+  window.FW_MSG = { load, render, text, duration, labels, get, offsetOf, siteTime, language: () => cat.language };
 })();

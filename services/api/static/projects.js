@@ -12,9 +12,9 @@
   }
   function num(x) { return x === null || x === undefined ? "–" : String(Math.round(x)); }
   function share(x, of) { return of > 0 ? Math.max(0, Math.min(100, (x / of) * 100)) : 0; }
+  // the site's time (the offset the engine wrote), in the reader's locale
   function hhmm(iso, lang) {
-    const d = new Date(iso);
-    return isNaN(d) ? "–" : d.toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+    return window.FW_MSG.siteTime(iso, window.FW_MSG.offsetOf(iso), lang, { hour: "2-digit", minute: "2-digit" });
   }
 
   // One project: title, done / target, % of plan, a bar with the plan-now marker, how to recover.

@@ -403,7 +403,10 @@
     else if (state.retryAt) conn.textContent = t("reconnecting", { s: Math.max(0, Math.ceil((state.retryAt - now) / 1000)) });
     else conn.textContent = t("connecting");
     conn.dataset.state = state.ws && state.ws.readyState === WebSocket.OPEN ? "open" : "closed";
-    document.getElementById("clock").textContent = new Date().toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB");
+    // the site's time (its UTC offset from the latest floor snapshot), not the browser's zone
+    const first = Object.values(state.floors)[0];
+    const clock = document.getElementById("clock");
+    clock.textContent = window.FW_MSG.siteTime(Date.now(), first ? window.FW_MSG.offsetOf(first.as_of) : null, lang);
   }
 
   let pending = false;

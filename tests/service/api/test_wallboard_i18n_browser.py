@@ -155,3 +155,29 @@ async def test_a_tokens_language_comes_before_the_browsers(
     await tab.goto(f"{server.url}/reports/staff-performance?token={token}")
     await expect(tab.locator("#title")).to_have_text("员工绩效日报")
     await ctx.close()
+
+
+async def test_the_clock_and_project_times_are_the_sites_not_the_browsers(
+    feed: QueueFeed, server: LiveServer, browser: Any  # noqa: F811 - fixture
+) -> None:
+    """A browser in New York watching a Beijing floor (snapshots at +08:00): the clock shows
+    Beijing time, in the reader's locale."""
+    import datetime as dt
+
+    from playwright.async_api import expect
+
+    from . import samples
+
+    feed.floor(samples.floor("bj-01"))  # as_of 2026-11-28T09:15:00+08:00
+    await feed.drained()
+    ctx = await browser.new_context(locale="en-US", timezone_id="America/New_York")
+    tab = await ctx.new_page()
+    await tab.goto(f"{server.url}/?token={ADMIN}&lang=zh")
+    clock = tab.locator("#clock")
+    await expect(clock).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+    beijing = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
+    text = await clock.inner_text()
+    shown = dt.datetime.combine(beijing.date(), dt.time.fromisoformat(text), beijing.tzinfo)
+    gap = abs((shown - beijing).total_seconds())
+    assert min(gap, 86400 - gap) < 120, (text, beijing.isoformat())  # New York is 13 h off
+    await ctx.close()
