@@ -16,7 +16,7 @@ from services.api import admin_cli
 from services.api.app import revalidate
 from services.api.audit import AuditEntry, AuditQuery
 from services.api.audit_sql import SqlAuditLog
-from services.api.auth import Authenticator, Scope, hash_token
+from services.api.auth import Authenticator, Principal, Scope, hash_token
 from services.api.tokens_sql import SqlTokenStore
 from shared.db import make_engine, sessions
 from shared.migrate import upgrade
@@ -248,6 +248,15 @@ def _cli(db: str, *argv: str) -> int:
     return int(args.func(args))
 
 
+async def _lookup(db: str, token: str) -> Principal | None:
+    """The principal of ``token`` in database ``db``, as the API would find it."""
+    engine = make_engine(db)
+    try:
+        return await SqlTokenStore(sessions(engine)).lookup(hash_token(token))
+    finally:
+        await engine.dispose()
+
+
 def test_cli_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     upgrade(db)
@@ -260,16 +269,9 @@ def test_cli_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert _cli(db, "tokens", "create", "boss", "--role", "admin", "--sites", "bj-01") == 2
     assert "cannot be scoped" in capsys.readouterr().err
 
-    async def lookup() -> object:
-        engine = make_engine(db)
-        try:
-            return await SqlTokenStore(sessions(engine)).lookup(hash_token(created["token"]))
-        finally:
-            await engine.dispose()
-
-    assert asyncio.run(lookup()) is not None
+    assert asyncio.run(_lookup(db, created["token"])) is not None
     assert _cli(db, "tokens", "revoke", str(created["id"])) == 0
-    assert asyncio.run(lookup()) is None
+    assert asyncio.run(_lookup(db, created["token"])) is None
     assert _cli(db, "tokens", "revoke", str(created["id"])) == 1
     assert "no active token" in capsys.readouterr().err
 
@@ -296,12 +298,5 @@ def test_cli_creates_a_token_with_its_readers_language(tmp_path: Path,
     with pytest.raises((SystemExit, argparse.ArgumentError)):  # argparse refuses it
         _cli(db, "tokens", "create", "tv-x", "--role", "wallboard", "--language", "fr")
 
-    async def lookup() -> object:
-        engine = make_engine(db)
-        try:
-            return await SqlTokenStore(sessions(engine)).lookup(hash_token(created["token"]))
-        finally:
-            await engine.dispose()
-
-    principal = asyncio.run(lookup())
-    assert getattr(principal, "language", None) == "zh"
+    principal = asyncio.run(_lookup(db, created["token"]))
+    assert principal is not None and principal.language == "zh"
