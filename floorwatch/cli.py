@@ -447,13 +447,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 # -- tools -------------------------------------------------------------------------------------
 def cmd_rules_check(args: argparse.Namespace) -> int:
     from services.alerts.core.rules.reader import RulesError
+    from shared.i18n import load_catalogue, patterns
+
+    # the problems in the reader's language: --lang, else FLOORWATCH_LANGUAGE (issue 15)
+    lang = args.lang or Settings().language or "en"
+    cat = load_catalogue()
+
+    def said(text: str) -> str:
+        return patterns.translate(text, lang, cat, "rules_error.")
 
     try:
         ruleset = load_ruleset(args.file)
     except RulesError as exc:
         for line, message in exc.errors:
-            print(f"{args.file}:{line}: {message}", file=sys.stderr)
-        print(f"{args.file}: {len(exc.errors)} error(s); not loaded", file=sys.stderr)
+            print(f"{args.file}:{line}: {said(message)}", file=sys.stderr)
+        print(said(f"{args.file}: {len(exc.errors)} error(s); not loaded"), file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
@@ -461,7 +469,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         print(f"{args.file}: not UTF-8 text ({exc.reason} at byte {exc.start}); not loaded", file=sys.stderr)
         return 1
-    print(f"{args.file}: OK, {len(ruleset.rules)} rule(s)")
+    print(said(f"{args.file}: OK, {len(ruleset.rules)} rule(s)"))
     return 0
 
 
@@ -747,6 +755,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="rules files").add_subparsers(dest="rules_command", required=True)
     p = rules.add_parser("check", help="validate a rules file; every error with its line")
     p.add_argument("file", type=Path)
+    p.add_argument("--lang", choices=("zh", "en"),
+                   help="the errors' language (default: FLOORWATCH_LANGUAGE, else en)")
     _tool_log_level(p)
     p.set_defaults(func=cmd_rules_check)
 

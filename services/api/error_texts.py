@@ -10,44 +10,19 @@ as they are for programs. A detail no entry recognises is left in English.
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Any
 
-from shared.i18n import Catalogue, render_text
-from shared.i18n.render import PLACEHOLDER
+from shared.i18n import Catalogue, patterns, render_text
 
 PREFIX = "error."
-VALIDATION = "error.validation."  # pydantic's error types (the 422's errors[].type)
-
-
-@functools.cache
-def _patterns(cat: Catalogue) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    out = []
-    for key, text in cat.texts["en"].items():
-        if not key.startswith(PREFIX) or key.startswith(VALIDATION):
-            continue
-        parts, last = [], 0
-        for m in PLACEHOLDER.finditer(text):
-            parts.append(re.escape(text[last : m.start()]))
-            parts.append(f"(?P<{m.group(1)}>.*?)")
-            last = m.end()
-        parts.append(re.escape(text[last:]))
-        out.append((key, re.compile("".join(parts), re.DOTALL)))
-    # the longest English texts first: a specific one wins over a shorter, more general one
-    return tuple(sorted(out, key=lambda kp: -len(cat.texts["en"][kp[0]])))
+VALIDATION = "validation."  # pydantic's error types (the 422's errors[].type)
 
 
 def translate(detail: Any, lang: str, cat: Catalogue) -> Any:
     """``detail`` in ``lang`` when it is a text the catalogue knows; else unchanged."""
-    if lang == "en" or not isinstance(detail, str) or len(detail) > 2000:
+    if not isinstance(detail, str):
         return detail
-    for key, pattern in _patterns(cat):
-        m = pattern.fullmatch(detail)
-        if m is not None:
-            zh = cat.texts.get(lang, {}).get(key)
-            return detail if zh is None else render_text(zh, m.groupdict(), lang, cat)
-    return detail
+    return patterns.translate(detail, lang, cat, PREFIX)
 
 
 def validation_part(where: str, error_type: str, msg: str, lang: str, cat: Catalogue) -> str:
@@ -56,5 +31,5 @@ def validation_part(where: str, error_type: str, msg: str, lang: str, cat: Catal
     if lang == "en":
         return f"{where}: {msg}"
     what = cat.texts.get(lang, {}).get(VALIDATION + error_type)
-    template = cat.get(lang, "error.validation") or "{where}: {what}"
+    template = cat.get(lang, "validation") or "{where}: {what}"
     return render_text(template, {"where": where, "what": what or msg}, lang, cat)

@@ -8,6 +8,7 @@ language.
 * ``choice.py`` picks the language: the token's, the site's, the browser's, in that order.
 """
 
+from . import patterns
 from .catalogue import LANGS, Catalogue, load_catalogue
 from .choice import choose_language, from_accept_language
 from .render import local_time, render_message, render_text
@@ -19,6 +20,7 @@ __all__ = [
     "from_accept_language",
     "load_catalogue",
     "local_time",
+    "patterns",
     "render_message",
     "render_text",
 ]
