@@ -36,7 +36,8 @@ def add_token_commands(subparsers: Any) -> None:
     p.add_argument("--role", required=True, choices=ROLES)
     for dim in ("sites", "teams", "queues"):
         p.add_argument(f"--{dim}", metavar="A,B", help=f"limit the token to these {dim} (default: all)")
-    p.add_argument("--language", choices=("zh", "en"),
+    # not the site default (Settings.language): this token's own, hence its own dest
+    p.add_argument("--language", dest="token_language", choices=("zh", "en"),
                    help="its reader's language (default: the site's FLOORWATCH_LANGUAGE, then the browser's)")
     _common(p)
     p.set_defaults(func=lambda args: _run(_create(args)))
@@ -95,7 +96,7 @@ async def _create(args: argparse.Namespace) -> int:
         return 2
 
     async def job(store: SqlTokenStore, audit: SqlAuditLog) -> int:
-        info, token = await store.create(args.name, role, scope, args.language)
+        info, token = await store.create(args.name, role, scope, args.token_language)
         await _record(audit, "token.create", info)
         if args.json:
             print(json.dumps({**info.to_json(), "token": token}))
