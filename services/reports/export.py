@@ -71,26 +71,12 @@ def to_xlsx(title: str, rows: Sequence[dict[str, Any]], meta: dict[str, Any]) ->
     return buf.getvalue()
 
 
-LABELS = {
-    "en": {"title": "Shift handover", "site": "Site", "shift": "Shift", "day": "Day", "kpis": "KPIs",
-           "target": "target", "met": "met", "missed": "missed", "alerts": "Alerts", "raised": "raised",
-           "acknowledged": "acknowledged", "open": "still open", "projects": "Projects behind plan",
-           "needed": "needed per hour", "follow_ups": "Follow-ups due next shift", "note": "Note",
-           "none": "none", "by": "by"},
-    "zh": {"title": "交接班报告", "site": "现场", "shift": "班次", "day": "日期", "kpis": "关键指标",
-           "target": "目标", "met": "达标", "missed": "未达标", "alerts": "告警", "raised": "新增",
-           "acknowledged": "已确认", "open": "未关闭", "projects": "落后于计划的项目",
-           "needed": "每小时需完成", "follow_ups": "下一班次到期的回访", "note": "交班留言",
-           "none": "无", "by": "确认人"},
-}
-
-
 def handover_pdf(doc: dict[str, Any], lang: str = "en") -> bytes:
     """A plain, printable PDF of the handover (text a PDF reader and ``pdftotext`` read back)."""
     from fpdf import FPDF
 
-    L = LABELS.get(lang, LABELS["en"])
     cat = load_catalogue()
+    L = cat.prefixed(lang if lang in cat.texts else "en", "handover_pdf.")  # the catalogue's (shared/i18n)
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
@@ -101,7 +87,7 @@ def handover_pdf(doc: dict[str, Any], lang: str = "en") -> bytes:
     else:  # no CJK font on this machine: Latin-1 text only
         family = "helvetica"
         lang = "en"
-        L = LABELS["en"]
+        L = cat.prefixed("en", "handover_pdf.")
 
     def text(s: str, size: int = 10) -> None:
         pdf.set_font(family, size=size)
