@@ -30,8 +30,10 @@
     T = window.FW_MSG.labels(lang, "wallboard.");
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
     document.documentElement.dataset.lang = lang;
-    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = T[el.dataset.i18n]; });
-    document.title = T.title;
+    document.querySelectorAll("[data-i18n]").forEach((el) => {
+      if (T[el.dataset.i18n] !== undefined) el.textContent = T[el.dataset.i18n];  // else the page's English
+    });
+    if (T.title !== undefined) document.title = T.title;
   }
   // an alert's text in the reader's language: its message, else (an old transition) its summary
   function said(a) { return window.FW_MSG.render(a.message, lang, a.summary); }
@@ -425,12 +427,17 @@
     });
   }
 
-  async function start() {
+  // the catalogue: until it arrives (a failed fetch is retried), the page's own English stands
+  async function loadLanguage() {
     try {
       useLanguage(await window.FW_MSG.load(token, params.get("lang")));
+      render();
     } catch (e) {
-      useLanguage(params.get("lang") === "zh" ? "zh" : "en");  // the HTML's English frame stays
+      setTimeout(loadLanguage, 5000);
     }
+  }
+  async function start() {
+    await loadLanguage();
     setInterval(() => { tickAgents(); renderStatus(); }, 250);
     setInterval(() => { if (state.ws && !state.fatal) loadRules(); }, 60000);
     renderStatus();
