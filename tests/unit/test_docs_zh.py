@@ -2,8 +2,9 @@
 
 ``docs/zh-CN/rules.md`` and ``docs/zh-CN/metrics.md`` are translations of ``docs/rules.md`` and
 ``docs/metrics.md``: the same headings (count, levels, order, the code spans in them), the same fenced
-code blocks (count and text: code is not translated), and every inline code span of an English section
-(metric names, keys, formulas) present in the matching Chinese section. ``README.zh-CN.md`` gives the two
+code blocks (count and text: code is not translated), per section the same number of table rows and
+list items, and every inline code span of an English section (metric names, keys, formulas) present in
+the matching Chinese section. ``README.zh-CN.md`` gives the two
 commands, and every ``floorwatch …`` command line in it is one the project's own CLI parser accepts.
 """
 
@@ -75,6 +76,14 @@ def parse(text: str) -> Page:
     return Page(sections, fences)
 
 
+def table_rows(section: Section) -> int:
+    return sum(1 for line in section.lines if line.lstrip().startswith("|"))
+
+
+def list_items(section: Section) -> int:
+    return sum(1 for line in section.lines if re.match(r"\s*([*+-]|\d+\.) ", line))
+
+
 def structure_problems(english: str, chinese: str) -> list[str]:
     """What differs between an English page and its Chinese version; [] when they are in step."""
     en, zh = parse(english), parse(chinese)
@@ -88,6 +97,9 @@ def structure_problems(english: str, chinese: str) -> list[str]:
             problems.append(f"heading {i} {e.title!r}: level {e.level} in English, {z.level} in Chinese")
         if e.code != z.code:
             problems.append(f"heading {i} {e.title!r}: code {e.code} in English, {z.code} in Chinese")
+        for what, count in (("table rows", table_rows), ("list items", list_items)):
+            if count(e) != count(z):
+                problems.append(f"section {e.title!r}: {count(e)} {what} in English, {count(z)} in Chinese")
         missing = e.spans - z.spans
         if missing:
             problems.append(f"section {e.title!r}: code spans missing in Chinese: {sorted(missing)}")
@@ -135,6 +147,11 @@ def test_other_drift_is_caught(page: str) -> None:
         assert any("block 1 differs" in p for p in structure_problems(changed, chinese))
     spans = english + "\nAlso `brand_new_metric`.\n"
     assert any("brand_new_metric" in p for p in structure_problems(spans, chinese))
+    # a table row and a list item added to the last section
+    rows = english + "\n| a | b |\n|---|---|\n| c | d |\n"
+    assert any("table rows in English" in p for p in structure_problems(rows, chinese))
+    items = english + "\n* one more point\n"
+    assert any("list items in English" in p for p in structure_problems(items, chinese))
 
 
 def test_english_pages_point_at_the_chinese_ones() -> None:
