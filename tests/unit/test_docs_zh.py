@@ -219,8 +219,8 @@ def test_every_floorwatch_command_line_in_readme_zh_parses() -> None:
         argv = words[1 : ends[0] if ends else None]
         try:
             build_parser().parse_args(argv)
-        except SystemExit as exit_:  # argparse's way of refusing a flag or a missing argument
-            pytest.fail(f"`{line}` is refused by floorwatch's parser (exit {exit_.code})")
+        except (SystemExit, argparse.ArgumentError, ValueError) as exc:  # an unknown flag, a bad value
+            pytest.fail(f"`{line}` is refused by floorwatch's parser ({exc!r})")
 
 
 def test_the_command_line_check_can_fail() -> None:
