@@ -4,6 +4,7 @@
                                              [--deflate] [--skip-burst-above N] [--repeat R]
                                              [--client lean|websockets] [--client-nice NICE]
                                              [--direct-write-limit BYTES] [--api-workers K]
+                                             [--gc-freeze-step N]
 
 For each N (``--repeat`` times): a real uvicorn API (``create_app``, ``services/api/server.py``'s config as
 ``floorwatch api`` runs it: uvloop, httptools, ``websockets-sansio``) in a child process, fed by
@@ -27,7 +28,14 @@ each client records when it received it. Figures (one JSON line per run):
   around the single alert and around the burst;
 * ``server_publish_ms`` / ``server_publish_cpu_ms``: wall and CPU time of the API's
   ``apply + publish`` for the single alert (and the longest one in the burst); the gap between
-  the two is time the API process was not on a CPU; ``server_full_gc_ms``: full collections.
+  the two is time the API process was not on a CPU; ``server_full_gc_ms``: full collections
+  (each ≥ 5 ms; the ones while clients connected included); ``server_probe_full_gc_ms``: one full
+  ``gc.collect()`` forced in the API process with all N clients connected, before the single alert
+  (the pause an alert arriving during a full collection waits), and ``server_frozen_objects``: how
+  many objects ``gc.freeze`` held out of the collector then.
+
+``--gc-freeze-step N`` sets the hub's ``gc_freeze_step`` (``services/api/gcfreeze.py``; default 256);
+``--gc-freeze-step 0`` is the baseline without freezing.
 
 ``--api-workers K`` runs K API processes on one port, as ``floorwatch api --workers K`` does: each
 binds its own listening socket with ``SO_REUSEPORT`` (the kernel spreads the clients over them),
@@ -88,7 +96,8 @@ class StdinFeed:
 
     def __init__(self) -> None:
         self.stats: dict[str, list[Any]] = {key: [] for key in (
-            "publish_ms", "publish_cpu_ms", "handoff_ms", "publish_at", "gc")}
+            "publish_ms", "publish_cpu_ms", "handoff_ms", "publish_at", "gc", "probe_full_gc_ms")}
+        self.stats["frozen"] = 0
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._iterate()
@@ -104,6 +113,12 @@ class StdinFeed:
             if line.startswith(b"#stats "):
                 with open(line[7:].decode(), "wb") as f:  # noqa: ASYNC230 - a few bytes, on request
                     f.write(orjson.dumps(self.stats))
+                continue
+            if line == b"#gc":  # the probe: a full collection now, timed (what an alert would wait)
+                began = time.perf_counter()
+                gc.collect()
+                self.stats["probe_full_gc_ms"].append(round(1000 * (time.perf_counter() - began), 1))
+                self.stats["frozen"] = gc.get_freeze_count()
                 continue
             if line:
                 started, cpu = time.monotonic(), time.process_time()
@@ -136,7 +151,8 @@ class NullSink:
         return None
 
 
-def serve(port: int, deflate: bool, direct_limit: int, private_port: int = 0) -> None:
+def serve(port: int, deflate: bool, direct_limit: int, private_port: int = 0,
+          gc_freeze_step: int = HubOptions().gc_freeze_step) -> None:
     import uvicorn
     from prometheus_client import CollectorRegistry
 
@@ -150,7 +166,8 @@ def serve(port: int, deflate: bool, direct_limit: int, private_port: int = 0) ->
     feed.watch_gc()
     app = create_app(Settings(admin_token=TOKEN), feed=feed, commands=NullSink(),
                      registry=CollectorRegistry(), options=ApiOptions(hub=HubOptions(max_sessions=20_000,
-                                                                       direct_write_limit=direct_limit)))
+                                                                       direct_write_limit=direct_limit,
+                                                                       gc_freeze_step=gc_freeze_step)))
     config = server_config(app, port=port, backlog=4096, ws_per_message_deflate=deflate,
                            ws_ping_interval=None)  # the API's own server choices (services/api/server.py)
     if not private_port:
@@ -341,7 +358,8 @@ class Servers:
         for own in self.private:
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "benchmarks.ws_fanout", "--serve", str(self.port),
-                 "--direct-write-limit", str(args.direct_write_limit)]
+                 "--direct-write-limit", str(args.direct_write_limit),
+                 "--gc-freeze-step", str(args.gc_freeze_step)]
                 + (["--private-port", str(own)] if k > 1 else []) + (["--deflate"] if args.deflate else []),
                 stdin=subprocess.PIPE))
             with contextlib.suppress(OSError):  # a whole burst fits: no server waits for another to read
@@ -377,7 +395,10 @@ class Servers:
         each = [server_stats(p, f"{path}.{i}") for i, p in enumerate(self.procs)]
         if len(each) == 1:
             return each[0]
-        merged: dict[str, Any] = {"gc": [g for one in each for g in one.get("gc", [])]}
+        merged: dict[str, Any] = {"gc": [g for one in each for g in one.get("gc", [])],
+                                  "probe_full_gc_ms": [g for one in each
+                                                       for g in one.get("probe_full_gc_ms", [])],
+                                  "frozen": sum(one.get("frozen", 0) for one in each)}
         for key in ("publish_ms", "publish_cpu_ms", "handoff_ms"):
             merged[key] = [max(v) for v in zip(*(one.get(key, []) for one in each), strict=False)]
         merged["publish_at"] = [(min(a[0] for a in v), max(a[1] for a in v))
@@ -403,7 +424,8 @@ def run(n: int, args: argparse.Namespace, stamps: dict[str, float], burst: int) 
     port = servers.port
     result: dict[str, Any] = {"clients": n, "client": args.client, "procs": args.procs,
                               "api_workers": args.api_workers, "client_nice": args.client_nice,
-                              "deflate": args.deflate, "direct_write_limit": args.direct_write_limit}
+                              "deflate": args.deflate, "direct_write_limit": args.direct_write_limit,
+                              "gc_freeze_step": args.gc_freeze_step}
     with open("/proc/loadavg") as f:
         result["load"] = "/".join(f.read().split()[:3])
     stats_path = f"/tmp/ws_fanout_stats_{os.getpid()}_{port}.json"
@@ -433,6 +455,8 @@ def run(n: int, args: argparse.Namespace, stamps: dict[str, float], burst: int) 
         result["connect_s"] = round(time.monotonic() - started, 1)
         time.sleep(1.0)
         result["rss_connected_mb"] = servers.rss_mb()
+        servers.write(b"#gc\n")  # the server-side probe: one forced full collection, all connected
+        time.sleep(1.0)
         if args.api_workers > 1:
             result["split"] = servers.split()
         client_pids = [p.pid for p, _ in workers if p.pid is not None]
@@ -501,6 +525,8 @@ def summarize(result: dict[str, Any], stamps: dict[str, float]) -> dict[str, Any
         if server.get(key):
             out[f"server_{key}"] = {"single": server[key][0], "burst_max": max(server[key][1:], default=None)}
     out["server_full_gc_ms"] = [ms for generation, ms in server.get("gc", []) if generation == 2]
+    out["server_probe_full_gc_ms"] = server.get("probe_full_gc_ms", [])
+    out["server_frozen_objects"] = server.get("frozen", 0)
     if sent and len(server.get("publish_at", [])) > len(sent):  # [single, burst...]
         at, handoff = server["publish_at"][1:], server["handoff_ms"][1:]
         # when the server had handed the last alert of the burst to the kernel (or to a writer)
@@ -531,15 +557,18 @@ def main() -> None:
     parser.add_argument("--api-workers", type=int, default=1,
                         help="API processes on the port (SO_REUSEPORT), as floorwatch api --workers K")
     parser.add_argument("--private-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--gc-freeze-step", type=int, default=HubOptions().gc_freeze_step,
+                        help="the API's gc.freeze() every N new connections (0: never, the baseline)")
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.deflate, args.direct_write_limit, args.private_port)
+        serve(args.serve, args.deflate, args.direct_write_limit, args.private_port, args.gc_freeze_step)
         return
     raise_fd_limit()
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     print(f"cores={os.cpu_count()} load={'/'.join(load)} client={args.client} procs={args.procs} "
-          f"nice={args.client_nice} deflate={args.deflate} api_workers={args.api_workers}", flush=True)
+          f"nice={args.client_nice} deflate={args.deflate} api_workers={args.api_workers} "
+          f"gc_freeze_step={args.gc_freeze_step}", flush=True)
     for n in [int(x) for x in args.clients.split(",")]:
         for _ in range(args.repeat):
             burst = args.burst if n <= args.skip_burst_above else 0

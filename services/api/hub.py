@@ -28,6 +28,8 @@ Design (python-websockets' broadcast pattern, plus what a floor needs):
   ``gc_pause_max_s`` (0.5 s), the next ``publish`` turns the collector back on and no new pause
   starts before the next loop iteration. The collector is thus off for at most ``gc_pause_max_s``
   plus one fan-out (~0.2 s of CPU at 10,000 clients) at a time; ``gc_pause_max_s = 0`` never pauses.
+  Full collections themselves are kept short by freezing what is connected (``gcfreeze.py``,
+  ``gc_freeze_step``): with it a full collection at 10,000 clients no longer walks their state.
 * A client's control replies (``pong``, ``error``, heartbeats queued behind a send) are bounded by
   ``max_controls``: a client that keeps sending ops without reading the replies is closed 4008
   (``control``), so a connection can hold at most ``max_controls`` replies, each small (``ws.py``
@@ -52,6 +54,7 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from services.api.auth import Principal, Scope
+from services.api.gcfreeze import GcFreezer
 from services.api.metrics import ApiMetrics
 from services.api.scoping import alert_visible, filter_floor
 from services.api.state import LiveState, Update
@@ -81,6 +84,7 @@ class HubOptions:
     direct_write_limit: int = 32 * 1024  # fast path while a client's write buffer is ≤ this; 0 = off
     max_controls: int = 64  # control replies queued for one client; more: it is closed 4008
     gc_pause_max_s: float = 0.5  # longest garbage-collector pause for one burst of fan-outs; 0 = none
+    gc_freeze_step: int = 256  # gc.freeze() every this many new connections (gcfreeze.py); 0 = never
 
 
 class Session:
@@ -138,6 +142,7 @@ class Hub:
         self._gc_paused = False  # this hub turned the collector off, and has not turned it on again
         self._gc_paused_at = 0.0
         self._gc_resume_due = False  # a resume is scheduled for the next loop iteration
+        self.gc_freezer = GcFreezer(self.options.gc_freeze_step)
 
     # -- sessions ------------------------------------------------------------------------------
     def open(self, principal: Principal) -> Session:
@@ -172,6 +177,7 @@ class Hub:
         cheapest way back for that client."""
         if session.writer_gen != gen:
             return
+        self.gc_freezer.detached()
         session.sink = None
         session.connected = False
         session.detached_at = self._clock()
@@ -188,6 +194,7 @@ class Hub:
         if session.writer_gen == gen and session.connected:
             session.sink = sink
             session.next_beat = self._clock() + self.options.heartbeat_s
+            self.gc_freezer.attached()  # the connection's objects are all made by now: freeze them
 
     def discard(self, session: Session) -> None:
         if self._sessions.pop(session.id, None) is not None:
