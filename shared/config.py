@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # the site's default language for the pages, notifications and API error texts (issue 15):
     # a token's own language comes first, the reader's browser after this
     language: Literal["zh", "en"] | None = Field(None, description="zh or en; default: the reader's browser")
+    # the API checkpoints the active alerts of each alerts partition this often (docs/api.md,
+    # *Start-up*); 0 = never write one (an API still starts from the checkpoints others wrote)
+    api_checkpoint_s: float = Field(60.0, ge=0)
 
     # Engine
     rules_file: Path | None = None

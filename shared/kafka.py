@@ -36,7 +36,7 @@ RECONNECT_BACKOFF_MAX_MS = 1000
 
 
 def service_topics(settings: Settings) -> list[str]:
-    names = ["events", "dlq", "alerts", "floor", "control", "rules"]
+    names = ["events", "dlq", "alerts", "floor", "control", "rules", "alerts-checkpoint"]
     vendor = [s.topic for s in settings.sources]
     return [*settings.raw_topic_list, *vendor, *(settings.topic(n) for n in names)]
 

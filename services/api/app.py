@@ -182,7 +182,7 @@ async def _pump(runtime: Runtime) -> None:
                 metrics.feed.labels(item.kind).inc()
                 if item.kind == "alert" and logger.isEnabledFor(logging.DEBUG):
                     _log_alert(item.value)
-                if result.kind != "rules":  # served over REST (/v1/rules), not pushed
+                if result.kind in ("alert", "floor"):  # rules: served over REST (/v1/rules), not pushed
                     hub.publish(result)
             except Exception as exc:
                 metrics.feed_skipped.labels(item.kind, "failed").inc()

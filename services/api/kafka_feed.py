@@ -1,11 +1,14 @@
 """The Kafka side of the API: a feed of the alerts, floor and rules topics, and the control-topic sink.
 
-Each API instance reads both topics in full for itself (manual assignment, no consumer group):
+Each API instance reads the topics for itself (manual assignment, no consumer group):
 that is what "its own group" means for a fan-out reader, without a group join (~3 s on Tansu) or
-groups left behind by instances that come and go. Alerts are read from the beginning so active
-alerts are rebuilt (the API dedups transitions); floor snapshots from shortly before the end, since
-only the latest per site matters and the engine republishes every site at least every 5 s; the
-rule set from the last record of each partition (it is one key, republished at every change).
+groups left behind by instances that come and go. Alerts are read from the latest checkpoint of
+each partition (``checkpoint.py``: the active alerts as of an offset) and from its beginning where
+there is none, so active alerts are rebuilt (the API dedups transitions); floor snapshots from
+shortly before the end, since only the latest per site matters and the engine republishes every
+site at least every 5 s; the rule set from the last record of each partition (it is one key,
+republished at every change). Every ``api_checkpoint_s`` the feed writes a checkpoint of each
+alerts partition it has read further since its last one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,17 +26,23 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
+from services.api.checkpoint import AlertMirror, Checkpoint, CheckpointPicker
 from services.api.ports import FeedItem, FeedKind
 from shared.config import Settings
 from shared.kafka import BrokerProbe, make_consumer
 
 logger = logging.getLogger(__name__)
 FLOOR_BACKLOG = 20  # floor records per partition read back at start
+CHECKPOINT_WINDOW = 1000  # checkpoint records per partition read back at start (doubled if too few)
+CHECKPOINT_READ_S = 30.0  # longest the checkpoints are read at start (then: what was read, or all)
 
 
 class KafkaFeed:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, use_checkpoints: bool = True):
+        """``use_checkpoints=False`` reads every alerts partition from its beginning (what an API
+        without checkpoints did; the reference of tests and benchmarks)."""
         self.settings = settings
+        self.use_checkpoints = use_checkpoints
         self.kinds: dict[str, FeedKind] = {
             settings.topic("alerts"): "alert",
             settings.topic("floor"): "floor",
@@ -42,6 +53,13 @@ class KafkaFeed:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self._probe = BrokerProbe(settings, settings.topic("alerts"))
+        self.checkpoint_topic = settings.topic("alerts-checkpoint")
+        self._mirrors: dict[int, AlertMirror] = {}
+        self._written: dict[int, int | None] = {}  # alerts partition -> offset of our last checkpoint
+        self._checkpoint_parts = 0  # partitions of the checkpoint topic (0: it does not exist)
+        self._producer: KafkaProducer | None = None
+        self.stats = {"alert_records_read": 0, "checkpoints_used": 0, "checkpoints_written": 0,
+                      "restored_items": 0}
 
     def problem(self) -> str | None:
         """Why the feed cannot be trusted to be current (``/readyz``): the broker is unreachable.
@@ -77,7 +95,10 @@ class KafkaFeed:
             for item in items:
                 yield item
 
-    def _assign(self, consumer: KafkaConsumer) -> dict[TopicPartition, int]:
+    def _assign(self, consumer: KafkaConsumer) -> tuple[dict[TopicPartition, int], list[FeedItem]]:
+        """Assign and position every partition; returns the end offsets (caught up when reached)
+        and what the checkpoints restore, to yield before anything read."""
+        checkpoints = self._load_checkpoints(consumer) if self.use_checkpoints else {}
         tps: list[TopicPartition] = []
         for topic in self.kinds:
             parts: set[int] | None = None
@@ -90,39 +111,132 @@ class KafkaFeed:
         consumer.assign(tps)
         ends: dict[TopicPartition, int] = consumer.end_offsets(tps)
         begins: dict[TopicPartition, int] = consumer.beginning_offsets(tps)
+        restored: list[FeedItem] = []
         for tp in tps:
             if self.kinds[tp.topic] == "floor":
                 consumer.seek(tp, max(begins[tp], ends[tp] - FLOOR_BACKLOG))
             elif self.kinds[tp.topic] == "rules":
                 consumer.seek(tp, max(begins[tp], ends[tp] - 1))
             else:
-                consumer.seek(tp, begins[tp])
-        return ends
+                mirror = self._mirrors[tp.partition] = AlertMirror()
+                ckpt = checkpoints.get(tp.partition)
+                # beyond the end: the topic was recreated since (one record of slack: Tansu may
+                # report the end one short, see _load_checkpoints)
+                if ckpt is not None and ckpt.offset > ends[tp] + 1:
+                    logger.warning("alerts checkpoint ignored partition=%s offset=%s end=%s",
+                                   tp.partition, ckpt.offset, ends[tp])
+                    ckpt = None
+                if ckpt is None:
+                    consumer.seek(tp, begins[tp])
+                    self._written[tp.partition] = None
+                    continue
+                mirror.restore(ckpt)
+                restored += ckpt.items()
+                self._written[tp.partition] = ckpt.offset
+                consumer.seek(tp, max(begins[tp], ckpt.offset))
+                self.stats["checkpoints_used"] += 1
+                logger.info("alerts partition %s starts from its checkpoint offset=%s active=%d tail=%d",
+                            tp.partition, ckpt.offset, len(ckpt.alerts), ends[tp] - ckpt.offset)
+        return ends, restored
+
+    def _load_checkpoints(self, consumer: KafkaConsumer) -> dict[int, Checkpoint]:
+        """The latest complete checkpoint per alerts partition, from the last records of the
+        checkpoint topic (a window doubled while some partition has none and more is left)."""
+        consumer.topics()  # refresh metadata: the topic may have been created since the client started
+        parts = consumer.partitions_for_topic(self.checkpoint_topic)
+        self._checkpoint_parts = len(parts or ())
+        alert_parts = consumer.partitions_for_topic(self.settings.topic("alerts")) or set()
+        if not parts:
+            return {}
+        tps = [TopicPartition(self.checkpoint_topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        ends: dict[TopicPartition, int] = consumer.end_offsets(tps)
+        begins: dict[TopicPartition, int] = consumer.beginning_offsets(tps)
+        window = CHECKPOINT_WINDOW
+        while True:
+            picker = CheckpointPicker(self.settings.topic("alerts"))
+            for tp in tps:
+                consumer.seek(tp, max(begins[tp], ends[tp] - window))
+            # to the end offsets and then until a poll is empty: Tansu can report a partition's
+            # end one short after a batch of several records (seen: 2 for 3 records)
+            polled: dict[Any, Any] = {None: None}
+            deadline = time.monotonic() + CHECKPOINT_READ_S
+            while polled or any(consumer.position(tp) < ends[tp] for tp in tps):
+                if self._stop.is_set() or time.monotonic() > deadline:
+                    logger.warning("reading the alerts checkpoints took over %s s: using what was read",
+                                   CHECKPOINT_READ_S)
+                    break
+                polled = consumer.poll(timeout_ms=200)
+                for recs in polled.values():
+                    for rec in recs:
+                        picker.add(rec.value)
+            found = picker.latest()
+            whole = all(ends[tp] - window <= begins[tp] for tp in tps)
+            if whole or set(alert_parts) <= set(found) or self._stop.is_set():
+                return found
+            window *= 4
+
+    def _checkpoint(self, now: float, every_s: float, last: float) -> float:
+        """Write a checkpoint of every alerts partition read further since our last one, when
+        ``every_s`` has passed since ``last``; returns when this was last done."""
+        if every_s <= 0 or now - last < every_s or not self._checkpoint_parts:
+            return last
+        written_at = dt.datetime.now(dt.UTC).isoformat()
+        topic = self.settings.topic("alerts")
+        if self._producer is None:
+            from shared.kafka import make_producer
+
+            self._producer = make_producer(self.settings, linger_ms=0)
+        for partition, mirror in self._mirrors.items():
+            if mirror.position is None or mirror.position == self._written.get(partition):
+                continue
+            ckpt_id = f"{uuid.uuid4().hex[:12]}-{partition}-{mirror.position}"
+            for value in mirror.encode(topic, partition, ckpt_id, written_at):
+                self._producer.send(self.checkpoint_topic, key=f"{topic}/{partition}".encode(), value=value,
+                                    partition=partition % self._checkpoint_parts)
+            self._written[partition] = mirror.position
+            self.stats["checkpoints_written"] += 1
+        self._producer.flush(10)
+        return now
 
     def _run(self, put: Callable[[list[FeedItem] | None], None]) -> None:
         consumer = make_consumer(self.settings, None, max_poll_records=500)
+        every_s = self.settings.api_checkpoint_s
         try:
-            ends = self._assign(consumer)
+            ends, restored = self._assign(consumer)
+            if restored:
+                self.stats["restored_items"] = len(restored)
+                put(restored)
             ready = False
+            checkpointed = time.monotonic()
             while not self._stop.is_set():
                 polled = consumer.poll(timeout_ms=100)
-                items = [
-                    FeedItem(self.kinds[tp.topic], (rec.key or b"").decode("utf-8", "replace"), rec.value)
-                    for tp, recs in polled.items()
-                    for rec in recs
-                    if rec.value is not None
-                ]
+                items = []
+                for tp, recs in polled.items():
+                    kind = self.kinds[tp.topic]
+                    for rec in recs:
+                        if rec.value is None:
+                            continue
+                        if kind == "alert":
+                            self.stats["alert_records_read"] += 1
+                            if not self._mirrors[tp.partition].apply(rec.value, rec.offset):
+                                continue  # a redelivered transition: LiveState would drop it too
+                        items.append(FeedItem(kind, (rec.key or b"").decode("utf-8", "replace"), rec.value))
                 if items:
                     put(items)
                 if not ready and all(consumer.position(tp) >= end for tp, end in ends.items()):
                     ready = True
                     if self._ready_cb is not None:
                         self._ready_cb()
+                if ready:
+                    checkpointed = self._checkpoint(time.monotonic(), every_s, checkpointed)
         except BaseException as exc:
             self.error = exc
             logger.exception("api feed stopped by an error")
         finally:
             consumer.close(autocommit=False)
+            if self._producer is not None:
+                self._producer.close(5)
             put(None)
 
 

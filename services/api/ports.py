@@ -10,14 +10,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-FeedKind = Literal["alert", "floor", "rules"]
+FeedKind = Literal["alert", "floor", "rules", "checkpoint"]
 
 
 @dataclass(frozen=True, slots=True)
 class FeedItem:
     """One record from the alerts service: an alert transition, a floor snapshot or the rule set
     in force, as JSON bytes exactly as published (docs/wire.md). ``site`` is the record key
-    (``ruleset`` for the rule set)."""
+    (``ruleset`` for the rule set). ``checkpoint``: what a start from an alerts checkpoint
+    restores besides its active alerts (transition ids seen, rules seen; ``checkpoint.py``)."""
 
     kind: FeedKind
     site: str

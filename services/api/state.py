@@ -32,7 +32,7 @@ RULE_DETAILS = ("metric", "op", "clear", "for_s", "keep_firing_for", "scope_kind
 class Update:
     """An accepted item: the parsed document and its original bytes (forwarded unchanged)."""
 
-    kind: Literal["alert", "floor", "rules"]
+    kind: Literal["alert", "floor", "rules", "checkpoint"]
     site: str
     doc: dict[str, Any]
     raw: bytes
@@ -84,6 +84,8 @@ class LiveState:
             return self._apply_alert(doc, item.value)
         if item.kind == "rules":
             return self._apply_ruleset(doc, item.value)
+        if item.kind == "checkpoint":
+            return self._apply_checkpoint(doc, item.value)
         return self._apply_floor(doc, item.value)
 
     def _apply_ruleset(self, doc: dict[str, Any], raw: bytes) -> Update | Skip:
@@ -120,6 +122,34 @@ class LiveState:
         else:
             self._alerts.pop(fingerprint, None)
         return Update("alert", site, doc, raw)
+
+    def _apply_checkpoint(self, doc: dict[str, Any], raw: bytes) -> Update | Skip:
+        """What a checkpoint (``checkpoint.py``) carries besides the active alerts: the transition
+        ids seen last before it (so a redelivered older transition is still a duplicate) and the
+        rules seen in transitions. Its alerts come before it, as ordinary ``alert`` items."""
+        ids = doc.get("recent_ids")
+        rules = doc.get("rules")
+        if not isinstance(ids, list) or not isinstance(rules, list):
+            return Skip("invalid", "checkpoint needs recent_ids and rules lists")
+        for tid in ids:
+            if isinstance(tid, str) and tid not in self._seen:
+                self._seen[tid] = None
+        while len(self._seen) > self._dedup_size:
+            self._seen.popitem(last=False)
+        for entry in rules:  # as of the checkpoint: overrides what its alerts (applied first) said
+            info = entry.get("info") if isinstance(entry, dict) else None
+            if not isinstance(info, dict) or not isinstance(info.get("rule"), str):
+                continue
+            if isinstance(entry.get("sites"), list):
+                held = self._rules.get(info["rule"])
+                sites = held[1] if held is not None else set()
+                self._rules[info["rule"]] = (info, sites | {str(x) for x in entry["sites"]})
+        return Update("checkpoint", "", doc, raw)
+
+    def recent_transition_ids(self, limit: int) -> list[str]:
+        """The last ``limit`` transition ids seen, oldest first (what a checkpoint carries)."""
+        ids = list(self._seen)
+        return ids[-limit:] if limit > 0 else []
 
     def _note_rule(self, doc: dict[str, Any], site: str) -> None:
         name = doc.get("rule")
