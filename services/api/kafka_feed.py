@@ -192,12 +192,18 @@ class KafkaFeed:
                 continue
             ckpt_id = f"{uuid.uuid4().hex[:12]}-{partition}-{mirror.position}"
             for value in mirror.encode(topic, partition, ckpt_id, written_at):
+                # not flushed here: this thread carries the alerts (the producer's own thread sends)
                 self._producer.send(self.checkpoint_topic, key=f"{topic}/{partition}".encode(), value=value,
-                                    partition=partition % self._checkpoint_parts)
+                                    partition=partition % self._checkpoint_parts
+                                    ).add_errback(self._not_written, partition)
             self._written[partition] = mirror.position
             self.stats["checkpoints_written"] += 1
-        self._producer.flush(10)
         return now
+
+    def _not_written(self, partition: int, exc: BaseException) -> None:
+        """A checkpoint record was not written: the next interval writes the partition again."""
+        self._written[partition] = None
+        logger.warning("writing an alerts checkpoint failed partition=%s reason=%r", partition, exc)
 
     def _run(self, put: Callable[[list[FeedItem] | None], None]) -> None:
         consumer = make_consumer(self.settings, None, max_poll_records=500)
