@@ -98,7 +98,9 @@ class KafkaFeed:
     def _assign(self, consumer: KafkaConsumer) -> tuple[dict[TopicPartition, int], list[FeedItem]]:
         """Assign and position every partition; returns the end offsets (caught up when reached)
         and what the checkpoints restore, to yield before anything read."""
-        checkpoints = self._load_checkpoints(consumer) if self.use_checkpoints else {}
+        checkpoints: dict[int, Checkpoint] = {}
+        if self.use_checkpoints:
+            checkpoints = self._verified(consumer, self._load_checkpoints(consumer))
         tps: list[TopicPartition] = []
         for topic in self.kinds:
             parts: set[int] | None = None
@@ -120,12 +122,6 @@ class KafkaFeed:
             else:
                 mirror = self._mirrors[tp.partition] = AlertMirror()
                 ckpt = checkpoints.get(tp.partition)
-                # beyond the end: the topic was recreated since (one record of slack: Tansu may
-                # report the end one short, see _load_checkpoints)
-                if ckpt is not None and ckpt.offset > ends[tp] + 1:
-                    logger.warning("alerts checkpoint ignored partition=%s offset=%s end=%s",
-                                   tp.partition, ckpt.offset, ends[tp])
-                    ckpt = None
                 if ckpt is None:
                     consumer.seek(tp, begins[tp])
                     self._written[tp.partition] = None
@@ -175,6 +171,37 @@ class KafkaFeed:
             if whole or set(alert_parts) <= set(found) or self._stop.is_set():
                 return found
             window *= 4
+
+    def _verified(self, consumer: KafkaConsumer, found: dict[int, Checkpoint]) -> dict[int, Checkpoint]:
+        """The checkpoints that match the alerts topic as it is: the record just before each one's
+        offset is there and is a transition the checkpoint has seen. Otherwise (the topic was
+        recreated, or that record is past retention) the partition is read from its beginning.
+        Not the end offsets: Tansu reports a partition's end as the start of its last batch."""
+        topic = self.settings.topic("alerts")
+        want = {TopicPartition(topic, p): c for p, c in found.items() if c.offset > 0}
+        if not want:
+            return found
+        consumer.assign(list(want))
+        for tp, ckpt in want.items():
+            consumer.seek(tp, ckpt.offset - 1)
+        first: dict[TopicPartition, Any] = {}
+        deadline = time.monotonic() + CHECKPOINT_READ_S
+        while len(first) < len(want) and time.monotonic() < deadline and not self._stop.is_set():
+            for tp, recs in consumer.poll(timeout_ms=200).items():
+                if recs and tp not in first:
+                    first[tp] = recs[0]
+                    consumer.pause(tp)
+        consumer.resume(*want)
+        kept = {p: c for p, c in found.items() if c.offset == 0}
+        for tp, ckpt in want.items():
+            rec = first.get(tp)
+            if rec is not None and rec.offset == ckpt.offset - 1 and _seen_by(ckpt, rec.value):
+                kept[tp.partition] = ckpt
+            else:
+                logger.warning("alerts checkpoint does not match the topic: partition read from its "
+                               "beginning partition=%s offset=%s found=%s", tp.partition, ckpt.offset,
+                               None if rec is None else rec.offset)
+        return kept
 
     def _checkpoint(self, now: float, every_s: float, last: float) -> float:
         """Write a checkpoint of every alerts partition read further since our last one, when
@@ -244,6 +271,17 @@ class KafkaFeed:
             if self._producer is not None:
                 self._producer.close(5)
             put(None)
+
+
+def _seen_by(ckpt: Checkpoint, value: bytes | None) -> bool:
+    """Whether ``value`` (the record before the checkpoint's offset) is one the checkpoint read: its
+    transition id is among the checkpoint's recent ones (a record without one cannot be told)."""
+    try:
+        doc = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        return True
+    tid = doc.get("transition_id") if isinstance(doc, dict) else None
+    return not isinstance(tid, str) or tid in set(ckpt.recent_ids)
 
 
 class KafkaCommandSink:

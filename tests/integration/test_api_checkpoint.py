@@ -10,7 +10,8 @@ Timeline (one topic prefix of this test's own, 2 partitions, 3 sites):
 
 B must hold the same active alerts and rules as C, read only the tail's records, and pass on the
 tail's transitions exactly as C does; D must hold what a plain fold of the produced transitions
-(written in this test) gives.
+(written in this test) gives. Last, a forged checkpoint of partition 0 that does not match the
+topic is refused: feed E reads that partition whole and still equals C.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import orjson
 import pytest
 
+from services.api.checkpoint import AlertMirror
 from services.api.kafka_feed import KafkaFeed
 from services.api.state import LiveState, Update
 from shared.config import Settings
@@ -149,3 +151,19 @@ async def test_a_start_from_checkpoints_equals_reading_the_whole_topic(settings:
         assert [t for t in from_b if site_of[t] == site] == [t for t in from_c if site_of[t] == site]
     assert sorted(from_b) == sorted(from_c) == sorted(tail_ids)
     assert stale["transition_id"] not in from_b  # not revived by a redelivered copy
+
+    # a checkpoint that does not match the topic (as after the topic was recreated): the record
+    # before its offset is not one it has seen -> that partition is read from its beginning
+    end0 = b.feed._mirrors[0].position
+    assert end0 is not None
+    forged = AlertMirror()
+    forged.position = end0
+    producer = make_producer(settings)
+    for value in forged.encode(settings.topic("alerts"), 0, "forged", "2026-12-05T00:00:00+00:00"):
+        producer.send(settings.topic("alerts-checkpoint"), key=b"forged", value=value, partition=0)
+    producer.flush()
+    producer.close()
+    e = await Run(KafkaFeed(settings.model_copy(update={"api_checkpoint_s": 0}))).run()
+    assert e.feed.stats["checkpoints_used"] == 1  # partition 1's; partition 0's forged one refused
+    assert e.feed.stats["alert_records_read"] > end0  # all of partition 0, the tail of partition 1
+    assert e.live.alerts() == c.live.alerts()
