@@ -100,7 +100,7 @@ class KafkaFeed:
         and what the checkpoints restore, to yield before anything read."""
         checkpoints: dict[int, Checkpoint] = {}
         if self.use_checkpoints:
-            checkpoints = self._verified(consumer, self._load_checkpoints(consumer))
+            checkpoints = self._verified(self._load_checkpoints(consumer))
         tps: list[TopicPartition] = []
         for topic in self.kinds:
             parts: set[int] | None = None
@@ -172,7 +172,7 @@ class KafkaFeed:
                 return found
             window *= 4
 
-    def _verified(self, consumer: KafkaConsumer, found: dict[int, Checkpoint]) -> dict[int, Checkpoint]:
+    def _verified(self, found: dict[int, Checkpoint]) -> dict[int, Checkpoint]:
         """The checkpoints that match the alerts topic as it is: the record just before each one's
         offset is there and is a transition the checkpoint has seen. Otherwise (the topic was
         recreated, or that record is past retention) the partition is read from its beginning.
@@ -181,17 +181,20 @@ class KafkaFeed:
         want = {TopicPartition(topic, p): c for p, c in found.items() if c.offset > 0}
         if not want:
             return found
-        consumer.assign(list(want))
-        for tp, ckpt in want.items():
-            consumer.seek(tp, ckpt.offset - 1)
+        # a consumer of its own: pausing / seeking the feed's consumer here left it stalled
+        probe = make_consumer(self.settings, None, max_poll_records=10)
         first: dict[TopicPartition, Any] = {}
-        deadline = time.monotonic() + CHECKPOINT_READ_S
-        while len(first) < len(want) and time.monotonic() < deadline and not self._stop.is_set():
-            for tp, recs in consumer.poll(timeout_ms=200).items():
-                if recs and tp not in first:
-                    first[tp] = recs[0]
-                    consumer.pause(tp)
-        consumer.resume(*want)
+        try:
+            probe.assign(list(want))
+            for tp, ckpt in want.items():
+                probe.seek(tp, ckpt.offset - 1)
+            deadline = time.monotonic() + CHECKPOINT_READ_S
+            while len(first) < len(want) and time.monotonic() < deadline and not self._stop.is_set():
+                for tp, recs in probe.poll(timeout_ms=200).items():
+                    if recs and tp not in first:
+                        first[tp] = recs[0]
+        finally:
+            probe.close(autocommit=False)
         kept = {p: c for p, c in found.items() if c.offset == 0}
         for tp, ckpt in want.items():
             rec = first.get(tp)
