@@ -24,7 +24,6 @@ from sqlalchemy import Table, and_, bindparam, delete, func, literal, not_, sele
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.reports.core import SiteCalendar
 from services.reports.core import reports as core
 from services.reports.core.config import Access, ReportConfig
 from services.reports.core.live import Delta, LiveFold
@@ -37,6 +36,7 @@ from services.reports.core.rollup import (
     Rollups,
     Span,
     _Folder,
+    event_order,
     new_folder,
 )
 from shared.db import is_sqlite
@@ -113,7 +113,7 @@ class ReportStore:
 
     async def _rebuild_chunk(self, first: dt.date, last: dt.date, top: int | None,
                              keep: bool) -> dict[str, int]:
-        cals = [*self.config.calendars.values(), SiteCalendar()]
+        cals = self.config.every_calendar()
         start = min(c.day_start(first) for c in cals) - LOOKBACK
         end = max(c.day_start(last + dt.timedelta(days=1)) for c in cals)
         # SQLite keeps the events' local wall time: read a day wider each side, filter exactly below
@@ -155,7 +155,9 @@ class ReportStore:
             contact = _contact(payload)
             if contact:
                 contacts[(ev.site, getattr(ev, "call", ""))] = contact
-        events.sort(key=lambda e: e.ts)  # stable: (ts, pk) order within equal instants
+        # the floor's event order (floor/order.py: time, then the step of a call's life, then id), as
+        # ``floorwatch stats`` and the live engine's figures are defined in; storage order does not count
+        events.sort(key=event_order)
         until = min(end, events[-1].ts) if events else end
         folder = new_folder(calendars=self.config.calendar_map(), definitions=self.config.definitions,
                             contacts=contacts, projects=self.config.project_map())
@@ -222,7 +224,7 @@ class ReportStore:
                 contact = _contact(payload)
                 if contact:
                     contacts[(ev.site, getattr(ev, "call", ""))] = contact
-        new.sort(key=lambda x: (x[0], x[1]))  # event time, then storage order: as a rebuild reads
+        new.sort(key=lambda x: event_order(x[2]))  # the floor's event order, as a rebuild reads
         live = self._live
         if live is not None and (live.mark != mark or live.config is not self.config):
             live = self._live = None  # another writer moved the watermark, or the rules changed

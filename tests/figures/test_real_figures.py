@@ -201,9 +201,11 @@ def engine_rows(read: stats.Read, preset: str, zone: str | None = None) -> list[
 
 
 def compare(
-    rows: list[dict[str, Any]], expected: dict[tuple[str, str | None], Cell], preset: str
+    rows: list[dict[str, Any]], expected: dict[tuple[str, str | None], Cell], preset: str,
+    counts: tuple[str, ...] = COUNTS,
 ) -> list[str]:
-    """Every difference between the engine's rows and the independent cells, as text."""
+    """Every difference between the engine's rows and the independent cells, as text (``counts``:
+    the count fields the rows carry)."""
     got = {(r["day"], r["queue"]): r for r in rows}
     problems = []
     for key in sorted(set(got) | {k for k, c in expected.items() if +c.n}, key=str):
@@ -211,7 +213,7 @@ def compare(
             problems.append(f"{key}: only in {'engine' if key in got else 'the raw file'}")
             continue
         want, have = expected[key].figures(preset), got[key]
-        for k in COUNTS:
+        for k in counts:
             if have[k] != want[k]:
                 problems.append(f"{key} {k}: engine {have[k]}, raw {want[k]}")
         for k in MEANS:

@@ -102,6 +102,16 @@ class ReportConfig:
             return SiteCalendar(d.time_zone, d.day_start_s // 60)
         return self.calendars.get(site) or SiteCalendar()
 
+    def every_calendar(self) -> list[SiteCalendar]:
+        """Every calendar a site may have (report settings, definitions' zones, UTC midnight): what
+        a rebuild's read window must cover whichever site an event belongs to."""
+        out = [*self.calendars.values(), SiteCalendar()]
+        defs = self.definitions
+        for d in (defs.default, *defs.sites.values()):
+            if d.time_zone is not None:
+                out.append(SiteCalendar(d.time_zone, d.day_start_s // 60))
+        return out
+
     def calendar_map(self) -> Mapping[str, SiteCalendar]:
         """Every site's calendar as the fold asks for it (``.get(site)``)."""
         return _Calendars(self)

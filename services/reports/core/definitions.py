@@ -1,14 +1,16 @@
 """The metric definitions the reports use: the floor's own (``floor/definitions.py``), so the
 live floor, ``floorwatch stats`` and every report count the same way. Re-exported here with the
-plain-language description every report answer carries (``definitions``)."""
+plain-language description every report answer carries (``definitions``). The floor's event
+order (``floor/order.py``) too: the figures are defined in it, so the reports fold in it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from services.alerts.core.floor.definitions import DEFAULT, PRESETS, Definitions, DefinitionSet, preset
+from services.alerts.core.floor.order import order_key
 
-__all__ = ["DEFAULT", "PRESETS", "DefinitionSet", "Definitions", "describe", "preset"]
+__all__ = ["DEFAULT", "PRESETS", "DefinitionSet", "Definitions", "describe", "order_key", "preset"]
 
 _SL = {
     "answered": "answered within threshold / answered",

@@ -64,7 +64,7 @@ from shared.events import (
 
 from .calendar import SiteCalendar
 from .config import ProjectMap
-from .definitions import DefinitionSet
+from .definitions import DefinitionSet, order_key
 
 BUCKET_S: Final = 900
 COUNTERS: Final = (
@@ -571,6 +571,13 @@ def _end(leg: _Leg, t: float, talk_s: float | None) -> None:
         leg.talk_s = max(0.0, t - leg.answered_at - leg.hold_sum)
 
 
+def event_order(ev: Event) -> tuple[float, int, str, str]:
+    """The order events are folded in: the floor's (``floor/order.py``: event time, then the step
+    of a call's life, then source and id), the order ``floorwatch stats`` and the live figures are
+    defined in; where they were stored plays no part."""
+    return order_key(ev)
+
+
 def fold(events: Iterable[Event], *, calendars: Mapping[str, SiteCalendar] | None = None,
          definitions: DefinitionSet | None = None,
          contacts: Mapping[tuple[str, str], str] | None = None,
@@ -593,5 +600,7 @@ def new_folder(*, calendars: Mapping[str, SiteCalendar] | None = None,
                contacts: Mapping[tuple[str, str], str] | None = None,
                projects: ProjectMap | None = None) -> _Folder:
     """An empty folder (what :func:`fold` feeds), for a caller that keeps feeding it (``live.py``)."""
-    return _Folder(calendars or {}, definitions or DefinitionSet(), {} if contacts is None else contacts,
-                   projects or ProjectMap())
+    # not ``calendars or {}``: a calendar map that knows its sites from the definitions (config.py's
+    # _Calendars) is empty to len() and would be replaced by UTC days
+    return _Folder({} if calendars is None else calendars, definitions or DefinitionSet(),
+                   {} if contacts is None else contacts, projects or ProjectMap())
