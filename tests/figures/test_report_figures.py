@@ -8,6 +8,7 @@ path), and the report is read back through ``ReportStore.report`` — the REST r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,10 +47,11 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=sorted(CASES))
-async def loaded(request: pytest.FixtureRequest, kind: str, tmp_path: Path
-                 ) -> AsyncIterator[tuple[str, ReportStore, list[dict[str, Any]]]]:
-    rel, fmt, preset, zone, _ = CASES[request.param]
+@contextlib.asynccontextmanager
+async def _loaded(case: str, kind: str, tmp_path: Path
+                  ) -> AsyncIterator[tuple[ReportStore, list[dict[str, Any]]]]:
+    """A report store holding ``case``'s events, roll-ups rebuilt, and ``stats``'s rows for them."""
+    rel, fmt, preset, zone, _ = CASES[case]
     read = stats.read_events(data_file(rel), fmt, site="real", source="file")
     defs = DefinitionSet(default=PRESETS[preset].replace(time_zone=zone))
     async with report_store(kind, tmp_path, ReportConfig(definitions=defs)) as store:
@@ -57,6 +59,13 @@ async def loaded(request: pytest.FixtureRequest, kind: str, tmp_path: Path
         rows = engine_rows(read, preset, zone)
         days = sorted({dt.date.fromisoformat(r["day"]) for r in rows})
         await store.rebuild(days[0], days[-1])
+        yield store, rows
+
+
+@pytest.fixture(params=sorted(CASES))
+async def loaded(request: pytest.FixtureRequest, kind: str, tmp_path: Path
+                 ) -> AsyncIterator[tuple[str, ReportStore, list[dict[str, Any]]]]:
+    async with _loaded(request.param, kind, tmp_path) as (store, rows):
         yield request.param, store, rows
 
 
@@ -84,3 +93,35 @@ async def test_project_daily_equals_stats_and_the_raw_file(
     assert {"offered", "answered", "abandoned", "short_abandoned", "handled"} <= set(counts)
     assert compare(rows, raw, preset, counts) == []
     assert sum(r["answered"] for r in rows if r["queue"] is None) > 50
+
+
+def _bank_agents(path: Path) -> dict[str, tuple[int, float]]:
+    """Per server (agent) of the Anonymous Bank export, plain: calls served with times and their
+    mean service time — every AGENT row with a service start, PHANTOM rows left out."""
+    n: dict[str, int] = {}
+    talk: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        f = line.split("\t")
+        if f[0] == "vru+line" or len(f) != 17 or f[12] != "AGENT" or f[13] == "0:00:00":
+            continue
+        server = f[16].strip()
+        n[server] = n.get(server, 0) + 1
+        talk[server] = talk.get(server, 0.0) + int(f[15])
+    return {s: (n[s], talk[s] / n[s]) for s in n}
+
+
+async def test_staff_performance_per_agent_equals_the_raw_file(kind: str, tmp_path: Path) -> None:
+    async with _loaded("bank-floorwatch", kind, tmp_path) as (store, stats_rows):
+        await _check_agents(store, stats_rows)
+
+
+async def _check_agents(store: ReportStore, stats_rows: list[dict[str, Any]]) -> None:
+    days = sorted(r["day"] for r in stats_rows)
+    report = await store.report("staff-performance", {"from": dt.date.fromisoformat(days[0]),
+                                                      "to": dt.date.fromisoformat(days[-1])}, Access(), NOW)
+    got = {r["agent"]: (r["handled"], r["talk_s"]) for r in report if r["level"] == "agent" and r["handled"]}
+    want = _bank_agents(data_file(BANK_JAN))
+    assert got.keys() == want.keys() and len(want) > 20
+    for agent, (n, mean) in want.items():
+        assert got[agent][0] == n, agent
+        assert abs(got[agent][1] - mean) <= 0.06, (agent, got[agent][1], mean)
