@@ -405,10 +405,11 @@
     else if (state.retryAt) conn.textContent = t("reconnecting", { s: Math.max(0, Math.ceil((state.retryAt - now) / 1000)) });
     else conn.textContent = t("connecting");
     conn.dataset.state = state.ws && state.ws.readyState === WebSocket.OPEN ? "open" : "closed";
-    // the site's time (its UTC offset from the latest floor snapshot), not the browser's zone
+    // the site's time (its UTC offset from the latest floor snapshot), not the browser's zone;
+    // before the first snapshot the site's offset is unknown: no time rather than a wrong one
     const first = Object.values(state.floors)[0];
     const clock = document.getElementById("clock");
-    clock.textContent = window.FW_MSG.siteTime(Date.now(), first ? window.FW_MSG.offsetOf(first.as_of) : null, lang);
+    clock.textContent = first ? window.FW_MSG.siteTime(Date.now(), window.FW_MSG.offsetOf(first.as_of), lang) : "--:--:--";
   }
 
   let pending = false;
