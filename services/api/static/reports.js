@@ -7,7 +7,7 @@
   const token = params.get("token") || "";
   // the language: ?lang= > the token's > the site default > the browser's (GET /v1/i18n decides);
   // the labels are the catalogue's report.* texts (shared/i18n/locales)
-  const lang = await window.FW_MSG.load(token, params.get("lang")).catch(() => pick(params.get("lang")));
+  const lang = await window.FW_MSG.load(token, params.get("lang"), params.get("site")).catch(() => pick(params.get("lang")));
   const T = window.FW_MSG.labels(lang, "report.");
   const FILTERS = ["from", "to", "site", "project", "queue", "team", "agent", "interval"];
   const t = (k, vars) => (T[k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v]);
