@@ -26,7 +26,7 @@ from shared.i18n.render import PLACEHOLDER
 REPO = Path(__file__).resolve().parents[3]
 CAT = load_catalogue()
 KEYS = sorted(set().union(*(CAT.texts[lang] for lang in LANGS)))
-SPECS = {"", "term", "dur", "mins", "spct", "counts", "num", ".0f", ".1f", ".0%", "g"}
+SPECS = {"", "term", "dur", "mins", "spct", "counts", "num", ".0f", ".1f", ".0%", "g", "said"}
 
 
 def placeholders(text: str) -> set[tuple[str, str]]:
