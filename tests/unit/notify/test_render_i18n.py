@@ -83,13 +83,15 @@ SITES_CFG = load_config("""\
 receivers:
   - {name: ding, kind: dingtalk, url: "http://x/?access_token=t"}
   - {name: ding-en, kind: dingtalk, url: "http://x/?access_token=t", language: en}
+  - {name: wecom, kind: wecom, url: "http://x/"}
 route: {receiver: ding, group_by: [site]}
 """, site_languages={"bj-01": "zh"})  # the rules file's definitions.sites.bj-01.language; no global default
 
 
 def test_a_message_speaks_its_alerts_site_s_language_unless_the_receiver_names_one() -> None:
     """Through the notifier's own path (``outbox_row``: the receiver in its language, then render)."""
-    bj = [t for t in zh_rule_transitions() if t["state"] == "firing"]
+    trs = zh_rule_transitions()  # the engine's records of a rule loaded from a rules-file text
+    bj = [t for t in trs if t["state"] == "firing"]
     lon = [{**t, "scope": {**t["scope"], "site": "lon-01"}} for t in bj]
 
     def sent(receiver: str, docs: list[dict[str, Any]]) -> str:
@@ -98,9 +100,13 @@ def test_a_message_speaks_its_alerts_site_s_language_unless_the_receiver_names_o
                          group_labels=(("site", docs[0]["scope"]["site"]),), firing=n.firing,
                          resolved=n.resolved, at=n.at)
         row = outbox_row(n, SITES_CFG, TPL, "", dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
-        return str(json.loads(row["body"])["markdown"]["text"])
+        md = json.loads(row["body"])["markdown"]
+        return str(md.get("text") or md["content"])
 
     assert FIRING_ZH in sent("ding", bj) and "告警" in sent("ding", bj)
+    both = [t for t in trs if t["state"] in ("firing", "resolved")]
+    for robot in ("ding", "wecom"):  # the rules file's own Chinese summaries, as the outbox stores them
+        assert FIRING_ZH in sent(robot, both) and RESOLVED_ZH in sent(robot, both)
     assert FIRING_EN in sent("ding", lon) and "告警" not in sent("ding", lon)  # lon-01 declares none: English
     assert FIRING_EN in sent("ding-en", bj)  # the receiver's own language first
     mixed = sent("ding", bj + lon)  # two sites in one message: the global default (English)
