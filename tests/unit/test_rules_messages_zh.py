@@ -91,6 +91,12 @@ SYNTAX = {"YAML", "IANA", "Asia", "Shanghai", "HH", "MM", "true", "false", "line
 WORD = re.compile(r"(?<![0-9A-Za-z_])[A-Za-z][A-Za-z0-9_-]*")
 
 
+def _allowed(text: str) -> set[str]:
+    """The words a message may keep: the file's (any case) and the format's, as WORD splits them
+    (``answered+abandoned-short`` is two)."""
+    return {w.lower() for name in (text, *_format_names(), *SYNTAX) for w in WORD.findall(name)}
+
+
 @pytest.mark.parametrize(("case", "text", "expected"), CASES, ids=[c for c, _, _ in CASES])
 def test_every_problem_of_every_file_reads_in_chinese(
     case: str, text: str, expected: list[tuple[int, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -103,9 +109,28 @@ def test_every_problem_of_every_file_reads_in_chinese(
     assert cli.main(["rules", "check", str(path), "--lang", "zh"]) == 1
     printed = capsys.readouterr().err.splitlines()
     assert len(printed) == len(expected) + 1, printed
-    allowed = {w.lower() for w in WORD.findall(text)} | {w.lower() for w in _format_names() | SYNTAX}
+    allowed = _allowed(text)
     english = []
     for line in printed:
         said = line.replace(str(path), "")
         english += [w for w in WORD.findall(said) if w.lower() not in allowed]
+    assert english == [], printed
+
+
+def test_definitions_problems_read_in_chinese_too(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The ``definitions:`` section's problems (not in the pinned corpus), a site's language too."""
+    from tests.unit.alerts.test_rules_definitions import BAD
+
+    zone = "      time_zone: Mars/Olympus\n"
+    text = BAD.replace(zone, zone + "      language: fr\n")
+    path = tmp_path / "defs.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert cli.main(["rules", "check", str(path), "--lang", "zh"]) == 1
+    printed = capsys.readouterr().err.splitlines()
+    assert len(printed) == 7, printed
+    assert any("language 只能是 zh, en 之一，实际是 'fr'" in p for p in printed), printed
+    allowed = _allowed(text)
+    said = [p.replace(str(path), "") for p in printed]
+    english = [w for p in said for w in WORD.findall(p) if w.lower() not in allowed]
     assert english == [], printed
