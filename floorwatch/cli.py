@@ -140,11 +140,21 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 1 if runner.failed else 0
 
 
-def load_notify_config(path: Path, language: str | None = None):  # type: ignore[no-untyped-def]
+def load_notify_config(path: Path, language: str | None = None,  # type: ignore[no-untyped-def]
+                       site_languages: dict[str, str] | None = None):
     """The notifications file; raises ``ConfigError`` with every problem and its line."""
     from services.notify.main import read_config
 
-    return read_config(path, language)
+    return read_config(path, language, site_languages)
+
+
+def site_languages(rules_file: Path | None) -> dict[str, str]:
+    """The sites' own languages (``definitions.sites.<site>.language`` of the rules file); raises
+    ``RulesError`` with every problem of the file."""
+    if rules_file is None:
+        return {}
+    definitions = load_ruleset(rules_file).definitions
+    return dict(definitions.languages) if definitions is not None else {}
 
 
 def _has_notifications(path: Path | None) -> bool:
@@ -173,8 +183,15 @@ def cmd_notify(args: argparse.Namespace) -> int:
         print("floorwatch notify: give the notifications file with --config FILE "
               "(or FLOORWATCH_NOTIFY_CONFIG)", file=sys.stderr)
         return 2
+    from services.alerts.core import RulesError
+
     try:
-        config = load_notify_config(settings.notify_config, settings.language)
+        languages = site_languages(settings.rules_file)
+    except (RulesError, OSError) as exc:
+        print(f"{settings.rules_file}: invalid rules file (the sites' languages):\n{exc}", file=sys.stderr)
+        return 1
+    try:
+        config = load_notify_config(settings.notify_config, settings.language, languages)
     except (ConfigError, OSError) as exc:
         print(f"{settings.notify_config}: invalid notifications file:\n{exc}", file=sys.stderr)
         return 1

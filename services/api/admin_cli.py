@@ -1,4 +1,4 @@
-"""``floorwatch tokens create | list | revoke``: token administration against the database.
+"""``floorwatch tokens create | list | revoke | language``: token administration against the database.
 
 Wire it in ``floorwatch/cli.py``'s ``build_parser()`` with ``add_token_commands(sub)``. Each command
 opens the database named by ``--db`` / ``FLOORWATCH_DATABASE_URL``, which must be migrated
@@ -27,8 +27,8 @@ from shared.db import make_engine, sessions
 
 
 def add_token_commands(subparsers: Any) -> None:
-    """Add ``tokens create|list|revoke`` to an argparse sub-parser set."""
-    tokens = subparsers.add_parser("tokens", help="API tokens: create, list, revoke")
+    """Add ``tokens create|list|revoke|language`` to an argparse sub-parser set."""
+    tokens = subparsers.add_parser("tokens", help="API tokens: create, list, revoke, change the language")
     sub = tokens.add_subparsers(dest="tokens_command", required=True)
 
     p = sub.add_parser("create", help="issue a token; it is printed once and never stored")
@@ -51,6 +51,13 @@ def add_token_commands(subparsers: Any) -> None:
     p.add_argument("id", type=int)
     _common(p)
     p.set_defaults(func=lambda args: _run(_revoke(args)))
+
+    p = sub.add_parser("language", help="change a token's language (see `tokens list`)")
+    p.add_argument("id", type=int)
+    p.add_argument("token_language", metavar="LANGUAGE", choices=("zh", "en", "none"),
+                   help="zh, en, or none (the site's default, then the browser's)")
+    _common(p)
+    p.set_defaults(func=lambda args: _run(_language(args)))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -77,11 +84,11 @@ async def _with_db(args: argparse.Namespace, job: Job) -> int:
         await engine.dispose()
 
 
-async def _record(audit: SqlAuditLog, action: str, info: TokenInfo) -> None:
+async def _record(audit: SqlAuditLog, action: str, info: TokenInfo, **more: Any) -> None:
     await audit.record(AuditEntry(
         at=utcnow(), actor=f"cli:{getpass.getuser()}", role="admin", action=action, target=str(info.id),
         request_id=f"cli-{action}-{info.id}",
-        detail={"name": info.name, "role": info.role, "scope": info.scope.to_json()}))
+        detail={"name": info.name, "role": info.role, "scope": info.scope.to_json(), **more}))
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -114,10 +121,11 @@ async def _list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([t.to_json() for t in tokens]))
             return 0
-        print(f"{'id':>5}  {'name':<24} {'role':<10} {'created':<25} {'revoked':<25} scope")
+        print(f"{'id':>5}  {'name':<24} {'role':<10} {'lang':<5} {'created':<25} {'revoked':<25} scope")
         for t in tokens:
             revoked = t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "-"
-            print(f"{t.id:>5}  {t.name:<24} {t.role:<10} {t.created_at.isoformat(timespec='seconds'):<25} "
+            print(f"{t.id:>5}  {t.name:<24} {t.role:<10} {t.language or '-':<5} "
+                  f"{t.created_at.isoformat(timespec='seconds'):<25} "
                   f"{revoked:<25} {_scope_text(t.scope)}")
         return 0
 
@@ -135,6 +143,25 @@ async def _revoke(args: argparse.Namespace) -> int:
             print(json.dumps(info.to_json()))
         else:
             print(f"revoked token {info.id} '{info.name}'; open connections close within seconds")
+        return 0
+
+    return await _with_db(args, job)
+
+
+async def _language(args: argparse.Namespace) -> int:
+    language = None if args.token_language == "none" else args.token_language
+
+    async def job(store: SqlTokenStore, audit: SqlAuditLog) -> int:
+        changed = await store.set_language(args.id, language)
+        if changed is None:
+            print(f"no active token with id {args.id}", file=sys.stderr)
+            return 1
+        info, before = changed
+        await _record(audit, "token.language", info, language=info.language, was=before)
+        if args.json:
+            print(json.dumps(info.to_json()))
+        else:
+            print(f"token {info.id} '{info.name}': language {before or 'none'} -> {info.language or 'none'}")
         return 0
 
     return await _with_db(args, job)

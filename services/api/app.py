@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
@@ -44,7 +44,7 @@ from services.api.runtime import ApiOptions, Runtime
 from services.api.state import LiveState, Skip
 from services.reports.store import ReportStore
 from shared.config import Settings
-from shared.i18n import load_catalogue
+from shared.i18n import SiteLanguages, load_catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ def create_app(
     metrics_relay: Callable[[], Awaitable[bytes]] | None = None,
     notifications: NotificationLog | None = None,
     reports: ReportStore | None = None,
+    site_languages: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The API app. Nothing starts until the lifespan runs: then one task pumps ``feed`` into the
     live state and the hub, and a reaper expires detached sessions and closes the connections of
@@ -82,7 +83,10 @@ def create_app(
     where acknowledgements, silences and token changes are recorded (default: in memory).
     ``metrics_relay``: more exposition text for ``/metrics`` (``floorwatch up``: the other services').
     ``reports``: the report roll-ups (``/v1/reports``, ``/v1/handover``); with
-    ``settings.report_refresh_s`` > 0 a task folds newly stored events into them that often."""
+    ``settings.report_refresh_s`` > 0 a task folds newly stored events into them that often.
+    ``site_languages``: site -> its readers' default language (the rules file's
+    ``definitions.sites.<site>.language``; default: those of ``reports``' rules file), before
+    ``settings.language`` (``FLOORWATCH_LANGUAGE``, the default of every site)."""
     options = options or ApiOptions()
     registry = registry if registry is not None else CollectorRegistry()
     live = LiveState()
@@ -95,6 +99,10 @@ def create_app(
         metrics_relay=metrics_relay, notifications=notifications,
         sound=WallboardSound(settings.notify_config),
         reports=reports,
+        languages=SiteLanguages(
+            site_languages if site_languages is not None
+            else reports.config.definitions.languages if reports is not None else {},
+            settings.language),
     )
 
     @asynccontextmanager
@@ -132,7 +140,7 @@ def create_app(
     report_pages.mount(app)
     # outermost: token before body, body limit, nosniff (guard.py)
     app.add_middleware(HttpGuard, auth=runtime.auth, max_body_bytes=settings.api_max_body_bytes,
-                       language=settings.language)
+                       languages=runtime.languages)
     return app
 
 

@@ -6,6 +6,7 @@ Actions (``action``, ``target``):
 * ``silence.create`` — silence id; detail ``matchers``, ``until``, ``comment``
 * ``silence.expire`` — silence id; detail ``matchers`` (copied from the silence)
 * ``token.create`` / ``token.revoke`` — token id; detail ``name``, ``role``, ``scope``
+* ``token.language`` — token id; detail ``name``, ``role``, ``scope``, ``language`` (new), ``was``
 * ``rules.replace`` — the rules source; reserved: rules are not changed through the API yet
 * ``command.failed`` — the request id of a command the engine could not be handed
 
@@ -24,8 +25,8 @@ from typing import Any, Protocol
 from services.api.auth import Principal, Scope
 from services.api.scoping import AgentLookup, alert_visible
 
-ACTIONS = ("alert.ack", "silence.create", "silence.expire", "token.create", "token.revoke", "rules.replace",
-           "command.failed")
+ACTIONS = ("alert.ack", "silence.create", "silence.expire", "token.create", "token.revoke", "token.language",
+           "rules.replace", "command.failed")
 MAX_LIMIT = 1000
 
 

@@ -6,6 +6,7 @@ configured admin token (``settings.admin_token``) is compared in constant time a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -149,6 +150,11 @@ class TokenAdmin(TokenStore, Protocol):
         that id."""
         ...
 
+    async def set_language(self, token_id: int, language: str | None) -> tuple[TokenInfo, str | None] | None:
+        """Change an active token's language (zh | en | None: the site's); its new info and the
+        language it had, or None if no active token has that id; ``ValueError`` for another value."""
+        ...
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
@@ -202,10 +208,20 @@ class InMemoryTokenStore:
         if info is None or info.revoked_at is not None:
             return None
         self._by_hash.pop(info.token_sha256, None)
-        revoked = TokenInfo(info.id, info.name, info.role, info.scope, info.created_at, _utcnow(),
-                            token_sha256=info.token_sha256)
+        revoked = dataclasses.replace(info, revoked_at=_utcnow())
         self._infos[token_id] = revoked
         return revoked
+
+    async def set_language(self, token_id: int, language: str | None) -> tuple[TokenInfo, str | None] | None:
+        language = check_language(language)
+        info = self._infos.get(token_id)
+        if info is None or info.revoked_at is not None:
+            return None
+        principal = self._by_hash.get(info.token_sha256)
+        if principal is not None:
+            self._by_hash[info.token_sha256] = dataclasses.replace(principal, language=language)
+        self._infos[token_id] = dataclasses.replace(info, language=language)
+        return self._infos[token_id], info.language
 
 
 class Authenticator:

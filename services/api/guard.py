@@ -21,7 +21,7 @@ import orjson
 
 from services.api.auth import Authenticator, Principal, bearer_token
 from services.api.error_texts import translate
-from shared.i18n import choose_language, load_catalogue
+from shared.i18n import SiteLanguages, choose_language, load_catalogue, one_site
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,12 +36,13 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 class HttpGuard:
-    def __init__(self, app: ASGIApp, auth: Authenticator, max_body_bytes: int, language: str | None = None
-                 ) -> None:
+    def __init__(self, app: ASGIApp, auth: Authenticator, max_body_bytes: int,
+                 languages: SiteLanguages | None = None) -> None:
         self.app = app
         self.auth = auth
         self.max_body_bytes = max_body_bytes
-        self.language = language  # the site default for the answers' detail (error_texts.py)
+        # the site defaults for the answers' detail (error_texts.py)
+        self.languages = languages or SiteLanguages()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,10 +62,13 @@ class HttpGuard:
         principal: Principal | None = None
 
         def said(detail: str) -> str:  # the reader's language: token's, site's, browser's
+            query = scope.get("query_string", b"")
+            scoped = principal.scope.sites if principal is not None else None
+            site = one_site(_query_value(query, "site"), scoped)
             lang = choose_language(
-                page=_query_value(scope.get("query_string", b""), "lang"),
+                page=_query_value(query, "lang"),
                 token=principal.language if principal is not None else None,
-                site=self.language,
+                site=self.languages.of(site),
                 accept=headers.get(b"accept-language", b"").decode("latin-1") or None,
             )
             return str(translate(detail, lang, load_catalogue()))

@@ -86,6 +86,14 @@ class TokenIn(BaseModel):
     )
 
 
+class TokenLanguageIn(BaseModel):
+    """A token's new language: ``zh``, ``en`` or null (the site's default, then the browser's)."""
+
+    model_config = ConfigDict(extra="forbid")
+    language: Literal["zh", "en"] | None = Field(
+        description="its reader's language; null: the site's default, then the browser's")
+
+
 class TokenOut(BaseModel):
     id: int
     name: str

@@ -10,7 +10,16 @@ from services.api import commands
 from services.api.audit import ACTIONS, MAX_LIMIT, AuditQuery, reader_visibility
 from services.api.auth import Principal, Scope, TokenAdmin, TokenInfo
 from services.api.deps import AdminDep, PrincipalDep, RuntimeDep
-from services.api.models import AuditList, TokenCreated, TokenIn, TokenList, TokenRevoked, errors
+from services.api.models import (
+    AuditList,
+    TokenCreated,
+    TokenIn,
+    TokenLanguageIn,
+    TokenList,
+    TokenOut,
+    TokenRevoked,
+    errors,
+)
 from services.api.rest import check_site, json_response
 from services.api.runtime import Runtime
 from services.api.ws import CLOSE_UNAUTHORIZED
@@ -71,6 +80,20 @@ async def revoke_token(token_id: Annotated[int, Path(ge=1, le=INT64_MAX)], runti
     await commands.audit(runtime, principal, "token.revoke", str(info.id), rid=commands.request_id(),
                          detail={**_detail(info), "closed_connections": closed})
     return json_response({**info.to_json(), "closed_connections": closed})
+
+
+@router.patch("/tokens/{token_id}", response_model=TokenOut, tags=["tokens"],
+              summary="Change a token's language (zh, en, or null: the site's default)",
+              responses=errors(404, 413, 501, 503))
+async def patch_token(token_id: Annotated[int, Path(ge=1, le=INT64_MAX)], body: TokenLanguageIn,
+                      runtime: RuntimeDep, principal: AdminDep, store: StoreDep) -> Response:
+    changed = await store.set_language(token_id, body.language)
+    if changed is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active token with id {token_id}")
+    info, before = changed
+    await commands.audit(runtime, principal, "token.language", str(info.id), rid=commands.request_id(),
+                         detail={**_detail(info), "language": info.language, "was": before})
+    return json_response(info.to_json())
 
 
 async def _reader(principal: PrincipalDep) -> Principal:

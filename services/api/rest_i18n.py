@@ -2,7 +2,9 @@
 
 ``GET /v1/i18n`` answers the one catalogue (``shared/i18n/locales``, the same texts the services
 render) and the language chosen for this reader: ``?lang=`` for this page, else the token's
-language, else the site default (``FLOORWATCH_LANGUAGE``), else the browser's ``Accept-Language``.
+language, else the site default — the site's own ``language:`` (rules file,
+``definitions.sites.<site>``) when the request names one site (``?site=``) or the token's scope is
+one site, else ``FLOORWATCH_LANGUAGE`` — else the browser's ``Accept-Language``.
 A token is optional (the catalogue is no secret); an unknown one only does not count.
 """
 
@@ -16,7 +18,7 @@ from services.api.auth import Principal, bearer_token
 from services.api.deps import RuntimeDep
 from services.api.models import errors
 from services.api.runtime import Runtime
-from shared.i18n import LANGS, choose_language, load_catalogue
+from shared.i18n import LANGS, choose_language, load_catalogue, one_site
 
 router = APIRouter(prefix="/v1", responses=errors(422))
 
@@ -27,10 +29,12 @@ async def reader_language(request: Request, runtime: Runtime, principal: Princip
     if principal is None:
         raw = bearer_token(request.headers.get("authorization"), request.query_params.get("token"))
         principal = await runtime.auth.authenticate(raw) if raw else None
+    scoped = principal.scope.sites if principal is not None else None
+    site = one_site(request.query_params.get("site"), scoped)
     return choose_language(
         page=page,
         token=principal.language if principal is not None else None,
-        site=runtime.settings.language,
+        site=runtime.languages.of(site),
         accept=request.headers.get("accept-language"),
     )
 
@@ -40,10 +44,11 @@ async def catalogue(
     request: Request,
     runtime: RuntimeDep,
     lang: Annotated[str | None, Query(max_length=16, description="zh or en: this page's language")] = None,
+    site: Annotated[str | None, Query(max_length=200, description="the one site the page shows")] = None,
     authorization: Annotated[str | None, Header(description="Bearer <token>, optional")] = None,
     token: Annotated[str | None, Query(max_length=512, description="the token, optional")] = None,
 ) -> dict[str, Any]:
-    del lang, authorization, token  # read from the request by reader_language (the same for every page)
+    del lang, site, authorization, token  # read from the request by reader_language (the same for every page)
     cat = load_catalogue()
     return {
         "language": await reader_language(request, runtime),

@@ -19,6 +19,7 @@ from services.api.notifications import NotificationLog
 from services.api.ports import CommandSink, Feed
 from services.api.state import LiveState
 from shared.config import Settings
+from shared.i18n import SiteLanguages
 
 if TYPE_CHECKING:
     from services.reports.store import ReportStore
@@ -66,6 +67,8 @@ class Runtime:
     sound: WallboardSound = field(default_factory=lambda: WallboardSound(None))
     # the report roll-ups (services/reports); None: reports and handover answer 503
     reports: ReportStore | None = None
+    # the readers' default language per site (rules file) and for all (FLOORWATCH_LANGUAGE)
+    languages: SiteLanguages = field(default_factory=SiteLanguages)
 
     @property
     def live(self) -> LiveState:

@@ -106,6 +106,21 @@ class SqlTokenStore:
             row.revoked_at = self._clock()
         return self._info(row)
 
+    async def set_language(self, token_id: int, language: str | None) -> tuple[TokenInfo, str | None] | None:
+        """Change an active token's language (zh | en | None: the site's); its new info and the
+        language it had, or None when no active token has that id."""
+        language = check_language(language)
+        async with self._sessions() as db, db.begin():
+            row = (await db.execute(
+                select(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                .with_for_update()
+            )).scalar_one_or_none()
+            if row is None:
+                return None
+            before, row.language = row.language, language
+        info = self._info(row)
+        return None if info is None else (info, before)
+
     async def revoke(self, name: str) -> int:
         """Revoke every active token called ``name``; returns how many."""
         async with self._sessions() as db, db.begin():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from kafka import ConsumerRebalanceListener
@@ -27,10 +28,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def read_config(path: Path, language: str | None = None) -> NotifyConfig:
-    """The notifications file; raises ``ConfigError`` with every problem and its line.
-    ``language``: the site default (``FLOORWATCH_LANGUAGE``) for receivers whose file names none."""
-    return load_config(path.read_text(encoding="utf-8"), name=str(path), language=language or "en")
+def read_config(path: Path, language: str | None = None,
+                site_languages: Mapping[str, str] | None = None) -> NotifyConfig:
+    """The notifications file; raises ``ConfigError`` with every problem and its line. Receivers
+    whose file names no language speak their alerts' site's (``site_languages``), else
+    ``language`` (``FLOORWATCH_LANGUAGE``)."""
+    return load_config(path.read_text(encoding="utf-8"), name=str(path), language=language or "en",
+                       site_languages=site_languages)
 
 
 class _Listener(ConsumerRebalanceListener):

@@ -50,7 +50,7 @@ class Partition:
 
 def outbox_row(note: Notification, config: NotifyConfig, templates: Templates, external_url: str,
                now: dt.datetime) -> dict[str, Any]:
-    receiver = config.receiver(note.receiver)
+    receiver = config.speaking(note.receiver, note.site)  # in its language: its own, else the site's
     msg = render(note, receiver, external_url=external_url, templates=templates)
     scopes = []
     for a in note.alerts:

@@ -2,12 +2,43 @@
 override, the site default and the browser's ``Accept-Language`` that Floorwatch speaks.
 
 Order (issue 15): an explicit ``?lang=`` for one page wins; then the token's language; then the
-site default (``FLOORWATCH_LANGUAGE``); then the browser's; English last.
+site default; then the browser's; English last. The site default (:class:`SiteLanguages`) is the
+site's own ``language:`` (the rules file's ``definitions.sites.<site>``) when the reader looks at
+one site (:func:`one_site`), else ``FLOORWATCH_LANGUAGE``, the default for every site.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
 from .catalogue import FALLBACK, LANGS
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLanguages:
+    """The site defaults: each site's declared language (``sites``), and ``default``
+    (``FLOORWATCH_LANGUAGE``) for a site that declares none or a reader of no one site."""
+
+    sites: Mapping[str, str] = field(default_factory=dict)
+    default: str | None = None
+
+    def of(self, site: str | None) -> str | None:
+        """The default language for a reader of ``site`` (None: of no one site)."""
+        own = self.sites.get(site) if site is not None else None
+        return own if own is not None else self.default
+
+
+def one_site(asked: str | None, scope_sites: Iterable[str] | None) -> str | None:
+    """The one site a reader looks at: the request's ``?site=`` when it names one (no list), else
+    the token's scope when it is exactly one site; None otherwise."""
+    if asked and "," not in asked:
+        return asked.strip() or None
+    if scope_sites is not None:
+        sites = list(scope_sites)
+        if len(sites) == 1:
+            return sites[0]
+    return None
 
 
 def normalise(tag: str | None) -> str | None:

@@ -5,7 +5,7 @@
   const token = params.get("token") || "";
   // the language: ?lang= > the token's > the site default > the browser's (GET /v1/i18n decides)
   const asked = params.get("lang");
-  const lang = await window.FW_MSG.load(token, asked).catch(() => (asked === "zh" ? "zh" : "en"));
+  const lang = await window.FW_MSG.load(token, asked, params.get("site")).catch(() => (asked === "zh" ? "zh" : "en"));
   const T = window.FW_MSG.labels(lang, "report.");
   const t = (k) => T[k] || k;
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";

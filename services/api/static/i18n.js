@@ -103,8 +103,12 @@
     if (offsetMin === null || offsetMin === undefined) return new Date(ms).toLocaleTimeString(locale, options);
     return new Date(ms + offsetMin * 60000).toLocaleTimeString(locale, { ...(options || {}), timeZone: "UTC" });
   }
-  async function load(token, asked) {
-    const q = asked ? "?lang=" + encodeURIComponent(asked) : "";
+  // site: the one site the page shows (its own language: the rules file's definitions.sites.<site>)
+  async function load(token, asked, site) {
+    const p = new URLSearchParams();
+    if (asked) p.set("lang", asked);
+    if (site && site.indexOf(",") < 0) p.set("site", site);
+    const q = p.toString() ? "?" + p.toString() : "";
     const headers = token ? { Authorization: "Bearer " + token } : {};
     const r = await fetch("/v1/i18n" + q, { headers });
     if (!r.ok) throw new Error("catalogue: HTTP " + r.status);

@@ -7,7 +7,7 @@
   const token = params.get("token") || "";
   // the language: ?lang= > the token's > the site default > the browser's (GET /v1/i18n decides);
   // the labels are the catalogue's report.* texts (shared/i18n/locales)
-  const lang = await window.FW_MSG.load(token, params.get("lang")).catch(() => pick(params.get("lang")));
+  const lang = await window.FW_MSG.load(token, params.get("lang"), params.get("site")).catch(() => pick(params.get("lang")));
   const T = window.FW_MSG.labels(lang, "report.");
   const FILTERS = ["from", "to", "site", "project", "queue", "team", "agent", "interval"];
   const t = (k, vars) => (T[k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v]);
@@ -87,11 +87,21 @@
     if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(1);
     if (typeof v === "boolean") return v ? "✓" : "";
     if (typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)) return v.slice(0, 16).replace("T", " ");
-    return T[v] && k === "state" ? T[v] : String(v);
+    return typeof v === "string" ? word(k, v) : String(v);
+  }
+
+  // a cell that is one of our own words, in the reader's language: an agent state, a row's level
+  // (agent / team), a not-ready reason Floorwatch knows (term.reason.*); data names stay as written
+  function word(k, v) {
+    if (k === "state") return T[v] || window.FW_MSG.get(lang, "term.state." + v) || v;
+    if (k === "level") return T[v] || v;
+    if (k === "reason" && name === "agent-log") return window.FW_MSG.get(lang, "term.reason." + v) || v;
+    return v;
   }
 
   function table(rows) {
     const cols = COLUMNS[name].filter((c) => rows.some((r) => r[c] !== undefined));
+    window.FW_REPORT_COLUMNS = cols;  // which field each column shows (tests read the table by it)
     const head = document.querySelector("#table thead"), body = document.querySelector("#table tbody");
     const tr = document.createElement("tr");
     for (const c of cols) { const th = document.createElement("th"); th.textContent = t(c === "shift" ? "shift_pts" : c); tr.appendChild(th); }
@@ -192,7 +202,7 @@
         d.className = "s-" + r.state;
         d.style.left = (100 * (Date.parse(r.start) - t0) / (t1 - t0)) + "%";
         d.style.width = (100 * (Date.parse(r.end) - Date.parse(r.start)) / (t1 - t0)) + "%";
-        d.title = t(r.state) + (r.reason ? " (" + r.reason + ")" : "") + " " + fmt("start", r.start) + " – " + fmt("end", r.end);
+        d.title = word("state", r.state) + (r.reason ? " (" + word("reason", r.reason) + ")" : "") + " " + fmt("start", r.start) + " – " + fmt("end", r.end);
         bar.appendChild(d);
       }
       row.append(label, bar); box.appendChild(row);

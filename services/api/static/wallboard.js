@@ -431,7 +431,7 @@
   // the catalogue: until it arrives (a failed fetch is retried), the page's own English stands
   async function loadLanguage() {
     try {
-      useLanguage(await window.FW_MSG.load(token, params.get("lang")));
+      useLanguage(await window.FW_MSG.load(token, params.get("lang"), params.get("site")));
       render();
     } catch (e) {
       setTimeout(loadLanguage, 5000);

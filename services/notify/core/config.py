@@ -12,7 +12,8 @@ configuration can be printed, published and logged without leaking a robot key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from shared.quiet_times import TimeInterval
@@ -50,7 +51,9 @@ class Receiver:
     kind: str
     url: str = ""  # webhook / robot URL (may itself be a secret reference)
     secret: str | None = None  # HMAC / signing secret reference (env:… / file:…)
-    language: str = "en"
+    # zh | en, the receiver's own (or the file's ``language:``); None: its alerts' site's
+    # (NotifyConfig.speaking)
+    language: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     templates: tuple[tuple[str, str], ...] = ()  # template name -> Jinja2 source (overrides defaults)
     rate_limit: RateLimit = RateLimit()
@@ -101,6 +104,19 @@ class NotifyConfig:
     # the wallboard's audible alarm (served by the API): from which severity, muted when
     wallboard_sound: str | None = None
     wallboard_mute: tuple[str, ...] = ()
+    # the language of a receiver that names none: its alerts' site's (the rules file's
+    # definitions.sites.<site>.language), else ``language`` (FLOORWATCH_LANGUAGE; English)
+    language: str = "en"
+    site_languages: Mapping[str, str] = field(default_factory=dict)
+
+    def speaking(self, name: str, site: str | None) -> Receiver:
+        """Receiver ``name`` with the language of a message about ``site`` (None: alerts of
+        several sites): its own, else the site's, else the default."""
+        r = self.receiver(name)
+        if r.language is not None:
+            return r
+        own = self.site_languages.get(site) if site is not None else None
+        return replace(r, language=own or self.language)
 
     def receiver(self, name: str) -> Receiver:
         for r in self.receivers:

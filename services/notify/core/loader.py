@@ -6,6 +6,7 @@ the same section can sit in a larger file). Reference: ``docs/notifications.md``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,9 +31,12 @@ _TEMPLATES: Final = ("title", "text", "body", "html", "subject")
 _SECRET_PREFIXES: Final = ("env:", "file:")
 
 
-def load_config(text: str, name: str = "<notifications>", *, language: str = "en") -> NotifyConfig:
+def load_config(text: str, name: str = "<notifications>", *, language: str = "en",
+                site_languages: Mapping[str, str] | None = None) -> NotifyConfig:
     """Parse and validate; raises :class:`ConfigError` listing every problem with its line.
-    ``language``: the messages' language where the file names none (the site default)."""
+    Where neither the receiver nor the file names a language, a message speaks its alerts' site's
+    (``site_languages``: the rules file's ``definitions.sites.<site>.language``), else
+    ``language`` (``FLOORWATCH_LANGUAGE``, the default of every site)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -46,17 +50,18 @@ def load_config(text: str, name: str = "<notifications>", *, language: str = "en
         keys = {r.python(k): v for k, v in root.value if isinstance(k, ScalarNode)}
         if "notifications" in keys:
             root = keys["notifications"]
-    config = _Builder(r, name, language).top(root)
+    config = _Builder(r, name).top(root)
     if r.errors or config is None:
         raise ConfigError(name, r.errors or [(1, "invalid configuration")])
-    return config
+    return replace(config, language=language if language in LANGUAGES else "en",
+                   site_languages={k: v for k, v in (site_languages or {}).items() if v in LANGUAGES})
 
 
 class _Builder:
-    def __init__(self, r: Reader, name: str, language: str = "en") -> None:
+    def __init__(self, r: Reader, name: str) -> None:
         self.r = r
         self.name = name
-        self.language = language if language in LANGUAGES else "en"
+        self.language: str | None = None  # the file's own ``language:`` (its receivers' default)
         self.route_lines: dict[str, int] = {}
 
     def top(self, node: Node) -> NotifyConfig | None:

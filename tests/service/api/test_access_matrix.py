@@ -499,6 +499,9 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ("DELETE", "/v1/tokens/{token_id}"): [
         Probe("DELETE", "", statuses(200, 403, 403, 403, 403), setup=_victim_token)
     ],
+    ("PATCH", "/v1/tokens/{token_id}"): [
+        Probe("PATCH", "", statuses(200, 403, 403, 403, 403), {"language": "zh"}, setup=_victim_token)
+    ],
     ("GET", "/v1/audit"): [
         Probe("GET", "/v1/audit", statuses(200, 200, 200, 200, 403)),
         Probe("GET", "/v1/audit?site=site-b", statuses(200, 403, 200, 200, 403)),

@@ -17,7 +17,10 @@ from services.api import error_texts
 from services.api.app import create_app
 from services.api.guard import INVALID_TOKEN, MISSING_TOKEN
 from services.api.runtime import ApiOptions
+from services.reports.settings import report_config
+from services.reports.store import ReportStore
 from shared.config import Settings
+from shared.db import make_engine
 from shared.i18n import load_catalogue
 
 from .conftest import ADMIN, token_store
@@ -145,3 +148,66 @@ def test_every_error_detail_the_api_raises_is_in_the_catalogue() -> None:
         if zh == english or words:
             missing.append((where, line, english, zh, sorted(words)))
     assert missing == []
+
+
+SITES_RULES = """\
+rules:
+  - {name: backlog, metric: calls_waiting, op: ">", value: 0}
+definitions:
+  sites:
+    bj-01: {time_zone: Asia/Shanghai, language: zh}
+    lon-01: {language: en}
+"""
+
+
+@pytest.fixture
+async def two_sites(feed: QueueFeed, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The API as ``floorwatch api`` builds it: the rules file (read for the reports) says bj-01
+    speaks Chinese; no FLOORWATCH_LANGUAGE."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SITES_RULES, encoding="utf-8")
+    settings = Settings(admin_token=ADMIN, rules_file=rules, report_refresh_s=0)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'reports.db'}")
+    app = create_app(settings, feed=feed, commands=RecordingSink(), registry=CollectorRegistry(),
+                     tokens=token_store(), options=ApiOptions(drain_timeout_s=1.0),
+                     reports=ReportStore(engine, report_config(settings)))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+            yield client
+    await engine.dispose()
+
+
+async def test_a_site_s_own_language_for_readers_of_that_one_site(two_sites: httpx.AsyncClient) -> None:
+    http = two_sites
+
+    async def lang(query: str = "", token: str | None = None) -> str:
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        r = await http.get(f"/v1/i18n{query}", headers={**EN, **auth})
+        assert r.status_code == 200
+        return str(r.json()["language"])
+
+    # a page of one site (?site=), a token of one site, a token of its own language, several sites
+    assert await lang("?site=bj-01") == "zh"
+    assert await lang("?site=lon-01") == "en" and await lang("?site=sh-02") == "en" and await lang() == "en"
+    assert await lang("?site=bj-01,lon-01") == "en"
+    mine = await _token(http, "bj-reader", None)  # scope: bj-01 only
+    assert await lang(token=mine) == "zh"
+    assert await lang(token=await _token(http, "bj-en", "en")) == "en"
+    assert await lang("?lang=en&site=bj-01") == "en"
+    many = (await http.post("/v1/tokens", headers={"Authorization": f"Bearer {ADMIN}"}, json={
+        "name": "two", "role": "supervisor", "scope": {"sites": ["bj-01", "lon-01"]}})).json()["token"]
+    assert await lang(token=many) == "en" and await lang("?site=bj-01", many) == "zh"
+    # the errors' detail follows it too: a route's, and the guard's early answers
+    r = await http.get("/v1/alerts/nope", headers={**EN, "Authorization": f"Bearer {mine}"})
+    assert r.status_code == 404 and r.json() == {"detail": "此令牌范围内没有活动告警 'nope'"}
+    r = await http.get("/v1/alerts/nope", headers={**EN, "Authorization": f"Bearer {many}"})
+    assert r.json() == {"detail": "no active alert 'nope' in this token's scope"}
+    r = await http.post("/v1/silences?site=bj-01", json={}, headers=EN)
+    assert r.status_code == 401 and r.json()["detail"].startswith("缺少令牌")
+    r = await http.post("/v1/silences?site=lon-01", json={}, headers=EN)
+    assert r.status_code == 401 and r.json()["detail"].startswith("missing token")
+    # a report page of the site (its JSON detail and its handover PDF's language come from here)
+    admin = {**EN, "Authorization": f"Bearer {ADMIN}"}
+    r = await http.get("/v1/handover?site=bj-01&shift=nope", headers=admin)
+    assert r.status_code == 422 and r.json()["detail"].startswith("shift：'nope' 不是现场 'bj-01' 的班次")

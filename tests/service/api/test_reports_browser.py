@@ -158,3 +158,35 @@ async def test_handover_page_note_and_pdf(server: LiveServer, page: Any) -> None
     assert "交接班报告" in text and "sales 队列下午需要加人" in text
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "handover-zh.png"), full_page=True)
+
+
+async def cells(pg: Any, column: str) -> list[str]:
+    """The texts of one column of the report table (``FW_REPORT_COLUMNS``: the field of each)."""
+    return list(await pg.evaluate(
+        "(col) => { const i = window.FW_REPORT_COLUMNS.indexOf(col); return i < 0 ? [] : "
+        "[...document.querySelectorAll('#table tbody tr')].map((tr) => tr.children[i].textContent); }",
+        column))
+
+async def test_report_cells_that_are_our_words_read_in_chinese(server: LiveServer, page: Any) -> None:
+    """States, a row's level (agent / team) and the not-ready reasons Floorwatch knows are words
+    of ours, not data: on a zh page they read in Chinese; names from the data stay as they are."""
+    from shared.i18n import load_catalogue
+
+    zh = load_catalogue().texts["zh"]
+    await page.goto(f"{server.url}/reports/staff-performance?token={ADMIN}&lang=zh&{DAY}")
+    state = await loaded(page)
+    levels = await cells(page, "level")
+    assert len(levels) == len(state["rows"]) > 0
+    assert levels == [zh[f"report.{r['level']}"] for r in state["rows"]] and "agent" not in levels
+
+    rows = await api_rows(server, f"/v1/reports/agent-log?{DAY}")
+    agent = next(r["agent"] for r in rows if r["state"] == "not_ready" and r["reason"])
+    await page.goto(f"{server.url}/reports/agent-log?token={ADMIN}&lang=zh&{DAY}&agent={agent}")
+    state = await loaded(page)
+    states, reasons = await cells(page, "state"), await cells(page, "reason")
+    assert len(states) == len(state["rows"]) > 0
+    for row, s, why in zip(state["rows"], states, reasons, strict=True):
+        assert s == (zh.get(f"report.{row['state']}") or zh[f"term.state.{row['state']}"]), (row, s)
+        known = zh.get(f"term.reason.{row['reason']}") if row["reason"] else None
+        assert why == (known or row["reason"] or "–"), (row, why)
+    assert any(r["reason"] and f"term.reason.{r['reason']}" in zh for r in state["rows"])

@@ -81,6 +81,47 @@ async def test_bad_token_requests_are_422_with_a_reason(
     assert detail in r.json()["detail"]
 
 
+async def test_an_admin_changes_a_token_s_language_and_it_is_audited(http: httpx.AsyncClient) -> None:
+    body = {"name": "tv-lang", "role": "wallboard", "scope": {"sites": ["bj-01"]}}
+    created = (await http.post("/v1/tokens", json=body, headers=auth(ADMIN))).json()
+    tid, token = created["id"], created["token"]
+
+    async def reader_language() -> str:
+        r = await http.get("/v1/i18n", headers={**auth(token), "Accept-Language": "en"})
+        return str(r.json()["language"])
+
+    assert created["language"] is None and await reader_language() == "en"
+    r = await http.patch(f"/v1/tokens/{tid}", json={"language": "zh"}, headers=auth(ADMIN))
+    assert r.status_code == 200, r.text
+    assert {k: r.json()[k] for k in ("id", "name", "language", "revoked_at")} == {
+        "id": tid, "name": "tv-lang", "language": "zh", "revoked_at": None}
+    assert await reader_language() == "zh"  # the next request of that token speaks it
+    listed = (await http.get("/v1/tokens", headers=auth(ADMIN))).json()["tokens"]
+    assert [t["language"] for t in listed if t["id"] == tid] == ["zh"]
+    r = await http.patch(f"/v1/tokens/{tid}", json={"language": None}, headers=auth(ADMIN))
+    assert r.status_code == 200 and r.json()["language"] is None and await reader_language() == "en"
+    entry = (await http.get("/v1/audit?action=token.language", headers=auth(ADMIN))).json()["entries"]
+    assert [(e["target"], e["detail"]["language"], e["detail"]["was"]) for e in entry] == [
+        (str(tid), None, "zh"), (str(tid), "zh", None)]
+    # bad values and other callers: a clear 4xx, and nothing changes
+    for bad, status, detail in [
+        ({"language": "fr"}, 422, "language: Input should be 'zh' or 'en'"),
+        ({}, 422, "language: Field required"),
+        ({"language": "zh", "role": "admin"}, 422, "role: Extra inputs are not permitted"),
+    ]:
+        r = await http.patch(f"/v1/tokens/{tid}", json=bad, headers=auth(ADMIN))
+        assert r.status_code == status and detail in r.json()["detail"], (bad, r.json())
+    r = await http.patch("/v1/tokens/999999", json={"language": "zh"}, headers=auth(ADMIN))
+    assert (r.status_code, r.json()) == (404, {"detail": "no active token with id 999999"})
+    r = await http.patch(f"/v1/tokens/{tid}", json={"language": "zh"}, headers=auth(SUP_SALES))
+    assert r.status_code == 403
+    assert await http.delete(f"/v1/tokens/{tid}", headers=auth(ADMIN))
+    r = await http.patch(f"/v1/tokens/{tid}", json={"language": "zh"}, headers=auth(ADMIN))
+    assert r.status_code == 404  # a revoked token is not changed
+    assert [t["language"] for t in (await http.get("/v1/tokens?include_revoked=true", headers=auth(ADMIN))
+                                    ).json()["tokens"] if t["id"] == tid] == [None]
+
+
 async def test_revoking_a_token_closes_its_open_websockets(app, server: LiveServer, connect) -> None:
     async with httpx.AsyncClient(base_url=server.url) as client:
         r = await client.post("/v1/tokens", json={"name": "tv", "role": "wallboard"}, headers=auth(ADMIN))
@@ -215,6 +256,20 @@ async def test_sql_token_store_and_audit_log(db_url: str) -> None:
         assert info.id not in [t.id for t in await store.list_tokens()]
         assert info.id in [t.id for t in await store.list_tokens(include_revoked=True)]
 
+        # a token's language changes after creation; a revoked one's does not
+        other, other_token = await store.create("tv-4", "wallboard", Scope.of(sites=["bj-01"]), "en")
+        changed = await store.set_language(other.id, "zh")
+        assert changed is not None and changed[0].language == "zh" and changed[1] == "en"
+        found = await store.lookup(hash_token(other_token))
+        assert found is not None and found.language == "zh"
+        assert [t.language for t in await store.list_tokens() if t.id == other.id] == ["zh"]
+        cleared = await store.set_language(other.id, None)
+        assert cleared is not None and cleared[0].language is None and cleared[1] == "zh"
+        with pytest.raises(ValueError, match="unknown language 'fr'"):
+            await store.set_language(other.id, "fr")
+        assert await store.set_language(info.id, "zh") is None  # revoked
+        assert await store.set_language(10**9, "zh") is None
+
         for i, site in enumerate(["bj-01", "sh-02", "bj-01", None]):
             await audit.record(
                 AuditEntry(
@@ -300,3 +355,36 @@ def test_cli_creates_a_token_with_its_readers_language(tmp_path: Path,
 
     principal = asyncio.run(_lookup(db, created["token"]))
     assert principal is not None and principal.language == "zh"
+
+
+def test_cli_changes_a_token_s_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``floorwatch tokens language ID zh|en|none``: the API's next lookup of that token has it;
+    audited like the other token changes; a bad value or id is refused with the reason."""
+    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    upgrade(db)
+    assert _cli(db, "tokens", "create", "tv-7", "--role", "wallboard", "--json") == 0
+    created = json.loads(capsys.readouterr().out)
+    assert _cli(db, "tokens", "language", str(created["id"]), "zh") == 0
+    assert "language none -> zh" in capsys.readouterr().out
+    assert _cli(db, "tokens", "list") == 0
+    assert [line.split()[3] for line in capsys.readouterr().out.splitlines()[1:]] == ["zh"]  # its lang column
+    principal = asyncio.run(_lookup(db, created["token"]))
+    assert principal is not None and principal.language == "zh"
+    assert _cli(db, "tokens", "language", str(created["id"]), "none", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["language"] is None
+    assert asyncio.run(_lookup(db, created["token"])).language is None  # type: ignore[union-attr]
+    with pytest.raises(SystemExit):  # argparse: "invalid choice: 'fr' (choose from 'zh', 'en', 'none')"
+        _cli(db, "tokens", "language", str(created["id"]), "fr")
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
+    assert _cli(db, "tokens", "language", "999", "zh") == 1
+    assert "no active token with id 999" in capsys.readouterr().err
+
+    async def audited() -> list[tuple[str, object, object]]:
+        engine = make_engine(db)
+        try:
+            entries = await SqlAuditLog(sessions(engine)).query(AuditQuery(), lambda e: True)
+            return [(e.action, e.detail.get("language"), e.detail.get("was")) for e in entries]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(audited())[:2] == [("token.language", None, "zh"), ("token.language", "zh", None)]

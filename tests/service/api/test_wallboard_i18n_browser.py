@@ -181,3 +181,33 @@ async def test_the_clock_and_project_times_are_the_sites_not_the_browsers(
     gap = abs((shown - beijing).total_seconds())
     assert min(gap, 86400 - gap) < 120, (text, beijing.isoformat())  # New York is 13 h off
     await ctx.close()
+
+
+async def test_a_wallboard_of_one_site_speaks_that_site_s_language(
+    feed: QueueFeed, browser: Any  # noqa: F811 - fixture
+) -> None:
+    """bj-01 declares zh in the rules file (``definitions.sites.bj-01.language``): a wallboard of
+    that one site on an English browser speaks Chinese; a wallboard of several sites, or of a
+    site that declares none, the browser's language."""
+    from playwright.async_api import expect
+    from prometheus_client import CollectorRegistry
+
+    from services.api.app import create_app
+    from shared.config import Settings
+
+    from .fakes import RecordingSink
+
+    app = create_app(Settings(admin_token=ADMIN), feed=feed, commands=RecordingSink(),
+                     registry=CollectorRegistry(), site_languages={"bj-01": "zh"})
+    live = await LiveServer(app).start()
+    ctx = await browser.new_context(locale="en-US")
+    try:
+        tab = await ctx.new_page()
+        for query, title, lang in [("&site=bj-01", "现场监控", "zh-CN"), ("&site=sh-02", "Floorwatch", "en"),
+                                   ("&site=bj-01,sh-02", "Floorwatch", "en"), ("", "Floorwatch", "en")]:
+            await tab.goto(f"{live.url}/wallboard?token={ADMIN}{query}")
+            await expect(tab.locator("#title")).to_have_text(title)
+            await expect(tab.locator("html")).to_have_attribute("lang", lang)
+    finally:
+        await ctx.close()
+        await live.stop()

@@ -91,3 +91,39 @@ def test_the_engine_counts_by_the_rule_sets_definitions_and_follows_a_reload() -
     eng.replace_rules(load_rules("rules: []\ndefinitions: {preset: amazon-connect}"))
     (sales,) = eng.floor_snapshot("bj-01")["queues"]
     assert sales["service_level"] == 0.5  # Connect: within / offered = 1 / 2
+
+
+LANGUAGES = """
+rules:
+  - {name: backlog, metric: calls_waiting, op: ">", value: 0}
+definitions:
+  sites:
+    bj-01: {time_zone: Asia/Shanghai, language: zh}
+    lon-01: {language: en}
+"""
+
+
+def test_a_site_declares_its_readers_language_beside_its_time_zone() -> None:
+    defs = load_rules(LANGUAGES).definitions
+    assert defs is not None
+    assert dict(defs.languages) == {"bj-01": "zh", "lon-01": "en"}
+    assert [defs.language_of(s) for s in ("bj-01", "lon-01", "sh-02", None)] == ["zh", "en", None, None]
+    # a language is no counting choice: a site that names only its language counts as the file does
+    assert "lon-01" not in defs.sites and defs.for_site("bj-01").time_zone == "Asia/Shanghai"
+    assert load_rules(LANGUAGES.replace(", language: zh}", "}")).definitions.sites == defs.sites  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "message"),
+    [
+        ("site", "    bj-01: {language: fr}\n", "language: one of zh, en; got 'fr'"),
+        ("queue", "    bj-01:\n      queues:\n        vip: {language: zh}\n",
+         "unknown key 'language' in a queue's definitions"),
+        ("file", "  language: zh\n", "unknown key 'language' in definitions"),
+    ],
+)
+def test_a_language_is_a_site_s_and_one_floorwatch_speaks(where: str, text: str, message: str) -> None:
+    head = "rules: []\ndefinitions:\n" + ("  sites:\n" if where != "file" else "")
+    with pytest.raises(RulesError) as err:
+        load_rules(head + text)
+    assert [(line, m) for line, m in err.value.errors if message in m] != [], err.value.errors

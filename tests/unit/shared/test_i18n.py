@@ -11,14 +11,22 @@ import pytest
 from services.alerts.core.detectors.agent_efficiency import LABELS
 from services.alerts.core.detectors.options import BY, GROUP_MESSAGES
 from services.alerts.core.detectors.threshold import THRESHOLD_MESSAGES
-from shared.i18n import LANGS, choose_language, from_accept_language, load_catalogue, render_message
+from shared.i18n import (
+    LANGS,
+    SiteLanguages,
+    choose_language,
+    from_accept_language,
+    load_catalogue,
+    one_site,
+    render_message,
+)
 from shared.i18n.catalogue import read_catalogue
 from shared.i18n.render import PLACEHOLDER
 
 REPO = Path(__file__).resolve().parents[3]
 CAT = load_catalogue()
 KEYS = sorted(set().union(*(CAT.texts[lang] for lang in LANGS)))
-SPECS = {"", "term", "dur", "mins", "spct", "counts", "num", ".0f", ".1f", ".0%", "g"}
+SPECS = {"", "term", "dur", "mins", "spct", "counts", "num", ".0f", ".1f", ".0%", "g", "said"}
 
 
 def placeholders(text: str) -> set[tuple[str, str]]:
@@ -112,6 +120,34 @@ def test_terms_counts_nested_messages_and_fallbacks() -> None:
 )
 def test_language_choice_order(kw: dict[str, str], want: str) -> None:
     assert choose_language(**kw) == want
+
+
+SITES = SiteLanguages({"bj-01": "zh", "lon-01": "en"}, default="en")  # FLOORWATCH_LANGUAGE=en
+
+
+@pytest.mark.parametrize(
+    ("asked_site", "scope", "token", "page", "want"),
+    [
+        ("bj-01", None, None, None, "zh"),  # the page names one site: that site's language
+        ("lon-01", None, None, None, "en"),
+        (None, ["bj-01"], None, None, "zh"),  # a token of exactly one site
+        (None, ["bj-01", "lon-01"], None, None, "en"),  # several sites: the global default
+        ("bj-01,lon-01", None, None, None, "en"),  # a list names no one site
+        ("sh-02", None, None, None, "en"),  # a site that declares none: the global default
+        ("bj-01", None, "en", None, "en"),  # the token's own language comes first
+        ("lon-01", ["lon-01"], None, "zh", "zh"),  # and a page's ?lang= before it
+        ("bj-01", ["lon-01"], None, None, "zh"),  # the site the page shows, not the scope's
+    ],
+)
+def test_a_site_s_own_language_comes_after_the_token_and_before_the_global_default(
+    asked_site: str | None, scope: list[str] | None, token: str | None, page: str | None, want: str
+) -> None:
+    site = one_site(asked_site, scope)
+    assert choose_language(page=page, token=token, site=SITES.of(site), accept="en-GB") == want
+    # the browser comes last: with no global default it decides for a site that declares none
+    only_bj = SiteLanguages({"bj-01": "zh"})
+    assert choose_language(site=only_bj.of(one_site("sh-02", None)), accept="zh") == "zh"
+    assert choose_language(site=only_bj.of(one_site("bj-01", None)), accept="en") == "zh"
 
 
 def test_accept_language_is_bounded_and_tolerant() -> None:

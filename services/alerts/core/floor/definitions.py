@@ -199,6 +199,13 @@ class DefinitionSet:
     default: Definitions = DEFAULT
     sites: Mapping[str, Definitions] = field(default_factory=dict)
     queues: Mapping[str, Mapping[str, Definitions]] = field(default_factory=dict)  # site -> queue ->
+    # site -> its readers' default language (zh | en; issue 15): not a counting choice, so kept
+    # out of Definitions (and of the floor snapshots); read by the API, reports and notifier
+    languages: Mapping[str, str] = field(default_factory=dict)
+
+    def language_of(self, site: str | None) -> str | None:
+        """The language a site declares (``definitions.sites.<site>.language``), else None."""
+        return None if site is None else self.languages.get(site)
 
     def for_site(self, site: str) -> Definitions:
         return self.sites.get(site, self.default)
@@ -218,6 +225,7 @@ class DefinitionSet:
             queues={
                 s: {q: v.replace(time_zone=zone) for q, v in qs.items()} for s, qs in self.queues.items()
             },
+            languages=self.languages,
         )
 
     @property

@@ -49,13 +49,13 @@ def context(note: Notification, receiver: Receiver, external_url: str, shown: in
     if shown is not None and shown < total:
         keep_f = min(len(firing), shown)
         firing, resolved = firing[:keep_f], resolved[: shown - keep_f]
-    lang, cat = receiver.language, templates.catalogue
+    lang, cat = receiver.language or "en", templates.catalogue  # NotifyConfig.speaking chose it
     return {
         "status": note.status, "firing": [alert_dict(a, lang, cat) for a in firing],
         "resolved": [alert_dict(a, lang, cat) for a in resolved],
         "alerts": [alert_dict(a, lang, cat) for a in firing + resolved],
         "group_labels": dict(note.group_labels), "common_labels": common_labels(note.alerts),
-        "receiver": receiver.name, "route": note.route, "language": receiver.language,
+        "receiver": receiver.name, "route": note.route, "language": lang,
         "truncated": total - len(firing) - len(resolved), "external_url": external_url,
         "t": cat.prefixed(lang, "notify."), "repeat": note.repeat, "id": note.id,
     }

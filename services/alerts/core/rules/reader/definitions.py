@@ -10,6 +10,7 @@
           preset: asterisk        # a site starts from the file's value (or its own preset)
           time_zone: Asia/Shanghai
           day_start_s: 6h
+          language: zh            # its readers' default language (pages, reports, notifications)
           queues:
             vip: {sl_threshold_s: 10}   # a queue starts from its site's value
 
@@ -25,6 +26,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from shared.i18n import LANGS
 from shared.yamlmodel import YamlModel
 from shared.yamltypes import ABSENT, Bool, Duration, Number, Str, str_list_with_schema
 
@@ -62,7 +64,7 @@ class _Fields(YamlModel):
     def changes(self) -> dict[str, Any]:
         """The :class:`Definitions` fields this level sets."""
         out: dict[str, Any] = {}
-        for key in self.model_fields_set - {"preset", "sites", "queues"}:
+        for key in self.model_fields_set - {"preset", "sites", "queues", "language"}:
             value = getattr(self, key)
             if key in ("day_start_s", "interval_s") and isinstance(value, float) and value.is_integer():
                 value = int(value)
@@ -85,6 +87,8 @@ class SiteDefinitionsSpec(_Fields):
     noun: ClassVar[str] = "a site's definitions"
     unknown_key: ClassVar[str] = "unknown key {key!r} in a site's definitions; known: {known}"
 
+    # not a counting choice: the site's readers' default language (DefinitionSet.languages)
+    language: enum(LANGS, "the site's default language for its readers: zh or en") = ABSENT  # type: ignore[valid-type]
     queues: dict[str, QueueDefinitionsSpec] = Field(default_factory=dict)
 
 
@@ -136,10 +140,19 @@ def build(spec: DefinitionsSpec) -> tuple[DefinitionSet | None, list[tuple[Where
     default = level(spec, Definitions(), ())
     sites: dict[str, Definitions] = {}
     queues: dict[str, dict[str, Definitions]] = {}
+    languages: dict[str, str] = {}
     for site, node in spec.sites.items():
-        sites[site] = level(node, default, ("sites", site))
+        value = level(node, default, ("sites", site))
+        if node.preset is not None or node.changes():  # a site that names only its language
+            sites[site] = value  # counts as the file does (and keeps the reducer's fast path)
+        if node.language is not None:
+            if node.language in LANGS:
+                languages[site] = node.language
+            else:
+                problems.append((("sites", site, "language"),
+                                 f"language: one of {', '.join(LANGS)}; got {node.language!r}"))
         for queue, qnode in node.queues.items():
-            queues.setdefault(site, {})[queue] = level(qnode, sites[site], ("sites", site, "queues", queue))
+            queues.setdefault(site, {})[queue] = level(qnode, value, ("sites", site, "queues", queue))
     if problems:
         return None, problems
-    return DefinitionSet(default=default, sites=sites, queues=queues), []
+    return DefinitionSet(default=default, sites=sites, queues=queues, languages=languages), []
