@@ -153,3 +153,11 @@ def test_a_site_s_own_language_comes_after_the_token_and_before_the_global_defau
 def test_accept_language_is_bounded_and_tolerant() -> None:
     assert from_accept_language("x;q=abc, " * 10_000 + "zh") is None  # only the first 32 entries count
     assert from_accept_language("en;q=0, zh;q=0.1") == "zh"
+
+
+def test_the_rules_readers_languages_are_the_catalogues() -> None:
+    """The pure rules reader keeps its own list (the core imports no shared.i18n): it must be this."""
+    from services.alerts.core.rules.reader import definitions
+    from shared.i18n import LANGS
+
+    assert tuple(LANGS) == definitions.LANGS

@@ -26,7 +26,6 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from shared.i18n import LANGS
 from shared.yamlmodel import YamlModel
 from shared.yamltypes import ABSENT, Bool, Duration, Number, Str, str_list_with_schema
 
@@ -44,6 +43,10 @@ from ...floor.definitions import (
 from .fields import enum
 
 Components = str_list_with_schema({"type": "string", "enum": list(COMPONENTS)})
+
+# the languages a site may name; the pure core does not import shared.i18n, whose LANGS this must
+# equal (tests/unit/shared/test_i18n.py checks it)
+LANGS = ("zh", "en")
 
 
 class _Fields(YamlModel):
