@@ -118,7 +118,7 @@ def freeze_startup_objects() -> int:
     settings, clients -- what start-up built and the process keeps) into the permanent generation,
     which collections skip. Without it each of the first full collections walks all of them: 50-100 ms
     per service process here, in the middle of the first seconds' traffic (docs/benchmarks.md,
-    *Alert latency: what was tried for issue 14*). Frozen objects are still freed by reference
+    *What was tried for issue 14*). Frozen objects are still freed by reference
     counting. Returns how many objects are frozen."""
     gc.collect()
     gc.freeze()
