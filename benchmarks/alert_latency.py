@@ -196,6 +196,11 @@ def main() -> None:
     ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     ap.add_argument("--split", action="store_true", help="ingest, alerts and api as three processes")
     ap.add_argument("--breakdown", action="store_true", help="per-hop times from Kafka record timestamps")
+    ap.add_argument(
+        "--warmup", type=float, default=8.0,
+        help="seconds of load before the first probe (the engine checks transitions against its history "
+        "for 60 s after its partitions are assigned: --warmup 60 measures after that window)",
+    )
     args = ap.parse_args()
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         db = args.db or f"sqlite+aiosqlite:///{tmp}/fw.db"
@@ -239,7 +244,7 @@ def main() -> None:
             produced = multiprocessing.Value("q", 0)
             loader = multiprocessing.Process(target=_load_process, args=(settings, args.rate, stop, produced))
             loader.start()
-            time.sleep(8)  # group joins and warm-up under load
+            time.sleep(args.warmup)  # group joins and warm-up under load
             lat, missing = asyncio.run(
                 probe(settings, f"ws://127.0.0.1:{port}/v1/stream?token={TOKEN}", args.seconds)
             )
@@ -257,7 +262,7 @@ def main() -> None:
     q = statistics.quantiles(lat_ms, n=100)
     print(
         f"background load: {args.rate:.0f} events/s target, "
-        f"{produced.value / (args.seconds + 8):.0f} events/s produced"
+        f"{produced.value / (args.seconds + args.warmup):.0f} events/s produced"
     )
     print(f"probes: {len(lat_ms)} alerts received, {missing} missing")
     print(

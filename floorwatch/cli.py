@@ -106,6 +106,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from services.ingest.main import IngestRunner
     from shared.kafka import ensure_topics
+    from shared.runtime import freeze_startup_objects
 
     settings = _settings(args)
     ensure_topics(settings)
@@ -113,6 +114,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     runner = IngestRunner(settings, registry)
     _serve_ops(registry, args.metrics_port, settings.metrics_host, runner.problem)
     runner.start()
+    freeze_startup_objects()
     stop = threading.Event()
     _wait_for_stop(stop, runner)
     runner.stop()
@@ -124,6 +126,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
     from services.alerts.main import AlertsRunner
     from shared.kafka import ensure_topics
+    from shared.runtime import freeze_startup_objects
 
     settings = _settings(args)
     rules = load_ruleset(settings.rules_file)
@@ -134,6 +137,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     runner = AlertsRunner(settings, registry, rules)
     _serve_ops(registry, args.metrics_port, settings.metrics_host, runner.problem)
     runner.start()
+    freeze_startup_objects()
     stop = threading.Event()
     _wait_for_stop(stop, runner)
     runner.stop()
@@ -294,18 +298,21 @@ def _run_api(
     )
     config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)
-    if on_started is not None:
-        # The app has a lifespan, so on_startup hooks would never run: watch the server instead.
-        def announce_when_serving() -> None:
-            for _ in range(1200):
-                if server.started:
-                    on_started()
-                    return
-                if server.should_exit:
-                    return
-                threading.Event().wait(0.05)
+    # The app has a lifespan, so on_startup hooks would never run: watch the server instead.
+    def when_serving() -> None:
+        from shared.runtime import freeze_startup_objects
 
-        threading.Thread(target=announce_when_serving, name="announce", daemon=True).start()
+        for _ in range(1200):
+            if server.started:
+                freeze_startup_objects()
+                if on_started is not None:
+                    on_started()
+                return
+            if server.should_exit:
+                return
+            threading.Event().wait(0.05)
+
+    threading.Thread(target=when_serving, name="when-serving", daemon=True).start()
     try:
         if reuse_port:
             from floorwatch.workers import reuseport_socket

@@ -4,7 +4,9 @@ Each service is its own process (``floorwatch ingest``, ``floorwatch alerts``, o
 ``floorwatch simulate``) so none of them competes with another for the GIL: measured here, one
 process for all three took p99 event→alert latency from ~210 ms to over 1 s at 1,000 events/s
 (docs/benchmarks.md). The API runs in this process; the embedded broker (when no Kafka is given)
-is a child too. Children inherit the settings through ``FLOORWATCH_*`` variables.
+is a child too. Children inherit the settings through ``FLOORWATCH_*`` variables. The simulator
+and the notifier run at a lower CPU priority (``BACKGROUND_NICE``): on a busy machine the
+processes on the way from an event to an alert on a screen get a core first.
 
 Shutdown: Ctrl-C or SIGTERM stops the API, then each child gets SIGINT (it drains, commits,
 snapshots) and is killed only if it has not exited within the time limit; the broker goes last;
@@ -22,13 +24,16 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from shared.broker import EmbeddedBroker, die_with_parent, free_port
 from shared.config import Settings
 
 logger = logging.getLogger(__name__)
+# niceness of the children off the alert path (simulator, notifier): they yield the CPU to ingest,
+# the engine, the API and the broker when cores are short, and take whatever is left otherwise
+BACKGROUND_NICE = 10
 
 
 @dataclass
@@ -37,6 +42,18 @@ class Child:
     argv: list[str]
     proc: subprocess.Popen[bytes] | None = None
     expected_exit: bool = field(default=False)
+    nice: int = 0  # added to the child's niceness before it runs (lower priority when > 0)
+
+
+def child_preexec(nice: int) -> Callable[[], None]:
+    """What runs in a child before exec: die with the parent, then lower its priority by ``nice``."""
+
+    def run() -> None:
+        die_with_parent()
+        if nice:
+            os.nice(nice)
+
+    return run
 
 
 def child_env(settings: Settings) -> dict[str, str]:
@@ -69,9 +86,9 @@ class Supervisor:
         if settings.notify_config is not None:
             self.metrics_ports["notify"] = free_port()
             port = str(self.metrics_ports["notify"])
-            self.children.append(Child("notify", ["notify", "--metrics-port", port]))
+            self.children.append(Child("notify", ["notify", "--metrics-port", port], nice=BACKGROUND_NICE))
         if simulate_argv is not None:
-            self.children.append(Child("simulator", ["simulate", *simulate_argv]))
+            self.children.append(Child("simulator", ["simulate", *simulate_argv], nice=BACKGROUND_NICE))
         self.failed = threading.Event()
         self._watchers: list[threading.Thread] = []
 
@@ -81,7 +98,9 @@ class Supervisor:
             argv = [sys.executable, "-m", "floorwatch.cli", *child.argv, "--log-level", self.log_level]
             # A process group of its own: a terminal's Ctrl-C reaches only `up`, which relays it
             # once (a second SIGINT would force the child out without draining).
-            child.proc = subprocess.Popen(argv, env=env, preexec_fn=die_with_parent, process_group=0)
+            child.proc = subprocess.Popen(
+                argv, env=env, preexec_fn=child_preexec(child.nice), process_group=0
+            )
             watcher = threading.Thread(
                 target=self._watch, args=(child,), name=f"watch-{child.name}", daemon=True
             )

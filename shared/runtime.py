@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import os
 import signal
@@ -110,3 +111,17 @@ def sigterm_as_interrupt() -> None:
     one it becomes the ``KeyboardInterrupt`` that the Ctrl-C path already handles.
     """
     signal.signal(signal.SIGTERM, _interrupt)
+
+
+def freeze_startup_objects() -> int:
+    """Once a service has started: collect, then move every object tracked now (modules, classes,
+    settings, clients -- what start-up built and the process keeps) into the permanent generation,
+    which collections skip. Without it each of the first full collections walks all of them: 50-100 ms
+    per service process here, in the middle of the first seconds' traffic (docs/benchmarks.md,
+    *What was tried for issue 14*). Frozen objects are still freed by reference
+    counting. Returns how many objects are frozen."""
+    gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    logger.info("start-up objects frozen for the garbage collector count=%d", frozen)
+    return frozen

@@ -64,7 +64,9 @@ class IngestRunner:
         adapters = build_adapters(s)
         self._loop = LoopThread("ingest-loop")
         self._engine = make_engine(s.database_url, timeout_s=s.ingest_db_timeout_s)
-        self._producer = make_producer(s)
+        # linger 0: each batch's events go out as soon as they are sent, not 5 ms later -- every
+        # event's way to an alert passes here (docs/benchmarks.md, *what was tried for issue 14*)
+        self._producer = make_producer(s, linger_ms=0)
         ingest = Ingest(
             adapters=adapters,
             history=EventHistory(self._engine),
