@@ -9,7 +9,9 @@ Timeline (wall clock, each step waited on, not slept):
       │  3 calls queued on each of 4 test sites, one site per partition of the events topic
       │  GET /v1/alerts: queue-backlog firing for the 4 sites   (within 30 s)
       │  each child exports the sites of its own partitions: two sites each, disjoint
-    Ctrl-C ─ exit status 0
+    Ctrl-C ─ each alerts child drains once; exit status 0
+
+And a `kill -9` of one alerts child stops `up` with status 1, as any child's death does.
 """
 
 from __future__ import annotations
@@ -88,8 +90,9 @@ def _exported_sites(text: str, sites: set[str]) -> set[str]:
     return set(re.findall(r'^floorwatch_alerts_event_lag_seconds\{site="([^"]+)"\}', text, re.M)) & sites
 
 
-def test_up_with_two_alerts_processes_splits_the_sites_and_alerts_reach_the_api(tmp_path: Path) -> None:
-    sites = one_site_per_partition()
+def _start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, int, str, list[int]]:
+    """`up --alerts-processes 2 --simulate` as `make run` starts it, once both children own 2
+    partitions: (process, log, API port, Kafka bootstrap, the children's metrics ports)."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     log = tmp_path / "up.log"
@@ -102,7 +105,6 @@ def test_up_with_two_alerts_processes_splits_the_sites_and_alerts_reach_the_api(
     db = f"sqlite+aiosqlite:///{tmp_path / 'fw.db'}"
     proc = spawn(["up", "--alerts-processes", "2", "--simulate", "--rules", str(rules), "--db", db,
                   "--port", str(port)], env, log)
-    base = f"http://127.0.0.1:{port}"
     try:
         announce = _wait(lambda: re.search(r"alerts on :(\d+), :(\d+)\)", log.read_text()), 60,
                          "up announces its two alerts processes", log)
@@ -112,9 +114,32 @@ def test_up_with_two_alerts_processes_splits_the_sites_and_alerts_reach_the_api(
         # the group settles 2 + 2 (the first to join holds all 4 until the second is in)
         _wait(lambda: [_owned(_metrics(p)) for p in ports] == [2.0, 2.0], 40,
               "both alerts processes own 2 partitions", log)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, log, port, kafka.group(1), ports
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Path) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(40)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"up did not stop:\n{log.read_text()[-4000:]}") from None
+
+
+def test_up_with_two_alerts_processes_splits_the_sites_and_alerts_reach_the_api(tmp_path: Path) -> None:
+    sites = one_site_per_partition()
+    proc, log, port, bootstrap, ports = _start(tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
         assert "will sit idle" not in log.read_text()
 
-        settings = Settings(kafka_bootstrap=kafka.group(1))
+        settings = Settings(kafka_bootstrap=bootstrap)
         now = dt.datetime.now(dt.UTC)
         for site in sites.values():
             events = [
@@ -146,14 +171,26 @@ def test_up_with_two_alerts_processes_splits_the_sites_and_alerts_reach_the_api(
                               timeout=60)
         assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError(f"up did not stop on Ctrl-C:\n{log.read_text()[-4000:]}") from None
+        code = _stop(proc, log)
     assert code == 0, log.read_text()[-4000:]
     text = log.read_text()
     assert "started alerts-0" in text and "started alerts-1" in text
+    assert text.count('"msg": "alerts stopped') == 2, text[-4000:]  # each drained on the one Ctrl-C
+
+
+def test_an_alerts_process_that_dies_stops_up_with_status_1(tmp_path: Path) -> None:
+    proc, log, _, _, _ = _start(tmp_path)
+    try:
+        pids = {name: int(pid) for name, pid in re.findall(r"started (\S+) pid=(\d+)", log.read_text())}
+        assert {"ingest", "alerts-0", "alerts-1", "simulator"} <= set(pids), pids
+        os.kill(pids["alerts-1"], signal.SIGKILL)
+        code = proc.wait(40)
+    finally:
+        _stop(proc, log)
+    assert code == 1, log.read_text()[-4000:]
+    assert "alerts-1 exited unexpectedly with code -9" in log.read_text()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids.values()):
+        time.sleep(0.1)
+    left = [name for name, pid in pids.items() if Path(f"/proc/{pid}").exists()]
+    assert not left, f"left running after up exited: {left}"
