@@ -147,6 +147,11 @@ def one_round(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        errors = [line for line in log.read_text(errors="replace").splitlines() if '"level": "ERROR"' in line]
+        for line in errors[:5]:
+            print(f"    error in up's log: {line[:300]}")
+        if proc.returncode != 0:
+            print(f"    up exited with {proc.returncode}")
 
 
 def main() -> None:
