@@ -155,16 +155,21 @@ def run_round(processes: int, placed: dict[str, tuple[int, int]], stream: str = 
     return total / (end - start), each, union
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def stream_arguments(ap: argparse.ArgumentParser) -> None:
+    """The multi-site stream's options and the process counts (shared with ``up_alerts_processes``)."""
     ap.add_argument("--agents", type=int, default=5000)
     ap.add_argument("--queues", type=int, default=200)
     ap.add_argument("--sites", type=int, default=8)
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--skip-min", type=float, default=120.0, help="event-time minutes to skip first")
     ap.add_argument("--processes", default="1,2", help="process counts to compare (default 1,2)")
-    ap.add_argument("--names", choices=("balanced", "plain"), default="balanced")
     ap.add_argument("--repeat", type=int, default=1, help="rounds (the process counts interleaved)")
+    ap.add_argument("--names", choices=("balanced", "plain"), default="balanced")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    stream_arguments(ap)
     ap.add_argument(
         "--no-one-site",
         dest="one_site",

@@ -1,20 +1,20 @@
 """The embedded ``floorwatch up`` with P alerts processes: how fast it drains a backlog of events.
 
 The multi-site stream of ``engine_processes`` (5,000 agents and 200 queues as 8 sites of equal
-size, names balanced over the partitions; retimed so that it ends at the wall clock's now) is put
-on the events topic first, keyed by site, while only the broker runs. Then ``floorwatch up
---kafka <that broker> --alerts-processes P`` starts (SQLite, no simulator; ingest, the API and P
-alerts processes on the same cores) and the alerts children apply the backlog: the real service
-path (poll, decode, engine, publishing transitions and floor snapshots, snapshots to the
-database). Each child's ``/metrics`` is read every 0.1 s.
+size, names balanced over the partitions unless ``--names plain``; retimed so that it ends at
+the wall clock's now) is put on the events topic first, keyed by site, while only the broker
+runs. Then ``floorwatch up --kafka <that broker> --alerts-processes P`` starts (SQLite, no
+simulator; ingest, the API and P alerts processes on the same cores) and the alerts children
+apply the backlog: the real service path (poll, decode, engine, publishing transitions and
+floor snapshots, snapshots to the database). Each child's ``/metrics`` is read every 0.1 s.
 
 Figure: events applied per second of wall time once the group has settled (every child owns
 its partitions: ``floorwatch_alerts_partitions_owned``) until the last event is applied (the
-first reading at which the count reached its end; the run stops when every child also reports a
-consumer lag of 0, a gauge refreshed about once a second) — the
-join and the first rebalance (with two processes the first one to join holds every partition
-until the second is in, then hands half over) are left out and printed apart. ``--repeat N``
-interleaves N rounds of P=1 and P=2, each on a fresh topic prefix of one broker.
+first reading at which the count reached its end; the run stops when every child also reports
+a consumer lag of 0, a gauge refreshed about once a second). The join and the first rebalance
+(with two processes the first one to join holds every partition until the second is in, then
+hands half over) are left out and printed apart. ``--repeat N`` interleaves N rounds of P=1
+and P=2, each on a fresh topic prefix of one broker.
 
 Run: ``python -m benchmarks.up_alerts_processes --repeat 3``.
 """
@@ -41,7 +41,7 @@ from shared.config import Settings
 from shared.events import Event, encode_event
 from shared.kafka import ensure_topics, make_producer
 
-from .engine_processes import multi_site_events, site_names
+from .engine_processes import multi_site_events, site_names, stream_arguments
 
 
 def _metric(text: str, name: str) -> float:
@@ -156,19 +156,15 @@ def one_round(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--agents", type=int, default=5000)
-    ap.add_argument("--queues", type=int, default=200)
-    ap.add_argument("--sites", type=int, default=8)
-    ap.add_argument("--events", type=int, default=200_000)
-    ap.add_argument("--skip-min", type=float, default=120.0)
-    ap.add_argument("--processes", default="1,2")
-    ap.add_argument("--repeat", type=int, default=1)
+    stream_arguments(ap)
     ap.add_argument(
         "--samples", action="store_true", help="print each round's (seconds, events applied) readings"
     )
     args = ap.parse_args()
     counts = [int(p) for p in args.processes.split(",")]
-    names = site_names(args.sites, partitions_for(Settings(alerts_processes=max(counts))), balanced=True)
+    names = site_names(
+        args.sites, partitions_for(Settings(alerts_processes=max(counts))), balanced=args.names == "balanced"
+    )
     events = multi_site_events(args.agents, args.queues, names, args.events, args.skip_min)
     print(
         f"{len(events):,} events, {args.sites} sites ({', '.join(names)}); cores: {os.cpu_count()}",

@@ -35,22 +35,12 @@ from shared.config import Settings
 from tests.support.kafkautil import canonical, produce
 from tests.support.procs import spawn
 from tests.support.tools import promtool
+from tests.support.upproc import BACKLOG_RULES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
 TOKEN = "scale-out-token"
 PARTITIONS = 4  # what `up` creates for 2 alerts processes: the default 3 rounded up to a multiple of 2
-RULES = """
-rules:
-  - name: queue-backlog
-    metric: calls_waiting
-    scope: queue
-    op: ">"
-    value: 2
-    clear: 0
-    severity: critical
-    summary: "{queue}: {value:.0f} calls waiting"
-"""
 
 
 def one_site_per_partition() -> dict[int, str]:
@@ -94,7 +84,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, int, str, lis
     """`up --alerts-processes 2 --simulate` as `make run` starts it, once both children own 2
     partitions: (process, log, API port, Kafka bootstrap, the children's metrics ports)."""
     rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
+    rules.write_text(BACKLOG_RULES)
     log = tmp_path / "up.log"
     port = free_port()
     env = {
@@ -103,17 +93,39 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, int, str, lis
         "PYTHONUNBUFFERED": "1",
     }
     db = f"sqlite+aiosqlite:///{tmp_path / 'fw.db'}"
-    proc = spawn(["up", "--alerts-processes", "2", "--simulate", "--rules", str(rules), "--db", db,
-                  "--port", str(port)], env, log)
+    proc = spawn(
+        [
+            "up",
+            "--alerts-processes",
+            "2",
+            "--simulate",
+            "--rules",
+            str(rules),
+            "--db",
+            db,
+            "--port",
+            str(port),
+        ],
+        env,
+        log,
+    )
     try:
-        announce = _wait(lambda: re.search(r"alerts on :(\d+), :(\d+)\)", log.read_text()), 60,
-                         "up announces its two alerts processes", log)
+        announce = _wait(
+            lambda: re.search(r"alerts on :(\d+), :(\d+)\)", log.read_text()),
+            60,
+            "up announces its two alerts processes",
+            log,
+        )
         kafka = re.search(r"Kafka:\s+(\S+)", log.read_text())
         assert kafka is not None, log.read_text()
         ports = [int(announce.group(1)), int(announce.group(2))]
         # the group settles 2 + 2 (the first to join holds all 4 until the second is in)
-        _wait(lambda: [_owned(_metrics(p)) for p in ports] == [2.0, 2.0], 40,
-              "both alerts processes own 2 partitions", log)
+        _wait(
+            lambda: [_owned(_metrics(p)) for p in ports] == [2.0, 2.0],
+            40,
+            "both alerts processes own 2 partitions",
+            log,
+        )
     except BaseException:
         proc.kill()
         proc.wait()
@@ -143,8 +155,13 @@ def test_up_with_two_alerts_processes_splits_the_sites_and_alerts_reach_the_api(
         now = dt.datetime.now(dt.UTC)
         for site in sites.values():
             events = [
-                canonical("call.queued", site=site, ts=(now + dt.timedelta(seconds=0.1 * i)).isoformat(),
-                          call=f"{site}-c{i}", queue="sales")
+                canonical(
+                    "call.queued",
+                    site=site,
+                    ts=(now + dt.timedelta(seconds=0.1 * i)).isoformat(),
+                    call=f"{site}-c{i}",
+                    queue="sales",
+                )
                 for i in range(3)
             ]
             produce(settings, settings.topic("raw"), [orjson.dumps(e) for e in events], key=site.encode())
@@ -152,8 +169,11 @@ def test_up_with_two_alerts_processes_splits_the_sites_and_alerts_reach_the_api(
         def firing() -> set[str]:
             r = httpx.get(base + "/v1/alerts", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
             assert r.status_code == 200, r.text
-            return {a["scope"]["site"] for a in r.json()["alerts"]
-                    if a["rule"] == "queue-backlog" and a["state"] == "firing"}
+            return {
+                a["scope"]["site"]
+                for a in r.json()["alerts"]
+                if a["rule"] == "queue-backlog" and a["state"] == "firing"
+            }
 
         ours = set(sites.values())
         _wait(lambda: ours <= firing(), 30, f"queue-backlog firing for {sorted(ours)}", log)
@@ -167,8 +187,9 @@ def test_up_with_two_alerts_processes_splits_the_sites_and_alerts_reach_the_api(
         relayed = httpx.get(base + "/metrics", timeout=10).text
         for name in ("alerts-0", "alerts-1"):
             assert f'floorwatch_alerts_partitions_owned{{process="{name}"}} 2.0' in relayed
-        done = subprocess.run([promtool(), "check", "metrics"], input=relayed.encode(), capture_output=True,
-                              timeout=60)
+        done = subprocess.run(
+            [promtool(), "check", "metrics"], input=relayed.encode(), capture_output=True, timeout=60
+        )
         assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     finally:
         code = _stop(proc, log)
