@@ -13,7 +13,9 @@ its partitions: ``floorwatch_alerts_partitions_owned``) until the last event is 
 first reading at which the count reached its end; the run stops when every child also reports
 a consumer lag of 0, a gauge refreshed about once a second). The join and the first rebalance
 (with two processes the first one to join holds every partition until the second is in, then
-hands half over) are left out and printed apart. ``--repeat N`` interleaves N rounds of P=1
+hands half over) are left out and printed apart. Beside it, "by CPU time": the same events over
+the busiest alerts process's CPU seconds in that interval (from /proc): the rate with a free
+core per alerts process (ingest, the API and the broker aside). ``--repeat N`` interleaves N rounds of P=1
 and P=2, each on a fresh topic prefix of one broker.
 
 Run: ``python -m benchmarks.up_alerts_processes --repeat 3``.
@@ -47,6 +49,32 @@ from .engine_processes import multi_site_events, site_names, stream_arguments
 def _metric(text: str, name: str) -> float:
     found = re.search(rf"^{name} (\S+)$", text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def _alerts_children(up: int) -> list[int]:
+    """The pids of ``up``'s ``floorwatch alerts`` children (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == up and b"alerts" in cmd[3:4]:
+            found.append(int(entry.name))
+    return found
+
+
+def _cpu_s(pids: list[int]) -> list[float]:
+    """CPU seconds (user + system) each process has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out.append((int(fields[11]) + int(fields[12])) / tick)
+    return out
 
 
 def _scrape(port: int) -> str:
@@ -110,6 +138,7 @@ def one_round(
         settled_at = settled_count = None
         first_at = None
         samples: list[tuple[float, float]] = []
+        cpu_then: dict[float, list[float]] = {}  # reading time -> the alerts children's CPU seconds
         total = len(events)
         deadline = time.perf_counter() + 600
         while time.perf_counter() < deadline:
@@ -122,7 +151,11 @@ def one_round(
             owned = [_metric(t, "floorwatch_alerts_partitions_owned") for t in texts]
             if settled_at is None and owned == [want] * processes:
                 settled_at, settled_count = now, count
+                pids = _alerts_children(proc.pid)
+                cpu_at_settle = _cpu_s(pids)
             lag = sum(_metric(t, "floorwatch_alerts_consumer_lag_records") for t in texts)
+            if settled_at is not None:
+                cpu_then[now] = _cpu_s(pids)
             if settled_at is not None and count >= total and lag == 0:
                 break
             time.sleep(0.1)
@@ -131,6 +164,7 @@ def one_round(
         assert settled_at is not None and settled_count is not None and first_at is not None
         # the lag gauge is refreshed once a second: done is when the count first reached its end
         done_at = next(t for t, c in samples if c >= count)
+        cpu = [b - a for a, b in zip(cpu_at_settle, cpu_then[done_at], strict=True)]
         if show:
             print([(round(t - first_at, 1), int(c)) for t, c in samples if t >= first_at - 0.2])
         return {
@@ -139,6 +173,8 @@ def one_round(
             "applied_before": settled_count,
             "drain": done_at - first_at,
             "counted": count,
+            "cpu": max(cpu),
+            "by_cpu": (count - settled_count) / max(cpu),
         }
     finally:
         proc.send_signal(signal.SIGINT)
@@ -171,24 +207,32 @@ def main() -> None:
         flush=True,
     )
     rates: dict[int, list[float]] = {p: [] for p in counts}
+    by_cpu: dict[int, list[float]] = {p: [] for p in counts}
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
         for r in range(args.repeat):
             for p in counts:
                 got = one_round(broker, events, p, f"{r}p{p}", Path(tmp), args.samples)
                 rates[p].append(got["rate"])
+                by_cpu[p].append(got["by_cpu"])
                 print(
                     f"  round {r + 1}, P={p}: {got['rate']:>8,.0f} events/s once settled; settled "
                     f"{got['settled_after']:.1f} s after the first event "
                     f"({got['applied_before']:,.0f} applied by then); all applied "
-                    f"{got['drain']:.1f} s after the first (counted {got['counted']:,.0f})",
+                    f"{got['drain']:.1f} s after the first (counted {got['counted']:,.0f}); "
+                    f"{got['by_cpu']:,.0f}/s by CPU time (busiest alerts process {got['cpu']:.1f} s)",
                     flush=True,
                 )
     for p, got in rates.items():
-        print(f"  P={p}: {min(got):,.0f} .. {max(got):,.0f} events/s")
+        print(
+            f"  P={p}: {min(got):,.0f} .. {max(got):,.0f} events/s "
+            f"(by CPU time: {min(by_cpu[p]):,.0f} .. {max(by_cpu[p]):,.0f})"
+        )
     if len(counts) > 1:
         for p in counts[1:]:
             ratio = [b / a for a, b in zip(rates[counts[0]], rates[p], strict=True)]
             print(f"  speed-up P={p} / P={counts[0]} per round: x{min(ratio):.2f} .. x{max(ratio):.2f}")
+            ratio = [b / a for a, b in zip(by_cpu[counts[0]], by_cpu[p], strict=True)]
+            print(f"  by CPU time (a free core per alerts process): x{min(ratio):.2f} .. x{max(ratio):.2f}")
 
 
 if __name__ == "__main__":
