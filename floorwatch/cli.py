@@ -331,8 +331,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
     from floorwatch.metrics_relay import MetricsRelay
-    from floorwatch.supervisor import Supervisor, start_broker
-    from shared.kafka import ensure_topics
+    from floorwatch.supervisor import Supervisor, partitions_for, start_broker
+    from shared.kafka import ensure_topics, partition_count
     from shared.migrate import upgrade
     from shared.runtime import sigterm_as_interrupt
 
@@ -357,15 +357,23 @@ def cmd_up(args: argparse.Namespace) -> int:
     if "kafka_bootstrap" not in settings.model_fields_set:  # neither --kafka nor the environment
         broker = start_broker()
         settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+    # topics up creates get a partition per alerts process at least (events are keyed by site)
+    settings = settings.model_copy(update={"partitions": partitions_for(settings)})
     supervisor = None
     try:
         upgrade(settings.database_url)
         ensure_topics(settings)
+        processes = settings.alerts_processes
+        if processes > 1 and (have := partition_count(settings, settings.topic("events"))) < processes:
+            logger.warning(
+                "events topic %s has %d partitions for %d alerts processes: %d of them will sit idle "
+                "(add partitions to the topic)", settings.topic("events"), have, processes, processes - have)
         supervisor = Supervisor(
             settings, simulate_argv=_sim_argv(args) if args.simulate else None, log_level=settings.log_level
         )
         supervisor.start()
         ports = supervisor.metrics_ports
+        alerts_ports = ", ".join(f":{port}" for name, port in ports.items() if name.startswith("alerts"))
 
         def announce() -> None:
             base = f"http://{settings.host}:{settings.port}"
@@ -377,13 +385,14 @@ def cmd_up(args: argparse.Namespace) -> int:
                 f"  API docs:   {base}/docs   (Authorization: Bearer {token})\n"
                 f"  stream:     ws://{settings.host}:{settings.port}/v1/stream?token={token}\n"
                 f"  metrics:    {base}/metrics   (all services; ingest alone on :{ports['ingest']},"
-                f" alerts on :{ports['alerts']})\n"
+                f" alerts on {alerts_ports})\n"
                 f"  Kafka:      {settings.kafka_bootstrap}   database: {settings.database_url}\n"
                 "Ctrl-C stops everything.\n",
                 flush=True,
             )
 
-        relay = MetricsRelay({name: ("127.0.0.1", port) for name, port in ports.items()})
+        relay = MetricsRelay({name: ("127.0.0.1", port) for name, port in ports.items()},
+                             labelled=[name for name in ports if name.startswith("alerts-")])
         _run_api(settings, CollectorRegistry(), on_started=announce, metrics_relay=relay)
     except KeyboardInterrupt:
         pass  # Ctrl-C or SIGTERM before the API was serving (while serving, uvicorn takes it)
@@ -401,6 +410,7 @@ def _sim_argv(args: argparse.Namespace) -> list[str]:
     _add_common(own, api=True, rules=True)
     own.add_argument("--simulate", action="store_true")
     own.add_argument("--notify")
+    own.add_argument("--alerts-processes")
     _, rest = own.parse_known_args(args.raw_argv[1:])
     return rest
 
@@ -724,6 +734,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulate", action="store_true", help="add the built-in floor simulator")
     setting_flag(p, "--notify", field="notify_config", type=Path, metavar="FILE",
                  help="notifications file: also run the notifier")
+    setting_flag(p, "--alerts-processes", field="alerts_processes", type=_positive, metavar="N",
+                 help="alerts processes in one consumer group, each with its share of the sites "
+                 "(partitions); use up to one per core (default 1)")
     _add_sim_arguments(p)
     p.set_defaults(func=cmd_up)
 

@@ -8,6 +8,10 @@ is a child too. Children inherit the settings through ``FLOORWATCH_*`` variables
 and the notifier run at a lower CPU priority (``BACKGROUND_NICE``): on a busy machine the
 processes on the way from an event to an alert on a screen get a core first.
 
+``--alerts-processes N`` runs N ``floorwatch alerts`` children in the one consumer group: the
+partitions of the events topic (keyed by site) are split between them, so each runs the engines
+of its share of the sites on a core of its own (docs/reliability.md, "Scale-out").
+
 Shutdown: Ctrl-C or SIGTERM stops the API, then each child gets SIGINT (it drains, commits,
 snapshots) and is killed only if it has not exited within the time limit; the broker goes last;
 exit status 0. The children and the broker run in process groups of their own, so the SIGINT a
@@ -63,6 +67,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         FLOORWATCH_DATABASE_URL=settings.database_url,
         FLOORWATCH_TOPIC_PREFIX=settings.topic_prefix,
         FLOORWATCH_MAX_FUTURE_SKEW_S=str(settings.max_future_skew_s),
+        FLOORWATCH_PARTITIONS=str(settings.partitions),
         PYTHONUNBUFFERED="1",
     )
     if settings.rules_file is not None:
@@ -74,14 +79,29 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def alerts_names(processes: int) -> list[str]:
+    """The alerts children's names: ``alerts`` alone, else ``alerts-0`` … ``alerts-<N-1>``
+    (one consumer group; each its own metrics port, named so in logs and in the relay)."""
+    return ["alerts"] if processes == 1 else [f"alerts-{i}" for i in range(processes)]
+
+
+def partitions_for(settings: Settings) -> int:
+    """Partitions for the topics `up` creates: at least one per alerts process, rounded up to a
+    multiple of their number so that the group splits them evenly (the default 3 for one)."""
+    n = settings.alerts_processes
+    return -(-max(settings.partitions, n) // n) * n
+
+
 class Supervisor:
     def __init__(self, settings: Settings, *, simulate_argv: Sequence[str] | None, log_level: str):
         self.settings = settings
         self.log_level = log_level
-        self.metrics_ports = {"ingest": free_port(), "alerts": free_port()}
+        self.metrics_ports = {"ingest": free_port()}
+        for name in alerts_names(settings.alerts_processes):
+            self.metrics_ports[name] = free_port()
         self.children = [
-            Child("ingest", ["ingest", "--metrics-port", str(self.metrics_ports["ingest"])]),
-            Child("alerts", ["alerts", "--metrics-port", str(self.metrics_ports["alerts"])]),
+            Child(name, [name.partition("-")[0], "--metrics-port", str(port)])
+            for name, port in self.metrics_ports.items()
         ]
         if settings.notify_config is not None:
             self.metrics_ports["notify"] = free_port()

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
         "auto", description="auto: text on a terminal, JSON lines otherwise"
     )
     api_workers: int = Field(1, ge=1, description="API processes serving the port (`floorwatch api`)")
+    alerts_processes: int = Field(
+        1, ge=1, description="`floorwatch alerts` processes `floorwatch up` runs in one consumer group")
 
     # Kafka
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="HOST:PORT[,HOST:PORT…]")

@@ -65,6 +65,17 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | None = None, timeo
         admin.close()
 
 
+def partition_count(settings: Settings, topic: str) -> int:
+    """How many partitions ``topic`` has (0 if it does not exist)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="floorwatch-admin")
+    try:
+        found = [t for t in admin.describe_topics([topic])
+                 if t.get("name") == topic and not t.get("error_code")]
+        return len(found[0]["partitions"]) if found else 0
+    finally:
+        admin.close()
+
+
 class KeyCachingPartitioner(DefaultPartitioner):
     """kafka-python's default (murmur2, as the Java client) with the answer cached per key.
 

@@ -106,6 +106,7 @@ class AlertsMetrics:
     lag_s: EventLag
     consumer_lag: Gauge
     busy_s: Gauge
+    partitions: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlertsMetrics:
@@ -143,6 +144,11 @@ class AlertsMetrics:
             busy_s=Gauge(
                 "floorwatch_alerts_engine_busy_seconds",
                 "How long the floor engine's current step (one batch, one tick) has run; 0 when idle",
+                registry=registry,
+            ),
+            partitions=Gauge(
+                "floorwatch_alerts_partitions_owned",
+                "Events-topic partitions this instance owns now (0: an idle member of the group)",
                 registry=registry,
             ),
         )
@@ -272,6 +278,7 @@ class AlertsWorker:
             part.assigned_at = self.monotonic()
             self.parts[tp.partition] = part
         self._alerts_changed = True
+        self.metrics.partitions.set(len(self.parts))
         logger.info("partitions assigned %s", sorted(self.parts))
 
     def _seed_clocks(self, part: Partition, saved_at: dt.datetime) -> None:
@@ -295,6 +302,7 @@ class AlertsWorker:
                 if self.export is not None:
                     self.export.forget_sites(part.last_floor)
         self._alerts_changed = True
+        self.metrics.partitions.set(len(self.parts))
 
     def _new_engine(self) -> Engine:
         return Engine(

@@ -16,21 +16,9 @@ import websockets
 
 from shared.config import Settings
 from tests.support.kafkautil import canonical, produce
-from tests.support.upproc import TOKEN, Up
+from tests.support.upproc import BACKLOG_RULES, TOKEN, Up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
-
-RULES = """
-rules:
-  - name: queue-backlog
-    metric: calls_waiting
-    scope: queue
-    op: ">"
-    value: 2
-    clear: 0
-    severity: critical
-    summary: "{queue}: {value:.0f} calls waiting"
-"""
 
 
 async def _recv_until(ws, pred, within: float):  # type: ignore[no-untyped-def]
@@ -51,7 +39,7 @@ def test_events_in_kafka_reach_a_websocket_as_floor_and_alert(
 ) -> None:
     settings = settings.model_copy(update={"database_url": pg_url})
     rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
+    rules.write_text(BACKLOG_RULES)
     up = Up(settings, tmp_path, "--rules", str(rules))
     try:
         up.wait_ready()

@@ -66,6 +66,42 @@ def test_relay_appends_every_service_and_reports_the_one_that_is_down() -> None:
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
 
 
+def test_relay_merges_the_processes_of_one_service_into_one_valid_exposition() -> None:
+    """`up --alerts-processes 2`: two alerts processes export the same families; appended as they
+    are, HELP/TYPE and the unlabelled series would repeat and promtool (like Prometheus) refuses."""
+    registries, servers = [], []
+    for sites in (("bj-01", 'we"ird}site'), ("sh-02",)):
+        registry = CollectorRegistry()
+        events = Counter("floorwatch_alerts_events", "events", registry=registry)
+        lag = Counter("floorwatch_alerts_site_things", "per site", ["site"], registry=registry)
+        events.inc(len(sites))
+        for site in sites:
+            lag.labels(site).inc()
+        registries.append(registry)
+        servers.append(OpsServer(registry, lambda: None).start())
+    ports = {"alerts-0": ("127.0.0.1", servers[0].port), "alerts-1": ("127.0.0.1", servers[1].port)}
+    try:
+        plain = asyncio.run(MetricsRelay(ports, timeout_s=2)()).decode()
+        merged = asyncio.run(MetricsRelay(ports, timeout_s=2, labelled=list(ports))()).decode()
+    finally:
+        for server in servers:
+            server.stop()
+
+    def check(text: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([promtool(), "check", "metrics"], input=text.encode(), capture_output=True,
+                              timeout=60)
+
+    assert check(plain).returncode != 0  # what the relay would serve without the merge
+    done = check(merged)
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode() + merged
+    assert merged.count("# TYPE floorwatch_alerts_events_total counter") == 1
+    assert 'floorwatch_alerts_events_total{process="alerts-0"} 2.0' in merged
+    assert 'floorwatch_alerts_events_total{process="alerts-1"} 1.0' in merged
+    assert 'floorwatch_alerts_site_things_total{site="we\\"ird}site",process="alerts-0"} 1.0' in merged
+    assert 'floorwatch_alerts_site_things_total{site="sh-02",process="alerts-1"} 1.0' in merged
+    assert 'floorwatch_relay_target_up{service="alerts-1"} 1' in merged
+
+
 def test_json_lines_carry_the_ids_passed_as_extra() -> None:
     record = logging.LogRecord(
         "services.alerts.service", logging.INFO, __file__, 1, "alert %s fingerprint=%s", ("sl", "3f2a"), None

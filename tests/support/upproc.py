@@ -14,6 +14,18 @@ from shared.config import Settings
 from tests.support.procs import env_for, spawn
 
 TOKEN = "e2e-admin-token"
+# a queue's third waiting call fires `queue-backlog`; none waiting resolves it
+BACKLOG_RULES = """
+rules:
+  - name: queue-backlog
+    metric: calls_waiting
+    scope: queue
+    op: ">"
+    value: 2
+    clear: 0
+    severity: critical
+    summary: "{queue}: {value:.0f} calls waiting"
+"""
 
 
 class Up:

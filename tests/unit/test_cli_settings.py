@@ -70,3 +70,25 @@ def test_a_bad_setting_is_refused_with_its_name(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("FLOORWATCH_LOG_LEVEL", "LOUD")
     with pytest.raises(ValueError, match="log_level"):
         cli._settings(cli.build_parser().parse_args(["ingest"]))
+
+
+def test_up_alerts_processes_from_the_environment_or_the_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from floorwatch.supervisor import alerts_names, partitions_for
+
+    parser = cli.build_parser()
+    up = cli._settings(parser.parse_args(["up"]))
+    # the default is `make run` as before: one alerts process, named as before, 3 partitions
+    assert (up.alerts_processes, alerts_names(1), partitions_for(up)) == (1, ["alerts"], 3)
+    monkeypatch.setenv("FLOORWATCH_ALERTS_PROCESSES", "3")
+    assert cli._settings(parser.parse_args(["up"])).alerts_processes == 3
+    argv = ["up", "--alerts-processes", "2", "--simulate", "--agents", "40"]
+    args = parser.parse_args(argv)
+    args.raw_argv = argv
+    two = cli._settings(args)
+    assert two.alerts_processes == 2 and alerts_names(2) == ["alerts-0", "alerts-1"]
+    # partitions: at least one per process, a multiple of their number (an even split)
+    got = [partitions_for(two.model_copy(update={"partitions": p})) for p in (1, 2, 3, 4, 5)]
+    assert got == [2, 2, 4, 4, 6]
+    assert cli._sim_argv(args) == ["--agents", "40"]  # not passed on to the simulator
+    with pytest.raises(SystemExit):
+        parser.parse_args(["up", "--alerts-processes", "0"])
