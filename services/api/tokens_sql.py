@@ -97,10 +97,7 @@ class SqlTokenStore:
     async def revoke_id(self, token_id: int) -> TokenInfo | None:
         """Revoke one active token; its info, or None when no active token has that id."""
         async with self._sessions() as db, db.begin():
-            row = (await db.execute(
-                select(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-                .with_for_update()
-            )).scalar_one_or_none()
+            row = await _active_for_update(db, token_id)
             if row is None:
                 return None
             row.revoked_at = self._clock()
@@ -111,10 +108,7 @@ class SqlTokenStore:
         language it had, or None when no active token has that id."""
         language = check_language(language)
         async with self._sessions() as db, db.begin():
-            row = (await db.execute(
-                select(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-                .with_for_update()
-            )).scalar_one_or_none()
+            row = await _active_for_update(db, token_id)
             if row is None:
                 return None
             before, row.language = row.language, language
@@ -129,3 +123,10 @@ class SqlTokenStore:
                 .values(revoked_at=self._clock())
             )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _active_for_update(db: AsyncSession, token_id: int) -> ApiToken | None:
+    """The active (not revoked) token ``token_id``, locked for this transaction; None if none."""
+    return (await db.execute(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None)).with_for_update()
+    )).scalar_one_or_none()
