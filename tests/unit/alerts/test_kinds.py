@@ -292,3 +292,37 @@ def test_agent_far_below_team_peers_in_calls_per_hour() -> None:
     assert tr.scope == {"site": "bj-01", "agent": "a6"} and (tr.value, tr.threshold) == (12.0, 36.0)
     assert tr.summary == "a6: 12.0 calls/h vs t1 median 36.0 (\u221267%), n=5 peers"
     assert tr.details["n_peers"] == 5 and tr.details["z"] == pytest.approx(-13.33, abs=0.01)
+
+
+@pytest.mark.parametrize("move", ["none", "join", "logout"])
+def test_agent_efficiency_peers_follow_team_changes_and_logouts(move: str) -> None:
+    # a6 slow (2 calls) against fast peers (6 calls each) of team t1, min_peers 5; the figures count
+    # from 350 ready seconds, so the first verdict is at the 600 grid point. Peers come from a team
+    # index built at the 300 grid point, before these changes: a5 joining t1 from t2 at 320 gives a6
+    # its 5th peer (fires); a1 logging out at 400 leaves it 4 (no alert: a1's 400 ready seconds
+    # would still count if the index kept it)
+    rule = AgentEfficiencyRule(
+        name="eff",
+        metrics=("calls_per_hour",),
+        window=1200,
+        min_ready=350,
+        min_peers=5,
+        z=3.0,
+        min_change=0.5,
+    )
+    eng, feed = Engine(RuleSet((rule,))), Feed()
+    teams = {f"a{i}": "t2" if move == "join" and i == 5 else "t1" for i in range(1, 7)}
+    events = [feed("login", 0, agent=agent, team=team) for agent, team in teams.items()]
+    for i in range(1, 7):
+        for k in range(6 if i < 6 else 2):
+            events += call(feed, f"a{i}", 1 + 60 * k, 50, 9)
+    if move == "join":
+        events.append(feed("login", 320, agent="a5", team="t1"))
+    elif move == "logout":
+        events.append(feed("logout", 400, agent="a1"))
+    out = run(eng, events, until=600)
+    if move == "logout":
+        assert out == []
+    else:
+        assert brief(out) == [("inactive", "firing", 600)]
+        assert out[0].scope["agent"] == "a6" and out[0].details["n_peers"] == 5

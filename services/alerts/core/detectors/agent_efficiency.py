@@ -35,6 +35,7 @@ from shared.events import Event
 from ..floor.kpis import NOT_READY
 from ..floor.state import HandledCall
 from ..floor.touches import F_AGENT, Touches
+from ..floor.window import column_sums
 from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, message, pct, positive
 from .options import Duration
 
@@ -161,11 +162,7 @@ class AgentEfficiencyRule(Detector):
 
     def _figures(self, tr: AgentTrack, now: float) -> dict[str, float]:
         lo = int(now // BUCKET_S) - int(self.window // BUCKET_S)
-        sums = [0.0] * 6
-        for k, row in tr.buckets.items():
-            if k > lo:
-                for i, x in enumerate(row):
-                    sums[i] += x
+        sums = column_sums([row for k, row in tr.buckets.items() if k > lo], 6)
         if tr.ready is not None and now > tr.since:
             sums[READY_S if tr.ready else NR_S] += now - max(tr.since, (lo + 1) * BUCKET_S)
         out: dict[str, float] = {}
@@ -184,11 +181,8 @@ class AgentEfficiencyRule(Detector):
         if got is not None:
             return got
         agents = self._track(ctx).agents
-        figures = {
-            n: self._figures(agents[n], now)
-            for n, a in ctx.floor.agents.items()
-            if n in agents and (self.peers == "site" or a.team == key)
-        }
+        peers = ctx.floor.agents if self.peers == "site" else ctx.team_members().get(key, ())
+        figures = {n: self._figures(agents[n], now) for n in peers if n in agents}
         stats: dict[str, tuple[float, float, int]] = {}
         for m in self.metrics:
             xs = [f[m] for f in figures.values() if m in f]

@@ -33,6 +33,7 @@ from shared.events import Event
 from ..floor.state import HandledCall
 from ..floor.times import MINUTE, minute_of
 from ..floor.touches import F_HANDLE, Touches, touch
+from ..floor.window import column_sums
 from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation, message, pct, positive
 from .options import Duration
 
@@ -129,6 +130,8 @@ class AhtSpikeRule(Detector):
     def _roll(self, sc: AhtScope, now: float) -> None:
         """Fold the buckets that left the recent window at ``now`` into the baseline, in order."""
         horizon = minute_of(now) - int(self.recent // MINUTE)
+        if not sc.buckets or min(sc.buckets) > horizon:
+            return  # nothing left the window (the usual case: one assessment per touch)
         old = sorted(m for m in sc.buckets if m <= horizon)
         for m in old:
             if sc.base_minute is not None:
@@ -137,19 +140,12 @@ class AhtSpikeRule(Detector):
             row = sc.buckets.pop(m)
             _add(sc.base, row)
             # re-summed rather than subtracted, so float error never accumulates
-            sc.recent = self._sum(sc) if sc.buckets else [0.0] * WIDTH
+            sc.recent = column_sums(sc.buckets.values(), WIDTH)
             sc.who.pop(m, None)
             sc.base_minute = m
 
     def names(self, ctx: Ctx) -> list[str]:
         return list(self._track(ctx).scopes)
-
-    @staticmethod
-    def _sum(sc: AhtScope) -> list[float]:
-        out = [0.0] * WIDTH
-        for row in sc.buckets.values():
-            _add(out, row)
-        return out
 
     def _stats(self, ctx: Ctx, name: str, now: float) -> tuple[list[float], list[float]] | None:
         sc = self._track(ctx).scopes.get(name)

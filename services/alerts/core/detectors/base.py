@@ -76,6 +76,17 @@ class Ctx:
     projects: Mapping[str, Project]
     cache: dict[Any, Any] = field(default_factory=dict)
     cache_at: float = math.nan
+    members: dict[str | None, list[str]] = field(default_factory=dict)
+    members_at: int = -1  # ``floor.roster`` when ``members`` was built
+
+    def team_members(self) -> dict[str | None, list[str]]:
+        """Team -> its agents on the floor, in the floor's order (rebuilt when the roster changed)."""
+        if self.members_at != self.floor.roster:
+            members: dict[str | None, list[str]] = {}
+            for name, a in self.floor.agents.items():
+                members.setdefault(a.team, []).append(name)
+            self.members, self.members_at = members, self.floor.roster
+        return self.members
 
     def cached_at(self, now: float) -> dict[Any, Any]:
         """The cache for evaluation instant ``now`` (emptied when the instant changes)."""

@@ -130,6 +130,7 @@ def _create(
         since=t,
     )
     s.agents[agent] = a
+    s.roster += 1
     _join(cfg, s, a, None, state, t, touches)
     return a
 
@@ -148,6 +149,7 @@ def on_login(cfg: FloorConfig, s: SiteFloor, ev: AgentLogin, t: float, touches: 
     queues = a.queues if ev.queues is None else list(dict.fromkeys(ev.queues))
     team = a.team if ev.team is None else ev.team
     if team != a.team or queues != a.queues:
+        s.roster += team != a.team
         _join(cfg, s, a, a.state, None, t, touches)
         a.team, a.queues = team, queues
         _join(cfg, s, a, None, a.state, t, touches)
@@ -166,12 +168,14 @@ def on_logout(cfg: FloorConfig, s: SiteFloor, ev: AgentLogout, t: float, touches
         _settle(cfg, s, a, t, touches)
         return
     del s.agents[ev.agent]
+    s.roster += 1
     _join(cfg, s, a, a.state, None, t, touches)
 
 
 def _leave_if_done(cfg: FloorConfig, s: SiteFloor, a: Agent, t: float, touches: Touches) -> bool:
     if a.leaving and a.leg is None:
         s.agents.pop(a.agent, None)
+        s.roster += 1
         _join(cfg, s, a, a.state, None, max(t, a.since), touches)
         return True
     return False

@@ -105,6 +105,7 @@ class SiteFloor(msgspec.Struct):
     seq: int = 0  # number of events applied; bumps whenever the floor changed
     ledger: Ledger = msgspec.field(default_factory=Ledger)  # day and interval figures
     late: int = 0  # facts older than the window when they arrived (still in the ledger)
+    roster: int = 0  # bumped when an agent joins or leaves the floor or changes team
     # outbox of calls booked by the last apply(); None = not recorded (nobody drains it)
     handled: list[HandledCall] | None = None
 

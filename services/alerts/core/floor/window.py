@@ -13,6 +13,8 @@ older than the window and would not count anyway.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import reduce
+from operator import add
 
 import msgspec
 
@@ -73,23 +75,22 @@ class Window(msgspec.Struct):
         for key in [k for k in self.buckets if k <= lo]:
             del self.buckets[key]
         self.oldest = min(self.buckets, default=_FAR)
-        self.total = _column_sums(self.buckets.values(), self.width)
+        self.total = column_sums(self.buckets.values(), self.width)
 
     def at(self, now: float) -> Sequence[float]:
         """Counter totals of the window ending at ``now``; read-only view, do not mutate."""
         lo = minute_of(now) - self.minutes
         if self.oldest > lo:
             return self.total
-        return _column_sums((b for k, b in self.buckets.items() if k > lo), self.width)
+        return column_sums((b for k, b in self.buckets.items() if k > lo), self.width)
 
     def start(self, now: float) -> float:
         """Epoch second where the window ending at ``now`` begins."""
         return float((minute_of(now) - self.minutes + 1) * 60)
 
 
-def _column_sums(rows: Iterable[Sequence[float]], width: int) -> list[float]:
-    out = [0.0] * width
-    for row in rows:
-        for i, x in enumerate(row):
-            out[i] += x
-    return out
+def column_sums(rows: Iterable[Sequence[float]], width: int) -> list[float]:
+    # column by column, each summed left to right from 0.0 (the same floats as a running sum over
+    # the rows; reduce, not sum(): from Python 3.12 sum() compensates and rounds differently)
+    out = [reduce(add, column, 0.0) for column in zip(*rows, strict=False)]
+    return out + [0.0] * (width - len(out))  # no rows: all zeros (every row has ``width`` counters)
