@@ -16,7 +16,7 @@ from services.alerts.collector import FloorCollector
 from services.alerts.core import RuleSet
 from services.alerts.export import ExportLimits, FloorExport
 from services.alerts.reload import RulesWatcher
-from services.alerts.service import AlertsMetrics, AlertsWorker
+from services.alerts.service import PUBLISHED_READ_LIMIT, AlertsMetrics, AlertsWorker, Published
 from services.alerts.store import AlertStore
 from shared.config import Settings
 from shared.db import make_engine
@@ -42,10 +42,16 @@ class _Listener(ConsumerRebalanceListener):
         self.worker.on_partitions_assigned(list(assigned))
 
 
-def read_published(settings: Settings, number: int, offset: int, timeout_s: float = 10.0) -> set[str] | None:
-    """Transition ids on the alerts topic's partition ``number`` from ``offset`` to its end: what
-    the previous owner of events partition ``number`` published (same key, same partitioner, so
-    the same partition number when both topics have as many partitions; else None)."""
+def read_published(
+    settings: Settings, number: int, offset: int, timeout_s: float = 10.0, limit: int = PUBLISHED_READ_LIMIT
+) -> Published | None:
+    """Every transition id on the alerts topic's partition ``number`` from ``offset`` to its end:
+    what the previous owners of events partition ``number`` published there (same key, same
+    partitioner, so the same partition number when both topics have as many partitions).
+
+    None when that cannot be known exactly, and the caller must ask the history instead: the
+    partition counts differ, records from ``offset`` on were already deleted (retention), or more
+    than ``limit`` records lie there (memory stays bounded)."""
     alerts, events = settings.topic("alerts"), settings.topic("events")
     reader = make_consumer(settings, None)
     try:
@@ -55,20 +61,33 @@ def read_published(settings: Settings, number: int, offset: int, timeout_s: floa
         tp = TopicPartition(alerts, number)
         reader.assign([tp])
         end = reader.end_offsets([tp])[tp]
-        reader.seek(tp, max(offset, reader.beginning_offsets([tp])[tp]))
+        first = reader.beginning_offsets([tp])[tp]
+        if first > offset or offset > end:  # deleted by retention, or another topic than the one noted
+            logger.warning("alerts partition %s: offset %s not readable (records %s to %s)",
+                           number, offset, first, end)
+            return None
+        if end - offset > limit:
+            logger.warning("alerts partition %s: %d records from offset %s, more than %d to hold",
+                           number, end - offset, offset, limit)
+            return None
         ids: set[str] = set()
+        if end > offset:
+            reader.seek(tp, offset)
         deadline = time.monotonic() + timeout_s
-        while reader.position(tp) < end:
+        while end > offset and reader.position(tp) < end:
             if time.monotonic() > deadline:
                 raise KafkaTimeoutError(f"alerts partition {number}: not read to {end} in {timeout_s} s")
             for records in reader.poll(timeout_ms=200).values():
                 for rec in records:
+                    if rec.offset >= end:
+                        continue
                     try:
                         ids.add(orjson.loads(rec.value)["transition_id"])
                     except (ValueError, KeyError, TypeError):
                         continue
-        logger.info("alerts partition %s: %d transitions published from offset %s", number, len(ids), offset)
-        return ids
+        logger.info("alerts partition %s: %d transitions published from offset %s to %s",
+                    number, len(ids), offset, end)
+        return Published(frozenset(ids), end)
     finally:
         reader.close()
 
