@@ -481,6 +481,7 @@ class AlertsWorker:
         self._alerts_changed = True
         mono = self.monotonic()
         wires: list[tuple[dict[str, Any], bool]] = []  # (transition, whether to ask the history)
+        seen: list[dict[str, Any]] = []  # on the topic already: recorded (it may not be), not sent
         for number, transitions in outs.items():
             part = self.parts.get(number)
             check = part is not None and part.checking(mono)
@@ -488,7 +489,9 @@ class AlertsWorker:
             ask = check and part is not None and not part.exact
             for t in transitions:
                 w = t.to_wire()
-                if w["transition_id"] not in published:
+                if w["transition_id"] in published:
+                    seen.append(w)
+                else:
                     wires.append((w, ask))
         asked = [w["transition_id"] for w, ask in wires if ask]
         known = self.loop.call(self.store.known_transitions(asked)) if asked else set()
@@ -512,7 +515,7 @@ class AlertsWorker:
                 md = fut.value
                 self._published[md.partition] = max(self._published.get(md.partition, 0), md.offset + 1)
         # Recording is off the latency path; the loop runs these in order.
-        self.loop.submit(self.store.record(fresh, self.wall()), what="recording alert transitions")
+        self.loop.submit(self.store.record(fresh + seen, self.wall()), what="recording alert transitions")
 
     # -- time-driven work --------------------------------------------------------------------
     def on_idle(self) -> None:
