@@ -30,14 +30,13 @@ from typing import Any
 
 import orjson
 from kafka.structs import TopicPartition
-from prometheus_client import CollectorRegistry
 
 from services.alerts.core import load_rules
-from services.alerts.service import HANDOVER_CHECK_S, AlertsMetrics, AlertsWorker, Published
-from services.alerts.store import AlertStore
+from services.alerts.service import HANDOVER_CHECK_S, AlertsWorker, Published
 from shared.db import make_engine
 from shared.migrate import upgrade
 from shared.runtime import LoopThread
+from tests.support.alertsworker import CountingStore, shell
 
 T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.UTC)
 RULES = load_rules(
@@ -70,14 +69,6 @@ class Stub:
 
     def commit(self, offsets: Any) -> None:
         pass
-
-
-class CountingStore(AlertStore):
-    asked = 0
-
-    async def known_transitions(self, ids: Any) -> set[str]:
-        self.asked += 1
-        return await super().known_transitions(ids)
 
 
 class Rec:
@@ -116,27 +107,18 @@ class Feed:
         return out
 
 
-def worker(mode: str, store: AlertStore, loop: LoopThread, mono: list[float]) -> AlertsWorker:
+def worker(mode: str, store: CountingStore, loop: LoopThread, mono: list[float]) -> AlertsWorker:
     read = None if mode == "history" else (lambda number, offset: Published(frozenset(), 0))
-    w = AlertsWorker(
-        consumer=Stub(),  # type: ignore[arg-type]
-        producer=Stub(),  # type: ignore[arg-type]
+    w = shell(
+        consumer=Stub(),
+        producer=Stub(),
         store=store,
         loop=loop,
         rules=RULES,
-        events_topic="events",
-        control_topic="control",
-        alerts_topic="alerts",
-        floor_topic="floor",
-        metrics=AlertsMetrics.create(CollectorRegistry()),
-        floor_interval_s=0.5,
-        snapshot_interval_s=1e9,
-        allowed_lateness_s=2,
         wall=lambda: T0 + dt.timedelta(seconds=mono[0]),
         monotonic=lambda: mono[0],
         read_published=read,
     )
-    w._measure_lag = lambda m: None  # type: ignore[method-assign]  # no broker offsets here
     w.on_partitions_assigned([TopicPartition("events", 0)])
     if mode == "no check":
         w.parts[0].assigned_at -= HANDOVER_CHECK_S + 1

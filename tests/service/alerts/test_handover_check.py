@@ -21,17 +21,17 @@ import orjson
 import pytest
 from kafka.errors import KafkaTimeoutError
 from kafka.structs import TopicPartition
-from prometheus_client import CollectorRegistry
 
 from services.alerts.core import load_rules
 from services.alerts.main import read_published
-from services.alerts.service import AlertsMetrics, AlertsWorker, Published
+from services.alerts.service import AlertsWorker, Published
 from services.alerts.store import AlertStore
 from shared.config import Settings
 from shared.db import make_engine
 from shared.kafka import ensure_topics, make_producer
 from shared.migrate import upgrade
 from shared.runtime import LoopThread
+from tests.support.alertsworker import CountingStore, shell
 
 T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.UTC)
 RULES = load_rules(
@@ -116,16 +116,6 @@ class Consumer:
         pass
 
 
-class Store(AlertStore):
-    """The real store, counting how often the history is asked."""
-
-    asked = 0
-
-    async def known_transitions(self, ids: Any) -> set[str]:
-        self.asked += 1
-        return await super().known_transitions(ids)
-
-
 class Loop:
     """The real loop thread; after ``die_recording`` no transition reaches the history (the owner
     dies between publishing and recording)."""
@@ -171,35 +161,26 @@ class Owners:
         self.broker, self.clock = Broker(), Clock()
         self.group = f"g-{uuid.uuid4().hex[:8]}"  # snapshots of its own in PostgreSQL's shared database
 
-    def take(self) -> tuple[AlertsWorker, Store, Loop, Producer]:
+    def take(self) -> tuple[AlertsWorker, CountingStore, Loop, Producer]:
         """A new owner: assigned partition 0 now (restoring the last snapshot, if any)."""
-        store, loop, producer = Store(self.db, self.group), Loop(self.loop), Producer(self.broker)
-        w = AlertsWorker(
-            consumer=Consumer(self.broker),  # type: ignore[arg-type]
-            producer=producer,  # type: ignore[arg-type]
+        store, loop, producer = CountingStore(self.db, self.group), Loop(self.loop), Producer(self.broker)
+        w = shell(
+            consumer=Consumer(self.broker),
+            producer=producer,
             store=store,
-            loop=loop,  # type: ignore[arg-type]
+            loop=loop,
             rules=RULES,
-            events_topic="events",
-            control_topic="control",
-            alerts_topic="alerts",
-            floor_topic="floor",
-            metrics=AlertsMetrics.create(CollectorRegistry()),
-            floor_interval_s=0.5,
-            snapshot_interval_s=1e9,
-            allowed_lateness_s=2,
             wall=self.clock.wall,
             monotonic=lambda: self.clock.mono,
             read_published=self.broker.read,
         )
-        w._measure_lag = lambda mono: None  # type: ignore[method-assign]  # no broker offsets here
         w.on_partitions_assigned([EVENTS])
         return w, store, loop, producer
 
     def history(self, *also: str) -> set[str]:
         """Which of the transitions on the topic (and ``also``) the history holds."""
         self.loop.drain()
-        return self.loop.call(Store(self.db, self.group).known_transitions([*self.broker.ids(), *also]))
+        return self.loop.call(AlertStore(self.db, self.group).known_transitions([*self.broker.ids(), *also]))
 
     def close(self) -> None:
         self.loop.drain()
