@@ -13,7 +13,6 @@ import collections
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,7 +28,6 @@ from services.alerts.store import AlertStore
 from shared.config import Settings
 from shared.db import make_engine
 from shared.kafka import ensure_topics, make_producer
-from shared.migrate import upgrade
 from shared.runtime import LoopThread
 from tests.support.alertsworker import CountingStore, shell
 
@@ -141,17 +139,6 @@ class Clock:
         return T0 + dt.timedelta(seconds=self.mono - 1000.0)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    url = (
-        f"sqlite+aiosqlite:///{tmp_path / 'alerts.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    upgrade(url)
-    return url
-
-
 class Owners:
     """Successive owners of events partition 0 over one broker and one database."""
 
@@ -189,8 +176,8 @@ class Owners:
 
 
 @pytest.fixture
-def owners(db_url: str) -> Any:
-    o = Owners(db_url)
+def owners(sql_url: str) -> Any:
+    o = Owners(sql_url)
     yield o
     o.close()
 
