@@ -6,8 +6,9 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 * on assignment: restore each partition's engine from its snapshot and seek to the offsets the
   snapshot covers (events and control); on revocation: snapshot, then drop.
 * per batch: events → ``engine.on_event``; control commands (ack, silence) → the engine; the
-  transitions it returns are published (unless history shows they already were, i.e. this is a
-  replay after a crash) and recorded.
+  transitions it returns are published (unless a previous owner already did: a replay after a
+  crash or a handover, checked against what the alerts topic held at the assignment, or the
+  history where that cannot be read exactly) and recorded.
 * after every poll (``on_idle``): ``engine.advance({site: now})`` with one clock per site that
   follows that site's event time (its newest event, then the wall clock's pace), so one site's
   clock — even an event dated 2099 — never holds back or pushes another's; coalesced floor
@@ -17,7 +18,8 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
   read at scrape time, so both keep moving while the consumer thread is stuck.
 * a handover (another instance's partitions after it stopped or died): the new owner restores the
   snapshot, resumes each site's clock where it left it, replays the events after the snapshot
-  (checking what it re-derives against the history) and only then lets the clocks advance.
+  (checking what it re-derives against what the previous owner published) and only then lets
+  the clocks advance.
 * the active rule set (``core/ruleswire.py``) on the rules topic, key ``ruleset``: at start, after
   every reload, and every ``RULES_REPUBLISH_S`` so a topic's retention never loses it.
 """
@@ -58,8 +60,8 @@ RULES_KEY = b"ruleset"
 ALERTS_EXPORT_S = 1.0
 LAG_EVERY_S = 5.0
 # After a partition is assigned, its engine may re-derive on the clock grid transitions the
-# previous owner published before it stopped (it was at least as far on): check them against the
-# history for this long (docs/reliability.md, "Scale-out").
+# previous owner published before it stopped (it was at least as far on): check them for this
+# long (docs/reliability.md, "The handover check").
 HANDOVER_CHECK_S = 60.0
 # At most this many records of the alerts topic are read at an assignment (what the previous owners
 # published since their snapshot); beyond it the history is asked instead, batch by batch.
