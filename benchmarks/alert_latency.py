@@ -198,8 +198,8 @@ def main() -> None:
     ap.add_argument("--breakdown", action="store_true", help="per-hop times from Kafka record timestamps")
     ap.add_argument(
         "--warmup", type=float, default=8.0,
-        help="seconds of load before the first probe (the engine checks transitions against its history "
-        "for 60 s after its partitions are assigned: --warmup 60 measures after that window)",
+        help="seconds of load before the first probe (the engine's handover check runs for 60 s after "
+        "its partitions are assigned: --warmup 60 measures after that window)",
     )
     args = ap.parse_args()
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:

@@ -83,3 +83,18 @@ def pg_url() -> Iterator[str]:
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
     asyncio.run(_pg_exec(PG_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database at the latest schema (the real migrations): a SQLite file of this test's own,
+    then the session's PostgreSQL database (shared by the session's tests)."""
+    from shared.migrate import upgrade
+
+    url = (
+        f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    upgrade(url)
+    return url

@@ -16,7 +16,7 @@ from services.alerts.collector import FloorCollector
 from services.alerts.core import RuleSet
 from services.alerts.export import ExportLimits, FloorExport
 from services.alerts.reload import RulesWatcher
-from services.alerts.service import AlertsMetrics, AlertsWorker
+from services.alerts.service import PUBLISHED_READ_LIMIT, AlertsMetrics, AlertsWorker, Published
 from services.alerts.store import AlertStore
 from shared.config import Settings
 from shared.db import make_engine
@@ -42,10 +42,21 @@ class _Listener(ConsumerRebalanceListener):
         self.worker.on_partitions_assigned(list(assigned))
 
 
-def read_published(settings: Settings, number: int, offset: int, timeout_s: float = 10.0) -> set[str] | None:
-    """Transition ids on the alerts topic's partition ``number`` from ``offset`` to its end: what
-    the previous owner of events partition ``number`` published (same key, same partitioner, so
-    the same partition number when both topics have as many partitions; else None)."""
+def read_published(
+    settings: Settings, number: int, offset: int, timeout_s: float = 10.0, limit: int = PUBLISHED_READ_LIMIT
+) -> Published | None:
+    """Every transition id on the alerts topic's partition ``number`` from ``offset`` to its end:
+    what the previous owners of events partition ``number`` published there (same key, same
+    partitioner, so the same partition number when both topics have as many partitions).
+
+    None when that cannot be known exactly, and the caller must ask the history instead: the
+    partition counts differ, records from ``offset`` on were deleted (retention), or more than
+    ``limit`` records lie there (memory stays bounded). Raises KafkaTimeoutError if it is not read
+    within ``timeout_s``, also when ``offset`` lies past the end (a recreated topic).
+
+    It reads until a fetch brings nothing more, not only to the end offset the broker states: the
+    embedded Tansu broker states the end of a partition whose last write was a batch of several
+    records as that batch's first offset + 1."""
     alerts, events = settings.topic("alerts"), settings.topic("events")
     reader = make_consumer(settings, None)
     try:
@@ -54,21 +65,50 @@ def read_published(settings: Settings, number: int, offset: int, timeout_s: floa
             return None
         tp = TopicPartition(alerts, number)
         reader.assign([tp])
-        end = reader.end_offsets([tp])[tp]
-        reader.seek(tp, max(offset, reader.beginning_offsets([tp])[tp]))
+        stated_end = reader.end_offsets([tp])[tp]
+        first = reader.beginning_offsets([tp])[tp]
+        if first > offset:
+            logger.warning("alerts partition %s: records from offset %s deleted (first: %s)",
+                           number, offset, first)
+            return None
+        if stated_end == 0:  # never written: a fresh start
+            return Published(frozenset(), 0)
+        if stated_end - offset > limit:
+            logger.warning("alerts partition %s: %d records from offset %s, more than %d to hold",
+                           number, stated_end - offset, offset, limit)
+            return None
+        # from the record before the tail: seeing it proves ``offset`` lies on this topic
+        start = offset - 1 if offset > first else offset
+        reader.seek(tp, start)
         ids: set[str] = set()
+        read = 0
         deadline = time.monotonic() + timeout_s
-        while reader.position(tp) < end:
+        while True:
             if time.monotonic() > deadline:
-                raise KafkaTimeoutError(f"alerts partition {number}: not read to {end} in {timeout_s} s")
-            for records in reader.poll(timeout_ms=200).values():
+                raise KafkaTimeoutError(f"alerts partition {number}: not read from {offset} in {timeout_s} s")
+            got = reader.poll(timeout_ms=100)
+            if not got and reader.position(tp) >= max(stated_end, offset):
+                break
+            for records in got.values():
                 for rec in records:
+                    if rec.offset < start:  # reset to the start: ``offset`` is past this topic's end
+                        logger.warning("alerts partition %s: offset %s is past its end", number, offset)
+                        return None
+                    if rec.offset < offset:
+                        continue
+                    read += 1
+                    if read > limit:
+                        logger.warning("alerts partition %s: more than %d records from offset %s to hold",
+                                       number, limit, offset)
+                        return None
                     try:
                         ids.add(orjson.loads(rec.value)["transition_id"])
                     except (ValueError, KeyError, TypeError):
                         continue
-        logger.info("alerts partition %s: %d transitions published from offset %s", number, len(ids), offset)
-        return ids
+        end = reader.position(tp)
+        logger.info("alerts partition %s: %d transitions published from offset %s to %s",
+                    number, len(ids), offset, end)
+        return Published(frozenset(ids), end)
     finally:
         reader.close()
 

@@ -6,8 +6,9 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 * on assignment: restore each partition's engine from its snapshot and seek to the offsets the
   snapshot covers (events and control); on revocation: snapshot, then drop.
 * per batch: events → ``engine.on_event``; control commands (ack, silence) → the engine; the
-  transitions it returns are published (unless history shows they already were, i.e. this is a
-  replay after a crash) and recorded.
+  transitions it returns are published (unless a previous owner already did: a replay after a
+  crash or a handover, checked against what the alerts topic held at the assignment, or the
+  history where that cannot be read exactly) and recorded.
 * after every poll (``on_idle``): ``engine.advance({site: now})`` with one clock per site that
   follows that site's event time (its newest event, then the wall clock's pace), so one site's
   clock — even an event dated 2099 — never holds back or pushes another's; coalesced floor
@@ -17,7 +18,8 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
   read at scrape time, so both keep moving while the consumer thread is stuck.
 * a handover (another instance's partitions after it stopped or died): the new owner restores the
   snapshot, resumes each site's clock where it left it, replays the events after the snapshot
-  (checking what it re-derives against the history) and only then lets the clocks advance.
+  (checking what it re-derives against what the previous owner published) and only then lets
+  the clocks advance.
 * the active rule set (``core/ruleswire.py``) on the rules topic, key ``ruleset``: at start, after
   every reload, and every ``RULES_REPUBLISH_S`` so a topic's retention never loses it.
 """
@@ -58,9 +60,12 @@ RULES_KEY = b"ruleset"
 ALERTS_EXPORT_S = 1.0
 LAG_EVERY_S = 5.0
 # After a partition is assigned, its engine may re-derive on the clock grid transitions the
-# previous owner published before it stopped (it was at least as far on): check them against the
-# history for this long (docs/reliability.md, "Scale-out").
+# previous owner published before it stopped (it was at least as far on): check them for this
+# long (docs/reliability.md, "The handover check").
 HANDOVER_CHECK_S = 60.0
+# At most this many records of the alerts topic are read at an assignment (what the previous owners
+# published since their snapshot); beyond it the history is asked instead, batch by batch.
+PUBLISHED_READ_LIMIT = 100_000
 
 
 def _log_cause(transitions: list[Any], event: Any) -> None:
@@ -159,6 +164,16 @@ def _registered(collector: EventLag, registry: CollectorRegistry) -> EventLag:
     return collector
 
 
+@dataclass(frozen=True)
+class Published:
+    """Every transition id on the alerts topic's partition of an events partition's number from the
+    offset its snapshot noted (nothing deleted or skipped), and that partition's end when read: any
+    later transition is this owner's own."""
+
+    ids: frozenset[str]
+    end: int
+
+
 @dataclass
 class Partition:
     """One engine and the bookkeeping the shell keeps beside it."""
@@ -178,7 +193,16 @@ class Partition:
     # this engine published after its snapshot lies (None: unknown), and what a new owner read
     # there: the transitions the previous owner published, recorded in the history or not
     alerts_from: int | None = None
-    published_ids: set[str] = field(default_factory=set)
+    published_ids: frozenset[str] = frozenset()
+    # published_ids is all a previous owner can have published that this engine may re-derive
+    # (read whole from the alerts topic): checked in memory, the history is not asked
+    exact: bool = False
+    alerts_end: int | None = None  # the alerts partition's end when it was read
+
+    def checking(self, mono: float) -> bool:
+        """Whether a transition may be one a previous owner published: replaying, or assigned less
+        than HANDOVER_CHECK_S ago."""
+        return self.replaying or mono - self.assigned_at < HANDOVER_CHECK_S
 
     @property
     def replaying(self) -> bool:
@@ -211,7 +235,7 @@ class AlertsWorker:
         stall_s: float = 15.0,
         horizon_s: int = 3600,
         max_sites: int = 10_000,
-        read_published: Callable[[int, int], set[str] | None] | None = None,
+        read_published: Callable[[int, int], Published | None] | None = None,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -244,7 +268,7 @@ class AlertsWorker:
         self.horizon_s = horizon_s
         self.max_sites = max_sites
         self._busy_since: float | None = None
-        # transition ids on the alerts topic's partition N from an offset on (None: not readable,
+        # transition ids on the alerts topic's partition N from an offset on (None: not known exactly,
         # e.g. the alerts topic has another partition count than the events topic)
         self.read_published = read_published
         self._published: dict[int, int] = {}  # alerts partition -> next offset after our last send
@@ -342,14 +366,14 @@ class AlertsWorker:
             self._busy_since = None
 
     def _handle(self, batch: Batch) -> None:
-        out: list[Any] = []
+        outs: dict[int, list[Any]] = {}  # partition -> the transitions its engine derived
         self._bound_replays()
-        replaying = self._checking()
         wall = self.wall().timestamp() if self.export is not None else 0.0
         for rec in batch:
             part = self.parts.get(rec.partition)
             if part is None:  # revoked in the middle of a poll: the new owner replays it
                 continue
+            out = outs.setdefault(rec.partition, [])
             try:
                 if rec.topic == self.events_topic:
                     part.next_offset = rec.offset + 1
@@ -367,7 +391,7 @@ class AlertsWorker:
                     extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
                            "reason": repr(exc)[:500]},
                 )
-        self._emit(out, check_history=replaying)
+        self._emit(outs)
 
     def _apply_event(self, part: Partition, rec: Any, out: list[Any], wall: float) -> None:
         try:
@@ -393,33 +417,32 @@ class AlertsWorker:
         if clock is None or event.ts > clock[0]:
             part.clocks[event.site] = (event.ts, self.monotonic())
 
-    def _checking(self) -> bool:
-        """Whether transitions must be checked against the history before publishing: a partition
-        is replaying, or was assigned less than HANDOVER_CHECK_S ago."""
-        mono = self.monotonic()
-        checking = False
-        for p in self.parts.values():
-            if p.replaying or mono - p.assigned_at < HANDOVER_CHECK_S:
-                checking = True
-            else:
-                p.published_ids.clear()
-        return checking
-
     def _bound_replays(self) -> None:
         """For newly assigned partitions: the end offset at assignment bounds the stretch where
-        transitions may already have been published by a previous run."""
+        transitions may already have been published by a previous run; what the previous owners
+        published since their snapshot (or since the start, without one) is read once, whole, from
+        the alerts topic. Partitions whose check is over forget it."""
+        mono = self.monotonic()
+        for p in self.parts.values():
+            if p.published_ids and not p.checking(mono):
+                p.published_ids = frozenset()
         fresh = [n for n, p in self.parts.items() if p.replay_until is None]
-        if fresh:
-            tps = [TopicPartition(self.events_topic, n) for n in fresh]
-            for tp, end in self.consumer.end_offsets(tps).items():
-                self.parts[tp.partition].replay_until = end
-            for n in fresh:
-                part = self.parts[n]
-                if self.read_published is not None and part.alerts_from is not None:
-                    try:
-                        part.published_ids = self.read_published(n, part.alerts_from) or set()
-                    except KafkaError as exc:  # the history alone still answers
-                        logger.warning("reading the alerts published on partition %s failed: %s", n, exc)
+        if not fresh:
+            return
+        tps = [TopicPartition(self.events_topic, n) for n in fresh]
+        for tp, end in self.consumer.end_offsets(tps).items():
+            self.parts[tp.partition].replay_until = end
+        if self.read_published is None:
+            return
+        for n in fresh:
+            part = self.parts[n]
+            try:
+                got = self.read_published(n, part.alerts_from if part.alerts_from is not None else 0)
+            except KafkaError as exc:  # the history alone still answers
+                logger.warning("reading the alerts published on partition %s failed: %s", n, exc)
+                continue
+            if got is not None:
+                part.published_ids, part.alerts_end, part.exact = got.ids, got.end, True
 
     def _command(self, part: Partition, rec: Any) -> list[Any]:
         try:
@@ -450,18 +473,31 @@ class AlertsWorker:
             return []
         return list(result) if isinstance(result, list) else [result]
 
-    def _emit(self, transitions: list[Any], *, check_history: bool = False) -> None:
+    def _emit(self, outs: dict[int, list[Any]]) -> None:
         """Publish transitions, then record them. Published first: a crash in between republishes
-        on restart (consumers dedup on ``transition_id``) rather than losing one."""
-        if not transitions:
+        on restart (consumers dedup on ``transition_id``) rather than losing one. A partition still
+        in its handover check drops what a previous owner published: known exactly from the alerts
+        topic (``Partition.exact``), else asked of the history."""
+        if not any(outs.values()):
             return
         self._alerts_changed = True
-        fresh = [t.to_wire() for t in transitions]
-        if check_history:
-            known = self.loop.call(self.store.known_transitions([w["transition_id"] for w in fresh]))
-            for part in self.parts.values():  # published by the previous owner, maybe not recorded
-                known |= part.published_ids
-            fresh = [w for w in fresh if w["transition_id"] not in known]
+        mono = self.monotonic()
+        wires: list[tuple[dict[str, Any], bool]] = []  # (transition, whether to ask the history)
+        seen: list[dict[str, Any]] = []  # on the topic already: recorded (it may not be), not sent
+        for number, transitions in outs.items():
+            part = self.parts.get(number)
+            check = part is not None and part.checking(mono)
+            published = part.published_ids if part is not None and check else frozenset()
+            ask = check and part is not None and not part.exact
+            for t in transitions:
+                w = t.to_wire()
+                if w["transition_id"] in published:
+                    seen.append(w)
+                else:
+                    wires.append((w, ask))
+        asked = [w["transition_id"] for w, ask in wires if ask]
+        known = self.loop.call(self.store.known_transitions(asked)) if asked else set()
+        fresh = [w for w, _ in wires if w["transition_id"] not in known]
         sent = []
         for w in fresh:
             sent.append(self.producer.send(
@@ -481,7 +517,7 @@ class AlertsWorker:
                 md = fut.value
                 self._published[md.partition] = max(self._published.get(md.partition, 0), md.offset + 1)
         # Recording is off the latency path; the loop runs these in order.
-        self.loop.submit(self.store.record(fresh, self.wall()), what="recording alert transitions")
+        self.loop.submit(self.store.record(fresh + seen, self.wall()), what="recording alert transitions")
 
     # -- time-driven work --------------------------------------------------------------------
     def on_idle(self) -> None:
@@ -493,22 +529,22 @@ class AlertsWorker:
 
     def _on_idle(self) -> None:
         mono = self.monotonic()
-        out: list[Any] = []
+        outs: dict[int, list[Any]] = {}
         if self.rules_watcher is not None:
             fresh = self.rules_watcher.poll()
             if fresh is not None:
                 self.rules = fresh
                 self._rules_sent = None
-                for part in self.parts.values():
+                for number, part in self.parts.items():
                     # alerts of rules gone resolve at their own site's clock
-                    out.extend(part.engine.replace_rules(fresh))
+                    outs[number] = part.engine.replace_rules(fresh)
         self._bound_replays()
-        for part in self.parts.values():
+        for number, part in self.parts.items():
             # while replaying, events alone drive the grid (the determinism contract): a clock
             # run ahead of them would apply the rest of the replay late
             if part.clocks and not part.replaying:
-                out.extend(part.engine.advance(self._site_clocks(part, mono)))
-        self._emit(out, check_history=bool(out) and self._checking())
+                outs.setdefault(number, []).extend(part.engine.advance(self._site_clocks(part, mono)))
+        self._emit(outs)
         self._publish_rules(mono)
         self._publish_floors(mono)
         self._export_alerts(mono)
@@ -586,8 +622,14 @@ class AlertsWorker:
         if part.next_offset is None:
             return
         side = {self.control_topic: part.control_offset} if part.control_offset is not None else {}
-        known = [o for o in (self._published.get(number), part.alerts_from) if o is not None]
-        alerts_from = max(known) if known else None
+        if part.checking(self.monotonic()):
+            # a previous owner's transitions may still be re-derived from this snapshot on: the
+            # next owner must read them where that owner's snapshot said they lie
+            alerts_from = part.alerts_from
+        else:
+            noted = (self._published.get(number), part.alerts_from, part.alerts_end)
+            known = [o for o in noted if o is not None]
+            alerts_from = max(known) if known else None
         if alerts_from is not None:
             side[self.alerts_topic] = part.alerts_from = alerts_from
         self.loop.call(

@@ -229,15 +229,9 @@ async def test_audit_pages_backwards(http: httpx.AsyncClient) -> None:
 
 
 # -- the SQL stores, on SQLite and on PostgreSQL ---------------------------------------------------------
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    url = (
-        f"sqlite+aiosqlite:///{tmp_path / 'api.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    upgrade(url)  # the real migrations, 0003 included
-    return url
+@pytest.fixture
+def db_url(sql_url: str) -> str:
+    return sql_url  # the real migrations, 0003 included (tests/conftest.py)
 
 
 async def test_sql_token_store_and_audit_log(db_url: str) -> None:
