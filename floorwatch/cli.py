@@ -464,14 +464,18 @@ def _start_simulator(settings: Settings, args: argparse.Namespace) -> _Simulator
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from shared.kafka import ensure_topics
-
-    settings = _settings(args)
-    ensure_topics(settings)
-    sim = _start_simulator(settings, args)
-    stop = threading.Event()
     from shared.runtime import install_stop_handlers
 
+    # The handlers first: `up` relays one stop signal to its children, and one that arrived while
+    # the topics were being checked used to end this process by KeyboardInterrupt, undrained.
+    stop = threading.Event()
     install_stop_handlers(stop)
+    settings = _settings(args)
+    ensure_topics(settings)
+    if stop.is_set():
+        return 0
+    sim = _start_simulator(settings, args)
+    logger.info("simulator started topic=%s", settings.topic("raw"))
     while sim.thread.is_alive() and not stop.wait(0.5):
         pass
     sim.stop()

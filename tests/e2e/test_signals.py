@@ -114,6 +114,18 @@ def start_up(tmp_path: Path, *, session: bool = False) -> tuple[subprocess.Popen
     return proc, log, port
 
 
+def wait_log(log: Path, proc: subprocess.Popen[bytes], *parts: str, timeout: float = 60) -> None:
+    """Wait until one line of ``log`` contains all of ``parts``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(all(p in line for p in parts) for line in tail(log, 1_000_000).splitlines()):
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode} before logging {parts}:\n{tail(log)}")
+        time.sleep(0.2)
+    raise AssertionError(f"no line with {parts} within {timeout} s:\n{tail(log)}")
+
+
 def children_of_up(proc: subprocess.Popen[bytes]) -> dict[str, int]:
     kids = descendants(proc.pid)
     named: dict[str, int] = {}
@@ -171,6 +183,9 @@ def test_ctrl_c_on_a_terminal_reaches_each_child_once(tmp_path: Path) -> None:
     # and the broker died at once under services still committing.
     proc, log, _ = start_up(tmp_path, session=True)  # its own group, as a shell's foreground job
     kids = children_of_up(proc)
+    # the simulator is started last and at a lower priority: on a busy machine it may still be
+    # starting when ingest and alerts answer (a signal then is a test of start-up, not of drain)
+    wait_log(log, proc, '"service": "simulate"', "simulator started")
     before = len(log.read_bytes())
     os.killpg(proc.pid, signal.SIGINT)
     assert wait_exit(proc, log) == 0, tail(log)
