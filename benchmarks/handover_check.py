@@ -108,7 +108,7 @@ class Feed:
 
 
 def worker(mode: str, store: CountingStore, loop: LoopThread, mono: list[float]) -> AlertsWorker:
-    read = None if mode == "history" else (lambda number, offset: Published(frozenset(), 0))
+    read = None if mode == "history" else (lambda number, offset, timeout_s: Published(frozenset(), 0))
     w = shell(
         consumer=Stub(),
         producer=Stub(),

@@ -16,7 +16,7 @@ from services.alerts.collector import FloorCollector
 from services.alerts.core import RuleSet
 from services.alerts.export import ExportLimits, FloorExport
 from services.alerts.reload import RulesWatcher
-from services.alerts.service import PUBLISHED_READ_LIMIT, AlertsMetrics, AlertsWorker, Published
+from services.alerts.service import PUBLISHED_READ_LIMIT, AlertsMetrics, AlertsWorker, NotOnTopic, Published
 from services.alerts.store import AlertStore
 from shared.config import Settings
 from shared.db import make_engine
@@ -42,6 +42,10 @@ class _Listener(ConsumerRebalanceListener):
         self.worker.on_partitions_assigned(list(assigned))
 
 
+# Past the stated end, how long nothing may come before the offset is taken to be past the true end.
+PAST_END_S = 1.0
+
+
 def read_published(
     settings: Settings, number: int, offset: int, timeout_s: float = 10.0, limit: int = PUBLISHED_READ_LIMIT
 ) -> Published | None:
@@ -52,7 +56,9 @@ def read_published(
     None when that cannot be known exactly, and the caller must ask the history instead: the
     partition counts differ, records from ``offset`` on were deleted (retention), or more than
     ``limit`` records lie there (memory stays bounded). Raises KafkaTimeoutError if it is not read
-    within ``timeout_s``, also when ``offset`` lies past the end (a recreated topic).
+    within ``timeout_s``, and NotOnTopic when ``offset`` lies past the end (a recreated topic, a
+    restarted embedded broker): the broker says so, or nothing comes from the record before
+    ``offset`` within PAST_END_S while the stated end is below ``offset``.
 
     It reads until a fetch brings nothing more, not only to the end offset the broker states: the
     embedded Tansu broker states the end of a partition whose last write was a batch of several
@@ -71,7 +77,9 @@ def read_published(
             logger.warning("alerts partition %s: records from offset %s deleted (first: %s)",
                            number, offset, first)
             return None
-        if stated_end == 0:  # never written: a fresh start
+        if stated_end == 0:  # never written: a fresh start, or a topic that lost its records
+            if offset:
+                raise NotOnTopic(f"alerts partition {number} is empty, offset {offset} is past its end")
             return Published(frozenset(), 0)
         if stated_end - offset > limit:
             logger.warning("alerts partition %s: %d records from offset %s, more than %d to hold",
@@ -82,18 +90,27 @@ def read_published(
         reader.seek(tp, start)
         ids: set[str] = set()
         read = 0
-        deadline = time.monotonic() + timeout_s
+        began = time.monotonic()
+        seen = False  # a record at ``start`` or later came: ``start`` lies on this partition
         while True:
-            if time.monotonic() > deadline:
-                raise KafkaTimeoutError(f"alerts partition {number}: not read from {offset} in {timeout_s} s")
+            waited = time.monotonic() - began
+            if waited > timeout_s:
+                raise KafkaTimeoutError(
+                    f"alerts partition {number}: not read from {offset} in {timeout_s:.1f} s")
             got = reader.poll(timeout_ms=100)
             if not got and reader.position(tp) >= max(stated_end, offset):
                 break
+            # Tansu may state an end one batch short, so a stated end below ``offset`` is no proof;
+            # but past the end it answers nothing at all (no out-of-range reset)
+            if not got and not seen and offset > stated_end and waited > PAST_END_S:
+                raise NotOnTopic(f"nothing on alerts partition {number} at {start} within {PAST_END_S} s "
+                                 f"(stated end {stated_end}): offset {offset} is past its end")
             for records in got.values():
+                seen = True
                 for rec in records:
                     if rec.offset < start:  # reset to the start: ``offset`` is past this topic's end
-                        logger.warning("alerts partition %s: offset %s is past its end", number, offset)
-                        return None
+                        raise NotOnTopic(f"alerts partition {number} was reset to {rec.offset}: "
+                                         f"offset {offset} is past its end")
                     if rec.offset < offset:
                         continue
                     read += 1
@@ -157,7 +174,9 @@ class AlertsRunner:
             stall_s=s.engine_stall_s,
             horizon_s=s.engine_horizon_s,
             max_sites=s.engine_max_sites,
-            read_published=lambda number, offset: read_published(s, number, offset),
+            read_published=lambda number, offset, timeout_s: read_published(s, number, offset, timeout_s),
+            # past max_poll_interval_ms the consumer leaves its group (and the read comes back)
+            read_budget_s=s.max_poll_interval_ms / 2000,
         )
         consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
         self._batch = BatchLoop(

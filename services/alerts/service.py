@@ -66,6 +66,10 @@ HANDOVER_CHECK_S = 60.0
 # At most this many records of the alerts topic are read at an assignment (what the previous owners
 # published since their snapshot); beyond it the history is asked instead, batch by batch.
 PUBLISHED_READ_LIMIT = 100_000
+# All of an assignment's reads together get at most this long by default (the runner passes half
+# the consumer's max_poll_interval_ms: past that, kafka-python leaves the group, and the same read
+# would come back at the next assignment); partitions left unread are checked against the history.
+PUBLISHED_READ_BUDGET_S = 2.5
 
 
 def _log_cause(transitions: list[Any], event: Any) -> None:
@@ -174,6 +178,11 @@ class Published:
     end: int
 
 
+class NotOnTopic(Exception):
+    """The alerts offset a snapshot noted lies past the end of its alerts partition: the topic was
+    recreated, or the broker lost its records (the embedded one keeps them in memory only)."""
+
+
 @dataclass
 class Partition:
     """One engine and the bookkeeping the shell keeps beside it."""
@@ -235,7 +244,8 @@ class AlertsWorker:
         stall_s: float = 15.0,
         horizon_s: int = 3600,
         max_sites: int = 10_000,
-        read_published: Callable[[int, int], Published | None] | None = None,
+        read_published: Callable[[int, int, float], Published | None] | None = None,
+        read_budget_s: float = PUBLISHED_READ_BUDGET_S,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -270,7 +280,8 @@ class AlertsWorker:
         self._busy_since: float | None = None
         # transition ids on the alerts topic's partition N from an offset on (None: not known exactly,
         # e.g. the alerts topic has another partition count than the events topic)
-        self.read_published = read_published
+        self.read_published = read_published  # (partition, offset, timeout_s)
+        self.read_budget_s = read_budget_s
         self._published: dict[int, int] = {}  # alerts partition -> next offset after our last send
         metrics.busy_s.set_function(self.busy_for)
         metrics.lag_s.read = self.newest_events
@@ -434,10 +445,24 @@ class AlertsWorker:
             self.parts[tp.partition].replay_until = end
         if self.read_published is None:
             return
+        deadline = self.monotonic() + self.read_budget_s
         for n in fresh:
             part = self.parts[n]
+            left = deadline - self.monotonic()
+            if left <= 0:
+                logger.warning("no time left at this assignment to read the alerts published on "
+                               "partition %s: the history answers", n)
+                continue
             try:
-                got = self.read_published(n, part.alerts_from if part.alerts_from is not None else 0)
+                got = self.read_published(n, part.alerts_from if part.alerts_from is not None else 0, left)
+            except NotOnTopic as exc:
+                # The topic is new to the offset: whatever lies on it now was published after the
+                # noted offset, so the next owner is told to read it from the start (noted again,
+                # the stale offset would send it past the end too, or past records once it grew).
+                logger.warning("partition %s: %s; its alerts are read from 0 from now on, the "
+                               "history answers for this assignment", n, exc)
+                part.alerts_from = 0
+                continue
             except KafkaError as exc:  # the history alone still answers
                 logger.warning("reading the alerts published on partition %s failed: %s", n, exc)
                 continue

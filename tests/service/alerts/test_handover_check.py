@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ from kafka.structs import TopicPartition
 
 from services.alerts.core import load_rules
 from services.alerts.main import read_published
-from services.alerts.service import AlertsWorker, Published
+from services.alerts.service import AlertsWorker, NotOnTopic, Published
 from services.alerts.store import AlertStore
 from shared.config import Settings
 from shared.db import make_engine
@@ -59,9 +60,11 @@ class Broker:
             "ts": (T0 + dt.timedelta(seconds=at_s)).isoformat(), "call": call, "queue": queue, **fields,
         }))
 
-    def read(self, number: int, offset: int) -> Published | None:
+    def read(self, number: int, offset: int, timeout_s: float) -> Published | None:
         if not self.exact:
             return None
+        if offset > len(self.alerts):
+            raise NotOnTopic(f"offset {offset} is past the end {len(self.alerts)}")
         return Published(frozenset(w["transition_id"] for w in self.alerts[offset:]), len(self.alerts))
 
     def batch(self, start: int, end: int) -> list[Any]:
@@ -148,20 +151,22 @@ class Owners:
         self.broker, self.clock = Broker(), Clock()
         self.group = f"g-{uuid.uuid4().hex[:8]}"  # snapshots of its own in PostgreSQL's shared database
 
-    def take(self) -> tuple[AlertsWorker, CountingStore, Loop, Producer]:
+    def take(self, assign: tuple[TopicPartition, ...] = (EVENTS,), **given: Any
+             ) -> tuple[AlertsWorker, CountingStore, Loop, Producer]:
         """A new owner: assigned partition 0 now (restoring the last snapshot, if any)."""
         store, loop, producer = CountingStore(self.db, self.group), Loop(self.loop), Producer(self.broker)
-        w = shell(
-            consumer=Consumer(self.broker),
-            producer=producer,
-            store=store,
-            loop=loop,
-            rules=RULES,
-            wall=self.clock.wall,
-            monotonic=lambda: self.clock.mono,
-            read_published=self.broker.read,
-        )
-        w.on_partitions_assigned([EVENTS])
+        w = shell(**{
+            "consumer": Consumer(self.broker),
+            "producer": producer,
+            "store": store,
+            "loop": loop,
+            "rules": RULES,
+            "wall": self.clock.wall,
+            "monotonic": lambda: self.clock.mono,
+            "read_published": self.broker.read,
+            **given,
+        })
+        w.on_partitions_assigned(list(assign))
         return w, store, loop, producer
 
     def history(self, *also: str) -> set[str]:
@@ -297,7 +302,7 @@ def test_without_an_exact_read_the_history_is_asked(owners: Owners, read: str) -
     if read == "misaligned":
         b.exact = False
     else:
-        def fail(number: int, offset: int) -> Published:
+        def fail(number: int, offset: int, timeout_s: float) -> Published:
             raise KafkaTimeoutError("not read")
         b.read = fail  # type: ignore[method-assign]
     a, _, _, _ = owners.take()
@@ -309,6 +314,58 @@ def test_without_an_exact_read_the_history_is_asked(owners: Owners, read: str) -
     bw, store, _, _ = owners.take()
     bw.handle(b.batch(0, 3))
     assert len(b.alerts) == 1 and store.asked == 1
+
+
+def test_the_reads_at_an_assignment_share_one_time_budget(owners: Owners) -> None:
+    """Each read gets what is left of one budget (the service passes half the consumer's
+    max_poll_interval_ms: past it kafka-python leaves the group, and the same reads would come
+    back at the next assignment). A partition left unread is checked against the history."""
+    clock, given = owners.clock, []
+
+    def slow(number: int, offset: int, timeout_s: float) -> Published:
+        given.append((number, timeout_s))
+        clock.mono += 2.0
+        return Published(frozenset(), 0)
+
+    three = tuple(TopicPartition("events", n) for n in range(3))
+    w, _, _, _ = owners.take(three, read_published=slow, read_budget_s=2.5)
+    w.handle([])
+    assert given == [(0, 2.5), (1, 0.5)]
+    assert [w.parts[n].exact for n in range(3)] == [True, True, False]
+
+
+def test_an_alerts_offset_past_the_end_is_forgotten(owners: Owners) -> None:
+    """The alerts topic came back empty (recreated; the embedded broker restarted) under a
+    snapshot that notes an offset on it. The new owner asks the history, and does not hand the
+    stale offset on (noted again, it would send every later owner past the end, or, once the
+    topic has grown past it, past what lies before it): the next one reads the topic from 0."""
+    b, clock = owners.broker, owners.clock
+    a, _, _, _ = owners.take()
+    for i in range(3):
+        b.add("call.queued", 1, f"c{i}")
+    a.handle(b.batch(0, 3))  # firing
+    clock.mono += 61
+    a.on_idle()
+    a.save_all()  # notes alerts offset 1
+    b.alerts.clear()
+    clock.mono += 1
+    bw, store, _, _ = owners.take()
+    assert bw.parts[0].alerts_from == 1
+    for i in range(3):
+        b.add("call.answered", 2, f"c{i}", agent="a1")
+    bw.handle(b.batch(3, 6))  # resolved: checked against the history
+    assert store.asked == 1 and [w_["state"] for w_ in b.alerts] == ["resolved"]
+    assert bw.parts[0].alerts_from == 0
+    bw.save_all()  # in its window: the topic's start noted, not the stale offset
+    cw, _, _, _ = owners.take()
+    cw.handle([])
+    assert cw.parts[0].alerts_from == 0 and cw.parts[0].exact
+    assert cw.parts[0].published_ids == frozenset(b.ids())
+    clock.mono += 61
+    bw.on_idle()
+    bw.save_all()  # past its window: what it published itself
+    dw, _, _, _ = owners.take()
+    assert dw.parts[0].alerts_from == 1
 
 
 # -- the reader of the alerts topic, on the real broker -------------------------------------------------
@@ -328,14 +385,18 @@ def test_read_published_reads_all_or_says_it_cannot(settings: Settings) -> None:
     assert read_published(settings, 1, 6) == Published(frozenset(), 6)
     assert read_published(settings, 1, 0, limit=6) == everything
     assert read_published(settings, 1, 0, limit=5) is None  # more than it may hold: ask the history
-    with pytest.raises(KafkaTimeoutError):  # past the end: not this topic's offset
-        read_published(settings, 1, 9, timeout_s=1.0)
+    began = time.monotonic()
+    with pytest.raises(NotOnTopic):  # past the end: not this topic's offset
+        read_published(settings, 1, 9, timeout_s=30.0)
+    assert time.monotonic() - began < 10  # told apart from a slow read, not timed out
     for n in range(5, 8):  # one record at a time
         producer.send(topic, partition=1, value=orjson.dumps({"transition_id": f"fp:{n}"}))
         producer.flush()
     producer.close()
     assert read_published(settings, 1, 6) == Published(frozenset({"fp:5", "fp:6", "fp:7"}), 9)
     assert read_published(settings, 0, 0) == Published(frozenset(), 0)
+    with pytest.raises(NotOnTopic):  # an empty partition: at once
+        read_published(settings, 0, 3)
 
 
 @pytest.mark.kafka
