@@ -202,6 +202,7 @@ def main() -> None:
         "its partitions are assigned: --warmup 60 measures after that window)",
     )
     args = ap.parse_args()
+    load_at_start = os.getloadavg()[0]
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         db = args.db or f"sqlite+aiosqlite:///{tmp}/fw.db"
         settings = Settings(kafka_bootstrap=broker.bootstrap, database_url=db)
@@ -269,6 +270,8 @@ def main() -> None:
         f"event → WebSocket alert latency: p50 {q[49]:.0f} ms, p95 {q[94]:.0f} ms, p99 {q[98]:.0f} ms, "
         f"max {lat_ms[-1]:.0f} ms"
     )
+    print(f"load average {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "
+          f"({os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

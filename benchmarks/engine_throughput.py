@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import os
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -83,6 +84,7 @@ def main() -> None:
     ap.add_argument("--skip-min", type=float, default=120.0, help="event-time minutes to skip first")
     ap.add_argument("--repeat", type=int, default=1, help="rounds of every path (interleaved)")
     args = ap.parse_args()
+    load_at_start = os.getloadavg()[0]
     t0 = time.perf_counter()
     events = floor_events(args.agents, args.queues, args.events, args.skip_min)
     raw = [encode_event(ev) for ev in events]
@@ -117,6 +119,8 @@ def main() -> None:
             f"  {label:<36} {spread} events/s  ({1e6 / hi:5.1f} us/event at best; "
             f"x{min(ratio):.2f}..{max(ratio):.2f} baseline)"
         )
+    print(f"  load average {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} after the timed "
+          f"rounds ({os.cpu_count()} cores)")
     del paths
     gc.collect()
     tracemalloc.start()
