@@ -67,6 +67,9 @@ class Stub:
     def end_offsets(self, tps: list[Any]) -> dict[Any, int]:
         return {tp: 0 for tp in tps}
 
+    def highwater(self, tp: Any) -> int | None:
+        return None  # as before any fetch: the stated end stands
+
     def commit(self, offsets: Any) -> None:
         pass
 

@@ -197,6 +197,9 @@ class Partition:
     # Up to this events offset the engine may be re-deriving transitions it published before a
     # restart: check them against the history before publishing.
     replay_until: int | None = None
+    # False while replay_until is the end the broker stated (ListOffsets) and no fetch's high
+    # watermark has been seen yet: Tansu can state an end one batch short (_settle_replay_ends)
+    end_settled: bool = True
     assigned_at: float = 0.0  # monotonic; transitions are checked for HANDOVER_CHECK_S after it
     # offset of the alerts topic's partition of the same number from which every transition of
     # this engine published after its snapshot lies (None: unknown), and what a new owner read
@@ -379,6 +382,7 @@ class AlertsWorker:
     def _handle(self, batch: Batch) -> None:
         outs: dict[int, list[Any]] = {}  # partition -> the transitions its engine derived
         self._bound_replays()
+        self._settle_replay_ends()
         wall = self.wall().timestamp() if self.export is not None else 0.0
         for rec in batch:
             part = self.parts.get(rec.partition)
@@ -443,6 +447,7 @@ class AlertsWorker:
         tps = [TopicPartition(self.events_topic, n) for n in fresh]
         for tp, end in self.consumer.end_offsets(tps).items():
             self.parts[tp.partition].replay_until = end
+            self.parts[tp.partition].end_settled = False
         if self.read_published is None:
             return
         deadline = self.monotonic() + self.read_budget_s
@@ -468,6 +473,26 @@ class AlertsWorker:
                 continue
             if got is not None:
                 part.published_ids, part.alerts_end, part.exact = got.ids, got.end, True
+
+    def _settle_replay_ends(self) -> None:
+        """The replay's end as the broker stated it may be short: the embedded Tansu broker states
+        a partition's end as the first offset + 1 of its last batch. A fetch's high watermark is
+        exact and no earlier than the assignment: once the consumer has one, the replay runs at
+        least to it (else the clocks could start before the last replayed events are applied)."""
+        for number, part in self.parts.items():
+            if part.end_settled or part.replay_until is None:
+                continue
+            try:
+                high = self.consumer.highwater(TopicPartition(self.events_topic, number))
+            except KafkaError:  # revoked meanwhile
+                continue
+            if high is None:  # no fetch answered for it yet
+                continue
+            part.end_settled = True
+            if high > part.replay_until:
+                logger.info("partition %s: replay runs to %s, not to the stated end %s",
+                            number, high, part.replay_until)
+                part.replay_until = high
 
     def _command(self, part: Partition, rec: Any) -> list[Any]:
         try:
@@ -564,6 +589,7 @@ class AlertsWorker:
                     # alerts of rules gone resolve at their own site's clock
                     outs[number] = part.engine.replace_rules(fresh)
         self._bound_replays()
+        self._settle_replay_ends()
         for number, part in self.parts.items():
             # while replaying, events alone drive the grid (the determinism contract): a clock
             # run ahead of them would apply the rest of the replay late

@@ -162,8 +162,8 @@ def test_a_step_longer_than_the_limit_turns_readiness_red_and_the_lag_keeps_grow
 class Consumer:
     """What the worker asks of its consumer on an assignment (offsets only)."""
 
-    def __init__(self, end: int) -> None:
-        self.end = end
+    def __init__(self, end: int, high: int | None = None) -> None:
+        self.end, self.high = end, high  # the stated end (ListOffsets); a fetch's high watermark
         self.seeks: list[tuple[Any, int]] = []
 
     def seek(self, tp: Any, offset: int) -> None:
@@ -171,6 +171,9 @@ class Consumer:
 
     def end_offsets(self, tps: list[Any]) -> dict[Any, int]:
         return {tp: self.end for tp in tps}
+
+    def highwater(self, tp: Any) -> int | None:
+        return self.high
 
 
 class SnapshotStore(Store):
@@ -228,3 +231,27 @@ def test_a_new_owner_resumes_a_quiet_sites_clock_from_the_snapshot() -> None:
 def Event_(site: str, ts: dt.datetime) -> Any:
 
     return decode_event(orjson.dumps(ev(1, site, ts, call="c1", queue="sales")))
+
+
+def test_a_stated_end_one_batch_short_does_not_end_the_replay_early() -> None:
+    # Tansu states a partition's end as its last batch's first offset + 1: 8 here, for events up
+    # to offset 9. The first fetch's high watermark (10) bounds the replay instead, so the clocks
+    # do not start before events 8 and 9 are applied.
+    rules = load_rules(RULES, name="t")
+    old = Engine(rules)
+    old.on_event(Event_("q", T0))
+    clock, registry = Clock(), CollectorRegistry()
+    w, _ = worker(clock, Engine(rules), registry)
+    w.parts.clear()
+    consumer = Consumer(end=8)
+    w.store, w.loop, w.consumer = SnapshotStore((7, old.snapshot(), {}, T0)), CallingLoop(), consumer  # type: ignore[assignment]
+    w.on_partitions_assigned([TopicPartition("events", 0)])
+    part = w.parts[0]
+    w.on_idle()  # no fetch answered yet: the stated end stands for now
+    assert part.replay_until == 8 and part.replaying
+    consumer.high = 10
+    w.handle([Record(7, ev(7, "q", T0 + dt.timedelta(seconds=1), call="c7", queue="sales"))])
+    assert part.replay_until == 10 and part.replaying
+    at = T0 + dt.timedelta(seconds=2)
+    w.handle([Record(o, ev(o, "q", at, call=f"c{o}", queue="sales")) for o in (8, 9)])
+    assert not part.replaying

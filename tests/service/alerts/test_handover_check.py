@@ -113,6 +113,9 @@ class Consumer:
     def end_offsets(self, tps: list[Any]) -> dict[Any, int]:
         return {tp: len(self.broker.events) for tp in tps}
 
+    def highwater(self, tp: Any) -> int | None:
+        return None  # as before any fetch: the stated end stands
+
     def commit(self, offsets: Any) -> None:
         pass
 
