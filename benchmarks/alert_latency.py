@@ -57,17 +57,18 @@ RECEIVED: collections.defaultdict[str, list[float]] = collections.defaultdict(li
 
 
 def read_all(settings: Settings, topic: str, quiet_s: float = 2.0, timeout_s: float = 180.0) -> list[Any]:
-    """Every record of ``topic`` from the beginning: read until nothing came for ``quiet_s`` (the
-    load has stopped by then). Not to the stated end offsets: the embedded broker can state them
-    short, and after a long ``--warmup`` the topic takes longer than a fixed second to read."""
+    """Every record of ``topic`` from the beginning: read until nothing came for ``quiet_s`` after
+    the first record (the load has stopped by then). Not to the stated end offsets: the embedded
+    broker can state them short, and after a long ``--warmup`` the topic takes longer than a
+    fixed second to read."""
     consumer = make_consumer(settings, None)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         out: list[Any] = []
-        began = last = time.monotonic()
-        while (now := time.monotonic()) - last < quiet_s and now - began < timeout_s:
+        began = last = time.monotonic()  # last: when a record last came
+        while (now := time.monotonic()) - began < timeout_s and (not out or now - last < quiet_s):
             for recs in consumer.poll(timeout_ms=200, max_records=10_000).values():
                 out.extend(recs)
                 last = time.monotonic()

@@ -42,10 +42,6 @@ class _Listener(ConsumerRebalanceListener):
         self.worker.on_partitions_assigned(list(assigned))
 
 
-# Past the stated end, how long nothing may come before the offset is taken to be past the true end.
-PAST_END_S = 1.0
-
-
 def read_published(
     settings: Settings, number: int, offset: int, timeout_s: float = 10.0, limit: int = PUBLISHED_READ_LIMIT
 ) -> Published | None:
@@ -56,14 +52,19 @@ def read_published(
     None when that cannot be known exactly, and the caller must ask the history instead: the
     partition counts differ, records from ``offset`` on were deleted (retention), or more than
     ``limit`` records lie there (memory stays bounded). Raises KafkaTimeoutError if it is not read
-    within ``timeout_s``, and NotOnTopic when ``offset`` lies past the end (a recreated topic, a
-    restarted embedded broker): the broker says so, or nothing comes from the record before
-    ``offset`` within PAST_END_S while the stated end is below ``offset``.
+    within ``timeout_s`` (which counts from the call: the offsets asked first too), and
+    NotOnTopic when ``offset`` lies past the end (a recreated topic, a restarted embedded broker):
+    an empty partition, a reset to an earlier offset, or a fetch's high watermark below it.
 
     It reads until a fetch brings nothing more, not only to the end offset the broker states: the
     embedded Tansu broker states the end of a partition whose last write was a batch of several
     records as that batch's first offset + 1."""
     alerts, events = settings.topic("alerts"), settings.topic("events")
+    began = time.monotonic()
+
+    def left_ms() -> int:
+        return max(1, int((timeout_s - (time.monotonic() - began)) * 1000))
+
     reader = make_consumer(settings, None)
     try:
         counts = [len(reader.partitions_for_topic(t) or ()) for t in (alerts, events)]
@@ -71,8 +72,8 @@ def read_published(
             return None
         tp = TopicPartition(alerts, number)
         reader.assign([tp])
-        stated_end = reader.end_offsets([tp])[tp]
-        first = reader.beginning_offsets([tp])[tp]
+        stated_end = reader.end_offsets([tp], timeout_ms=left_ms())[tp]
+        first = reader.beginning_offsets([tp], timeout_ms=left_ms())[tp]
         if first > offset:
             logger.warning("alerts partition %s: records from offset %s deleted (first: %s)",
                            number, offset, first)
@@ -90,23 +91,20 @@ def read_published(
         reader.seek(tp, start)
         ids: set[str] = set()
         read = 0
-        began = time.monotonic()
-        seen = False  # a record at ``start`` or later came: ``start`` lies on this partition
         while True:
-            waited = time.monotonic() - began
-            if waited > timeout_s:
+            if time.monotonic() - began > timeout_s:
                 raise KafkaTimeoutError(
                     f"alerts partition {number}: not read from {offset} in {timeout_s:.1f} s")
             got = reader.poll(timeout_ms=100)
+            # Tansu may state an end one batch short, so a stated end below ``offset`` is no proof,
+            # and past the end it answers nothing (no out-of-range reset); a fetch's high
+            # watermark is exact there, and here
+            high = reader.highwater(tp)
+            if high is not None and high < offset:
+                raise NotOnTopic(f"alerts partition {number} ends at {high}: offset {offset} is past its end")
             if not got and reader.position(tp) >= max(stated_end, offset):
                 break
-            # Tansu may state an end one batch short, so a stated end below ``offset`` is no proof;
-            # but past the end it answers nothing at all (no out-of-range reset)
-            if not got and not seen and offset > stated_end and waited > PAST_END_S:
-                raise NotOnTopic(f"nothing on alerts partition {number} at {start} within {PAST_END_S} s "
-                                 f"(stated end {stated_end}): offset {offset} is past its end")
             for records in got.values():
-                seen = True
                 for rec in records:
                     if rec.offset < start:  # reset to the start: ``offset`` is past this topic's end
                         raise NotOnTopic(f"alerts partition {number} was reset to {rec.offset}: "

@@ -486,8 +486,8 @@ class AlertsWorker:
                 high = self.consumer.highwater(TopicPartition(self.events_topic, number))
             except KafkaError:  # revoked meanwhile
                 continue
-            if high is None:  # no fetch answered for it yet
-                continue
+            if high is None or high < part.replay_until:
+                continue  # no fetch answered since the assignment (or one from before it) yet
             part.end_settled = True
             if high > part.replay_until:
                 logger.info("partition %s: replay runs to %s, not to the stated end %s",

@@ -248,7 +248,10 @@ def test_a_stated_end_one_batch_short_does_not_end_the_replay_early() -> None:
     w.on_partitions_assigned([TopicPartition("events", 0)])
     part = w.parts[0]
     w.on_idle()  # no fetch answered yet: the stated end stands for now
-    assert part.replay_until == 8 and part.replaying
+    assert part.replay_until == 8 and part.replaying and not part.end_settled
+    consumer.high = 6  # from a fetch before the assignment's: neither lowers nor settles it
+    w.on_idle()
+    assert part.replay_until == 8 and not part.end_settled
     consumer.high = 10
     w.handle([Record(7, ev(7, "q", T0 + dt.timedelta(seconds=1), call="c7", queue="sales"))])
     assert part.replay_until == 10 and part.replaying
