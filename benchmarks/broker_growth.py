@@ -36,31 +36,12 @@ from typing import Any
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.structs import TopicPartition
 
+from benchmarks.procstat import cpu_s, rss_mb
 from shared.broker import EmbeddedBroker
 from shared.config import Settings
 from shared.kafka import make_consumer, make_producer
 
 RECORD_BYTES = 250
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` so far, from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        # the command name (field 2) may hold spaces; the fields after it are space-separated
-        fields = f.read().rsplit(")", 1)[1].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / CLOCK_TICKS
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def parse_points(text: str) -> list[tuple[int, int]]:
     points = []
     for item in text.split(","):
@@ -150,7 +131,7 @@ def measure(records: int, batches: int, args: argparse.Namespace) -> Result:
         admin.create_topics([NewTopic(topic, args.partitions, 1)])
         admin.close()
         fill(settings, topic, args.partitions, records, batches)
-        rss = rss_mib(pid)
+        rss = rss_mb(pid)
 
         ready, stop = threading.Barrier(args.consumers + 1), threading.Event()
         outs: list[dict[str, Any]] = [{} for _ in range(args.consumers)]
@@ -167,20 +148,20 @@ def measure(records: int, batches: int, args: argparse.Namespace) -> Result:
             raise SystemExit("the consumers did not read the topic within 300 s") from None
 
         # idle: every consumer polling at the end of the topic, nothing new
-        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        cpu0, t0 = cpu_s(pid), time.monotonic()
         time.sleep(args.idle)
-        idle_cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+        idle_cpu = (cpu_s(pid) - cpu0) / (time.monotonic() - t0)
 
         # live: a trickle of one-record batches, polled as they arrive
         producer = make_producer(settings, linger_ms=0)
         interval, sent = 1.0 / args.rate, 0
-        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        cpu0, t0 = cpu_s(pid), time.monotonic()
         while (now := time.monotonic()) - t0 < args.seconds:
             payload = b"T" + struct.pack("!d", now) + b"x" * (RECORD_BYTES - 9)
             producer.send(topic, payload, partition=sent % args.partitions)
             sent += 1
             time.sleep(max(0.0, t0 + sent * interval - time.monotonic()))
-        live_cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+        live_cpu = (cpu_s(pid) - cpu0) / (time.monotonic() - t0)
         stop.set()
         for t in threads:
             t.join(timeout=10)

@@ -37,6 +37,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from benchmarks.procstat import cpu_s
 from floorwatch.supervisor import partitions_for
 from shared.broker import EmbeddedBroker, free_port
 from shared.config import Settings
@@ -69,12 +70,7 @@ def _alerts_children(up: int) -> list[int]:
 
 def _cpu_s(pids: list[int]) -> list[float]:
     """CPU seconds (user + system) each process has used so far."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = []
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        out.append((int(fields[11]) + int(fields[12])) / tick)
-    return out
+    return [cpu_s(pid) for pid in pids]
 
 
 def _scrape(port: int) -> str:

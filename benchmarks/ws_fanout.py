@@ -72,6 +72,7 @@ from typing import Any
 import httpx
 import orjson
 
+from benchmarks.procstat import cpu_s, rss_mb
 from services.api.hub import HubOptions
 from shared.broker import free_port
 
@@ -257,14 +258,6 @@ async def _clients(port: int, count: int, deflate: bool, pipe: Any) -> None:
 
 
 # -- the conductor ------------------------------------------------------------------------------------------
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def alert_line(fp: str, stamps: dict[str, float]) -> bytes:
     """One alert transition; its send time (CLOCK_MONOTONIC) goes into ``stamps`` and travels in
     ``details.sent_at``."""
@@ -308,13 +301,6 @@ def wait_sent(servers: Servers, target: float, limit_s: float) -> None:
         if servers.metrics().get('floorwatch_ws_messages_sent_total{type="alert"}', 0) >= target:
             return
         time.sleep(0.5)
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_stats(server: subprocess.Popen[bytes], path: str) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from typing import Any
 import orjson
 import websockets
 
-from benchmarks.ws_fanout import TOKEN, alert_line, rss_mb
+from benchmarks.procstat import rss_mb
+from benchmarks.ws_fanout import TOKEN, alert_line
 from shared.broker import free_port
 
 SCENARIOS = ("idle", "ping-flood", "op-flood", "oversized")
