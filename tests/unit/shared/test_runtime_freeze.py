@@ -19,7 +19,9 @@ def test_objects_alive_at_start_up_are_frozen_and_cycles_collected_first() -> No
     del cycle  # garbage at start-up: collected, not frozen
     try:
         frozen = freeze_startup_objects()
-        assert frozen == gc.get_freeze_count()
+        # frozen objects still die by reference counting (a log record's temporaries, another
+        # thread's garbage), so the count can only have fallen since the call returned
+        assert 0 < gc.get_freeze_count() <= frozen
         assert frozen >= len(held)
         # the held objects are no longer in any generation a collection walks
         tracked = {id(o) for gen in range(3) for o in gc.get_objects(gen)}
