@@ -244,6 +244,7 @@ class KafkaFeed:
                 self.stats["restored_items"] = len(restored)
                 put(restored)
             ready = False
+            settled: set[TopicPartition] = set()  # partitions whose end a fetch has stated exactly
             checkpointed = time.monotonic()
             while not self._stop.is_set():
                 polled = consumer.poll(timeout_ms=100)
@@ -260,7 +261,7 @@ class KafkaFeed:
                         items.append(FeedItem(kind, (rec.key or b"").decode("utf-8", "replace"), rec.value))
                 if items:
                     put(items)
-                if not ready and all(consumer.position(tp) >= end for tp, end in ends.items()):
+                if not ready and _caught_up(consumer, ends, settled):
                     ready = True
                     if self._ready_cb is not None:
                         self._ready_cb()
@@ -274,6 +275,26 @@ class KafkaFeed:
             if self._producer is not None:
                 self._producer.close(5)
             put(None)
+
+
+def _caught_up(
+    consumer: KafkaConsumer, ends: dict[TopicPartition, int], settled: set[TopicPartition]
+) -> bool:
+    """Whether every partition has been read to where it ended when the feed started. The stated
+    end is no proof on the embedded Tansu broker, which states it as the first offset + 1 of the
+    last batch (records of that batch can still be waiting in the client); so each end is raised,
+    once (``settled``), to the first fetch's high watermark, which is exact there and no earlier
+    than the statement. A partition no fetch has answered yet is not caught up."""
+    for tp, end in ends.items():
+        if tp not in settled:
+            high = consumer.highwater(tp)
+            if high is None:
+                return False
+            ends[tp] = end = max(end, high)
+            settled.add(tp)
+        if consumer.position(tp) < end:
+            return False
+    return True
 
 
 def _seen_by(ckpt: Checkpoint, value: bytes | None) -> bool:
