@@ -471,7 +471,27 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     stop = threading.Event()
     install_stop_handlers(stop)
     settings = _settings(args)
-    ensure_topics(settings)
+    # The topics are checked on a thread of their own: kafka-python's admin client blocks in its
+    # constructor until the broker answers (up to 30 s), and a stop meanwhile must not wait for it.
+    checked = threading.Event()
+    failed: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            ensure_topics(settings)
+        except Exception as exc:  # noqa: BLE001 -- handed to the main thread, raised there
+            failed.append(exc)
+        finally:
+            checked.set()
+
+    threading.Thread(target=check, name="ensure-topics", daemon=True).start()
+    logger.info("simulator waiting for the broker bootstrap=%s", settings.kafka_bootstrap)
+    while not checked.wait(0.2):
+        if stop.is_set():
+            logger.info("simulator stopped before the broker answered")
+            return 0
+    if failed:
+        raise failed[0]
     if stop.is_set():
         return 0
     sim = _start_simulator(settings, args)

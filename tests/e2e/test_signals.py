@@ -234,3 +234,23 @@ def test_each_service_alone_drains_and_exits_0(
             proc.kill()
     if service in ("ingest", "alerts"):
         assert f"{service} stopped" in tail(log, 100_000)
+
+
+def test_a_stop_while_the_broker_does_not_answer_ends_simulate_at_once(tmp_path: Path) -> None:
+    # Before: the stop waited for kafka-python's admin client to give up bootstrapping, ~30 s.
+    log = tmp_path / "simulate.log"
+    silent = free_port()  # nothing listens there
+    settings = Settings(kafka_bootstrap=f"127.0.0.1:{silent}",
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'fw.db'}")
+    proc = spawn(["simulate", "--agents", "5"], env_for(settings), log)
+    try:
+        wait_log(log, proc, "simulator waiting for the broker", timeout=30)
+        time.sleep(1)  # well inside the admin client's bootstrap
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert wait_exit(proc, log, timeout=10) == 0, tail(log)
+        assert time.monotonic() - sent < 5, tail(log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "simulator stopped before the broker answered" in tail(log, 100_000)
