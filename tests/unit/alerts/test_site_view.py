@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from services.alerts.core import Engine, RuleSet
 
 from .feed import Feed, at
@@ -97,3 +99,16 @@ def test_snapshot_shape_and_values() -> None:
         "queues": ["sales"],
         "call": "c1",
     }
+
+
+def test_agent_since_texts_equal_rfc3339_and_the_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.alerts.core.floor import site_view
+    from services.alerts.core.floor.times import rfc3339
+
+    monkeypatch.setattr(site_view, "_SINCE", {})
+    monkeypatch.setattr(site_view, "_SINCE_MAX", 50)
+    for n in range(400):
+        t, off = 1_764_291_600 + n * 0.37, (n % 3) * 3600
+        assert site_view._since(t, off) == rfc3339(t, off)
+        assert site_view._since(t, off) == rfc3339(t, off)  # the remembered text
+        assert len(site_view._SINCE) <= 50
