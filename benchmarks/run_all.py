@@ -71,6 +71,10 @@ BENCHES: tuple[Bench, ...] = (
         ("decode_event alone", r"decode_event alone \(bytes\)\s+([\d,]+ events/s)"),
         ("engine memory held", r"engine memory \(tracemalloc\): ([\d.]+ MiB) held"),
     ), "the floor engine, on one core"),
+    Bench("alerts_drain", ("--events", "20000", "--log-levels", "INFO"), grab(
+        ("floorwatch alerts (INFO)", r"floorwatch alerts, INFO\s+([\d,]+ events/s)"),
+        ("  against the engine", r"floorwatch alerts, INFO .*?\((x[\d.]+) of the engine"),
+    ), "the alerts service draining a backlog, against the engine in process"),
     Bench("ingest_throughput", ("--events", "5000"), grab(
         ("pass-through (baseline)", r"baseline pass-through: ([\d,]+ records/s)"),
         ("ingest", r"^ingest \(.*?\): ([\d,]+ records/s)"),
