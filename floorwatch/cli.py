@@ -24,6 +24,24 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings_from_args(args)
 
 
+def _schema_refused(command: str, settings: Settings) -> bool:
+    """Whether the database is not at this release's schema; says so and how to fix it. A service
+    alone does not migrate (several instances would race): ``floorwatch up`` and ``floorwatch db
+    upgrade`` do."""
+    from shared.migrate import schema_problem
+
+    try:
+        problem = schema_problem(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 -- any refusal: the service could not work either
+        problem = f"the database cannot be read: {type(exc).__name__}: {exc}"[:500]
+    if problem is None:
+        return False
+    print(f"floorwatch {command}: {problem} ({settings.database_url}). Run `floorwatch db upgrade "
+          f"--db {settings.database_url}` first (README, *Running against real infrastructure*).",
+          file=sys.stderr)
+    return True
+
+
 def _add_common(p: argparse.ArgumentParser, *, api: bool = False, rules: bool = False) -> None:
     setting_flag(p, "--kafka", field="kafka_bootstrap", metavar="HOST:PORT", help="Kafka bootstrap servers")
     setting_flag(p, "--db", field="database_url", metavar="URL",
@@ -109,6 +127,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from shared.runtime import freeze_startup_objects
 
     settings = _settings(args)
+    if _schema_refused("ingest", settings):
+        return 2
     ensure_topics(settings)
     registry = CollectorRegistry()
     runner = IngestRunner(settings, registry)
@@ -132,6 +152,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     rules = load_ruleset(settings.rules_file)
     if settings.demo_projects and settings.rules_file is None:
         rules = with_demo_projects(rules, settings.demo_projects)
+    if _schema_refused("alerts", settings):
+        return 2
     ensure_topics(settings)
     registry = CollectorRegistry()
     runner = AlertsRunner(settings, registry, rules)
@@ -203,6 +225,8 @@ def cmd_notify(args: argparse.Namespace) -> int:
         print(f"{settings.notify_config}: OK — {len(config.receivers)} receiver(s), "
               f"{len(config.routes())} route(s), {len(config.time_intervals)} time interval(s)")
         return 0
+    if _schema_refused("notify", settings):
+        return 2
     try:
         runner = NotifyRunner(settings, CollectorRegistry(), config)
     except SecretError as exc:
@@ -223,6 +247,8 @@ def cmd_api(args: argparse.Namespace) -> int:
     from shared.kafka import ensure_topics
 
     settings = _settings(args)
+    if _schema_refused("api", settings):  # its threads end with it: forking after it is safe
+        return 2
     if settings.api_workers > 1:
         # Fork first, before any thread, event loop or Kafka client exists (floorwatch/workers.py).
         from floorwatch.workers import check_free, run_workers

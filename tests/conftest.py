@@ -52,12 +52,17 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 
 @pytest.fixture
 def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
-    """Settings on the shared broker with a topic prefix and SQLite file of this test's own."""
+    """Settings on the shared broker with a topic prefix and SQLite file of this test's own, at the
+    latest schema (a service started alone refuses a database that is not)."""
+    from shared.migrate import upgrade
+
     prefix = f"t{uuid.uuid4().hex[:8]}."
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fw.db'}"
+    upgrade(url)
     return Settings(
         kafka_bootstrap=broker.bootstrap,
         topic_prefix=prefix,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'fw.db'}",
+        database_url=url,
         partitions=2,
     )
 
