@@ -28,6 +28,7 @@ def _schema_refused(command: str, settings: Settings) -> bool:
     """Whether the database is not at this release's schema; says so and how to fix it. A service
     alone does not migrate (several instances would race): ``floorwatch up`` and ``floorwatch db
     upgrade`` do."""
+    from shared.db import shown_url
     from shared.migrate import schema_problem
 
     try:
@@ -36,9 +37,9 @@ def _schema_refused(command: str, settings: Settings) -> bool:
         problem = f"the database cannot be read: {type(exc).__name__}: {exc}"[:500]
     if problem is None:
         return False
-    print(f"floorwatch {command}: {problem} ({settings.database_url}). Run `floorwatch db upgrade "
-          f"--db {settings.database_url}` first (README, *Running against real infrastructure*).",
-          file=sys.stderr)
+    print(f"floorwatch {command}: {problem} ({shown_url(settings.database_url)}). Migrate it first: "
+          f"`floorwatch db upgrade` with the same database (--db or FLOORWATCH_DATABASE_URL); README, "
+          f"*Running against real infrastructure*.", file=sys.stderr)
     return True
 
 
@@ -358,6 +359,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     from floorwatch.metrics_relay import MetricsRelay
     from floorwatch.supervisor import Supervisor, partitions_for, start_broker
+    from shared.db import shown_url
     from shared.kafka import ensure_topics, partition_count
     from shared.migrate import upgrade
     from shared.runtime import sigterm_as_interrupt
@@ -412,7 +414,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 f"  stream:     ws://{settings.host}:{settings.port}/v1/stream?token={token}\n"
                 f"  metrics:    {base}/metrics   (all services; ingest alone on :{ports['ingest']},"
                 f" alerts on {alerts_ports})\n"
-                f"  Kafka:      {settings.kafka_bootstrap}   database: {settings.database_url}\n"
+                f"  Kafka:      {settings.kafka_bootstrap}   database: {shown_url(settings.database_url)}\n"
                 "Ctrl-C stops everything.\n",
                 flush=True,
             )
@@ -697,7 +699,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     upgrade(settings.database_url)
-    print(f"database at {settings.database_url} is at the latest schema")
+    from shared.db import shown_url
+
+    print(f"database at {shown_url(settings.database_url)} is at the latest schema")
     return 0
 
 

@@ -22,6 +22,17 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def shown_url(url: str) -> str:
+    """``url`` fit to print or log: its password, if any, as ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unreadable database URL>"
+
+
 def make_engine(url: str, *, timeout_s: float | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``; SQLite gets WAL and a busy timeout so services can share it.
     ``timeout_s`` (PostgreSQL): connecting and each statement fail after that long."""

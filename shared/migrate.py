@@ -41,6 +41,16 @@ def schema_problem(url: str, timeout_s: float = 10.0) -> str | None:
     on such a database failed later with a bare SQL error ("no such table") in the middle of its
     work. A database that cannot be reached is not judged here (None, logged): each service
     already waits for its database and retries. Must not be called from a running event loop."""
+    quiet = logging.getLogger("alembic")  # its INFO lines ("Will assume transactional DDL.") say nothing here
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        return _schema_problem(url, timeout_s)
+    finally:
+        quiet.setLevel(level)
+
+
+def _schema_problem(url: str, timeout_s: float) -> str | None:
     from shared.db import make_engine
 
     heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())

@@ -44,5 +44,14 @@ def test_a_service_alone_refuses_a_database_without_the_schema(tmp_path: Path, c
     argv = [sys.executable, "-m", "floorwatch.cli", *command, "--db", url, "--kafka", kafka]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr[-2000:]
-    assert "no Floorwatch schema" in done.stderr and f"floorwatch db upgrade --db {url}" in done.stderr
+    assert f"no Floorwatch schema ({url})" in done.stderr and "`floorwatch db upgrade`" in done.stderr
     assert time.monotonic() - began < 30  # not after waiting for the (absent) broker
+
+
+def test_a_database_url_is_shown_without_its_password() -> None:
+    from shared.db import shown_url
+
+    shown = shown_url("postgresql+asyncpg://floorwatch:s3cret@db:5432/floorwatch")
+    assert "s3cret" not in shown
+    assert shown.startswith("postgresql+asyncpg://floorwatch:") and shown.endswith("@db:5432/floorwatch")
+    assert shown_url("sqlite+aiosqlite:///fw.db") == "sqlite+aiosqlite:///fw.db"
