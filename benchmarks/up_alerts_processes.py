@@ -10,7 +10,7 @@ floor snapshots, snapshots to the database). Each child's ``/metrics`` is read e
 seconds (default 1), and every 0.1 s once the count is within 5 % of the end. A read is not free:
 at 5,000 agents the floor export makes ``/metrics`` ~5,000 lines, tens of ms of the alerts
 process's interpreter per read, and reading every 0.1 s throughout (as this benchmark did before)
-lowered the figure by ~10 % (docs/benchmarks.md; the readings taken are printed).
+lowered the figure by ~10 % in interleaved pairs (docs/benchmarks.md; the readings taken are printed).
 
 Figure: events applied per second of wall time once the group has settled (every child owns
 its partitions: ``floorwatch_alerts_partitions_owned``) until the last event is applied (the
