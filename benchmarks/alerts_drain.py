@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 import msgspec
 
 from benchmarks.engine_throughput import floor_events, timed
+from benchmarks.procstat import interrupt
 from benchmarks.up_alerts_processes import _metric, _scrape
 from services.alerts.core import Engine, default_rules
 from shared.broker import EmbeddedBroker, free_port
@@ -80,12 +80,7 @@ def drain(broker: EmbeddedBroker, events: list[Event], tag: str, level: str, wor
             time.sleep(0.1 if count >= 0.95 * total else every)
         raise SystemExit(f"the backlog was not applied within 600 s:\n{log.read_text()[-3000:]}")
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc)
 
 
 def main() -> None:

@@ -1,9 +1,11 @@
 """A process's CPU time and resident memory, from /proc (Linux), for the benchmarks that watch
-other processes (the embedded broker, the API, the engine processes)."""
+other processes (the embedded broker, the API, the engine processes); and stopping one."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 
 
 def cpu_s(pid: int) -> float:
@@ -21,3 +23,13 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def interrupt(proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    """Stop ``proc`` as Ctrl-C would (it drains); killed if it has not exited within ``timeout_s``."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -31,7 +31,6 @@ import argparse
 import datetime as dt
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from benchmarks.procstat import cpu_s
+from benchmarks.procstat import cpu_s, interrupt
 from floorwatch.supervisor import partitions_for
 from shared.broker import EmbeddedBroker, free_port
 from shared.config import Settings
@@ -179,12 +178,7 @@ def one_round(
             "readings": len(samples),
         }
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc)
         errors = [line for line in log.read_text(errors="replace").splitlines() if '"level": "ERROR"' in line]
         for line in errors[:5]:
             print(f"    error in up's log: {line[:300]}")

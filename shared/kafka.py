@@ -141,6 +141,16 @@ def make_consumer(
     return consumer
 
 
+def fetched_end(consumer: KafkaConsumer, tp: TopicPartition, stated: int) -> int | None:
+    """Where ``tp`` really ends, no earlier than ``stated`` (its end as ``end_offsets`` gave it),
+    once a fetch has answered since: the fetch's high watermark. None before. The stated end alone
+    is no proof: the embedded Tansu broker states a partition's end as the first offset + 1 of its
+    last batch, while a fetch's high watermark is exact. A watermark below ``stated`` comes from a
+    fetch older than the statement (or a revoked assignment's): None too."""
+    high = consumer.highwater(tp)
+    return None if high is None or high < stated else high
+
+
 def next_offsets(batch: Batch) -> dict[TopicPartition, OffsetAndMetadata]:
     """The offsets to commit after ``batch``: last offset + 1 per partition."""
     last: dict[TopicPartition, int] = {}

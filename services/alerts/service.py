@@ -49,7 +49,7 @@ from services.alerts.export import FloorExport
 from services.alerts.reload import RulesWatcher
 from services.alerts.store import AlertStore
 from shared.events import InvalidEvent, decode_event
-from shared.kafka import Batch
+from shared.kafka import Batch, fetched_end
 from shared.runtime import LoopThread
 
 logger = logging.getLogger(__name__)
@@ -475,19 +475,20 @@ class AlertsWorker:
                 part.published_ids, part.alerts_end, part.exact = got.ids, got.end, True
 
     def _settle_replay_ends(self) -> None:
-        """The replay's end as the broker stated it may be short: the embedded Tansu broker states
-        a partition's end as the first offset + 1 of its last batch. A fetch's high watermark is
-        exact and no earlier than the assignment: once the consumer has one, the replay runs at
-        least to it (else the clocks could start before the last replayed events are applied)."""
+        """The replay's end as the broker stated it may be short (``fetched_end``: the embedded
+        Tansu broker's end offsets): once a fetch has answered since the assignment, the replay
+        runs at least to where it found the end (else the clocks could start before the last
+        replayed events are applied)."""
         for number, part in self.parts.items():
             if part.end_settled or part.replay_until is None:
                 continue
+            tp = TopicPartition(self.events_topic, number)
             try:
-                high = self.consumer.highwater(TopicPartition(self.events_topic, number))
+                high = fetched_end(self.consumer, tp, part.replay_until)
             except KafkaError:  # revoked meanwhile
                 continue
-            if high is None or high < part.replay_until:
-                continue  # no fetch answered since the assignment (or one from before it) yet
+            if high is None:
+                continue  # no fetch answered since the assignment yet
             part.end_settled = True
             if high > part.replay_until:
                 logger.info("partition %s: replay runs to %s, not to the stated end %s",

@@ -29,7 +29,7 @@ from kafka.structs import TopicPartition
 from services.api.checkpoint import AlertMirror, Checkpoint, CheckpointPicker
 from services.api.ports import FeedItem, FeedKind
 from shared.config import Settings
-from shared.kafka import BrokerProbe, make_consumer
+from shared.kafka import BrokerProbe, fetched_end, make_consumer
 
 logger = logging.getLogger(__name__)
 FLOOR_BACKLOG = 20  # floor records per partition read back at start
@@ -280,17 +280,16 @@ class KafkaFeed:
 def _caught_up(
     consumer: KafkaConsumer, ends: dict[TopicPartition, int], settled: set[TopicPartition]
 ) -> bool:
-    """Whether every partition has been read to where it ended when the feed started. The stated
-    end is no proof on the embedded Tansu broker, which states it as the first offset + 1 of the
-    last batch (records of that batch can still be waiting in the client); so each end is raised,
-    once (``settled``), to the first fetch's high watermark, which is exact there and no earlier
-    than the statement. A partition no fetch has answered yet is not caught up."""
+    """Whether every partition has been read to where it ended when the feed started: each end
+    as stated is raised, once (``settled``), to where a fetch found it (``fetched_end``; records
+    of Tansu's last batch can still be waiting in the client). A partition no fetch has answered
+    yet is not caught up."""
     for tp, end in ends.items():
         if tp not in settled:
-            high = consumer.highwater(tp)
-            if high is None:
+            found = fetched_end(consumer, tp, end)
+            if found is None:
                 return False
-            ends[tp] = end = max(end, high)
+            ends[tp] = end = found
             settled.add(tp)
         if consumer.position(tp) < end:
             return False
