@@ -1,5 +1,8 @@
 # The two commands: `make run` (the whole system on embedded defaults) and `make test`.
-PYTHON ?= python3
+# The interpreter the venv is made from. Debian's CPython 3.11 (built with PGO and LTO) runs the
+# engine ~1.1x faster than pyenv's default build on this machine type (docs/benchmarks.md,
+# *Which CPython*); any python3 >= 3.11 works: `make setup PYTHON=python3`.
+PYTHON ?= $(shell /usr/bin/python3.11 -c 'import ensurepip, venv' 2>/dev/null && echo /usr/bin/python3.11 || echo python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
