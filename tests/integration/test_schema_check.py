@@ -55,3 +55,13 @@ def test_a_database_url_is_shown_without_its_password() -> None:
     assert "s3cret" not in shown
     assert shown.startswith("postgresql+asyncpg://floorwatch:") and shown.endswith("@db:5432/floorwatch")
     assert shown_url("sqlite+aiosqlite:///fw.db") == "sqlite+aiosqlite:///fw.db"
+
+
+def test_a_service_alone_names_a_database_url_it_cannot_read() -> None:
+    url = "postgresql+asyncpg://floorwatch:s3cret@db:notaport/floorwatch"  # a port that is no number
+    kafka = f"127.0.0.1:{free_port()}"
+    argv = [sys.executable, "-m", "floorwatch.cli", "alerts", "--db", url, "--kafka", kafka]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "the database cannot be read" in done.stderr and "<unreadable database URL>" in done.stderr
+    assert "s3cret" not in done.stderr and "Traceback" not in done.stderr
