@@ -92,6 +92,11 @@ BENCHES: tuple[Bench, ...] = (
         ("  against the baseline", r"default \(no per-agent series\).*?= x([\d.]+) the baseline"),
         ("export per event", r"FloorExport\.event_applied: ([\d.]+ us/event)"),
     ), "the floor's Prometheus metrics"),
+    Bench("snapshot_save", ("--agents", "1000", "--queues", "40", "--events", "40000", "--rounds", "3"), grab(
+        ("encoding alone", r"encoding alone\s+median\s+(\d+ ms)"),
+        ("consumer thread, write waited", r"write waited for\s+median\s+(\d+ ms)"),
+        ("consumer thread, write on loop", r"write on the loop\s+median\s+(\d+ ms)"),
+    ), "how long a periodic engine snapshot holds up the alerts consumer"),
     Bench("clock_jumps", ("--agents", "100", "--queues", "5", "--events", "2000", "--repeat", "1",
                           "--max-before-s", "3600"), grab(
         ("jump 1 day, grid points after", r"1 day \|.*?\|\s+([\d,]+)\s+[\d.]+ s"),

@@ -47,9 +47,10 @@ class Settings(BaseSettings):
         default_factory=list, description="canonical raw topics; default: <prefix>raw.v1"
     )
     sources: list[SourceSpec] = Field(default_factory=list, description="vendor topics with their adapters")
-    # Tansu does not answer a parked fetch when data arrives (Apache Kafka does), so this bounds
-    # each hop's wait there. Each empty fetch costs kafka-python ~2 ms of CPU: at 10 ms a consumer
-    # burns ~20 % of a core idle, at 25 ms ~12 % (docs/benchmarks.md).
+    # Tansu does not answer a parked fetch when data arrives (Apache Kafka does): it looks again
+    # after half the time left, then half of the rest, ... so a record waits up to half of this
+    # per hop there (docs/benchmarks.md). Each empty fetch costs kafka-python ~2 ms of CPU: at
+    # 10 ms a consumer burns ~20 % of a core idle, at 25 ms ~12 %.
     fetch_max_wait_ms: int = Field(25, ge=1, le=500)
     # A consumer-group join waits up to the rebalance timeout (= max poll interval) on Tansu: keep it short.
     max_poll_interval_ms: int = Field(5_000, ge=1000)

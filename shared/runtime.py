@@ -37,6 +37,10 @@ class LoopThread:
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    def start(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coro`` without waiting for it; the caller reads the outcome from the future."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
     def submit(self, coro: Coroutine[Any, Any, Any], *, what: str) -> None:
         """Run ``coro`` without waiting for it; a failure is logged loudly."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)

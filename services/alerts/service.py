@@ -12,7 +12,10 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 * after every poll (``on_idle``): ``engine.advance({site: now})`` with one clock per site that
   follows that site's event time (its newest event, then the wall clock's pace), so one site's
   clock — even an event dated 2099 — never holds back or pushes another's; coalesced floor
-  snapshots of the sites that changed, periodic engine snapshots.
+  snapshots of the sites that changed, periodic engine snapshots. A periodic snapshot is encoded
+  here and written on the event loop without waiting (after the transitions queued before it);
+  its offsets are committed at a later step once it is written, and a failed write stops the
+  loop there. A save on revocation or at a stop first waits for that write, then writes its own.
 * an engine step (one batch, one ``on_idle``) running longer than ``stall_s`` makes ``/readyz``
   fail (``problem()``); ``floorwatch_alerts_engine_busy_seconds`` and the per-site event lag are
   read at scrape time, so both keep moving while the consumer thread is stuck.
@@ -26,6 +29,7 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import itertools
 import logging
@@ -53,6 +57,7 @@ from shared.kafka import Batch, fetched_end
 from shared.runtime import LoopThread
 
 logger = logging.getLogger(__name__)
+Offsets = dict[TopicPartition, OffsetAndMetadata]
 
 HEARTBEAT_S = 5.0
 RULES_REPUBLISH_S = 600.0
@@ -286,6 +291,10 @@ class AlertsWorker:
         self.read_published = read_published  # (partition, offset, timeout_s)
         self.read_budget_s = read_budget_s
         self._published: dict[int, int] = {}  # alerts partition -> next offset after our last send
+        # Periodic snapshots being written: partition -> (the write on the loop, the offsets to
+        # commit once it is written). The consumer thread only encodes the engine; it no longer
+        # waits for the database (and the transitions queued on the loop before it) every interval.
+        self._saving: dict[int, tuple[concurrent.futures.Future[None], Offsets]] = {}
         metrics.busy_s.set_function(self.busy_for)
         metrics.lag_s.read = self.newest_events
         metrics.lag_s.wall = lambda: self.wall().timestamp()
@@ -579,6 +588,7 @@ class AlertsWorker:
             self._busy_since = None
 
     def _on_idle(self) -> None:
+        self._settle_saves()
         mono = self.monotonic()
         outs: dict[int, list[Any]] = {}
         if self.rules_watcher is not None:
@@ -604,7 +614,8 @@ class AlertsWorker:
         if mono - self._last_snapshot >= self.snapshot_interval_s:
             self._last_snapshot = mono
             for number, part in self.parts.items():
-                self._save(number, part)
+                if number not in self._saving:  # else the last one is still being written: next time
+                    self._save(number, part, wait=False)
 
     @staticmethod
     def _site_clocks(part: Partition, mono: float) -> dict[str, dt.datetime]:
@@ -670,9 +681,45 @@ class AlertsWorker:
                 lag += max(0, high - part.next_offset)
         self.metrics.consumer_lag.set(lag)
 
-    def _save(self, number: int, part: Partition, *, commit: bool = True) -> None:
+    def _settle_saves(self) -> None:
+        """Commit the offsets of every periodic snapshot written since the last step. A write that
+        failed raises here, in the consumer thread, as a waited-for write did: the loop stops loudly."""
+        for number, pending in list(self._saving.items()):
+            write, offsets = pending
+            if write.done() and self._saving.pop(number, None) is pending:
+                write.result()
+                if number in self.parts:  # not revoked meanwhile
+                    self._commit_snapshot(number, offsets, wait=False)
+
+    def _finish_save(self, number: int) -> None:
+        """Wait for the periodic snapshot of ``number`` still being written, if any, so that a save
+        made now lands after it. Its offsets are not committed: the save that follows covers more."""
+        pending = self._saving.pop(number, None)
+        if pending is not None:
+            pending[0].result()
+
+    def _commit_snapshot(self, number: int, offsets: Offsets, *, wait: bool = True) -> None:
+        # Kafka's committed offsets only mirror the snapshot (for lag dashboards); the snapshot rules,
+        # so a commit lost on the way costs nothing and the periodic ones do not wait for the broker.
+        def failed(_offsets: Offsets, response: object) -> None:
+            if isinstance(response, Exception):
+                logger.warning("committing offsets of partition %s failed: %s", number, response)
+
+        try:
+            if wait:
+                self.consumer.commit(offsets)
+            else:
+                self.consumer.commit_async(offsets, callback=failed)
+        except KafkaError as exc:
+            logger.warning("committing offsets of partition %s failed: %s", number, exc)
+
+    def _save(self, number: int, part: Partition, *, commit: bool = True, wait: bool = True) -> None:
+        """Snapshot ``part``'s engine with the offsets it covers. ``wait=False``: the database write
+        runs on the loop and its offsets are committed at a later step (:meth:`_settle_saves`)."""
         if part.next_offset is None:
             return
+        if wait:
+            self._finish_save(number)
         side = {self.control_topic: part.control_offset} if part.control_offset is not None else {}
         if part.checking(self.monotonic()):
             # a previous owner's transitions may still be re-derived from this snapshot on: the
@@ -684,24 +731,21 @@ class AlertsWorker:
             alerts_from = max(known) if known else None
         if alerts_from is not None:
             side[self.alerts_topic] = part.alerts_from = alerts_from
-        self.loop.call(
-            self.store.save_snapshot(
-                self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall()
-            )
+        write = self.store.save_snapshot(
+            self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall()
         )
-        if not commit:
-            return
-        # Kafka's committed offsets only mirror the snapshot (for lag dashboards); the snapshot rules.
         offsets = {TopicPartition(self.events_topic, number): OffsetAndMetadata(part.next_offset, "", -1)}
         offsets.update({
             TopicPartition(t, number): OffsetAndMetadata(o, "", -1)
             for t, o in side.items()
             if t != self.alerts_topic  # where to look, not a position of this group
         })
-        try:
-            self.consumer.commit(offsets)
-        except KafkaError as exc:
-            logger.warning("committing offsets of partition %s failed: %s", number, exc)
+        if not wait:
+            self._saving[number] = (self.loop.start(write), offsets)
+            return
+        self.loop.call(write)
+        if commit:
+            self._commit_snapshot(number, offsets)
 
     def save_all(self) -> None:
         for number, part in self.parts.items():
