@@ -96,6 +96,7 @@ BENCHES: tuple[Bench, ...] = (
         ("encoding alone", r"encoding alone\s+median\s+(\d+ ms)"),
         ("consumer thread, write waited", r"write waited for\s+median\s+(\d+ ms)"),
         ("consumer thread, write on loop", r"write on the loop\s+median\s+(\d+ ms)"),
+        ("  ... encoded in a forked child", r"encoded in a forked child\s+median\s+(\d+ ms)"),
     ), "how long a periodic engine snapshot holds up the alerts consumer"),
     Bench("clock_jumps", ("--agents", "100", "--queues", "5", "--events", "2000", "--repeat", "1",
                           "--max-before-s", "3600"), grab(

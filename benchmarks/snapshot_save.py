@@ -7,8 +7,12 @@ with all default rules), then, per round and in the same process, times on the c
 
 * encoding the engine (``Engine.snapshot()``), the part that has to run there;
 * ``AlertsWorker._save`` waiting for the database write, as every periodic save did before;
-* ``AlertsWorker._save`` with the write on the event loop (``wait=False``, what the periodic save
-  does now); the write is then waited for outside the timing, so rounds do not overlap.
+* ``AlertsWorker._save`` with the write on the event loop (``wait=False``), the engine encoded in
+  the consumer thread (``FLOORWATCH_SNAPSHOT_FORK=false``);
+* the same with the engine encoded in a forked child (``services/alerts/forked.py``, the
+  default): the thread pays for the fork only.
+
+Each write is waited for outside the timing, so rounds do not overlap.
 
 The store is the real ``AlertStore`` on the database given (default: a fresh SQLite file; e.g.
 ``--db postgresql+asyncpg://postgres@127.0.0.1:5432/test``), migrated to the current schema.
@@ -81,6 +85,7 @@ def main() -> None:
         encode: list[float] = []
         waited: list[float] = []
         on_loop: list[float] = []
+        forked: list[float] = []
         size = 0
         for _ in range(args.rounds):
             t0 = time.perf_counter()
@@ -93,11 +98,19 @@ def main() -> None:
             w._save(0, part, wait=False)
             on_loop.append(time.perf_counter() - t0)
             w._finish_save(0)
+            w.fork_snapshots = True
+            t0 = time.perf_counter()
+            w._save(0, part, wait=False)
+            forked.append(time.perf_counter() - t0)
+            w._finish_save(0)
+            assert w.fork_snapshots, "the encoder child failed"
+            w.fork_snapshots = False
         print(f"database {shown_url(url)}; floor of {args.agents:,} agents after {args.events:,} events; "
               f"snapshot {size / 2**20:.1f} MiB; {args.rounds} rounds")
         print(f"  encoding alone                      {_ms(encode)}")
         print(f"  consumer thread, write waited for   {_ms(waited)}")
         print(f"  consumer thread, write on the loop  {_ms(on_loop)}")
+        print(f"  ... encoded in a forked child       {_ms(forked)}")
         print(f"  load average {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "
               f"({os.cpu_count()} cores)")
         loop.call(db.dispose())

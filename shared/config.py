@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     demo_projects: str | None = None
     floor_interval_s: float = Field(0.5, gt=0)
     snapshot_interval_s: float = Field(5.0, gt=0)
+    # encode periodic engine snapshots in a forked child (services/alerts/forked.py) instead of
+    # holding up the engine's consumer thread for the encoding; false: encode in that thread
+    snapshot_fork: bool = True
     allowed_lateness_s: float = Field(2.0, ge=0)
     # Bounded work (issue 9): a site's clock jumping further than the horizon lands instead of
     # stepping second by second; one engine (partition) holds at most engine_max_sites sites; an

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from services.alerts.collector import FloorCollector
 from services.alerts.core import RuleSet
 from services.alerts.export import ExportLimits, FloorExport
+from services.alerts.forked import can_fork
 from services.alerts.reload import RulesWatcher
 from services.alerts.service import PUBLISHED_READ_LIMIT, AlertsMetrics, AlertsWorker, NotOnTopic, Published
 from services.alerts.store import AlertStore
@@ -175,6 +176,7 @@ class AlertsRunner:
             read_published=lambda number, offset, timeout_s: read_published(s, number, offset, timeout_s),
             # past max_poll_interval_ms the consumer leaves its group (and the read comes back)
             read_budget_s=s.max_poll_interval_ms / 2000,
+            fork_snapshots=s.snapshot_fork and can_fork(),
         )
         consumer.subscribe([s.topic("events"), s.topic("control")], listener=_Listener(self.worker))
         self._batch = BatchLoop(

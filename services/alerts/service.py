@@ -13,7 +13,8 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
   follows that site's event time (its newest event, then the wall clock's pace), so one site's
   clock — even an event dated 2099 — never holds back or pushes another's; coalesced floor
   snapshots of the sites that changed, periodic engine snapshots. A periodic snapshot is encoded
-  here and written on the event loop without waiting (after the transitions queued before it);
+  in a forked child (``forked.py``; here if that is off or failed) and written on the event loop
+  without waiting (after the transitions queued before it);
   its offsets are committed at a later step once it is written, and a failed write stops the
   loop there. A save on revocation or at a stop first waits for that write, then writes its own.
 * an engine step (one batch, one ``on_idle``) running longer than ``stall_s`` makes ``/readyz``
@@ -29,6 +30,7 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import datetime as dt
 import itertools
@@ -50,6 +52,7 @@ from services.alerts.core import Engine, EventRefused
 from services.alerts.core.rules.ruleset import RuleSet
 from services.alerts.core.rules.wire import ruleset_doc
 from services.alerts.export import FloorExport
+from services.alerts.forked import ForkedEncodeFailed, encode_forked
 from services.alerts.reload import RulesWatcher
 from services.alerts.store import AlertStore
 from shared.events import InvalidEvent, decode_event
@@ -75,6 +78,8 @@ PUBLISHED_READ_LIMIT = 100_000
 # the consumer's max_poll_interval_ms: past that, kafka-python leaves the group, and the same read
 # would come back at the next assignment); partitions left unread are checked against the history.
 PUBLISHED_READ_BUDGET_S = 2.5
+# a snapshot encoder child that has not delivered by then is killed (its save is skipped)
+FORKED_ENCODE_TIMEOUT_S = 120.0
 
 
 def _log_cause(transitions: list[Any], event: Any) -> None:
@@ -254,6 +259,7 @@ class AlertsWorker:
         max_sites: int = 10_000,
         read_published: Callable[[int, int, float], Published | None] | None = None,
         read_budget_s: float = PUBLISHED_READ_BUDGET_S,
+        fork_snapshots: bool = False,
     ):
         self.consumer = consumer
         self.producer = producer
@@ -290,6 +296,9 @@ class AlertsWorker:
         # e.g. the alerts topic has another partition count than the events topic)
         self.read_published = read_published  # (partition, offset, timeout_s)
         self.read_budget_s = read_budget_s
+        # periodic snapshots encoded in a forked child (services/alerts/forked.py); off for good
+        # after a child fails
+        self.fork_snapshots = fork_snapshots
         self._published: dict[int, int] = {}  # alerts partition -> next offset after our last send
         # Periodic snapshots being written: partition -> (the write on the loop, the offsets to
         # commit once it is written). The consumer thread only encodes the engine; it no longer
@@ -686,17 +695,30 @@ class AlertsWorker:
         failed raises here, in the consumer thread, as a waited-for write did: the loop stops loudly."""
         for number, pending in list(self._saving.items()):
             write, offsets = pending
-            if write.done() and self._saving.pop(number, None) is pending:
-                write.result()
-                if number in self.parts:  # not revoked meanwhile
-                    self._commit_snapshot(number, offsets, wait=False)
+            if not write.done() or self._saving.pop(number, None) is not pending:
+                continue
+            if self._written(number, write) and number in self.parts:  # not revoked meanwhile
+                self._commit_snapshot(number, offsets, wait=False)
 
     def _finish_save(self, number: int) -> None:
         """Wait for the periodic snapshot of ``number`` still being written, if any, so that a save
         made now lands after it. Its offsets are not committed: the save that follows covers more."""
         pending = self._saving.pop(number, None)
         if pending is not None:
-            pending[0].result()
+            self._written(number, pending[0])
+
+    def _written(self, number: int, write: concurrent.futures.Future[None]) -> bool:
+        """Whether a periodic write succeeded. A database failure raises (the loop stops, as for a
+        waited-for write); a failed encoder child only costs this snapshot, and later ones are
+        encoded in this thread again."""
+        try:
+            write.result()
+        except ForkedEncodeFailed as exc:
+            self.fork_snapshots = False
+            logger.error("snapshot of partition %s not saved: %s; encoding in the consumer thread "
+                         "from now on", number, exc)
+            return False
+        return True
 
     def _commit_snapshot(self, number: int, offsets: Offsets, *, wait: bool = True) -> None:
         # Kafka's committed offsets only mirror the snapshot (for lag dashboards); the snapshot rules,
@@ -731,8 +753,15 @@ class AlertsWorker:
             alerts_from = max(known) if known else None
         if alerts_from is not None:
             side[self.alerts_topic] = part.alerts_from = alerts_from
-        write = self.store.save_snapshot(
-            self.events_topic, number, part.next_offset, part.engine.snapshot(), side, self.wall()
+        data: bytes | concurrent.futures.Future[bytes] | None = None
+        if not wait and self.fork_snapshots:
+            try:
+                data = encode_forked(part.engine.snapshot, timeout_s=FORKED_ENCODE_TIMEOUT_S)
+            except OSError as exc:  # nothing was started: this one is encoded here
+                logger.warning("snapshot of partition %s encoded in the consumer thread: fork failed: %s",
+                               number, exc)
+        write = self._write_snapshot(
+            number, part.next_offset, part.engine.snapshot() if data is None else data, side, self.wall()
         )
         offsets = {TopicPartition(self.events_topic, number): OffsetAndMetadata(part.next_offset, "", -1)}
         offsets.update({
@@ -746,6 +775,14 @@ class AlertsWorker:
         self.loop.call(write)
         if commit:
             self._commit_snapshot(number, offsets)
+
+    async def _write_snapshot(
+        self, number: int, next_offset: int, data: bytes | concurrent.futures.Future[bytes],
+        side: dict[str, int], now: dt.datetime,
+    ) -> None:
+        if not isinstance(data, bytes):
+            data = await asyncio.wrap_future(data)
+        await self.store.save_snapshot(self.events_topic, number, next_offset, data, side, now)
 
     def save_all(self) -> None:
         for number, part in self.parts.items():

@@ -2,12 +2,16 @@
 (issue 14: on a busy machine each save held the engine for 40-120 ms every 5 s, waiting behind the
 transitions queued on the loop). What must still hold: offsets are committed only once their
 snapshot is written, a failed write stops the consumer loop as before, a save on revocation lands
-after the periodic one still being written, and writes never pile up."""
+after the periodic one still being written, and writes never pile up. Encoded in a forked child
+(``services/alerts/forked.py``), the bytes are the engine's at the fork, and a failed child costs
+that one snapshot, not the service."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
 import threading
 import time
 from typing import Any
@@ -185,3 +189,79 @@ def test_a_save_on_revocation_lands_after_the_periodic_one(loop: LoopThread) -> 
     assert store.written == [1, 3]  # in order: the newer snapshot is the one that stays
     w.on_idle()
     assert consumer.committed == []  # a revoked partition's offsets are not committed
+
+
+# -- encoded in a forked child ------------------------------------------------------------------
+
+
+class KeptStore(GatedStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate.set()
+        self.data: list[bytes] = []
+
+    async def save_snapshot(self, topic: str, partition: int, next_offset: int, data: bytes,
+                            side: dict[str, int], now: dt.datetime) -> None:
+        self.data.append(data)
+        await super().save_snapshot(topic, partition, next_offset, data, side, now)
+
+
+def test_the_child_encodes_the_engine_as_it_was_at_the_fork(loop: LoopThread) -> None:
+    w, _store, consumer, clock = setup(loop)
+    store = KeptStore()
+    w.store, w.fork_snapshots = store, True  # type: ignore[assignment]
+    w.handle([Record(n) for n in range(10)])
+    clock.mono += 5.0
+    w.on_idle()  # forks last: the engine here is still as the child saw it
+    expected = w.parts[0].engine.snapshot()
+    w.handle([Record(10)])  # the parent moves on while the child encodes: not in the snapshot
+    until(lambda: store.written == [10])
+    assert store.data == [expected] and w.parts[0].engine.snapshot() != expected
+    until(lambda: (w.on_idle(), consumer.committed)[1] != [])
+    assert consumer.committed == [("async", {0: 10})] and w.fork_snapshots
+
+
+def test_a_failed_child_costs_one_snapshot_not_the_service(loop: LoopThread, caplog: Any) -> None:
+    w, _store, consumer, clock = setup(loop)
+    store = KeptStore()
+    w.store, w.fork_snapshots = store, True  # type: ignore[assignment]
+    w.handle([Record(0)])
+
+    def broken() -> bytes:
+        raise RuntimeError("encoder bug")
+
+    w.parts[0].engine.snapshot = broken  # type: ignore[method-assign]  # the child's copy raises
+    clock.mono += 5.0
+    w.on_idle()
+    until(lambda: w._saving[0][0].done())
+    w.on_idle()  # settles: logged, not raised; no commit, nothing written
+    assert store.written == [] and consumer.committed == [] and not w.fork_snapshots
+    assert "snapshot of partition 0 not saved" in caplog.text and "exit status 70" in caplog.text
+    del w.parts[0].engine.snapshot
+    clock.mono += 5.0
+    w.on_idle()  # the next one is encoded in the consumer thread
+    until(lambda: store.written == [1])
+    assert store.data == [w.parts[0].engine.snapshot()]
+
+
+def test_encode_forked_gives_the_bytes_or_fails_in_time() -> None:
+    from services.alerts.forked import ForkedEncodeFailed, encode_forked
+
+    big = bytes(range(256)) * 40_000  # 10 MB: more than a pipe holds
+    assert encode_forked(lambda: big, timeout_s=30).result(30) == big
+
+    def slow() -> bytes:
+        time.sleep(30)
+        return b""
+
+    began = time.monotonic()
+    with pytest.raises(ForkedEncodeFailed, match="timed out"):
+        encode_forked(slow, timeout_s=0.5).result(10)
+    assert time.monotonic() - began < 5  # killed at its deadline, and reaped
+
+    def dies() -> bytes:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return b""
+
+    with pytest.raises(ForkedEncodeFailed, match="killed by signal 9"):
+        encode_forked(dies, timeout_s=30).result(30)
