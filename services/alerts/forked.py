@@ -8,10 +8,11 @@ The parent pays for the fork itself (copying its page tables: ~10 ms at ~150 MiB
 on; a thread of the parent reads the bytes from a pipe and reaps the child. Redis's ``BGSAVE``
 works the same way.
 
-The child only runs the encoding function, writes to the pipe and leaves with ``os._exit``: no
-lock another thread may have held at the fork, no client, no logging, no ``atexit``. A child that
-fails, dies or outlives ``timeout_s`` (then killed) resolves the future with
-:class:`ForkedEncodeFailed`, and the caller encodes in its own thread again.
+The child only runs the encoding function, writes the length and the bytes to the pipe and leaves
+with ``os._exit``: no lock another thread may have held at the fork, no client, no logging, no
+``atexit``. A child that fails, dies, outlives ``timeout_s`` (then killed) or delivers fewer
+bytes than it announced resolves the future with :class:`ForkedEncodeFailed`, and the caller
+encodes in its own thread again.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def encode_forked(encode: Callable[[], bytes], *, timeout_s: float) -> concurren
         try:
             os.close(read_fd)
             gc.disable()
-            view = memoryview(encode())
+            data = encode()
+            view = memoryview(len(data).to_bytes(8, "big") + data)  # the length first: no torn read
             while view:
                 view = view[os.write(write_fd, view):]
             status = 0
@@ -87,11 +89,19 @@ def _collect(pid: int, read_fd: int, future: concurrent.futures.Future[bytes], d
             os.kill(pid, signal.SIGKILL)
     finally:
         os.close(read_fd)
-    _, status = os.waitpid(pid, 0)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped by someone else: its exit status is unknown
+        status = 0
     if failure is None and status != 0:
         failure = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                    else f"exit status {os.waitstatus_to_exitcode(status)}")
+    out = b"".join(chunks)
+    if failure is None and len(out) < 8:
+        failure = "nothing came"
+    elif failure is None and int.from_bytes(out[:8], "big") != len(out) - 8:
+        failure = f"{len(out) - 8} bytes came, not the {int.from_bytes(out[:8], 'big')} announced"
     if failure is None:
-        future.set_result(b"".join(chunks))
+        future.set_result(out[8:])
     else:
         future.set_exception(ForkedEncodeFailed(f"the snapshot encoder (pid {pid}): {failure}"))

@@ -265,3 +265,9 @@ def test_encode_forked_gives_the_bytes_or_fails_in_time() -> None:
 
     with pytest.raises(ForkedEncodeFailed, match="killed by signal 9"):
         encode_forked(dies, timeout_s=30).result(30)
+
+    def leaves() -> bytes:  # exit status 0, nothing delivered
+        os._exit(0)
+
+    with pytest.raises(ForkedEncodeFailed, match="nothing came"):
+        encode_forked(leaves, timeout_s=30).result(30)
