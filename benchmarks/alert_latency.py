@@ -59,8 +59,13 @@ rules:
     summary: "{queue}: probe"
 """
 _ids = itertools.count()
-PROBES: list[tuple[str, str, float]] = []  # (call, queue, wall time sent)
-RECEIVED: collections.defaultdict[str, list[float]] = collections.defaultdict(list)
+PROBES: list[tuple[str, str, float, int]] = []  # (call, queue, wall time sent, event time in ms)
+RECEIVED: dict[tuple[str, int], float] = {}  # (queue, event time in ms) -> wall time on the WebSocket
+
+
+def ms(iso: str) -> int:
+    """An RFC 3339 time as epoch milliseconds: how a probe and its alert are matched."""
+    return round(dt.datetime.fromisoformat(iso).timestamp() * 1000)
 
 
 def read_all(settings: Settings, topic: str, quiet_s: float = 2.0, timeout_s: float = 180.0) -> list[Any]:
@@ -93,24 +98,30 @@ def breakdown(settings: Settings) -> None:
         doc = orjson.loads(r.value)
         if doc["type"] == "call.queued" and doc["call"].startswith("P"):
             at_events[doc["call"]] = r.timestamp / 1000
-    firing: collections.defaultdict[str, list[float]] = collections.defaultdict(list)
+    firing: dict[tuple[str, int], float] = {}  # (queue, event time in ms) -> CreateTime on the topic
+    seen_ids: set[str] = set()
+    again = 0  # the same transition on the topic twice (a producer retry, a handover): the API drops it
     for r in alerts:
         doc = orjson.loads(r.value)
+        if doc["transition_id"] in seen_ids:
+            again += 1
+            continue
+        seen_ids.add(doc["transition_id"])
         if doc["state"] == "firing":
-            firing[doc["scope"].get("queue", "")].append(r.timestamp / 1000)
+            firing.setdefault((doc["scope"].get("queue", ""), ms(doc["event_time"])), r.timestamp / 1000)
+    if again:
+        print(f"  {again} transitions on the alerts topic more than once (dropped here, as the API does)")
     hops: dict[str, list[float]] = {
         "raw→events (ingest)": [],
         "events→alerts (engine)": [],
         "alerts→ws (api)": [],
     }
-    seen: collections.Counter[str] = collections.Counter()
     slowest: tuple[float, float, list[float]] = (-1.0, 0.0, [])  # (total, wall time sent, hops)
-    for call, q, t0 in PROBES:
-        i = seen[q]
-        seen[q] += 1
-        if call not in at_events or i >= len(firing[q]) or i >= len(RECEIVED[q]):
+    for call, q, t0, at in PROBES:  # each probe with its own alert: same queue, same event time
+        key = (q, at)
+        if call not in at_events or key not in firing or key not in RECEIVED:
             continue
-        each = [at_events[call] - t0, firing[q][i] - at_events[call], RECEIVED[q][i] - firing[q][i]]
+        each = [at_events[call] - t0, firing[key] - at_events[call], RECEIVED[key] - firing[key]]
         for name, took in zip(hops, each, strict=True):
             hops[name].append(took)
         if sum(each) > slowest[0]:
@@ -123,6 +134,8 @@ def breakdown(settings: Settings) -> None:
     if PROBES and slowest[2]:
         took = ", ".join(f"{x * 1000:.0f}" for x in slowest[2])
         at = dt.datetime.fromtimestamp(slowest[1], dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+        print(f"  hops of {len(hops['raw→events (ingest)'])} of {len(PROBES)} probes (each matched to its "
+              "own alert by queue and event time)")
         print(f"  slowest probe: sent {at} UTC, {slowest[1] - PROBES[0][2]:.1f} s after the first; "
               f"hops {took} ms")
 
@@ -204,7 +217,7 @@ async def probe(settings: Settings, ws_url: str, seconds: float, warmup: float) 
                         ready.set()
                     elif q in sent_at:
                         latencies.append(time.perf_counter() - sent_at.pop(q))
-                        RECEIVED[q].append(time.time())
+                        RECEIVED[(q, ms(msg["alert"]["event_time"]))] = time.time()
 
         task = asyncio.create_task(reader())
         # The whole path works once before the warm-up starts: on a busy machine the engine's
@@ -222,9 +235,10 @@ async def probe(settings: Settings, ws_url: str, seconds: float, warmup: float) 
         while time.perf_counter() < end:
             q = f"probe-{k % 50}"
             call = f"P{k}"
+            queued = event("call.queued", "P", call=call, queue=q)
             sent_at[q] = time.perf_counter()
-            PROBES.append((call, q, time.time()))
-            producer.send(topic, key=SITE.encode(), value=event("call.queued", "P", call=call, queue=q))
+            PROBES.append((call, q, time.time(), ms(orjson.loads(queued)["ts"])))
+            producer.send(topic, key=SITE.encode(), value=queued)
             await asyncio.sleep(0.1)
             producer.send(topic, key=SITE.encode(), value=event("call.abandoned", "P", call=call, queue=q))
             await asyncio.sleep(0.1)
