@@ -118,8 +118,9 @@ def breakdown(settings: Settings) -> None:
     }
     slowest: tuple[float, float, list[float]] = (-1.0, 0.0, [])  # (total, wall time sent, hops)
     for call, q, t0, at in PROBES:  # each probe with its own alert: same queue, same event time
-        key = (q, at)
-        if call not in at_events or key not in firing or key not in RECEIVED:
+        # (to the millisecond, give or take one: the engine keeps event times as epoch floats)
+        key = next((k for k in ((q, at), (q, at - 1), (q, at + 1)) if k in firing and k in RECEIVED), None)
+        if call not in at_events or key is None:
             continue
         each = [at_events[call] - t0, firing[key] - at_events[call], RECEIVED[key] - firing[key]]
         for name, took in zip(hops, each, strict=True):
@@ -248,7 +249,7 @@ async def probe(settings: Settings, ws_url: str, seconds: float, warmup: float) 
             raise task.exception()
         task.cancel()
     producer.close()
-    return latencies, len(sent_at)
+    return latencies, len(PROBES) - len(latencies)  # never answered, or answered too late to match
 
 
 def _spin(stop: Any) -> None:
