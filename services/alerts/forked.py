@@ -12,7 +12,8 @@ The child only runs the encoding function, writes the length and the bytes to th
 with ``os._exit``: no lock another thread may have held at the fork, no client, no logging, no
 ``atexit``. A child that fails, dies, outlives ``timeout_s`` (then killed) or delivers fewer
 bytes than it announced resolves the future with :class:`ForkedEncodeFailed`, and the caller
-encodes in its own thread again.
+encodes in its own thread again. (Python 3.12 and later warn about ``fork()`` in a process with
+threads, for children that touch what those threads hold; this one does not.)
 """
 
 from __future__ import annotations

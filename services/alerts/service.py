@@ -14,9 +14,9 @@ partition and one engine). All of it runs in the consumer's thread, in this orde
   clock — even an event dated 2099 — never holds back or pushes another's; coalesced floor
   snapshots of the sites that changed, periodic engine snapshots. A periodic snapshot is encoded
   in a forked child (``forked.py``; here if that is off or failed) and written on the event loop
-  without waiting (after the transitions queued before it);
-  its offsets are committed at a later step once it is written, and a failed write stops the
-  loop there. A save on revocation or at a stop first waits for that write, then writes its own.
+  without waiting (after the transitions queued before it); its offsets are committed at a later
+  step once it is written, and a failed write stops the loop there. A save on revocation or at a
+  stop first waits for that write, then writes its own.
 * an engine step (one batch, one ``on_idle``) running longer than ``stall_s`` makes ``/readyz``
   fail (``problem()``); ``floorwatch_alerts_engine_busy_seconds`` and the per-site event lag are
   read at scrape time, so both keep moving while the consumer thread is stuck.
