@@ -71,12 +71,25 @@ def encode_forked(encode: Callable[[], bytes], *, timeout_s: float) -> concurren
 
 
 def _collect(pid: int, read_fd: int, future: concurrent.futures.Future[bytes], deadline: float) -> None:
+    """Resolve ``future`` whatever happens: a future left pending would hold the partition's
+    periodic snapshots back for good (a new one waits for the last)."""
+    try:
+        _read_and_reap(pid, read_fd, future, deadline)
+    except BaseException as exc:
+        if not future.done():
+            future.set_exception(ForkedEncodeFailed(f"the snapshot encoder (pid {pid}): {exc!r}"))
+        raise
+
+
+def _read_and_reap(pid: int, read_fd: int, future: concurrent.futures.Future[bytes], deadline: float) -> None:
     chunks: list[bytes] = []
     failure: str | None = None
+    ready = select.poll()  # not select.select: that refuses descriptors numbered 1024 and above
+    ready.register(read_fd, select.POLLIN)
     try:
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+            if left <= 0 or not ready.poll(left * 1000):
                 failure = "timed out"
                 os.kill(pid, signal.SIGKILL)
                 break
