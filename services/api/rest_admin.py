@@ -84,7 +84,7 @@ async def revoke_token(token_id: Annotated[int, Path(ge=1, le=INT64_MAX)], runti
 
 @router.patch("/tokens/{token_id}", response_model=TokenOut, tags=["tokens"],
               summary="Change a token's language (zh, en, or null: the site's default)",
-              responses=errors(404, 413, 501, 503))
+              responses=errors(400, 404, 413, 501, 503))
 async def patch_token(token_id: Annotated[int, Path(ge=1, le=INT64_MAX)], body: TokenLanguageIn,
                       runtime: RuntimeDep, principal: AdminDep, store: StoreDep) -> Response:
     changed = await store.set_language(token_id, body.language)
