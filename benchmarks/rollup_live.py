@@ -19,6 +19,11 @@ Run: ``python -m benchmarks.rollup_live [--agents 6000] [--rate 5000] [--seconds
 (needs PostgreSQL on 127.0.0.1:5432; a database of its own is created and dropped).
 ``--fold-only N``: no database — the live fold's CPU side alone (feed + take) over N batches of
 ``rate x every`` simulated events.
+
+``--jitter J`` stores each event up to J simulated seconds after its time (uniformly at random), so
+events reach the table out of their time order, as they do from several partitions and ingest
+batches; ``--settle S`` gives the live fold's store a settle time of S seconds (docs/reports.md,
+"Settling"), its clock being the simulated time the producer has stored up to.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import heapq
 import multiprocessing as mp
 import os
+import random
 import resource
 import statistics
 import time
@@ -57,17 +64,22 @@ CONFIG = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")})
 BATCH = 500
 
 
-def produce(url: str, agents: int, rate: float, seconds: float) -> None:
+def produce(url: str, agents: int, rate: float, seconds: float, jitter: float = 0.0,
+            clock: Any = None) -> None:
     """The producer process: simulate and store ``rate`` events/s for ``seconds``."""
-    asyncio.run(_produce(url, agents, rate, seconds))
+    asyncio.run(_produce(url, agents, rate, seconds, jitter, clock))
 
 
-async def _produce(url: str, agents: int, rate: float, seconds: float) -> None:
+async def _produce(url: str, agents: int, rate: float, seconds: float, jitter: float,
+                   clock: Any) -> None:
     engine = make_engine(url)
     history = EventHistory(engine)
     sim = FloorSimulation(with_agents(default_config(), agents), seed=1, start=START, run_id="live")
     sim_t = START
     pending: list[Any] = []
+    arriving: list[tuple[float, int, Any]] = []  # (when it is stored, tie-break, event)
+    rng = random.Random(7)
+    seq = 0
     offset = 0
     stored = 0
     t0 = time.monotonic()
@@ -75,13 +87,21 @@ async def _produce(url: str, agents: int, rate: float, seconds: float) -> None:
         while time.monotonic() - t0 < seconds:
             while len(pending) < BATCH:
                 sim_t += dt.timedelta(seconds=60)
-                pending += sim.events_until(sim_t)
-            batch, pending = pending[:BATCH], pending[BATCH:]
+                for ev in sim.events_until(sim_t):
+                    seq += 1
+                    heapq.heappush(arriving, (ev.ts.timestamp() + rng.uniform(0.0, jitter), seq, ev))
+                # what arrives by sim_t is complete: a later event's time, and so its arrival, is after it
+                while arriving and arriving[0][0] <= sim_t.timestamp():
+                    pending.append(heapq.heappop(arriving))
+            came, pending = pending[:BATCH], pending[BATCH:]
+            batch = [ev for _, _, ev in came]
             acc = []
             for ev in batch:
                 acc.append(Accepted(RawRecord("bench", 0, offset, None, None), ev, encode_event(ev)))
                 offset += 1
             await history.store(acc, dt.datetime.now(dt.UTC))
+            if clock is not None:
+                clock.value = came[-1][0]  # the simulated time stored up to
             stored += len(batch)
             ahead = stored / rate - (time.monotonic() - t0)
             if ahead > 0:
@@ -117,7 +137,8 @@ async def phase(name: str, store: ReportStore, seconds: float, every: float) -> 
         top, n_behind, age = await lag(store, mark)
         if done["incremental"]:
             folded, how = done["incremental"], "live " + " ".join(
-                f"{k} {v:.2f}" for k, v in done["seconds"].items()) + f", {done['rows_written']:,} rows"
+                f"{k} {v:.2f}" for k, v in done["seconds"].items()) + f", {done['rows_written']:,} rows, " \
+                f"{done['held']:,} held"
         elif done["days"]:
             folded, how = done.get("events", 0), "re-fold " + ",".join(done["days"])
         else:
@@ -181,13 +202,16 @@ async def main(args: argparse.Namespace) -> None:
     url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
-    producer = mp.get_context("spawn").Process(
-        target=produce, args=(url, args.agents, args.rate, args.seconds + args.refold_seconds + 5))
+    ctx = mp.get_context("spawn")
+    clock = ctx.Value("d", START.timestamp())  # the simulated time stored up to (the store's clock)
+    producer = ctx.Process(target=produce, args=(url, args.agents, args.rate,
+                                                 args.seconds + args.refold_seconds + 5, args.jitter, clock))
     try:
-        print(f"{args.agents} agents, {args.rate:,.0f} events/s stored, refresh every {args.every} s; "
+        print(f"{args.agents} agents, {args.rate:,.0f} events/s stored (up to {args.jitter:g} s late), "
+              f"refresh every {args.every} s, settle {args.settle:g} s; "
               f"load average at the start {os.getloadavg()}")
         producer.start()
-        live = ReportStore(engine, CONFIG)
+        live = ReportStore(engine, CONFIG, settle_s=args.settle, clock=lambda: clock.value)
         await phase("1. live fold", live, args.seconds, args.every)
         lf = live._live
         if lf is not None:
@@ -215,6 +239,9 @@ if __name__ == "__main__":
     p.add_argument("--every", type=float, default=5)
     p.add_argument("--refold-seconds", type=float, default=120, help="phase 2's length (0: skip it)")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--jitter", type=float, default=0.0,
+                   help="store each event up to this many simulated seconds after its time")
+    p.add_argument("--settle", type=float, default=0.0, help="the live fold's settle time (simulated s)")
     p.add_argument("--fold-only", type=int, default=0, metavar="BATCHES",
                    help="measure the fold's CPU side alone: BATCHES refreshes' worth (rate x every)")
     asyncio.run(main(p.parse_args()))

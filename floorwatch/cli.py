@@ -321,7 +321,7 @@ def _run_api(
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
         notifications=SqlNotificationLog(sessions(db)),
-        reports=ReportStore(db, report_config(settings)),
+        reports=ReportStore(db, report_config(settings), settle_s=settings.report_settle_s),
     )
     config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # how often the API folds newly stored events into the report roll-ups (0 = never; then run
     # `floorwatch reports refresh` / `rebuild` yourself)
     report_refresh_s: float = Field(60.0, ge=0)
+    # the API's live fold holds back events younger than this (by the clock), so that events stored
+    # a little out of order (several partitions, ingest batches) do not force a whole-day re-fold;
+    # the roll-ups then lag the newest event by this much (docs/reports.md, "Settling"; 0 = no wait)
+    report_settle_s: float = Field(10.0, ge=0, le=3600)
 
     # Metrics (docs/metrics.md, "Prometheus")
     metrics_host: str = Field("127.0.0.1", description="address of the ingest / alerts /metrics server")

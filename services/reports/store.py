@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -64,6 +65,7 @@ INTERVALS = {"15m": 900, "30m": 1800, "60m": 3600, "day": 0}
 _CHUNK = 5000
 _LOCK_KEY = 0x464C5752  # "FLWR": the advisory lock serialising roll-up writes on PostgreSQL
 _GEN = "rollups_gen"  # report_state: bumped by every whole-day write (a live fold checks it)
+MAX_HELD = 200_000  # events a live fold holds back at most (settling); beyond, the oldest are fed
 
 
 def _contact(payload: str) -> str | None:
@@ -85,64 +87,86 @@ class _Live:
     config: ReportConfig
     ids: dict[str, dict[Any, int]]
     tail_span_ids: dict[tuple[str, dt.date, str, dt.datetime], int]  # the open spans written, by key
+    # Settling (``ReportStore.settle_s``): events read but not fed yet, being younger than the
+    # settle time, as (pk, event), and the last pk read. ``mark``, the stored watermark, stays
+    # below the oldest held event, so a restart reads them again (and re-folds their days whole).
+    held: list[tuple[int, Event]] = field(default_factory=list)
+    read_to: int = 0
 
 
 class ReportStore:
-    def __init__(self, engine: AsyncEngine, config: ReportConfig, *, live: bool = True) -> None:
-        """``live``: keep the fold between refreshes (False: every refresh re-folds whole days)."""
+    def __init__(self, engine: AsyncEngine, config: ReportConfig, *, live: bool = True,
+                 settle_s: float = 0.0, clock: Callable[[], float] = time.time) -> None:
+        """``live``: keep the fold between refreshes (False: every refresh re-folds whole days).
+        ``settle_s``: the live fold holds back events younger than this by ``clock`` (epoch
+        seconds), so that one stored a little out of order (other partitions, other ingest
+        batches) still comes before its frontier instead of forcing a whole-day re-fold; the
+        roll-ups then run that far behind the newest event (docs/reports.md, "Settling")."""
         self.engine = engine
         self.config = config
         self._sqlite = is_sqlite(str(engine.url))
         self._live: _Live | None = None
         self._keep_live = live
+        self.settle_s = settle_s
+        self._clock = clock
 
     # -- writing -------------------------------------------------------------------------------
     async def rebuild(self, first: dt.date, last: dt.date, *, chunk_days: int = 7,
-                      top: int | None = None, keep: bool = False) -> dict[str, int]:
+                      top: int | None = None, keep: bool = False,
+                      cutoff: float | None = None) -> dict[str, int]:
         """Re-fold business days ``first`` .. ``last`` from the events table (in chunks of days).
         ``top``: only events with ``pk <= top``; ``keep``: keep the last chunk's fold as the live
-        fold (when no stored event lies beyond ``last``)."""
+        fold (when no stored event lies beyond ``last``), holding back its events after ``cutoff``
+        (epoch seconds) to feed later."""
         totals: dict[str, int] = defaultdict(int)
         day = first
         while day <= last:
             end = min(last, day + dt.timedelta(days=chunk_days - 1))
-            for k, v in (await self._rebuild_chunk(day, end, top, keep and end == last)).items():
+            for k, v in (await self._rebuild_chunk(day, end, top, keep and end == last, cutoff)).items():
                 totals[k] += v
             day = end + dt.timedelta(days=1)
         return dict(totals)
 
     async def _rebuild_chunk(self, first: dt.date, last: dt.date, top: int | None,
-                             keep: bool) -> dict[str, int]:
+                             keep: bool, cutoff: float | None) -> dict[str, int]:
         cals = self.config.every_calendar()
         start = min(c.day_start(first) for c in cals) - LOOKBACK
         end = max(c.day_start(last + dt.timedelta(days=1)) for c in cals)
         # SQLite keeps the events' local wall time: read a day wider each side, filter exactly below
         lo, hi = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
         async with self.engine.connect() as conn:
-            stmt = select(EventRow.payload).where(EventRow.ts >= lo).order_by(EventRow.ts, EventRow.pk)
+            stmt = (select(EventRow.pk, EventRow.payload).where(EventRow.ts >= lo)
+                    .order_by(EventRow.ts, EventRow.pk))
             if top is not None:
                 stmt = stmt.where(EventRow.pk <= top)
             if not keep:  # kept: read on, to see whether anything lies beyond the range
                 stmt = stmt.where(EventRow.ts < hi)
-            payloads = [p for (p,) in await conn.execute(stmt)]
+            rows = [(pk, p) for pk, p in await conn.execute(stmt)]
+        # a fold kept live holds back what has not settled yet (fed at a later refresh)
+        cutoff = cutoff if keep and top is not None else None
         # decoding and folding are CPU work: off the event loop (the API keeps serving meanwhile)
-        done = await asyncio.to_thread(self._fold, payloads, start, end, first, last)
+        done = await asyncio.to_thread(self._fold, rows, start, end, first, last, cutoff)
         live = None
         if keep and not done.beyond and top is not None:
             live = LiveFold(done.folder, first, start.timestamp(), done.until, done.contacts)
             live.seed(done.tail)
         counts = await self.write(done.rollups, first, last, live=live, top=top)
+        if live is not None and self._live is not None and self._live.fold is live:
+            self._live.held = done.held
+            self._live.read_to = top
         counts["events"] = done.n
         counts["undecodable"] = done.bad
         return counts
 
-    def _fold(self, payloads: list[str], start: dt.datetime, end: dt.datetime, first: dt.date,
-              last: dt.date) -> _Folded:
-        events: list[Event] = []
+    def _fold(self, rows: list[tuple[int, str]], start: dt.datetime, end: dt.datetime, first: dt.date,
+              last: dt.date, cutoff: float | None = None) -> _Folded:
+        """``cutoff``: events after it are held back (``_Folded.held``), unless that would leave
+        nothing to fold or events lie beyond the range (then no live fold is kept to feed them)."""
+        events: list[tuple[int, Event]] = []
         contacts: dict[tuple[str, str], str] = {}
         bad = 0
         beyond = False
-        for payload in payloads:
+        for pk, payload in rows:
             try:
                 ev = decode_event(payload.encode("utf-8"))
             except InvalidEvent:
@@ -151,13 +175,23 @@ class ReportStore:
             if not (start <= ev.ts < end):
                 beyond = beyond or ev.ts >= end
                 continue
-            events.append(ev)
+            events.append((pk, ev))
             contact = _contact(payload)
             if contact:
                 contacts[(ev.site, getattr(ev, "call", ""))] = contact
         # the floor's event order (floor/order.py: time, then the step of a call's life, then id), as
         # ``floorwatch stats`` and the live engine's figures are defined in; storage order does not count
-        events.sort(key=event_order)
+        events.sort(key=lambda x: event_order(x[1]))
+        held: list[tuple[int, Event]] = []
+        if cutoff is not None and not beyond:
+            cut = max(_settled(events, cutoff), len(events) - MAX_HELD)
+            if cut:
+                events, held = events[:cut], events[cut:]
+        return self._fold_events([ev for _, ev in events], contacts, bad, beyond, held, end, first, last)
+
+    def _fold_events(self, events: list[Event], contacts: dict[tuple[str, str], str], bad: int,
+                     beyond: bool, held: list[tuple[int, Event]], end: dt.datetime, first: dt.date,
+                     last: dt.date) -> _Folded:
         until = min(end, events[-1].ts) if events else end
         folder = new_folder(calendars=self.config.calendar_map(), definitions=self.config.definitions,
                             contacts=contacts, projects=self.config.project_map())
@@ -165,7 +199,7 @@ class ReportStore:
             folder.feed(ev)
         tail = folder.tail(until.timestamp())
         rollups = folder.with_tail(tail).only_days(first, last)
-        return _Folded(rollups, len(events), bad, folder, tail, contacts, until.timestamp(), beyond)
+        return _Folded(rollups, len(events), bad, folder, tail, contacts, until.timestamp(), beyond, held)
 
     async def write(self, r: Rollups, first: dt.date, last: dt.date, *, live: LiveFold | None = None,
                     top: int | None = None) -> dict[str, int]:
@@ -203,83 +237,106 @@ class ReportStore:
         (same process, nothing else wrote meanwhile) and no event older than its frontier, the new
         events are fed to it and only the rows they change are written (``incremental``: how many
         events); otherwise every business day the new events touch is re-folded whole (``days``),
-        late events included, and the last of them becomes the live fold."""
+        late events included, and the last of them becomes the live fold. With ``settle_s``, the
+        live fold is fed only events at least that old by the clock; younger ones wait (``held``)."""
         t0 = time.perf_counter()
+        # taken before reading: an event stored after the read is younger than it by the clock
+        cutoff = self._cutoff()
+        live = self._live
         async with self.engine.connect() as conn:
             mark = (await conn.execute(select(REPORT_STATE.c.value)
                                        .where(REPORT_STATE.c.name == "events_pk"))).scalar() or 0
+            if live is not None and (live.mark != mark or live.config is not self.config):
+                live = self._live = None  # another writer moved the watermark, or the rules changed
+            since = mark if live is None else max(mark, live.read_to)  # held events: in memory
             top = (await conn.execute(select(func.max(EventRow.pk)))).scalar()
-            if top is None or top <= mark:
+            if top is None or (top <= since and not (live is not None and live.held)):
                 return {"days": [], "events_pk": mark, "incremental": 0}
+            top = max(top, since)
             rows = await conn.execute(select(EventRow.pk, EventRow.payload)
-                                      .where(EventRow.pk > mark, EventRow.pk <= top))
-            new: list[tuple[dt.datetime, int, Event]] = []
+                                      .where(EventRow.pk > since, EventRow.pk <= top))
+            new: list[tuple[int, Event]] = []
             contacts: dict[tuple[str, str], str] = {}
             for pk, payload in rows:
                 try:
                     ev = decode_event(payload.encode("utf-8"))
                 except InvalidEvent:
                     continue
-                new.append((ev.ts, pk, ev))
+                new.append((pk, ev))
                 contact = _contact(payload)
                 if contact:
                     contacts[(ev.site, getattr(ev, "call", ""))] = contact
-        new.sort(key=lambda x: event_order(x[2]))  # the floor's event order, as a rebuild reads
-        live = self._live
-        if live is not None and (live.mark != mark or live.config is not self.config):
-            live = self._live = None  # another writer moved the watermark, or the rules changed
-        refold = {self._day(ev) for _, _, ev in new}
+        new.sort(key=lambda x: event_order(x[1]))  # the floor's event order, as a rebuild reads
+        refold = {self._day(ev) for _, ev in new}
         if live is not None:
             lf = live.fold
-            old = [ev for _, _, ev in new if ev.ts.timestamp() < lf.window_start]
-            fresh = [ev for _, _, ev in new if ev.ts.timestamp() >= lf.window_start]
-            if fresh and fresh[0].ts.timestamp() < lf.frontier:
+            refold |= {self._day(ev) for _, ev in live.held}  # for a fall-back: read, not fed
+            old = [ev for _, ev in new if ev.ts.timestamp() < lf.window_start]
+            fresh = [x for x in new if x[1].ts.timestamp() >= lf.window_start]
+            if fresh and fresh[0][1].ts.timestamp() < lf.frontier:
                 refold |= self._live_days(lf)  # a late event inside the live fold's window
                 live = self._live = None
             else:
                 refold = {self._day(ev) for ev in old}
         if live is None:
-            return await self._refold_all(new, top, refold)
+            return await self._refold_all(refold, top, len(new), cutoff)
         read = 0
         for first, last in _runs(sorted(refold)):  # old days only: outside the live fold's window
             read += (await self.rebuild(first, last, top=top)).get("events", 0)
         if self._live is not live:
-            return await self._refold_all(new, top, refold)
+            return await self._refold_all(refold | {self._day(ev) for _, ev in [*live.held, *fresh]}, top,
+                                          len(new), cutoff)
         t1 = time.perf_counter()
+        waiting = sorted([*live.held, *fresh], key=lambda x: event_order(x[1]))
+        cut = _settled(waiting, cutoff)
+        if len(waiting) - cut > MAX_HELD:
+            cut = len(waiting) - MAX_HELD  # bounded: the oldest go in even though not settled
+        feed, held = [ev for _, ev in waiting[:cut]], waiting[cut:]
+        # stored, and below it everything is folded: a restart reads the held events again
+        stored = min(pk for pk, _ in held) - 1 if held else top
+        if not feed and not new:  # nothing new, and nothing held has settled yet: nothing to write
+            live.held, live.read_to = held, top
+            return {"days": [], "events_pk": mark, "incremental": 0, "held": len(held)}
         try:
-            n = await asyncio.to_thread(live.fold.feed, fresh, contacts)
+            n = await asyncio.to_thread(live.fold.feed, feed, contacts)
             t2 = time.perf_counter()
             delta = await asyncio.to_thread(live.fold.take)
             t3 = time.perf_counter()
-            applied = not delta.reopened and await self._apply(live, delta, top)
+            applied = not delta.reopened and await self._apply(live, delta, stored)
         except BaseException:
             self._live = None  # fed but not written (or half): the next refresh re-folds the days
             raise
         if not applied:
-            refold |= delta.reopened | self._live_days(live.fold)
-            return await self._refold_all(new, top, refold)
+            refold |= delta.reopened | self._live_days(live.fold) | {self._day(ev) for _, ev in waiting}
+            return await self._refold_all(refold, top, len(new), cutoff)
+        live.held, live.read_to = held, top
         t4 = time.perf_counter()
         floor = live.fold.floor
         if live.fold.prune() != floor:  # days dropped from the fold: their rows' ids too
             floor = live.fold.floor
             live.ids = {name: {k: i for k, i in m.items() if k.day >= floor} for name, m in live.ids.items()}
-        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "new": len(new),
-                "incremental": n, "events": read, "rows_written": delta.size(),
+        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": stored, "new": len(new),
+                "incremental": n, "held": len(held), "events": read, "rows_written": delta.size(),
                 "seconds": {"read": round(t1 - t0, 4), "feed": round(t2 - t1, 4), "take": round(t3 - t2, 4),
                             "write": round(t4 - t3, 4), "prune": round(time.perf_counter() - t4, 4)}}
 
-    async def _refold_all(self, new: list[tuple[dt.datetime, int, Event]], top: int,
-                          refold: set[dt.date]) -> dict[str, Any]:
-        """Re-fold every day of ``refold`` and of the new events whole; the last becomes the live fold."""
+    async def _refold_all(self, refold: set[dt.date], top: int, new: int, cutoff: float) -> dict[str, Any]:
+        """Re-fold every day of ``refold`` whole; the last becomes the live fold."""
         self._live = None
-        refold = refold | {self._day(ev) for _, _, ev in new}
         read = 0
         for first, last in _runs(sorted(refold)):
             keep = self._keep_live and last == max(refold)
-            read += (await self.rebuild(first, last, top=top, keep=keep)).get("events", 0)
-        await self._set_mark(top)
-        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": top, "new": len(new),
-                "incremental": 0, "events": read}
+            read += (await self.rebuild(first, last, top=top, keep=keep, cutoff=cutoff)).get("events", 0)
+        live = self._live
+        held = live.held if live is not None else []
+        stored = min(pk for pk, _ in held) - 1 if held else top
+        await self._set_mark(stored)
+        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": stored, "new": new,
+                "incremental": 0, "held": len(held), "events": read}
+
+    def _cutoff(self) -> float:
+        """Events at or before this (epoch seconds) have settled and may be fed to the live fold."""
+        return self._clock() - self.settle_s if self.settle_s > 0 else math.inf
 
     def _day(self, ev: Event) -> dt.date:
         return self.config.calendar(ev.site).business_day(ev.ts)
@@ -608,6 +665,7 @@ class _Folded:
     contacts: dict[tuple[str, str], str]
     until: float
     beyond: bool  # events stored after the range were seen (so the fold cannot go on live)
+    held: list[tuple[int, Event]]  # (pk, event) not folded yet: younger than the settle time
 
 
 async def _bump_generation(conn: AsyncConnection) -> int:
@@ -743,6 +801,18 @@ def _ts(epoch: int) -> dt.datetime:
 
 def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _settled(events: Sequence[tuple[int, Event]], cutoff: float) -> int:
+    """How many of ``events`` (in event order) are at or before ``cutoff``: a prefix."""
+    lo, hi = 0, len(events)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if events[mid][1].ts.timestamp() <= cutoff:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _runs(days: Iterable[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
