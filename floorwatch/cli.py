@@ -421,7 +421,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         relay = MetricsRelay({name: ("127.0.0.1", port) for name, port in ports.items()},
                              labelled=[name for name in ports if name.startswith("alerts-")])
-        _run_api(settings, CollectorRegistry(), on_started=announce, metrics_relay=relay)
+        # the report refresh runs as a child of its own (supervisor.py), not in this process
+        _run_api(settings.model_copy(update={"report_refresh_s": 0.0}), CollectorRegistry(),
+                 on_started=announce, metrics_relay=relay)
     except KeyboardInterrupt:
         pass  # Ctrl-C or SIGTERM before the API was serving (while serving, uvicorn takes it)
     finally:
@@ -719,6 +721,9 @@ def cmd_reports(args: argparse.Namespace) -> int:
     async def run() -> int:
         engine = make_engine(settings.database_url)
         try:
+            if args.reports_command == "refresh" and getattr(args, "every", None):
+                live = ReportStore(engine, report_config(settings), settle_s=settings.report_settle_s)
+                return await _refresh_loop(live, args.every)
             store = ReportStore(engine, report_config(settings))
             if args.reports_command == "refresh":
                 done = await store.refresh()
@@ -738,6 +743,31 @@ def cmd_reports(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+async def _refresh_loop(store, every: float) -> int:  # type: ignore[no-untyped-def]
+    """``reports refresh --every S``: refresh until SIGINT/SIGTERM, keeping the live fold."""
+    import threading
+
+    from services.reports.runner import refresh_every
+    from shared.runtime import install_stop_handlers
+
+    stop = threading.Event()
+    install_stop_handlers(stop)
+    logger.info("report refresh started every_s=%s settle_s=%s", every, store.settle_s)
+    await refresh_every(store, every, stop.is_set)
+    logger.info("report refresh stopped")
+    return 0
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"expected seconds above 0 and at most 86400, got {text}")
+    return value
 
 
 def _day(text: str) -> str:
@@ -900,6 +930,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, rules=True)
     p.set_defaults(func=cmd_reports)
     p = reports.add_parser("refresh", help="fold the events stored since the last refresh (late ones too)")
+    p.add_argument("--every", type=_positive_seconds, metavar="SECONDS",
+                   help="keep running: refresh every SECONDS, keeping the live fold between refreshes "
+                        "(what `up` runs; stop with Ctrl-C or SIGTERM)")
     _add_common(p, rules=True)
     p.set_defaults(func=cmd_reports)
 

@@ -4,9 +4,11 @@ Each service is its own process (``floorwatch ingest``, ``floorwatch alerts``, o
 ``floorwatch simulate``) so none of them competes with another for the GIL: measured here, one
 process for all three took p99 event→alert latency from ~210 ms to over 1 s at 1,000 events/s
 (docs/benchmarks.md). The API runs in this process; the embedded broker (when no Kafka is given)
-is a child too. Children inherit the settings through ``FLOORWATCH_*`` variables. The simulator
-and the notifier run at a lower CPU priority (``BACKGROUND_NICE``): on a busy machine the
-processes on the way from an event to an alert on a screen get a core first.
+is a child too. Children inherit the settings through ``FLOORWATCH_*`` variables. The simulator,
+the notifier and the report refresh (``floorwatch reports refresh --every``, instead of the API's
+own task: folding a busy floor's events held the API's interpreter lock for up to a second) run at
+a lower CPU priority (``BACKGROUND_NICE``): on a busy machine the processes on the way from an
+event to an alert on a screen get a core first.
 
 ``--alerts-processes N`` runs N ``floorwatch alerts`` children in the one consumer group: the
 partitions of the events topic (keyed by site) are split between them, so each runs the engines
@@ -35,8 +37,8 @@ from shared.broker import EmbeddedBroker, die_with_parent, free_port
 from shared.config import Settings
 
 logger = logging.getLogger(__name__)
-# niceness of the children off the alert path (simulator, notifier): they yield the CPU to ingest,
-# the engine, the API and the broker when cores are short, and take whatever is left otherwise
+# niceness of the children off the alert path (simulator, notifier, report refresh): they yield the
+# CPU to ingest, the engine, the API and the broker when cores are short, and take what is left otherwise
 BACKGROUND_NICE = 10
 
 
@@ -68,6 +70,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         FLOORWATCH_TOPIC_PREFIX=settings.topic_prefix,
         FLOORWATCH_MAX_FUTURE_SKEW_S=str(settings.max_future_skew_s),
         FLOORWATCH_PARTITIONS=str(settings.partitions),
+        FLOORWATCH_REPORT_SETTLE_S=str(settings.report_settle_s),
         PYTHONUNBUFFERED="1",
     )
     if settings.rules_file is not None:
@@ -107,6 +110,10 @@ class Supervisor:
             self.metrics_ports["notify"] = free_port()
             port = str(self.metrics_ports["notify"])
             self.children.append(Child("notify", ["notify", "--metrics-port", port], nice=BACKGROUND_NICE))
+        if settings.report_refresh_s > 0:  # the API of `up` then does not refresh (report_refresh_s 0)
+            every = str(settings.report_refresh_s)
+            self.children.append(Child("reports", ["reports", "refresh", "--every", every],
+                                       nice=BACKGROUND_NICE))
         if simulate_argv is not None:
             self.children.append(Child("simulator", ["simulate", *simulate_argv], nice=BACKGROUND_NICE))
         self.failed = threading.Event()

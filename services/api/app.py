@@ -42,6 +42,7 @@ from services.api.notifications import NotificationLog
 from services.api.ports import Closable, CommandSink, Feed, ReadyReporting
 from services.api.runtime import ApiOptions, Runtime
 from services.api.state import LiveState, Skip
+from services.reports.runner import refresh_every
 from services.reports.store import ReportStore
 from shared.config import Settings
 from shared.i18n import SiteLanguages, load_catalogue
@@ -161,16 +162,7 @@ def _fast_path(settings: Settings) -> bool:
 async def _refresh_reports(runtime: Runtime, every_s: float) -> None:
     """Fold newly stored events (late ones too) into the report roll-ups (docs/reports.md)."""
     assert runtime.reports is not None
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            done = await runtime.reports.refresh()
-            if done["days"]:
-                logger.info("report roll-ups re-folded days=%s", ",".join(done["days"]))
-            elif done.get("incremental"):
-                logger.debug("report roll-ups: %d events folded live", done["incremental"])
-        except Exception:
-            logger.exception("refreshing the report roll-ups failed")
+    await refresh_every(runtime.reports, every_s)
 
 
 async def _pump(runtime: Runtime) -> None:

@@ -1,4 +1,5 @@
-"""``floorwatch up`` runs the simulator and the notifier at a lower CPU priority than the alert path."""
+"""``floorwatch up`` runs the simulator, the notifier and the report refresh at a lower CPU priority
+than the alert path."""
 
 from __future__ import annotations
 
@@ -17,7 +18,16 @@ def test_children_off_the_alert_path_get_the_background_niceness(tmp_path: Path)
     settings = Settings(kafka_bootstrap="127.0.0.1:9", notify_config=notify)
     sup = Supervisor(settings, simulate_argv=["--agents", "10"], log_level="WARNING")
     nice = {child.name: child.nice for child in sup.children}
-    assert nice == {"ingest": 0, "alerts": 0, "notify": BACKGROUND_NICE, "simulator": BACKGROUND_NICE}
+    assert nice == {"ingest": 0, "alerts": 0, "notify": BACKGROUND_NICE, "reports": BACKGROUND_NICE,
+                    "simulator": BACKGROUND_NICE}
+    reports = next(child for child in sup.children if child.name == "reports")
+    assert reports.argv == ["reports", "refresh", "--every", "60.0"]
+
+
+def test_no_report_refresh_child_when_refreshing_is_off() -> None:
+    sup = Supervisor(Settings(kafka_bootstrap="127.0.0.1:9", report_refresh_s=0), simulate_argv=None,
+                     log_level="WARNING")
+    assert [child.name for child in sup.children] == ["ingest", "alerts"]
 
 
 def _niceness_of_child(nice: int) -> int:
