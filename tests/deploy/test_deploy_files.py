@@ -135,6 +135,12 @@ def _check_stack(stack: dict[str, Any]) -> None:
     assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
     assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
     assert services["ingest"]["environment"]["FLOORWATCH_METRICS_HOST"] == "0.0.0.0"
+    # the report refresh is a service of its own; the API keeps the rest of the shared environment
+    assert services["reports"]["command"][:3] == ["floorwatch", "reports", "refresh"]
+    assert services["api"]["environment"]["FLOORWATCH_REPORT_REFRESH_S"] == "0"
+    assert services["api"]["environment"]["FLOORWATCH_DATABASE_URL"] == services["ingest"]["environment"][
+        "FLOORWATCH_DATABASE_URL"]
+    assert "FLOORWATCH_REPORT_REFRESH_S" not in services["reports"]["environment"]
     # every path the stack mounts or builds from is in the repository
     for name, svc in services.items():
         for vol in svc.get("volumes", []):
