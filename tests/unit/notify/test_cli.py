@@ -27,7 +27,7 @@ def test_check_accepts_a_good_file_and_refuses_a_bad_one_with_its_line(
 
 def test_up_runs_the_notifier_only_when_it_is_configured(tmp_path: Path) -> None:
     plain = Supervisor(Settings(), simulate_argv=None, log_level="INFO")
-    assert [c.name for c in plain.children] == ["ingest", "alerts"]
+    assert [c.name for c in plain.children] == ["ingest", "alerts", "reports"]  # no notifier
     path = tmp_path / "n.yaml"
     path.write_text(GOOD)
     settings = Settings(notify_config=path)
