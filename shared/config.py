@@ -105,11 +105,13 @@ class Settings(BaseSettings):
     #                       "shifts": {"day": ["08:00", "20:00"], "night": ["20:00", "08:00"]}}}}
     report_settings: str | None = None
     # how often the API folds newly stored events into the report roll-ups (0 = never; then run
-    # `floorwatch reports refresh` / `rebuild` yourself)
+    # `floorwatch reports refresh [--every S]` / `rebuild` yourself; `up` runs `--every` in a child
+    # of its own with this period and sets it to 0 for its API)
     report_refresh_s: float = Field(60.0, ge=0)
-    # the API's live fold holds back events younger than this (by the clock), so that events stored
-    # a little out of order (several partitions, ingest batches) do not force a whole-day re-fold;
-    # the roll-ups then lag the newest event by this much (docs/reports.md, "Settling"; 0 = no wait)
+    # the live fold (the API's, or `reports refresh --every`'s) holds back events younger than this
+    # (by the clock), so that events stored a little out of order (several partitions, ingest
+    # batches) do not force a whole-day re-fold; the roll-ups then lag the newest event by this
+    # much (docs/reports.md, "Settling"; 0 = no wait)
     report_settle_s: float = Field(10.0, ge=0, le=3600)
 
     # Metrics (docs/metrics.md, "Prometheus")
