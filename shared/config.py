@@ -109,9 +109,9 @@ class Settings(BaseSettings):
     # of its own with this period and sets it to 0 for its API)
     report_refresh_s: float = Field(60.0, ge=0)
     # the live fold (the API's, or `reports refresh --every`'s) holds back events younger than this
-    # (by the clock), so that events stored a little out of order (several partitions, ingest
-    # batches) do not force a whole-day re-fold; the roll-ups then lag the newest event by this
-    # much (docs/reports.md, "Settling"; 0 = no wait)
+    # (than the clock, or the newest event when that is ahead), so that events stored a little out
+    # of order (several partitions, ingest batches) do not force a whole-day re-fold; the roll-ups
+    # then lag the newest event by this much (docs/reports.md, "Settling"; 0 = no wait)
     report_settle_s: float = Field(10.0, ge=0, le=3600)
 
     # Metrics (docs/metrics.md, "Prometheus")

@@ -240,8 +240,8 @@ class ReportStore:
         late events included, and the last of them becomes the live fold. With ``settle_s``, the
         live fold is fed only events at least that old by the clock; younger ones wait (``held``)."""
         t0 = time.perf_counter()
-        # taken before reading: an event stored after the read is younger than it by the clock
-        cutoff = self._cutoff()
+        # the clock is read before the table: an event stored after the read is younger than it
+        now = self._clock()
         live = self._live
         async with self.engine.connect() as conn:
             mark = (await conn.execute(select(REPORT_STATE.c.value)
@@ -267,6 +267,10 @@ class ReportStore:
                 if contact:
                     contacts[(ev.site, getattr(ev, "call", ""))] = contact
         new.sort(key=lambda x: event_order(x[1]))  # the floor's event order, as a rebuild reads
+        newest = max([ev.ts.timestamp() for _, ev in new[-1:]]
+                     + [ev.ts.timestamp() for _, ev in (live.held[-1:] if live is not None else [])]
+                     + [-math.inf])
+        cutoff = self._cutoff(now, newest)
         refold = {self._day(ev) for _, ev in new}
         if live is not None:
             lf = live.fold
@@ -334,9 +338,12 @@ class ReportStore:
         return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": stored, "new": new,
                 "incremental": 0, "held": len(held), "events": read}
 
-    def _cutoff(self) -> float:
-        """Events at or before this (epoch seconds) have settled and may be fed to the live fold."""
-        return self._clock() - self.settle_s if self.settle_s > 0 else math.inf
+    def _cutoff(self, now: float, newest: float) -> float:
+        """Events at or before this (epoch seconds) have settled and may be fed to the live fold:
+        ``settle_s`` before the clock (``now``) or before the newest event read, whichever is later
+        (events stamped ahead of this machine's clock — ``up --simulate --time-scale``, an ACD's
+        clock running fast — settle by their own time instead of waiting for the clock)."""
+        return max(now, newest) - self.settle_s if self.settle_s > 0 else math.inf
 
     def _day(self, ev: Event) -> dt.date:
         return self.config.calendar(ev.site).business_day(ev.ts)

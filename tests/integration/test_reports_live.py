@@ -257,18 +257,36 @@ async def test_a_restart_reads_held_events_again(store: ReportStore) -> None:
 
 async def test_what_a_live_fold_holds_back_is_bounded(store: ReportStore,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """Events far ahead of the clock never settle: beyond ``MAX_HELD`` the oldest are fed anyway."""
+    """A settle time longer than what is stored: beyond ``MAX_HELD`` the oldest are fed anyway."""
     monkeypatch.setattr(store_module, "MAX_HELD", 50)
     events = sim_events()[:900]
     extra = contacts(events)
-    now = [events[299].ts.timestamp()]
-    store = ReportStore(store.engine, CONFIG, settle_s=SETTLE_S, clock=lambda: now[0])
+    now = [events[0].ts.timestamp()]
+    store = ReportStore(store.engine, CONFIG, settle_s=1e6, clock=lambda: now[0])
     await store_events(store.engine, events[:600], extra)
     first = await store.refresh()
     assert first["incremental"] == 0 and first["held"] == 50  # the whole-day fold holds 50 at most
     await store_events(store.engine, events[600:], extra, offset0=600)
     done = await store.refresh()
     assert done["incremental"] == 300 and done["held"] == 50
-    now[0] = events[-1].ts.timestamp() + SETTLE_S
+    now[0] = events[-1].ts.timestamp() + 1e6
     assert (await store.refresh())["incremental"] == 50
     await same_as_rebuild(store, events)
+
+
+async def test_events_ahead_of_the_clock_settle_by_their_own_time(store: ReportStore) -> None:
+    """A floor simulated faster than life (or an ACD whose clock runs fast) stamps events ahead of
+    this machine's clock: they settle ``settle_s`` behind the newest event, not wait for the clock."""
+    events = sim_events()
+    extra = contacts(events)
+    behind = events[0].ts.timestamp() - 3600  # this machine's clock, an hour behind the events
+    store = ReportStore(store.engine, CONFIG, settle_s=SETTLE_S, clock=lambda: behind)
+    steps = [events[i:i + 200] for i in range(0, len(events), 200)]
+    results = []
+    for i, step in enumerate(steps):
+        await store_events(store.engine, step, extra, offset0=200 * i)
+        results.append(await store.refresh())
+        newest = step[-1].ts.timestamp()
+        assert results[-1]["held"] == sum(1 for e in events[:200 * i + len(step)]
+                                         if e.ts.timestamp() > newest - SETTLE_S), i
+    assert [k for k, r in enumerate(results) if r["incremental"] == 0] == [0]
