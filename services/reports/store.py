@@ -98,10 +98,11 @@ class ReportStore:
     def __init__(self, engine: AsyncEngine, config: ReportConfig, *, live: bool = True,
                  settle_s: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         """``live``: keep the fold between refreshes (False: every refresh re-folds whole days).
-        ``settle_s``: the live fold holds back events younger than this by ``clock`` (epoch
-        seconds), so that one stored a little out of order (other partitions, other ingest
-        batches) still comes before its frontier instead of forcing a whole-day re-fold; the
-        roll-ups then run that far behind the newest event (docs/reports.md, "Settling")."""
+        ``settle_s``: the live fold holds back events younger than this (than ``clock``, epoch
+        seconds, or the newest event read when that is ahead), so that one stored a little out of
+        order (other partitions, other ingest batches) still comes before its frontier instead of
+        forcing a whole-day re-fold; the roll-ups then run that far behind the newest event
+        (docs/reports.md, "Settling")."""
         self.engine = engine
         self.config = config
         self._sqlite = is_sqlite(str(engine.url))
@@ -238,7 +239,7 @@ class ReportStore:
         events are fed to it and only the rows they change are written (``incremental``: how many
         events); otherwise every business day the new events touch is re-folded whole (``days``),
         late events included, and the last of them becomes the live fold. With ``settle_s``, the
-        live fold is fed only events at least that old by the clock; younger ones wait (``held``)."""
+        live fold is fed only events settled by :meth:`_cutoff`; younger ones wait (``held``)."""
         t0 = time.perf_counter()
         # the clock is read before the table: an event stored after the read is younger than it
         now = self._clock()
