@@ -268,29 +268,27 @@ class ReportStore:
                 if contact:
                     contacts[(ev.site, getattr(ev, "call", ""))] = contact
         new.sort(key=lambda x: event_order(x[1]))  # the floor's event order, as a rebuild reads
-        newest = max([ev.ts.timestamp() for _, ev in new[-1:]]
-                     + [ev.ts.timestamp() for _, ev in (live.held[-1:] if live is not None else [])]
-                     + [-math.inf])
-        cutoff = self._cutoff(now, newest)
-        refold = {self._day(ev) for _, ev in new}
+        held_before = live.held if live is not None else []
+        lasts = [ev.ts.timestamp() for _, ev in (*new[-1:], *held_before[-1:])]  # both in event order
+        cutoff = self._cutoff(now, max(lasts, default=-math.inf))
+        refold = self._days(new)
         if live is not None:
             lf = live.fold
-            refold |= {self._day(ev) for _, ev in live.held}  # for a fall-back: read, not fed
-            old = [ev for _, ev in new if ev.ts.timestamp() < lf.window_start]
+            refold |= self._days(live.held)  # for a fall-back: read, not fed
+            old = [x for x in new if x[1].ts.timestamp() < lf.window_start]
             fresh = [x for x in new if x[1].ts.timestamp() >= lf.window_start]
             if fresh and fresh[0][1].ts.timestamp() < lf.frontier:
                 refold |= self._live_days(lf)  # a late event inside the live fold's window
                 live = self._live = None
             else:
-                refold = {self._day(ev) for ev in old}
+                refold = self._days(old)
         if live is None:
             return await self._refold_all(refold, top, len(new), cutoff)
         read = 0
         for first, last in _runs(sorted(refold)):  # old days only: outside the live fold's window
             read += (await self.rebuild(first, last, top=top)).get("events", 0)
         if self._live is not live:
-            return await self._refold_all(refold | {self._day(ev) for _, ev in [*live.held, *fresh]}, top,
-                                          len(new), cutoff)
+            return await self._refold_all(refold | self._days([*live.held, *fresh]), top, len(new), cutoff)
         t1 = time.perf_counter()
         waiting = sorted([*live.held, *fresh], key=lambda x: event_order(x[1]))
         cut = _settled(waiting, cutoff)
@@ -298,7 +296,7 @@ class ReportStore:
             cut = len(waiting) - MAX_HELD  # bounded: the oldest go in even though not settled
         feed, held = [ev for _, ev in waiting[:cut]], waiting[cut:]
         # stored, and below it everything is folded: a restart reads the held events again
-        stored = min(pk for pk, _ in held) - 1 if held else top
+        stored = _mark_below(held, top)
         if not feed and not new:  # nothing new, and nothing held has settled yet: nothing to write
             live.held, live.read_to = held, top
             return {"days": [], "events_pk": mark, "incremental": 0, "held": len(held)}
@@ -312,7 +310,7 @@ class ReportStore:
             self._live = None  # fed but not written (or half): the next refresh re-folds the days
             raise
         if not applied:
-            refold |= delta.reopened | self._live_days(live.fold) | {self._day(ev) for _, ev in waiting}
+            refold |= delta.reopened | self._live_days(live.fold) | self._days(waiting)
             return await self._refold_all(refold, top, len(new), cutoff)
         live.held, live.read_to = held, top
         t4 = time.perf_counter()
@@ -334,7 +332,7 @@ class ReportStore:
             read += (await self.rebuild(first, last, top=top, keep=keep, cutoff=cutoff)).get("events", 0)
         live = self._live
         held = live.held if live is not None else []
-        stored = min(pk for pk, _ in held) - 1 if held else top
+        stored = _mark_below(held, top)
         await self._set_mark(stored)
         return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": stored, "new": new,
                 "incremental": 0, "held": len(held), "events": read}
@@ -348,6 +346,10 @@ class ReportStore:
 
     def _day(self, ev: Event) -> dt.date:
         return self.config.calendar(ev.site).business_day(ev.ts)
+
+    def _days(self, events: Iterable[tuple[int, Event]]) -> set[dt.date]:
+        """The business days of ``(pk, event)`` pairs."""
+        return {self._day(ev) for _, ev in events}
 
     def _live_days(self, lf: LiveFold) -> set[dt.date]:
         """The days the live fold holds: its floor to the frontier's latest business day."""
@@ -809,6 +811,12 @@ def _ts(epoch: int) -> dt.datetime:
 
 def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _mark_below(held: Sequence[tuple[int, Event]], top: int) -> int:
+    """The watermark to store: every event at or below it is folded. Below the oldest held event
+    (``(pk, event)`` pairs read but not fed), so that a restart reads the held ones again."""
+    return min(pk for pk, _ in held) - 1 if held else top
 
 
 def _settled(events: Sequence[tuple[int, Event]], cutoff: float) -> int:
