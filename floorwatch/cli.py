@@ -305,8 +305,7 @@ def _run_api(
     from services.api.notifications import SqlNotificationLog
     from services.api.server import server_config
     from services.api.tokens_sql import SqlTokenStore
-    from services.reports.settings import report_config
-    from services.reports.store import ReportStore
+    from services.reports.settings import report_store
     from shared.db import make_engine, sessions
     from shared.kafka import make_producer
 
@@ -321,7 +320,7 @@ def _run_api(
         audit=SqlAuditLog(sessions(db)),
         metrics_relay=metrics_relay,
         notifications=SqlNotificationLog(sessions(db)),
-        reports=ReportStore(db, report_config(settings), settle_s=settings.report_settle_s),
+        reports=report_store(settings, db, settle_s=settings.report_settle_s),
     )
     config = server_config(app, host=settings.host, port=settings.port)  # the choices: services/api/server.py
     server = uvicorn.Server(config)
@@ -712,19 +711,19 @@ def cmd_reports(args: argparse.Namespace) -> int:
     import asyncio
     import datetime as dt
 
-    from services.reports.settings import report_config
-    from services.reports.store import ReportStore
+    from services.reports.settings import report_store
     from shared.db import make_engine
 
     settings = _settings(args)
 
     async def run() -> int:
         engine = make_engine(settings.database_url)
+        every = args.reports_command == "refresh" and getattr(args, "every", None)
+        # a refresh once (and a rebuild) never waits for events to settle
+        store = report_store(settings, engine, settle_s=settings.report_settle_s if every else 0.0)
         try:
-            if args.reports_command == "refresh" and getattr(args, "every", None):
-                live = ReportStore(engine, report_config(settings), settle_s=settings.report_settle_s)
-                return await _refresh_loop(live, args.every)
-            store = ReportStore(engine, report_config(settings))
+            if every:
+                return await _refresh_loop(store, args.every)
             if args.reports_command == "refresh":
                 done = await store.refresh()
                 print(f"re-folded {len(done['days'])} business day(s): {', '.join(done['days']) or '-'}")
@@ -740,6 +739,7 @@ def cmd_reports(args: argparse.Namespace) -> int:
                   + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k != "events"))
             return 0
         finally:
+            await store.aclose()
             await engine.dispose()
 
     return asyncio.run(run())

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str = "sqlite+aiosqlite:///./floorwatch.db"
+    # the report roll-ups' database; unset: beside a SQLite file a file of its own
+    # (floorwatch-reports.db: SQLite locks per file), else the database above (shared.db.rollups_url)
+    reports_database_url: str | None = None
 
     # API
     host: str = "127.0.0.1"
@@ -148,14 +151,23 @@ class Settings(BaseSettings):
             raise ValueError(f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
         return level
 
-    @field_validator("database_url")
+    @field_validator("database_url", "reports_database_url")
     @classmethod
-    def _async_driver(cls, value: str) -> str:
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if value.startswith(("postgresql://", "postgres://")):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
         return value
+
+    @property
+    def rollups_url(self) -> str:
+        """Where the report roll-ups are kept (``reports_database_url``, or derived)."""
+        from shared.db import rollups_url
+
+        return rollups_url(self.database_url, self.reports_database_url)
 
     def topic(self, name: str) -> str:
         """Full topic name: ``topic("events")`` -> ``floorwatch.events.v1``."""

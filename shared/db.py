@@ -22,6 +22,29 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def rollups_url(database_url: str, configured: str | None = None) -> str:
+    """Where the report roll-ups are kept (``FLOORWATCH_REPORTS_DATABASE_URL``): ``configured`` if
+    given; for a SQLite file, a file of their own beside it (``floorwatch.db`` ->
+    ``floorwatch-reports.db``), since SQLite has one write lock per file and a refresh writing a
+    minute of roll-ups held up ingest's history inserts behind it; else (PostgreSQL, SQLite in
+    memory) the database itself. docs/reports.md, *Where the roll-ups are kept*."""
+    from pathlib import PurePath
+
+    from sqlalchemy.engine import make_url
+
+    if configured:
+        return configured
+    if not is_sqlite(database_url):
+        return database_url
+    url = make_url(database_url)
+    path = url.database
+    if not path or path == ":memory:" or path.startswith("file:") or url.query.get("mode") == "memory":
+        return database_url
+    p = PurePath(path)
+    beside = url.set(database=str(p.with_name(f"{p.stem}-reports{p.suffix}")))
+    return beside.render_as_string(hide_password=False)
+
+
 def shown_url(url: str) -> str:
     """``url`` fit to print or log: its password, if any, as ``***``."""
     from sqlalchemy.engine import make_url

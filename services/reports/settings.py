@@ -4,11 +4,16 @@ success codes) and ``definitions:`` (how the floor counts: the live engine reads
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.alerts.core.rules.reader import load_rules
 from services.reports.core.config import ProjectTarget, ReportConfig
+from services.reports.store import ReportStore
 from shared.config import Settings
+from shared.db import make_engine
 
 
 def report_config(settings: Settings) -> ReportConfig:
@@ -22,3 +27,11 @@ def report_config(settings: Settings) -> ReportConfig:
         definitions = rules.definitions
     data = orjson.loads(settings.report_settings) if settings.report_settings else None
     return ReportConfig.from_json(data, projects=projects, definitions=definitions)
+
+
+def report_store(settings: Settings, engine: AsyncEngine, **kwargs: Any) -> ReportStore:
+    """The reports' store over ``engine`` (the events' database), its roll-ups where
+    ``settings.rollups_url`` says (beside a SQLite file, a file of their own)."""
+    url = settings.rollups_url
+    rollups = None if url == settings.database_url else make_engine(url)
+    return ReportStore(engine, report_config(settings), rollups=rollups, **kwargs)

@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 import math
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +23,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Table, and_, bindparam, delete, func, literal, not_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.reports.core import reports as core
@@ -40,7 +44,7 @@ from services.reports.core.rollup import (
     event_order,
     new_folder,
 )
-from shared.db import is_sqlite
+from shared.db import is_sqlite, shown_url
 from shared.events import Event, InvalidEvent, decode_event
 from shared.tables import (
     HANDOVER_NOTES,
@@ -66,6 +70,11 @@ _CHUNK = 5000
 _LOCK_KEY = 0x464C5752  # "FLWR": the advisory lock serialising roll-up writes on PostgreSQL
 _GEN = "rollups_gen"  # report_state: bumped by every whole-day write (a live fold checks it)
 MAX_HELD = 200_000  # events a live fold holds back at most (settling); beyond, the oldest are fed
+# A roll-up database of its own (shared.db.rollups_url): its tables are made here, not by Alembic.
+# Bump this when a migration changes a roll-up table; such a file is then refused at start.
+ROLLUPS_SCHEMA = 1
+_SCHEMA = "rollups_schema"  # report_state of such a file: the ROLLUPS_SCHEMA it was made with
+_PAIRED = "paired_to"  # report_state: an id of the events database (its own report_state holds it)
 
 
 def _contact(payload: str) -> str | None:
@@ -95,21 +104,38 @@ class _Live:
 
 
 class ReportStore:
-    def __init__(self, engine: AsyncEngine, config: ReportConfig, *, live: bool = True,
-                 settle_s: float = 0.0, clock: Callable[[], float] = time.time) -> None:
-        """``live``: keep the fold between refreshes (False: every refresh re-folds whole days).
+    def __init__(self, engine: AsyncEngine, config: ReportConfig, *, rollups: AsyncEngine | None = None,
+                 live: bool = True, settle_s: float = 0.0, clock: Callable[[], float] = time.time) -> None:
+        """``engine``: the database with the events, the alert transitions and the handover notes.
+        ``rollups``: where the roll-up tables are (default: ``engine``); another SQLite file is
+        prepared and paired with ``engine`` on first use (:func:`prepare_rollups`).
+        ``live``: keep the fold between refreshes (False: every refresh re-folds whole days).
         ``settle_s``: the live fold holds back events younger than this (than ``clock``, epoch
         seconds, or the newest event read when that is ahead), so that one stored a little out of
         order (other partitions, other ingest batches) still comes before its frontier instead of
         forcing a whole-day re-fold; the roll-ups then run that far behind the newest event
         (docs/reports.md, "Settling")."""
         self.engine = engine
+        self.rollups = rollups if rollups is not None else engine
         self.config = config
-        self._sqlite = is_sqlite(str(engine.url))
+        self._sqlite = is_sqlite(str(self.rollups.url))
+        self._prepared = self.rollups is engine
         self._live: _Live | None = None
         self._keep_live = live
         self.settle_s = settle_s
         self._clock = clock
+
+    async def _r(self) -> AsyncEngine:
+        """The roll-ups' engine, its database prepared first if it is not the events' one."""
+        if not self._prepared:
+            await prepare_rollups(self.engine, self.rollups)
+            self._prepared = True
+        return self.rollups
+
+    async def aclose(self) -> None:
+        """Dispose of the roll-ups' engine when it is not the events' one."""
+        if self.rollups is not self.engine:
+            await self.rollups.dispose()
 
     # -- writing -------------------------------------------------------------------------------
     async def rebuild(self, first: dt.date, last: dt.date, *, chunk_days: int = 7,
@@ -214,7 +240,7 @@ class ReportStore:
                 (REPORT_FOLLOW_UPS, [_fu_row(f) for f in r.follow_ups]),
                 (REPORT_CONTACT_WRAPS, [_cw_row(w) for w in r.wraps]),
                 (REPORT_SPANS, [_sp_row(x) for x in r.spans if x not in tail])]
-        async with self.engine.begin() as conn:
+        async with (await self._r()).begin() as conn:
             if not self._sqlite:  # one writer at a time (API workers refreshing at once); SQLite locks anyway
                 await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
             for table, rows in plan:
@@ -244,9 +270,10 @@ class ReportStore:
         # the clock is read before the table: an event stored after the read is younger than it
         now = self._clock()
         live = self._live
-        async with self.engine.connect() as conn:
+        async with (await self._r()).connect() as conn:
             mark = (await conn.execute(select(REPORT_STATE.c.value)
                                        .where(REPORT_STATE.c.name == "events_pk"))).scalar() or 0
+        async with self.engine.connect() as conn:
             if live is not None and (live.mark != mark or live.config is not self.config):
                 live = self._live = None  # another writer moved the watermark, or the rules changed
             since = mark if live is None else max(mark, live.read_to)  # held events: in memory
@@ -358,7 +385,7 @@ class ReportStore:
         return {lf.floor + dt.timedelta(days=i) for i in range((newest - lf.floor).days + 1)}
 
     async def _set_mark(self, top: int) -> None:
-        async with self.engine.begin() as conn:
+        async with (await self._r()).begin() as conn:
             await conn.execute(delete(REPORT_STATE).where(REPORT_STATE.c.name == "events_pk"))
             await conn.execute(REPORT_STATE.insert().values(name="events_pk", value=top))
         if self._live is not None:
@@ -367,7 +394,7 @@ class ReportStore:
     async def _apply(self, live: _Live, d: Delta, top: int) -> bool:
         """Write ``d`` and move the watermark to ``top``, in one transaction; False (nothing
         written) when another writer changed the roll-ups or the watermark since ``live`` was."""
-        async with self.engine.begin() as conn:
+        async with (await self._r()).begin() as conn:
             if not self._sqlite:
                 await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
             state = dict((await conn.execute(select(REPORT_STATE.c.name, REPORT_STATE.c.value))).all())
@@ -436,7 +463,7 @@ class ReportStore:
         cols = [table.c[d] for d in dims]
         stmt = (select(*cols, *[func.sum(table.c[c]).label(c) for c in COUNTERS])
                 .where(*_where(table, q, access), *extra).group_by(*cols))
-        async with self.engine.connect() as conn:
+        async with (await self._r()).connect() as conn:
             result = await conn.execute(stmt)
             out = []
             for row in result:
@@ -479,7 +506,7 @@ class ReportStore:
         stmt = (select(t.c.site, t.c.team, t.c.agent, t.c.reason, func.sum(t.c.seconds))
                 .where(*_where(t, q, access)).group_by(t.c.site, t.c.team, t.c.agent, t.c.reason))
         reasons: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
-        async with self.engine.connect() as conn:
+        async with (await self._r()).connect() as conn:
             for site, team, agent, reason, secs in await conn.execute(stmt):
                 reasons[(site, team, agent)][reason] = float(secs)
         return core.staff_performance(groups, reasons, self.config.definitions, self.config.costs)
@@ -511,7 +538,7 @@ class ReportStore:
         stmt = (select(*cols, func.sum(t.c.n)).where(*_where(t, q, access), not_(t.c.success.is_(True)))
                 .group_by(*cols))
         items = []
-        async with self.engine.connect() as conn:
+        async with (await self._r()).connect() as conn:
             for row in await conn.execute(stmt):
                 m = row._mapping
                 dims = {"site": m["site"], "day": m["day"].isoformat(), **{d: m[d] or None for d in by},
@@ -527,7 +554,7 @@ class ReportStore:
         stmt = select(f).where(*_where(f, q, access), not_(later), *extra).order_by(f.c.due_at, f.c.id)
         if q.get("limit"):  # overdue first = earliest due first: the first rows are the ones to keep
             stmt = stmt.limit(q["limit"] + 1)
-        async with self.engine.connect() as conn:
+        async with (await self._r()).connect() as conn:
             items = [{str(k): v for k, v in r._mapping.items()} for r in await conn.execute(stmt)]
         for it in items:
             it.pop("id")
@@ -541,7 +568,7 @@ class ReportStore:
         stmt = select(s).where(*_where(s, q, access)).order_by(s.c.agent, s.c.start)
         if q.get("limit"):
             stmt = stmt.limit(q["limit"] + 1)
-        async with self.engine.connect() as conn:
+        async with (await self._r()).connect() as conn:
             items = [{str(k): v for k, v in r._mapping.items()} for r in await conn.execute(stmt)]
         for it in items:
             it.pop("id")
@@ -561,7 +588,7 @@ class ReportStore:
              "site": site}
         stmt = select(*[func.sum(t.c[c]).label(c) for c in COUNTERS]).where(
             *_where(t, q, access), t.c.queue != "", t.c.bucket >= start, t.c.bucket < end)
-        async with self.engine.connect() as conn:
+        async with (await self._r()).connect() as conn:
             row = (await conn.execute(stmt)).one()._mapping
         return {c: float(row[c] or 0.0) for c in COUNTERS}
 
@@ -676,6 +703,47 @@ class _Folded:
     until: float
     beyond: bool  # events stored after the range were seen (so the fold cannot go on live)
     held: list[tuple[int, Event]]  # (pk, event) not folded yet: younger than the settle time
+
+
+async def prepare_rollups(events: AsyncEngine, rollups: AsyncEngine) -> None:
+    """Make the roll-up tables in ``rollups``, a database other than the events' one, if they are
+    not there, and pair it with ``events``: the events database keeps a random id, and roll-ups
+    that were folded from another events database (that file removed or replaced, this one kept:
+    its watermark would then skip the new events) are cleared, so the next refresh folds every
+    stored event again. A file made for another ``ROLLUPS_SCHEMA`` is refused."""
+    async with rollups.begin() as conn:
+        for table in (*DAY_TABLES, REPORT_STATE):
+            await conn.execute(CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                await conn.execute(CreateIndex(index, if_not_exists=True))
+    async with events.begin() as conn:
+        await conn.execute(_insert_new(conn, _PAIRED, secrets.randbits(62)))
+        ident = (await conn.execute(select(REPORT_STATE.c.value)
+                                    .where(REPORT_STATE.c.name == _PAIRED))).scalar_one()
+    async with rollups.begin() as conn:
+        # a write first: the transaction holds the write lock before it reads
+        await conn.execute(_insert_new(conn, _SCHEMA, ROLLUPS_SCHEMA))
+        state = dict((await conn.execute(select(REPORT_STATE.c.name, REPORT_STATE.c.value))).all())
+        if state[_SCHEMA] != ROLLUPS_SCHEMA:
+            raise RuntimeError(
+                f"the report roll-ups at {shown_url(str(rollups.url))} were made for another Floorwatch "
+                f"(roll-up schema {state[_SCHEMA]}, this one needs {ROLLUPS_SCHEMA}): remove that database "
+                "file; the next refresh folds the roll-ups again from the events")
+        if state.get(_PAIRED) == ident:
+            return
+        if _PAIRED in state:
+            logger.warning("report roll-ups at %s were folded from another events database: cleared; "
+                           "the next refresh folds every stored event again", shown_url(str(rollups.url)))
+        for table in DAY_TABLES:
+            await conn.execute(delete(table))
+        await conn.execute(delete(REPORT_STATE).where(REPORT_STATE.c.name != _SCHEMA))
+        await conn.execute(REPORT_STATE.insert().values(name=_PAIRED, value=ident))
+
+
+def _insert_new(conn: AsyncConnection, name: str, value: int) -> Any:
+    """``report_state`` row ``name`` = ``value`` unless the row is there already."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return insert(REPORT_STATE).values(name=name, value=value).on_conflict_do_nothing()
 
 
 async def _bump_generation(conn: AsyncConnection) -> int:

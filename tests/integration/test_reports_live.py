@@ -50,7 +50,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def tables(store: ReportStore) -> dict[str, list[tuple[Any, ...]]]:
     """Every roll-up table's rows without their ids, sorted (timestamps as UTC instants)."""
     out = {}
-    async with store.engine.connect() as conn:
+    async with store.rollups.connect() as conn:
         for t in DAY_TABLES:
             cols = [c for c in t.c if c.name != "id"]
             rows = []
@@ -88,7 +88,7 @@ async def test_refreshing_in_small_steps_equals_one_rebuild(store: ReportStore) 
         if i == len(steps) // 3:
             await same_as_rebuild(store, stored)  # mid-way too (the rebuild replaces the live fold)
         if i == 2 * len(steps) // 3:
-            store = ReportStore(store.engine, CONFIG)  # a restart: no fold in memory
+            store = ReportStore(store.engine, CONFIG, rollups=store.rollups)  # a restart: no fold in memory
         await store_events(store.engine, batch, extra, offset0=10 * i * 70)
         stored += batch
         results.append(await store.refresh())
@@ -123,7 +123,7 @@ async def test_a_rules_change_or_another_writer_refolds(store: ReportStore) -> N
     await store_events(store.engine, events[600:700], extra, offset0=600)
     assert (await store.refresh())["incremental"] == 0
     # another process rebuilt a day meanwhile: the live fold's rows were replaced under it
-    other = ReportStore(store.engine, store.config)
+    other = ReportStore(store.engine, store.config, rollups=store.rollups)
     day = CONFIG.calendar("bj-01").business_day(events[0].ts)
     await other.rebuild(day, day)
     await store_events(store.engine, events[700:800], extra, offset0=700)
@@ -197,7 +197,7 @@ async def test_events_stored_out_of_order_settle_instead_of_refolding(
     events = sim_events()
     extra = contacts(events)
     now = [0.0]
-    store = ReportStore(store.engine, CONFIG, settle_s=settle_s, clock=lambda: now[0])
+    store = ReportStore(store.engine, CONFIG, rollups=store.rollups, settle_s=settle_s, clock=lambda: now[0])
     kind = "sqlite" if store._sqlite else "postgres"
     mid = tmp_path / "mid"
     mid.mkdir()
@@ -241,13 +241,13 @@ async def test_a_restart_reads_held_events_again(store: ReportStore) -> None:
     events = sim_events()[:1200]
     extra = contacts(events)
     now = [events[800].ts.timestamp()]
-    store = ReportStore(store.engine, CONFIG, settle_s=SETTLE_S, clock=lambda: now[0])
+    store = ReportStore(store.engine, CONFIG, rollups=store.rollups, settle_s=SETTLE_S, clock=lambda: now[0])
     await store_events(store.engine, events[:900], extra)
     first = await store.refresh()
     held = first["held"]
     assert held > 0 and first["events_pk"] < 900  # the watermark stays below the held events
     # a restart: the held events were never written; the new process must fold them
-    store = ReportStore(store.engine, CONFIG, settle_s=SETTLE_S, clock=lambda: now[0])
+    store = ReportStore(store.engine, CONFIG, rollups=store.rollups, settle_s=SETTLE_S, clock=lambda: now[0])
     now[0] = events[-1].ts.timestamp() + SETTLE_S + 1
     await store_events(store.engine, events[900:], extra, offset0=900)
     done = await store.refresh()
@@ -262,7 +262,7 @@ async def test_what_a_live_fold_holds_back_is_bounded(store: ReportStore,
     events = sim_events()[:900]
     extra = contacts(events)
     now = [events[0].ts.timestamp()]
-    store = ReportStore(store.engine, CONFIG, settle_s=1e6, clock=lambda: now[0])
+    store = ReportStore(store.engine, CONFIG, rollups=store.rollups, settle_s=1e6, clock=lambda: now[0])
     await store_events(store.engine, events[:600], extra)
     first = await store.refresh()
     assert first["incremental"] == 0 and first["held"] == 50  # the whole-day fold holds 50 at most
@@ -280,7 +280,7 @@ async def test_events_ahead_of_the_clock_settle_by_their_own_time(store: ReportS
     events = sim_events()
     extra = contacts(events)
     behind = events[0].ts.timestamp() - 3600  # this machine's clock, an hour behind the events
-    store = ReportStore(store.engine, CONFIG, settle_s=SETTLE_S, clock=lambda: behind)
+    store = ReportStore(store.engine, CONFIG, rollups=store.rollups, settle_s=SETTLE_S, clock=lambda: behind)
     steps = [events[i:i + 200] for i in range(0, len(events), 200)]
     results = []
     for i, step in enumerate(steps):

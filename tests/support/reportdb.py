@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reports.core.config import ReportConfig
 from services.reports.store import ReportStore
-from shared.db import make_engine
+from shared.db import make_engine, rollups_url
 from shared.events import Event, encode_event, event_type
 from shared.migrate import upgrade
 from shared.tables import EventRow
@@ -25,7 +25,8 @@ from tests.conftest import PG_ADMIN_DSN, _pg_exec, unavailable
 @contextlib.asynccontextmanager
 async def report_store(kind: str, tmp_path: Path, config: ReportConfig) -> AsyncIterator[ReportStore]:
     """A ``ReportStore`` on a migrated database of its own: ``kind`` ``sqlite`` (a file under
-    ``tmp_path``) or ``postgres`` (created on the test server, dropped afterwards)."""
+    ``tmp_path``, its roll-ups in a file beside it, as Floorwatch keeps them: ``shared.db.rollups_url``)
+    or ``postgres`` (created on the test server, dropped afterwards; the roll-ups in it)."""
     name = None
     if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
@@ -39,9 +40,12 @@ async def report_store(kind: str, tmp_path: Path, config: ReportConfig) -> Async
         url = f"{base}/{name}"
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
+    beside = rollups_url(url)
+    store = ReportStore(engine, config, rollups=None if beside == url else make_engine(beside))
     try:
-        yield ReportStore(engine, config)
+        yield store
     finally:
+        await store.aclose()
         await engine.dispose()
         if name is not None:
             await _pg_exec(PG_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
