@@ -117,10 +117,16 @@ def breakdown(settings: Settings) -> None:
         "alerts→ws (api)": [],
     }
     slowest: tuple[float, float, list[float]] = (-1.0, 0.0, [])  # (total, wall time sent, hops)
+    lost: list[str] = []  # probes without a match: when sent, and the last place they were seen
     for call, q, t0, at in PROBES:  # each probe with its own alert: same queue, same event time
         # (to the millisecond, give or take one: the engine keeps event times as epoch floats)
-        key = next((k for k in ((q, at), (q, at - 1), (q, at + 1)) if k in firing and k in RECEIVED), None)
+        near = ((q, at), (q, at - 1), (q, at + 1))
+        key = next((k for k in near if k in firing and k in RECEIVED), None)
         if call not in at_events or key is None:
+            where = ("not on the events topic" if call not in at_events
+                     else "no firing on the alerts topic" if not any(k in firing for k in near)
+                     else "not on the WebSocket in time")
+            lost.append(f"{t0 - PROBES[0][2]:.1f} s ({where})")
             continue
         each = [at_events[call] - t0, firing[key] - at_events[call], RECEIVED[key] - firing[key]]
         for name, took in zip(hops, each, strict=True):
@@ -139,6 +145,9 @@ def breakdown(settings: Settings) -> None:
               "own alert by queue and event time)")
         print(f"  slowest probe: sent {at} UTC, {slowest[1] - PROBES[0][2]:.1f} s after the first; "
               f"hops {took} ms")
+    if lost:
+        print(f"  probes without their alert, sent after the first: {', '.join(lost[:10])}"
+              + (f" and {len(lost) - 10} more" if len(lost) > 10 else ""))
 
 
 def event(etype: str, prefix: str = "L", **fields: object) -> bytes:
