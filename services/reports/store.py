@@ -296,8 +296,7 @@ class ReportStore:
                     contacts[(ev.site, getattr(ev, "call", ""))] = contact
         new.sort(key=lambda x: event_order(x[1]))  # the floor's event order, as a rebuild reads
         held_before = live.held if live is not None else []
-        lasts = [ev.ts.timestamp() for _, ev in (*new[-1:], *held_before[-1:])]  # both in event order
-        cutoff = self._cutoff(now, max(lasts, default=-math.inf))
+        cutoff = self._cutoff(now, _middle([ev.ts.timestamp() for _, ev in new]))  # new: in time order
         refold = self._days(new)
         if live is not None:
             lf = live.fold
@@ -364,12 +363,17 @@ class ReportStore:
         return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": stored, "new": new,
                 "incremental": 0, "held": len(held), "events": read}
 
-    def _cutoff(self, now: float, newest: float) -> float:
+    def _cutoff(self, now: float, ahead: float) -> float:
         """Events at or before this (epoch seconds) have settled and may be fed to the live fold:
-        ``settle_s`` before the clock (``now``) or before the newest event read, whichever is later
-        (events stamped ahead of this machine's clock — ``up --simulate --time-scale``, an ACD's
-        clock running fast — settle by their own time instead of waiting for the clock)."""
-        return max(now, newest) - self.settle_s if self.settle_s > 0 else math.inf
+        ``settle_s`` before the clock (``now``) or before ``ahead``, the median time of the events
+        just read, whichever is later. So events stamped ahead of this machine's clock (``up
+        --simulate --time-scale``, an ACD's clock running fast) settle by their own time instead of
+        waiting for the clock; and a few stamped far ahead of the rest (a device whose clock runs
+        fast: ingest lets them in up to ``FLOORWATCH_MAX_FUTURE_SKEW_S`` ahead) do not count as the
+        floor's time. As the newest event, they would have let everything before them settle at
+        once, and the live fold's frontier would have jumped ahead with them: every event after a
+        late one (a whole-day re-fold) until the clock caught up."""
+        return max(now, ahead) - self.settle_s if self.settle_s > 0 else math.inf
 
     def _day(self, ev: Event) -> dt.date:
         return self.config.calendar(ev.site).business_day(ev.ts)
@@ -885,6 +889,11 @@ def _mark_below(held: Sequence[tuple[int, Event]], top: int) -> int:
     """The watermark to store: every event at or below it is folded. Below the oldest held event
     (``(pk, event)`` pairs read but not fed), so that a restart reads the held ones again."""
     return min(pk for pk, _ in held) - 1 if held else top
+
+
+def _middle(times: Sequence[float]) -> float:
+    """The median of event times in ascending order (the lower of two middles; -inf for none)."""
+    return times[(len(times) - 1) // 2] if times else -math.inf
 
 
 def _settled(events: Sequence[tuple[int, Event]], cutoff: float) -> int:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import select
 
@@ -173,11 +174,11 @@ async def test_an_event_days_old_refolds_its_day_only_and_the_live_fold_goes_on(
 SETTLE_S = 60.0
 
 
-def arrivals(events: list[Event], seed: int = 5) -> list[tuple[float, Event]]:
-    """Each event with the time it is stored: its own time plus up to 20 s (several partitions,
-    ingest batches), so events are stored out of their time order across refreshes."""
+def arrivals(events: list[Event], seed: int = 5, late_s: float = 20.0) -> list[tuple[float, Event]]:
+    """Each event with the time it is stored: its own time plus up to ``late_s`` (several
+    partitions, ingest batches), so events are stored out of their time order across refreshes."""
     rng = random.Random(seed)
-    return sorted(((e.ts.timestamp() + rng.uniform(0.0, 20.0), e) for e in events), key=lambda x: x[0])
+    return sorted(((e.ts.timestamp() + rng.uniform(0.0, late_s), e) for e in events), key=lambda x: x[0])
 
 
 async def rebuilt_elsewhere(kind: str, tmp_path: Path, events: list[Event],
@@ -276,7 +277,8 @@ async def test_what_a_live_fold_holds_back_is_bounded(store: ReportStore,
 
 async def test_events_ahead_of_the_clock_settle_by_their_own_time(store: ReportStore) -> None:
     """A floor simulated faster than life (or an ACD whose clock runs fast) stamps events ahead of
-    this machine's clock: they settle ``settle_s`` behind the newest event, not wait for the clock."""
+    this machine's clock: they settle ``settle_s`` behind the median time of the events each
+    refresh reads, not wait for the clock."""
     events = sim_events()
     extra = contacts(events)
     behind = events[0].ts.timestamp() - 3600  # this machine's clock, an hour behind the events
@@ -286,7 +288,43 @@ async def test_events_ahead_of_the_clock_settle_by_their_own_time(store: ReportS
     for i, step in enumerate(steps):
         await store_events(store.engine, step, extra, offset0=200 * i)
         results.append(await store.refresh())
-        newest = step[-1].ts.timestamp()
+        times = sorted(e.ts.timestamp() for e in step)
+        middle = times[(len(times) - 1) // 2]  # the median of what the refresh read (the lower one)
         assert results[-1]["held"] == sum(1 for e in events[:200 * i + len(step)]
-                                         if e.ts.timestamp() > newest - SETTLE_S), i
+                                         if e.ts.timestamp() > middle - SETTLE_S), i
     assert [k for k, r in enumerate(results) if r["incremental"] == 0] == [0]
+
+
+async def test_an_event_stamped_far_ahead_does_not_unsettle_the_rest(store: ReportStore) -> None:
+    """Events stored up to the settle time out of order, and among them one stamped 5 minutes ahead
+    of the moment it is stored (a device whose clock runs fast; ingest lets such events in up to
+    FLOORWATCH_MAX_FUTURE_SKEW_S ahead). It waits for its time; the others settle as before, with
+    no whole-day re-fold after the first refresh (had it counted as the floor's newest time,
+    everything before it would have been fed at once, and the next refreshes re-folded the day);
+    in the end the tables equal a rebuild."""
+    events = sim_events()
+    extra = contacts(events)
+    came = arrivals(events, late_s=SETTLE_S)
+    third = len(came) // 3
+    at = came[third][0]
+    pick = next(e for _, e in came[third:] if isinstance(e, AgentStateChanged))
+    ahead = msgspec.structs.replace(pick, id=pick.id + "-ahead",
+                                    ts=dt.datetime.fromtimestamp(at + 300.0, dt.UTC))
+    came.insert(third + 1, (at, ahead))
+    now = [0.0]
+    store = ReportStore(store.engine, CONFIG, rollups=store.rollups, settle_s=SETTLE_S, clock=lambda: now[0])
+    t, i, stored, results = came[0][0], 0, [], []
+    while i < len(came):
+        t = min(t + 120.0, came[-1][0])
+        batch = []
+        while i < len(came) and came[i][0] <= t:
+            batch.append(came[i][1])
+            i += 1
+        now[0] = t
+        await store_events(store.engine, batch, extra, offset0=len(stored))
+        stored += batch
+        results.append(await store.refresh())
+    assert [k for k, r in enumerate(results) if r["incremental"] == 0 and r["new"]] == [0]
+    now[0] = t + SETTLE_S + 400.0
+    await store.refresh()
+    await same_as_rebuild(store, stored)
