@@ -295,7 +295,6 @@ class ReportStore:
                 if contact:
                     contacts[(ev.site, getattr(ev, "call", ""))] = contact
         new.sort(key=lambda x: event_order(x[1]))  # the floor's event order, as a rebuild reads
-        held_before = live.held if live is not None else []
         cutoff = self._cutoff(now, _middle([ev.ts.timestamp() for _, ev in new]))  # new: in time order
         refold = self._days(new)
         if live is not None:
