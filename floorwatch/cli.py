@@ -414,7 +414,9 @@ def cmd_up(args: argparse.Namespace) -> int:
                 f"  metrics:    {base}/metrics   (all services; ingest alone on :{ports['ingest']},"
                 f" alerts on {alerts_ports})\n"
                 f"  Kafka:      {settings.kafka_bootstrap}   database: {shown_url(settings.database_url)}\n"
-                "Ctrl-C stops everything.\n",
+                + (f"  reports:    roll-ups in {shown_url(settings.rollups_url)}\n"
+                   if settings.rollups_url != settings.database_url else "")
+                + "Ctrl-C stops everything.\n",
                 flush=True,
             )
 
