@@ -20,6 +20,7 @@ from services.reports.core.config import Access, ReportConfig
 from services.reports.store import DAY_TABLES, ROLLUPS_SCHEMA, ReportStore
 from shared.config import Settings
 from shared.db import make_engine, rollups_url
+from shared.events import Event
 from shared.migrate import upgrade
 from shared.tables import REPORT_SPANS, REPORT_STATE
 from tests.support.reportdb import store_events
@@ -52,7 +53,7 @@ def test_the_setting_overrides_and_takes_the_same_forms_as_the_database_url() ->
     assert unset.rollups_url.endswith("a-reports.db")
 
 
-def _events(run_id: str, hours: float = 1.0) -> list:  # type: ignore[type-arg]
+def _events(run_id: str, hours: float = 1.0) -> list[Event]:
     return FloorSimulation(default_config(), seed=5, start=START, run_id=run_id).events_until(
         START + dt.timedelta(hours=hours))
 
