@@ -165,12 +165,15 @@ def event(etype: str, prefix: str = "L", **fields: object) -> bytes:
     )
 
 
-def _load_process(settings: Settings, rate: float, stop: Any, produced: Any) -> None:
-    produced.value = load(settings, rate, stop)
+def _load_process(settings: Settings, rate: float, stop: Any, produced: Any, linger_ms: int) -> None:
+    produced.value = load(settings, rate, stop, linger_ms)
 
 
-def load(settings: Settings, rate: float, stop: Any) -> int:
-    producer = make_producer(settings, linger_ms=5)
+def load(settings: Settings, rate: float, stop: Any, linger_ms: int = 5) -> int:
+    # linger -1: every record a batch of its own (batch_size 1), as a producer sending each
+    # event in its own request; the embedded broker then holds one batch per event
+    producer = (make_producer(settings, linger_ms=0, batch_size=1) if linger_ms < 0
+                else make_producer(settings, linger_ms=linger_ms))
     topic = settings.topic("raw")
     agents = [f"a{i}" for i in range(400)]
     for i, agent in enumerate(agents):
@@ -281,6 +284,12 @@ def main() -> None:
         "(the engine's handover check runs for 60 s after its partitions are assigned: --warmup 60 "
         "measures after that window)",
     )
+    ap.add_argument(
+        "--load-linger-ms", type=int, default=5,
+        help="the load producer's linger (default 5; 0 is kafka-python's default, which sends smaller "
+        "batches; -1 sends every event as a batch of its own): the embedded broker's cost grows with "
+        "the batches it holds",
+    )
     ap.add_argument("--log", type=Path, help="keep the stack's log (JSON lines) in this file")
     ap.add_argument("--log-level", default="WARNING", help="the stack's log level (default WARNING)")
     ap.add_argument(
@@ -335,7 +344,9 @@ def main() -> None:
             # The load runs in a process of its own so it never delays the measuring client.
             stop = multiprocessing.Event()
             produced = multiprocessing.Value("q", 0)
-            loader = multiprocessing.Process(target=_load_process, args=(settings, args.rate, stop, produced))
+            loader = multiprocessing.Process(
+                target=_load_process, args=(settings, args.rate, stop, produced, args.load_linger_ms)
+            )
             loader.start()
             load_began = time.perf_counter()
             lat, missing = asyncio.run(  # waits for the path to work, then warms up under load

@@ -118,9 +118,101 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
+FETCH_WAIT_CAP_MS = 5_000  # how far a consumer widens its fetch wait (below request_timeout_ms)
+EMPTY_TO_WIDEN = 3  # fetch answers with nothing although behind that make a consumer widen its wait ...
+EMPTY_WITHIN_S = 30.0  # ... within this long
+
+
+class Consumer(KafkaConsumer):
+    """kafka-python's consumer, widening its fetch wait when the broker answers fetches with no
+    records although the partition holds more past the fetch offset.
+
+    The embedded Tansu broker does that once a partition holds many batches: its fetch lists
+    every batch of the partition and gives the listing up when the request's ``max_wait_ms`` is
+    spent, answering with nothing (docs/benchmarks.md, *When a partition holds too many
+    batches*). At the services' 25 ms that starts at ~40,000 batches in a partition, now and then
+    at first, then on every fetch: the consumer would get nothing from it again. So each fetch
+    answer is checked: a partition that was behind when the fetch was sent (its last known high
+    watermark past the fetch offset) and comes back with no records is an empty answer;
+    ``EMPTY_TO_WIDEN`` of them within ``EMPTY_WITHIN_S``, from fetches sent at the current wait,
+    double the wait, up to ``FETCH_WAIT_CAP_MS``, with a warning in the log.
+    The wait stays widened: the partition only grows on that broker. On Apache Kafka such answers
+    do not happen, and a longer wait would cost nothing there: it answers a waiting fetch as soon
+    as data arrives.
+    """
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**config)
+        self._empty: collections.deque[float] = collections.deque()
+        self._widened_at = time.monotonic()
+        self._cap_logged = False
+        handle = self._fetcher._handle_fetch_response
+
+        def checked(node_id: Any, fetch_offsets: Any, send_time: float, response: Any) -> Any:
+            try:
+                self._check_answer(fetch_offsets, send_time, response)
+            except Exception:  # a check must never lose a fetch answer
+                logger.exception("fetch answer check failed")
+            return handle(node_id, fetch_offsets, send_time, response)
+
+        self._fetcher._handle_fetch_response = checked
+
+    @property
+    def fetch_wait_ms(self) -> int:
+        return int(self._fetcher.config["fetch_max_wait_ms"])
+
+    def _check_answer(self, fetch_offsets: Any, send_time: float, response: Any) -> None:
+        if send_time < self._widened_at:
+            return  # sent at the wait before the last widening
+        empty = []
+        states = self._subscription.assignment
+        for topic_data in response.responses:
+            for part in topic_data.partitions:
+                tp = TopicPartition(topic_data.topic, part.partition_index)
+                offset = fetch_offsets.get(tp)
+                state = states.get(tp)
+                if part.error_code or part.records or offset is None or state is None:
+                    continue
+                # Behind already when sent (the last answer's high watermark past the offset): the
+                # broker's first look lists with the whole wait. A fetch sent at the end waits, and
+                # a later look has only what is left of the wait to list news: an empty answer
+                # from that is no sign, the next fetch gets the whole wait again.
+                behind = state.highwater is not None and state.highwater > offset
+                if behind and part.high_watermark > offset:
+                    empty.append(tp)
+        if empty:
+            self._empty_answer(time.monotonic(), empty)
+
+    def _empty_answer(self, now: float, empty: list[TopicPartition]) -> None:
+        while self._empty and now - self._empty[0] > EMPTY_WITHIN_S:
+            self._empty.popleft()
+        self._empty.append(now)
+        if len(self._empty) < EMPTY_TO_WIDEN:
+            return
+        self._empty.clear()
+        wait = self.fetch_wait_ms
+        where = ",".join(f"{tp.topic}[{tp.partition}]" for tp in empty)
+        if wait >= FETCH_WAIT_CAP_MS:
+            if not self._cap_logged:
+                self._cap_logged = True
+                logger.error(
+                    "%s: the broker answered %d fetches with nothing although there is more in %s, "
+                    "at a %d ms fetch wait (the most it widens to): it cannot list these partitions "
+                    "in time; on the embedded broker, restart it, or run Apache Kafka",
+                    self.config["client_id"], EMPTY_TO_WIDEN, where, wait)
+            return
+        widened = min(FETCH_WAIT_CAP_MS, wait * 2)
+        self._fetcher.config["fetch_max_wait_ms"] = widened
+        self._widened_at = now
+        logger.warning(
+            "%s: the broker answered %d fetches with nothing although there is more in %s; fetch wait "
+            "%d -> %d ms (the embedded broker must list a partition's every batch within it)",
+            self.config["client_id"], EMPTY_TO_WIDEN, where, wait, widened)
+
+
 def make_consumer(
     settings: Settings, group_id: str | None, topics: Sequence[str] = (), **overrides: Any
-) -> KafkaConsumer:
+) -> Consumer:
     config: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap,
         "client_id": f"floorwatch-{group_id or 'reader'}",
@@ -135,7 +227,7 @@ def make_consumer(
         "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     config.update(overrides)
-    consumer = KafkaConsumer(**config)
+    consumer = Consumer(**config)
     if topics:
         consumer.subscribe(list(topics))
     return consumer
