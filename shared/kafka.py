@@ -143,6 +143,9 @@ class Consumer(KafkaConsumer):
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
+        self._watch_fetches()
+
+    def _watch_fetches(self) -> None:
         self._empty: collections.deque[float] = collections.deque()
         self._widened_at = time.monotonic()
         self._cap_logged = False
