@@ -367,6 +367,7 @@ def main() -> None:
             for proc in procs:
                 proc.wait(30)
             log.close()
+            widened = widenings(Path(tmp, "up.log"))
             if args.log:
                 shutil.copyfile(Path(tmp, "up.log"), args.log)
     lat_ms = sorted(x * 1000 for x in lat)
@@ -381,8 +382,31 @@ def main() -> None:
         f"event → WebSocket alert latency: p50 {q[49]:.0f} ms, p95 {q[94]:.0f} ms, p99 {q[98]:.0f} ms, "
         f"max {lat_ms[-1]:.0f} ms"
     )
+    print("fetch waits widened (shared.kafka.Consumer): " + ("; ".join(widened) if widened else "none"))
     print(f"load average {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "
           f"({os.cpu_count()} cores)")
+
+
+def widenings(log_path: Path) -> list[str]:
+    """Each time a consumer of the stack widened its fetch wait, from the stack's log (JSON lines):
+    'service partition old -> new ms'. A widening means the broker answered fetches with nothing
+    while the consumer was behind (docs/benchmarks.md, *When a partition holds too many batches*)."""
+    found = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"shared.kafka"' not in line or "fetch wait" not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        msg = str(entry.get("msg", ""))
+        if "the most it widens to" in msg:
+            found.append(f"{entry.get('service', '?')} at the cap and still answered with nothing")
+            continue
+        where = msg.split("there is more in ", 1)[-1].split(";", 1)[0]
+        change = msg.split("fetch wait ", 1)[-1].split(" (", 1)[0]
+        found.append(f"{entry.get('service', '?')} {where} {change}")
+    return found
 
 
 if __name__ == "__main__":
