@@ -29,11 +29,14 @@ TOPIC = "listing"
 TP = TopicPartition(TOPIC, 0)
 
 
-def fill(settings: Settings, count: int, producers: int = 4) -> None:
+def fill(settings: Settings, count: int, producers: int = 4, topic: str = TOPIC) -> None:
+    """Add ``count`` one-record batches to partition 0 of ``topic``: each producer flushes every
+    record, so each is a produce request, and a batch, of its own."""
+
     def produce(n: int) -> None:
         producer = make_producer(settings, linger_ms=0, acks=1)
         for _ in range(n):
-            producer.send(TOPIC, b"x" * 250, partition=0)
+            producer.send(topic, b"x" * 250, partition=0)
             producer.flush()
         producer.close()
 

@@ -149,13 +149,16 @@ class Consumer(KafkaConsumer):
         self._empty: collections.deque[float] = collections.deque()
         self._widened_at = time.monotonic()
         self._cap_logged = False
+        self._check_failed_logged = False
         handle = self._fetcher._handle_fetch_response
 
         def checked(node_id: Any, fetch_offsets: Any, send_time: float, response: Any) -> Any:
             try:
                 self._check_answer(fetch_offsets, send_time, response)
             except Exception:  # a check must never lose a fetch answer
-                logger.exception("fetch answer check failed")
+                if not self._check_failed_logged:  # once: it would fail on every fetch alike
+                    self._check_failed_logged = True
+                    logger.exception("fetch answer check failed (logged once per consumer)")
             return handle(node_id, fetch_offsets, send_time, response)
 
         self._fetcher._handle_fetch_response = checked

@@ -39,13 +39,18 @@ def data_file(rel: str) -> Path:
     return path
 
 
+def start_broker(log: Path) -> EmbeddedBroker:
+    """A started embedded broker logging to ``log``; unavailable (a failure under CI) if it cannot start."""
+    try:
+        return EmbeddedBroker(log_path=log).start()
+    except Exception as exc:
+        unavailable(f"embedded Tansu broker did not start: {exc}")
+        raise  # not reached: unavailable() skips or fails, both by raising
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
-    try:
-        b = EmbeddedBroker(log_path=log).start()
-    except Exception as exc:  # noqa: BLE001
-        unavailable(f"embedded Tansu broker did not start: {exc}")
+    b = start_broker(tmp_path_factory.mktemp("tansu") / "tansu.log")
     yield b
     b.stop()
 

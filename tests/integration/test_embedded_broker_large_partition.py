@@ -14,7 +14,6 @@ The tests make the same happen with fewer batches by giving the consumer a 2 ms 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 
@@ -23,10 +22,11 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 from kafka.structs import TopicPartition
 
+from benchmarks.broker_listing import fill
 from shared.broker import EmbeddedBroker
 from shared.config import Settings
 from shared.kafka import make_consumer, make_producer
-from tests.conftest import unavailable
+from tests.conftest import start_broker
 
 pytestmark = pytest.mark.kafka
 
@@ -39,28 +39,11 @@ WAIT_MS = 2
 @pytest.fixture(scope="module")
 def big_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     """A broker of this module's own, holding BATCHES one-record batches in partition 0 of BIG."""
-    log = tmp_path_factory.mktemp("tansu-large") / "tansu.log"
-    try:
-        broker = EmbeddedBroker(log_path=log).start()
-    except Exception as exc:  # noqa: BLE001
-        unavailable(f"embedded Tansu broker did not start: {exc}")
+    broker = start_broker(tmp_path_factory.mktemp("tansu-large") / "tansu.log")
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, client_id="large-partition")
     admin.create_topics([NewTopic(BIG, 1, 1), NewTopic(QUIET, 1, 1)])
     admin.close()
-    settings = Settings(kafka_bootstrap=broker.bootstrap)
-
-    def produce(count: int) -> None:  # a flush per record: one record per produce request, per batch
-        producer = make_producer(settings, linger_ms=0, acks=1)
-        for i in range(count):
-            producer.send(BIG, f"r{i}".encode(), partition=0)
-            producer.flush()
-        producer.close()
-
-    threads = [threading.Thread(target=produce, args=(BATCHES // 4,)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    fill(Settings(kafka_bootstrap=broker.bootstrap), BATCHES, topic=BIG)
     yield broker
     broker.stop()
 

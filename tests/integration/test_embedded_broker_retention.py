@@ -19,7 +19,7 @@ from kafka.errors import KafkaConnectionError, KafkaError
 from kafka.structs import TopicPartition
 
 from shared.broker import EmbeddedBroker
-from tests.conftest import unavailable
+from tests.conftest import start_broker
 
 pytestmark = pytest.mark.kafka
 
@@ -36,10 +36,7 @@ REVISIT = (
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
     """A broker of this test's own: the request below makes one of its threads panic."""
-    try:
-        broker = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    except Exception as exc:  # noqa: BLE001
-        unavailable(f"embedded Tansu broker did not start: {exc}")
+    broker = start_broker(tmp_path / "tansu.log")
     yield broker
     broker.stop()
 
