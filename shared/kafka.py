@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import inspect
 import logging
 import socket
 import struct
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import __version__ as kafka_version
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -143,7 +145,18 @@ class Consumer(KafkaConsumer):
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        self._watch_fetches()
+        self._watch_if_possible()
+
+    def _watch_if_possible(self) -> None:
+        problems = watch_problems(self)
+        if problems:
+            # another kafka-python than the ones checked (pyproject.toml): a plain consumer then,
+            # loudly, rather than a service that cannot start
+            logger.warning("%s: fetch answers not watched, the fetch wait will not widen on a broker "
+                           "that answers with nothing (kafka-python %s: %s)",
+                           self.config["client_id"], kafka_version, "; ".join(problems))
+        else:
+            self._watch_fetches()
 
     def _watch_fetches(self) -> None:
         self._empty: collections.deque[float] = collections.deque()
@@ -214,6 +227,33 @@ class Consumer(KafkaConsumer):
             "%s: the broker answered %d fetches with nothing although there is more in %s; fetch wait "
             "%d -> %d ms (the embedded broker must list a partition's every batch within it)",
             self.config["client_id"], EMPTY_TO_WIDEN, where, wait, widened)
+
+
+def watch_problems(consumer: KafkaConsumer) -> list[str]:
+    """What the fetch watch needs of kafka-python's private parts and does not find (empty when
+    all is there): the fetcher's answer handler (node, offsets, send time, answer), its config
+    with ``fetch_max_wait_ms`` (read for every fetch it builds) and the subscription's
+    assignment. Checked against kafka-python 3.0.0 to 3.0.12; tests/unit/shared/
+    test_kafka_private_parts.py fails, naming the part, on a release that changes one."""
+    problems = []
+    fetcher = getattr(consumer, "_fetcher", None)
+    handle = getattr(fetcher, "_handle_fetch_response", None)
+    if not callable(handle):
+        problems.append("Fetcher._handle_fetch_response: not there")
+    else:
+        try:
+            params = list(inspect.signature(handle).parameters)
+        except (TypeError, ValueError):
+            params = []
+        if params != ["node_id", "fetch_offsets", "send_time", "response"]:
+            problems.append(f"Fetcher._handle_fetch_response: takes {params}, not "
+                            "(node_id, fetch_offsets, send_time, response)")
+    config = getattr(fetcher, "config", None)
+    if not isinstance(config, dict) or not isinstance(config.get("fetch_max_wait_ms"), int):
+        problems.append("Fetcher.config['fetch_max_wait_ms']: not there")
+    if not isinstance(getattr(getattr(consumer, "_subscription", None), "assignment", None), dict):
+        problems.append("SubscriptionState.assignment: not a dict")
+    return problems
 
 
 def make_consumer(
