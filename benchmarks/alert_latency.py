@@ -15,6 +15,9 @@ Python (no I/O, nice 0, as another user's job would be) run from before the stac
 the last probe. With N equal to the number of cores every service competes for CPU all the time.
 The spinners run at nice 0 even when the benchmark is started under ``nice -n -5`` (root or
 CAP_SYS_NICE), which measures the stack with a higher CPU priority than the rest of the machine.
+They run in the benchmark's session, with the stack; ``--busy-session own`` starts them in a
+session of their own, as a job started from another login (see ``/proc/sys/kernel/
+sched_autogroup_enabled``: with autogroup on, the kernel shares CPU time per session first).
 """
 
 from __future__ import annotations
@@ -264,8 +267,10 @@ async def probe(settings: Settings, ws_url: str, seconds: float, warmup: float) 
     return latencies, len(PROBES) - len(latencies)  # never answered, or answered too late to match
 
 
-def _spin(stop: Any) -> None:
+def _spin(stop: Any, own_session: bool) -> None:
     os.setpriority(os.PRIO_PROCESS, 0, 0)  # nice 0 even when the benchmark itself runs under `nice`
+    if own_session:  # as a job started from another login: the kernel's autogroup shares per session
+        os.setsid()
     while not stop.is_set():
         for _ in range(100_000):
             pass
@@ -296,11 +301,18 @@ def main() -> None:
         "--busy", type=int, default=0,
         help="CPU-bound processes (pure-Python loops, nice 0) running beside the stack for the whole run",
     )
+    ap.add_argument(
+        "--busy-session", choices=("same", "own"), default="same",
+        help="where the --busy processes run: in the benchmark's session, with the stack (default, as "
+        "always), or in a session of their own, as a job started from another login (where the kernel "
+        "groups CPU time per session, 'autogroup', that job then gets a session's share)",
+    )
     args = ap.parse_args()
     load_at_start = os.getloadavg()[0]
     spin_stop = multiprocessing.Event()
     spinners = [
-        multiprocessing.Process(target=_spin, args=(spin_stop,), daemon=True) for _ in range(args.busy)
+        multiprocessing.Process(target=_spin, args=(spin_stop, args.busy_session == "own"), daemon=True)
+        for _ in range(args.busy)
     ]
     for sp in spinners:
         sp.start()

@@ -3,15 +3,18 @@
 ``engine_throughput``'s floor (one site, 5,000 agents, 200 queues; ``--events`` events from two
 hours into the day) is generated once and handed to one child process per ``--python``, in turn,
 ``--pairs`` times (the order alternates, so a slow spell of the machine falls on both). Each child
-imports this checkout and the packages of the venv running this script (``PYTHONPATH``: every
-interpreter given must be a CPython of the same minor version, so the binary wheels load), freezes
+imports this checkout and the packages of the venv running this script (``PYTHONPATH``: such an
+interpreter must be a CPython of the same minor version, so the binary wheels load) or, when the
+interpreter given is a venv's (another minor version, say), that venv's own packages; it freezes
 and disables the garbage collector, and times ``Floor.apply`` alone and ``Engine.on_event`` with
 all default rules, two rounds each, by its own CPU time (``time.process_time``): what another
 process on the other core takes from it shows less than on the wall clock. Figures: events per
 CPU second (best of the child's rounds), and per pair the ratio to the first ``--python``.
 
 Run: ``python -m benchmarks.interpreters --python ~/.pyenv/versions/3.11.7/bin/python3.11
---python /usr/bin/python3.11`` (docs/benchmarks.md, *Which CPython*).
+--python /usr/bin/python3.11`` (docs/benchmarks.md, *Which CPython*); another minor version from a
+venv of its own: ``python3.13 -m venv /tmp/v313 && /tmp/v313/bin/pip install -e .``, then
+``--python .venv/bin/python --python /tmp/v313/bin/python``.
 """
 
 from __future__ import annotations
@@ -54,9 +57,18 @@ def worker(events_file: str) -> None:
     print(json.dumps({"version": platform.python_version(), **best}))
 
 
+def in_a_venv(python: str) -> bool:
+    """Whether ``python`` is a virtual environment's interpreter (it then has packages of its own)."""
+    out = subprocess.run([python, "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip() == "True"
+
+
 def run_child(python: str, events_file: str) -> dict[str, float]:
-    site = sysconfig.get_paths()["purelib"]  # this venv's packages, for an interpreter outside it
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), site]))
+    paths = [str(ROOT)]
+    if not in_a_venv(python):
+        paths.append(sysconfig.get_paths()["purelib"])  # this venv's packages, for an interpreter outside it
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     out = subprocess.run(
         [python, "-m", "benchmarks.interpreters", "--worker", events_file],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
