@@ -233,8 +233,9 @@ def watch_problems(consumer: KafkaConsumer) -> list[str]:
     """What the fetch watch needs of kafka-python's private parts and does not find (empty when
     all is there): the fetcher's answer handler (node, offsets, send time, answer), its config
     with ``fetch_max_wait_ms`` (read for every fetch it builds) and the subscription's
-    assignment. Checked against kafka-python 3.0.0 to 3.0.12; tests/unit/shared/
-    test_kafka_private_parts.py fails, naming the part, on a release that changes one."""
+    assignment. Read in kafka-python 3.0.0, 3.0.6 and 3.0.12 (the tests run on the installed one);
+    tests/unit/shared/test_kafka_private_parts.py fails, naming the part, on a release that
+    changes one."""
     problems = []
     fetcher = getattr(consumer, "_fetcher", None)
     handle = getattr(fetcher, "_handle_fetch_response", None)
