@@ -168,7 +168,6 @@ async def test_late_events_are_folded_in_by_refresh(store: ReportStore) -> None:
     assert (await store.refresh())["days"] == []
 
 
-
 async def test_a_rebuild_in_chunks_of_one_day_writes_what_one_chunk_does(
     store: ReportStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
