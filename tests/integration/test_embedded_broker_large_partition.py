@@ -22,6 +22,7 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 from kafka.structs import TopicPartition
 
+import shared.kafka as kafka_mod
 from benchmarks.broker_listing import fill
 from shared.broker import EmbeddedBroker
 from shared.config import Settings
@@ -100,7 +101,7 @@ def test_a_consumer_at_the_end_of_a_quiet_partition_keeps_its_wait(big_broker: E
     consumer = make_consumer(settings, None, fetch_max_wait_ms=WAIT_MS)
     try:
         assert last_record(consumer, QUIET, 10.0) == [0]
-        deadline = time.monotonic() + 2.5  # well over STALL_S of empty polls, caught up
+        deadline = time.monotonic() + 2.5  # caught up: many empty answers to fetches sent at the end
         while time.monotonic() < deadline:
             assert not consumer.poll(timeout_ms=100)
         assert consumer.fetch_wait_ms == WAIT_MS
@@ -112,8 +113,6 @@ def test_the_wait_widens_no_further_than_the_cap(big_broker: EmbeddedBroker, mon
                                                   caplog: pytest.LogCaptureFixture) -> None:
     """With the cap at the starting wait, a stalled consumer says once, as an error, that it
     cannot widen, and keeps polling."""
-    import shared.kafka as kafka_mod
-
     monkeypatch.setattr(kafka_mod, "FETCH_WAIT_CAP_MS", WAIT_MS)
     settings = Settings(kafka_bootstrap=big_broker.bootstrap)
     consumer = make_consumer(settings, None, fetch_max_wait_ms=WAIT_MS)
