@@ -714,6 +714,7 @@ def cmd_reports(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from services.reports.settings import report_store
+    from services.reports.store import MAX_CHUNK_EVENTS
     from shared.db import make_engine
 
     settings = _settings(args)
@@ -736,7 +737,7 @@ def cmd_reports(args: argparse.Namespace) -> int:
                 return 0
             first = dt.date.fromisoformat(args.from_day) if args.from_day else span[0]
             last = dt.date.fromisoformat(args.to_day) if args.to_day else span[1]
-            counts = await store.rebuild(first, last)
+            counts = await store.rebuild(first, last, max_events=args.max_events or MAX_CHUNK_EVENTS)
             print(f"rebuilt {first} .. {last} from {counts.get('events', 0)} events: "
                   + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k != "events"))
             return 0
@@ -929,6 +930,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first business day (YYYY-MM-DD; default: the first stored event's)")
     p.add_argument("--to", dest="to_day", type=_day, metavar="DAY",
                    help="last business day (default: the last stored event's)")
+    p.add_argument("--max-events", type=_positive, default=None, metavar="N",
+                   help="fold fewer days at a time where a week would hold more than N events in memory "
+                        "(default 500000, ~0.6 KiB each; a day is always folded whole)")
     _add_common(p, rules=True)
     p.set_defaults(func=cmd_reports)
     p = reports.add_parser("refresh", help="fold the events stored since the last refresh (late ones too)")

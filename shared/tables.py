@@ -44,6 +44,7 @@ class EventRow(Base):
     __table_args__ = (
         UniqueConstraint("source", "event_id", name="uq_events_source_id"),
         Index("ix_events_site_ts", "site", "ts"),
+        Index("ix_events_ts", "ts"),  # a report rebuild reads a time range across sites
     )
 
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import math
 import secrets
@@ -63,12 +64,19 @@ from shared.tables import (
 logger = logging.getLogger(__name__)
 UTC = dt.UTC
 LOOKBACK = dt.timedelta(hours=16)  # agent state and waiting calls known from this long before a day
+# and a day's calls, agents' states and follow-ups finished from this long after it, where the
+# events go on (a rebuild cut between two days must book what one across both books)
+LOOKAHEAD = dt.timedelta(hours=16)
 DAY_TABLES = (ROLLUP_15M, ROLLUP_DAY, REPORT_NOT_READY, REPORT_OUTCOMES, REPORT_FOLLOW_UPS,
               REPORT_CONTACT_WRAPS, REPORT_SPANS)
 INTERVALS = {"15m": 900, "30m": 1800, "60m": 3600, "day": 0}
 _CHUNK = 5000
+_READ_PART = 5000  # rows a rebuild reads and decodes at a time
 _LOCK_KEY = 0x464C5752  # "FLWR": the advisory lock serialising roll-up writes on PostgreSQL
 _GEN = "rollups_gen"  # report_state: bumped by every whole-day write (a live fold checks it)
+# A rebuild's chunk of days is cut shorter where it would hold more events than this (each held
+# event costs ~0.6 KiB decoded; docs/reports.md, *Known limits*)
+MAX_CHUNK_EVENTS = 500_000
 MAX_HELD = 200_000  # events a live fold holds back at most (settling); beyond, the oldest are fed
 # A roll-up database of its own (shared.db.rollups_url): its tables are made here, not by Alembic.
 # Bump this when a migration changes a roll-up table; such a file is then refused at start.
@@ -139,40 +147,66 @@ class ReportStore:
 
     # -- writing -------------------------------------------------------------------------------
     async def rebuild(self, first: dt.date, last: dt.date, *, chunk_days: int = 7,
-                      top: int | None = None, keep: bool = False,
+                      max_events: int = MAX_CHUNK_EVENTS, top: int | None = None, keep: bool = False,
                       cutoff: float | None = None) -> dict[str, int]:
-        """Re-fold business days ``first`` .. ``last`` from the events table (in chunks of days).
-        ``top``: only events with ``pk <= top``; ``keep``: keep the last chunk's fold as the live
-        fold (when no stored event lies beyond ``last``), holding back its events after ``cutoff``
-        (epoch seconds) to feed later."""
+        """Re-fold business days ``first`` .. ``last`` from the events table in chunks of up to
+        ``chunk_days`` days, fewer where a chunk would hold more than ``max_events`` events (never
+        less than one day: a day is folded whole). ``top``: only events with ``pk <= top``;
+        ``keep``: keep the last chunk's fold as the live fold (when no stored event lies beyond
+        ``last``), holding back its events after ``cutoff`` (epoch seconds) to feed later."""
         totals: dict[str, int] = defaultdict(int)
         day = first
         while day <= last:
-            end = min(last, day + dt.timedelta(days=chunk_days - 1))
+            days = chunk_days
+            while days > 1 and (n := await self._count(day, min(last, day + dt.timedelta(days=days - 1)),
+                                                       top)) > max_events:
+                days = max(1, min(days - 1, days * max_events // n))
+            end = min(last, day + dt.timedelta(days=days - 1))
             for k, v in (await self._rebuild_chunk(day, end, top, keep and end == last, cutoff)).items():
                 totals[k] += v
             day = end + dt.timedelta(days=1)
         return dict(totals)
 
-    async def _rebuild_chunk(self, first: dt.date, last: dt.date, top: int | None,
-                             keep: bool, cutoff: float | None) -> dict[str, int]:
+    def _chunk_range(self, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """A chunk of business days: from the lookback before its first day's start (the earliest
+        of every calendar) to its last day's end (the latest). Its fold reads on to the lookahead."""
         cals = self.config.every_calendar()
         start = min(c.day_start(first) for c in cals) - LOOKBACK
-        end = max(c.day_start(last + dt.timedelta(days=1)) for c in cals)
-        # SQLite keeps the events' local wall time: read a day wider each side, filter exactly below
-        lo, hi = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
+        return start, max(c.day_start(last + dt.timedelta(days=1)) for c in cals)
+
+    async def _count(self, first: dt.date, last: dt.date, top: int | None) -> int:
+        """The events a chunk would hold (``ix_events_ts``). Exact on PostgreSQL; on SQLite, which
+        keeps local wall times, the count of a range as long, shifted by the sites' UTC offset."""
+        start, end = self._chunk_range(first, last)
+        stmt = (select(func.count()).select_from(EventRow)
+                .where(EventRow.ts >= start, EventRow.ts < end + LOOKAHEAD))
+        if top is not None:
+            stmt = stmt.where(EventRow.pk <= top)
         async with self.engine.connect() as conn:
-            stmt = (select(EventRow.pk, EventRow.payload).where(EventRow.ts >= lo)
-                    .order_by(EventRow.ts, EventRow.pk))
-            if top is not None:
-                stmt = stmt.where(EventRow.pk <= top)
-            if not keep:  # kept: read on, to see whether anything lies beyond the range
-                stmt = stmt.where(EventRow.ts < hi)
-            rows = [(pk, p) for pk, p in await conn.execute(stmt)]
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def _rebuild_chunk(self, first: dt.date, last: dt.date, top: int | None,
+                             keep: bool, cutoff: float | None) -> dict[str, int]:
+        start, end = self._chunk_range(first, last)
+        # SQLite keeps the events' local wall time: read a day wider each side, filter exactly below
+        lo, hi = start - dt.timedelta(days=1), end + LOOKAHEAD + dt.timedelta(days=1)
+        stmt = (select(EventRow.pk, EventRow.payload).where(EventRow.ts >= lo)
+                .order_by(EventRow.ts, EventRow.pk))
+        if top is not None:
+            stmt = stmt.where(EventRow.pk <= top)
+        if not keep:  # kept: read on, to see whether anything lies beyond the range
+            stmt = stmt.where(EventRow.ts < hi)
+        read = _Read(start, end, end + LOOKAHEAD)
+        async with self.engine.connect() as conn:
+            # streamed and decoded a part at a time: only the decoded events of the range are held,
+            # not every payload read as well (docs/reports.md, *Known limits*)
+            result = await conn.stream(stmt.execution_options(yield_per=_READ_PART))
+            async for part in result.partitions():
+                # decoding is CPU work: off the event loop (the API keeps serving meanwhile)
+                await asyncio.to_thread(read.add, part)
         # a fold kept live holds back what has not settled yet (fed at a later refresh)
         cutoff = cutoff if keep and top is not None else None
-        # decoding and folding are CPU work: off the event loop (the API keeps serving meanwhile)
-        done = await asyncio.to_thread(self._fold, rows, start, end, first, last, cutoff)
+        done = await asyncio.to_thread(self._fold, read, first, last, cutoff)
         live = None
         if keep and not done.beyond and top is not None:
             live = LiveFold(done.folder, first, start.timestamp(), done.until, done.contacts)
@@ -185,27 +219,10 @@ class ReportStore:
         counts["undecodable"] = done.bad
         return counts
 
-    def _fold(self, rows: list[tuple[int, str]], start: dt.datetime, end: dt.datetime, first: dt.date,
-              last: dt.date, cutoff: float | None = None) -> _Folded:
+    def _fold(self, read: _Read, first: dt.date, last: dt.date, cutoff: float | None = None) -> _Folded:
         """``cutoff``: events after it are held back (``_Folded.held``), unless that would leave
         nothing to fold or events lie beyond the range (then no live fold is kept to feed them)."""
-        events: list[tuple[int, Event]] = []
-        contacts: dict[tuple[str, str], str] = {}
-        bad = 0
-        beyond = False
-        for pk, payload in rows:
-            try:
-                ev = decode_event(payload.encode("utf-8"))
-            except InvalidEvent:
-                bad += 1  # stored events passed ingest's validation; a newer schema's may not
-                continue
-            if not (start <= ev.ts < end):
-                beyond = beyond or ev.ts >= end
-                continue
-            events.append((pk, ev))
-            contact = _contact(payload)
-            if contact:
-                contacts[(ev.site, getattr(ev, "call", ""))] = contact
+        events, contacts, bad, beyond, end = read.events, read.contacts, read.bad, read.beyond, read.stop
         # the floor's event order (floor/order.py: time, then the step of a call's life, then id), as
         # ``floorwatch stats`` and the live engine's figures are defined in; storage order does not count
         events.sort(key=lambda x: event_order(x[1]))
@@ -233,19 +250,22 @@ class ReportStore:
         """Replace business days ``first`` .. ``last`` of every roll-up table with ``r``. ``live``:
         the fold ``r`` came from, kept as this process's live fold (its rows' ids read back)."""
         tail = live.tail_spans() if live is not None else set()
-        plan = [(ROLLUP_15M, [_row15(k, v) for k, v in r.rows.items()]),
-                (ROLLUP_DAY, [_rowd(k, v) for k, v in r.days().items()]),
-                (REPORT_NOT_READY, [_nr_row(k, v) for k, v in r.reasons.items()]),
-                (REPORT_OUTCOMES, [_oc_row(k, n) for k, n in r.outcomes.items()]),
-                (REPORT_FOLLOW_UPS, [_fu_row(f) for f in r.follow_ups]),
-                (REPORT_CONTACT_WRAPS, [_cw_row(w) for w in r.wraps]),
-                (REPORT_SPANS, [_sp_row(x) for x in r.spans if x not in tail])]
+        # rows made a chunk at a time as they are inserted (a week's spans alone are a million rows)
+        plan: list[tuple[Table, Iterable[dict[str, Any]]]] = [
+            (ROLLUP_15M, (_row15(k, v) for k, v in r.rows.items())),
+            (ROLLUP_DAY, (_rowd(k, v) for k, v in r.days().items())),
+            (REPORT_NOT_READY, (_nr_row(k, v) for k, v in r.reasons.items())),
+            (REPORT_OUTCOMES, (_oc_row(k, n) for k, n in r.outcomes.items())),
+            (REPORT_FOLLOW_UPS, (_fu_row(f) for f in r.follow_ups)),
+            (REPORT_CONTACT_WRAPS, (_cw_row(w) for w in r.wraps)),
+            (REPORT_SPANS, (_sp_row(x) for x in r.spans if x not in tail))]
+        counts: dict[str, int] = {}
         async with (await self._r()).begin() as conn:
             if not self._sqlite:  # one writer at a time (API workers refreshing at once); SQLite locks anyway
                 await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
             for table, rows in plan:
                 await conn.execute(delete(table).where(table.c.day >= first, table.c.day <= last))
-                await _insert(conn, table, rows)
+                counts[table.name] = await _insert(conn, table, rows)
             gen = await _bump_generation(conn)
             old = self._live
             if live is not None and top is not None:
@@ -257,7 +277,7 @@ class ReportStore:
                 old.gen = gen  # days before the live fold's: its rows are untouched
             else:
                 self._live = None  # the live fold's rows may have been replaced: it starts over
-        return {t.name: len(rows) for t, rows in plan}
+        return counts
 
     async def refresh(self) -> dict[str, Any]:
         """Fold what was stored since the watermark. With a live fold from the previous refresh
@@ -695,6 +715,36 @@ def _sp_row(s: Span) -> dict[str, Any]:
             "reason": s.reason, "start": s.start, "end": s.end, "call": s.call}
 
 
+class _Read:
+    """A rebuild chunk's events as they are read: each part of rows decoded at once and its
+    payloads let go, only the events from ``start`` to before ``stop`` kept (as ``(pk, event)``);
+    ``beyond``: one at or after ``end`` (the chunk's last day's end) was read."""
+
+    def __init__(self, start: dt.datetime, end: dt.datetime, stop: dt.datetime) -> None:
+        self.start, self.end, self.stop = start, end, stop
+        self.events: list[tuple[int, Event]] = []
+        self.contacts: dict[tuple[str, str], str] = {}
+        self.bad = 0
+        self.beyond = False  # an event at or after ``end`` was read
+
+    def add(self, rows: Sequence[tuple[int, str]]) -> None:
+        start, end, stop = self.start, self.end, self.stop
+        for pk, payload in rows:
+            try:
+                ev = decode_event(payload.encode("utf-8"))
+            except InvalidEvent:
+                self.bad += 1  # stored events passed ingest's validation; a newer schema's may not
+                continue
+            if ev.ts >= end:
+                self.beyond = True
+            if not (start <= ev.ts < stop):
+                continue
+            self.events.append((pk, ev))
+            contact = _contact(payload)
+            if contact:
+                self.contacts[(ev.site, getattr(ev, "call", ""))] = contact
+
+
 @dataclass(slots=True)
 class _Folded:
     rollups: Rollups  # of the rebuilt days, open states booked up to ``until``
@@ -775,22 +825,27 @@ async def _insert_ids(conn: AsyncConnection, table: Table, rows: list[dict[str, 
     return ids
 
 
-async def _insert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same columns): on PostgreSQL one statement over arrays per
-    chunk, else an executemany."""
-    if not rows:
-        return
+async def _insert(conn: AsyncConnection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert ``rows`` (all with the same columns), taking them a chunk at a time: on PostgreSQL
+    one statement over arrays per chunk, else an executemany. Returns how many there were."""
+    it = iter(rows)
+    n = 0
     if conn.dialect.name != "postgresql":
-        for i in range(0, len(rows), _CHUNK):
-            await conn.execute(table.insert(), rows[i:i + _CHUNK])
-        return
-    cols = list(rows[0])
-    arrays = ", ".join(f"CAST(:a{j} AS {_pg_type(conn, table, c)}[])" for j, c in enumerate(cols))
-    names = ", ".join(f'"{c}"' for c in cols)
-    stmt = text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})")
-    for i in range(0, len(rows), _CHUNK * 4):
-        part = rows[i:i + _CHUNK * 4]
+        while part := list(itertools.islice(it, _CHUNK)):
+            await conn.execute(table.insert(), part)
+            n += len(part)
+        return n
+    stmt = None
+    cols: list[str] = []
+    while part := list(itertools.islice(it, _CHUNK * 4)):
+        if stmt is None:
+            cols = list(part[0])
+            arrays = ", ".join(f"CAST(:a{j} AS {_pg_type(conn, table, c)}[])" for j, c in enumerate(cols))
+            names = ", ".join(f'"{c}"' for c in cols)
+            stmt = text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})")
         await conn.execute(stmt, {f"a{j}": [r[c] for r in part] for j, c in enumerate(cols)})
+        n += len(part)
+    return n
 
 
 def _pg_type(conn: AsyncConnection, table: Table, column: str) -> str:

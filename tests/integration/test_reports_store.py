@@ -195,6 +195,21 @@ async def test_a_rebuild_in_chunks_of_one_day_writes_what_one_chunk_does(
     assert chunks == [(DAY + dt.timedelta(days=k), DAY + dt.timedelta(days=k)) for k in range(3)]
     assert split["events"] > whole["events"]  # each day's chunk reads the 16 h before it again
     assert await rollup_rows(store) == one_chunk
+    # A week's chunk that would hold more than max_events is cut to fewer days (a count first)
+    chunks.clear()
+    await store.rebuild(DAY, last, max_events=len(events) // 3)
+    assert chunks == [(DAY + dt.timedelta(days=k), DAY + dt.timedelta(days=k)) for k in range(3)]
+    assert await rollup_rows(store) == one_chunk
+    chunks.clear()
+    await store.rebuild(DAY, last, max_events=len(events))
+    assert chunks == [(DAY, last)]
+    # Days that end while the floor works (midnight UTC is 08:00 in Beijing): calls, agents' states
+    # and follow-ups open at a cut are finished from the events after it (the 16 h lookahead)
+    store.config = ReportConfig(calendars={"bj-01": SiteCalendar("UTC")})
+    await store.rebuild(DAY, last)
+    utc_whole = await rollup_rows(store)
+    await store.rebuild(DAY, last, chunk_days=1)
+    assert await rollup_rows(store) == utc_whole
 
 
 async def rollup_rows(store: ReportStore) -> dict[str, list[tuple[str, ...]]]:
