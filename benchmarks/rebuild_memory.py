@@ -13,8 +13,13 @@ the rebuild, the wall time, the events it read, and a digest of every roll-up ta
 after it, so that runs with other chunk sizes (or other code) can be compared for the same
 output.
 
+With ``--refresh-events N ...`` it measures ``ReportStore.refresh`` instead, with the roll-ups
+emptied first (as when their file was lost, or a week's events were stored while nothing
+refreshed): every stored event is new, read ``N`` at a time.
+
 Run: ``python -m benchmarks.rebuild_memory [--days 7] [--agents 500] [--chunk-days 7 1]
-[--max-events 500000] [--pg]`` (the database is migrated to this release's schema first).
+[--max-events 500000] [--refresh-events 200000] [--pg]`` (the database is migrated to this
+release's schema first).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from floorwatch.sim import FloorSimulation, default_config
 from floorwatch.sim.config import with_agents
@@ -43,7 +48,7 @@ from services.reports.store import DAY_TABLES, MAX_CHUNK_EVENTS, ReportStore
 from shared.db import make_engine, rollups_url
 from shared.events import encode_event, event_type
 from shared.migrate import upgrade
-from shared.tables import EventRow
+from shared.tables import REPORT_STATE, EventRow
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BJ)
@@ -101,20 +106,32 @@ async def digest(store: ReportStore) -> str:
     return h.hexdigest()[:16]
 
 
-async def child(url: str, days: int, chunk_days: int, max_events: int) -> dict[str, object]:
+async def child(url: str, days: int, chunk_days: int, max_events: int,
+                refresh_events: int) -> dict[str, object]:
     engine = make_engine(url)
     beside = rollups_url(url)
     store = ReportStore(engine, CONFIG, rollups=None if beside == url else make_engine(beside))
     first = START.date()
     last = first + dt.timedelta(days=days - 1)
     try:
+        if refresh_events:  # every stored event new: as when the roll-ups were lost, or never kept
+            async with (await store._r()).begin() as conn:
+                await conn.execute(delete(REPORT_STATE).where(REPORT_STATE.c.name == "events_pk"))
+                for table in DAY_TABLES:
+                    await conn.execute(delete(table))
+            store.refresh_events = refresh_events
         before = current_mib()
         t = time.perf_counter()
-        counts = await store.rebuild(first, last, chunk_days=chunk_days, max_events=max_events)
+        if refresh_events:
+            done = await store.refresh()
+            counts = {"events": done.get("new", 0), "steps": done.get("steps", 1)}
+        else:
+            counts = await store.rebuild(first, last, chunk_days=chunk_days, max_events=max_events)
         wall = time.perf_counter() - t
         peak = peak_mib()
-        return {"chunk_days": chunk_days, "max_events": max_events, "rss_before_mib": round(before),
-                "peak_rss_mib": round(peak),
+        return {"what": (f"refresh_events={refresh_events:,} ({counts['steps']} steps)" if refresh_events
+                         else f"rebuild chunk_days={chunk_days} max_events={max_events:,}"),
+                "rss_before_mib": round(before), "peak_rss_mib": round(peak),
                 "seconds": round(wall, 1), "events_read": counts.get("events", 0),
                 "digest": await digest(store)}
     finally:
@@ -148,13 +165,17 @@ def main() -> None:
     p.add_argument("--chunk-days", type=int, nargs="+", default=[7, 1])
     p.add_argument("--max-events", type=int, nargs="+", default=[MAX_CHUNK_EVENTS],
                    help="ReportStore.rebuild's max_events (each value run with each --chunk-days)")
+    p.add_argument("--refresh-events", type=int, nargs="+",
+                   help="instead of rebuilds: a refresh of emptied roll-ups (every stored event new), "
+                        "with ReportStore.refresh_events set to each value")
     p.add_argument("--db", default="/tmp/floorwatch_rebuild_week.db", help="the SQLite file (made if absent)")
     p.add_argument("--pg", action="store_true", help="a PostgreSQL database of its own instead")
     p.add_argument("--keep", action="store_true", help="with --pg: keep the database (its name is printed)")
     p.add_argument("--child", help=argparse.SUPPRESS)  # the database URL: run one rebuild, print JSON
     args = p.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(child(args.child, args.days, args.chunk_days[0], args.max_events[0]))))
+        print(json.dumps(asyncio.run(child(args.child, args.days, args.chunk_days[0], args.max_events[0],
+                                           (args.refresh_events or [0])[0]))))
         return
     name = None
     if args.pg:
@@ -174,13 +195,15 @@ def main() -> None:
             upgrade(url)  # a file made by an earlier release: this one's schema (indexes) first
             print(f"{url}: {asyncio.run(count(url)):,} events (made earlier; delete the file to regenerate); "
                   f"migrated in {time.perf_counter() - t:.1f} s")
-        for chunk, most in itertools.product(args.chunk_days, args.max_events):
+        runs = ([["--refresh-events", str(n)] for n in args.refresh_events] if args.refresh_events else
+                [["--chunk-days", str(c), "--max-events", str(m)]
+                 for c, m in itertools.product(args.chunk_days, args.max_events)])
+        for flags in runs:
             out = subprocess.run([sys.executable, "-m", "benchmarks.rebuild_memory", "--child", url,
-                                  "--days", str(args.days), "--chunk-days", str(chunk),
-                                  "--max-events", str(most)],
+                                  "--days", str(args.days), *flags],
                                  check=True, capture_output=True, text=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"chunk_days={r['chunk_days']} max_events={r['max_events']:,}: "
+            print(f"{r['what']}: "
                   f"peak RSS {r['rss_before_mib']} -> {r['peak_rss_mib']} MiB, "
                   f"{r['seconds']} s, {r['events_read']:,} events read, roll-ups {r['digest']}", flush=True)
     finally:

@@ -77,6 +77,7 @@ _GEN = "rollups_gen"  # report_state: bumped by every whole-day write (a live fo
 # A rebuild's chunk of days is cut shorter where it would hold more events than this (each held
 # event costs ~0.6 KiB decoded; docs/reports.md, *Known limits*)
 MAX_CHUNK_EVENTS = 500_000
+REFRESH_EVENTS = 200_000  # new events a refresh reads at a time (by pk): after an outage, in steps
 MAX_HELD = 200_000  # events a live fold holds back at most (settling); beyond, the oldest are fed
 # A roll-up database of its own (shared.db.rollups_url): its tables are made here, not by Alembic.
 # Bump this when a migration changes a roll-up table; such a file is then refused at start.
@@ -132,6 +133,8 @@ class ReportStore:
         self._keep_live = live
         self.settle_s = settle_s
         self._clock = clock
+        self.refresh_events = REFRESH_EVENTS
+        self._behind: int | None = None
 
     async def _r(self) -> AsyncEngine:
         """The roll-ups' engine, its database prepared first if it is not the events' one."""
@@ -285,8 +288,28 @@ class ReportStore:
         events are fed to it and only the rows they change are written (``incremental``: how many
         events); otherwise every business day the new events touch is re-folded whole (``days``),
         late events included, and the last of them becomes the live fold. With ``settle_s``, the
-        live fold is fed only events settled by :meth:`_cutoff`; younger ones wait (``held``)."""
+        live fold is fed only events settled by :meth:`_cutoff`; younger ones wait (``held``).
+        At most ``refresh_events`` new events (by ``events.pk``) are read at a time: after an
+        outage the refresh goes on in steps of that many until it has caught up (``steps``)."""
+        done = await self._refresh_step()
+        steps = 1
+        while self._behind is not None:  # more than one step's events were stored
+            upto = self._behind
+            more = await self._refresh_step()
+            steps += 1
+            if self._behind is not None and self._behind <= upto:
+                self._behind = None  # nothing moved the reading on (cannot happen): the next refresh
+            for key in ("new", "incremental", "events"):
+                more[key] = more.get(key, 0) + done.get(key, 0)
+            more["days"] = sorted(set(done["days"]) | set(more["days"]))
+            done = more
+        if steps > 1:
+            done["steps"] = steps
+        return done
+
+    async def _refresh_step(self) -> dict[str, Any]:
         t0 = time.perf_counter()
+        self._behind = None
         # the clock is read before the table: an event stored after the read is younger than it
         now = self._clock()
         live = self._live
@@ -301,6 +324,9 @@ class ReportStore:
             if top is None or (top <= since and not (live is not None and live.held)):
                 return {"days": [], "events_pk": mark, "incremental": 0}
             top = max(top, since)
+            # the rest at the next step (``_behind``: the last pk this step read up to)
+            self._behind = since + self.refresh_events if top > since + self.refresh_events else None
+            top = min(top, since + self.refresh_events)
             rows = await conn.execute(select(EventRow.pk, EventRow.payload)
                                       .where(EventRow.pk > since, EventRow.pk <= top))
             new: list[tuple[int, Event]] = []

@@ -328,3 +328,21 @@ async def test_an_event_stamped_far_ahead_does_not_unsettle_the_rest(store: Repo
     now[0] = t + SETTLE_S + 400.0
     await store.refresh()
     await same_as_rebuild(store, stored)
+
+
+async def test_a_refresh_after_an_outage_reads_in_bounded_steps(store: ReportStore) -> None:
+    """More new events than ``refresh_events``: one refresh reads them that many at a time (first
+    a whole-day fold, then the live fold fed step by step) and ends caught up, equal to a rebuild."""
+    events = sim_events()
+    extra = contacts(events)
+    await store_events(store.engine, events[:1000], extra)
+    store.refresh_events = 300
+    first = await store.refresh()
+    assert first["steps"] == 4 and first["events_pk"] == 1000
+    assert first["incremental"] == 100 + 300 * 2  # after the first step's fold, the live fold is fed
+    await store_events(store.engine, events[1000:], extra, offset0=1000)
+    behind = len(events) - 1000
+    done = await store.refresh()
+    assert done["steps"] == -(-behind // 300) and done["incremental"] == behind and done["days"] == []
+    assert done["events_pk"] == len(events)
+    await same_as_rebuild(store, events)
