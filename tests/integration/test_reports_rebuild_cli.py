@@ -28,6 +28,8 @@ def _rebuild(url: str, *flags: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_max_events_cuts_the_rebuild_and_keeps_the_roll_ups(tmp_path: Path) -> None:
+    # The CLI folds with its own default calendar (UTC): its days end at 08:00 in Beijing, with the
+    # floor at work, so calls and agents' states are open at every cut. ``config`` only reads back.
     config = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")})
     async with report_store("sqlite", tmp_path, config) as store:
         events = FloorSimulation(default_config(), seed=7, start=START, run_id="cli").events_until(
@@ -44,9 +46,9 @@ async def test_max_events_cuts_the_rebuild_and_keeps_the_roll_ups(tmp_path: Path
             read[most] = int(found.group(1))
             rows[most] = await rollup_rows(store)
         one, cut = len(events) * 2, len(events) // 3
-        assert read[one] <= len(events) < read[cut]  # cut into days: each reads the 16 h before it again
+        # cut into days: each folds the 16 h before and after it again
+        assert read[one] <= len(events) < read[cut]
         assert rows[cut] == rows[one]
         refused = _rebuild(url, "--max-events", "0")
         assert refused.returncode == 2
         assert "--max-events: must be at least 1, not 0" in refused.stderr
-

@@ -193,7 +193,7 @@ async def test_a_rebuild_in_chunks_of_one_day_writes_what_one_chunk_does(
     chunks.clear()
     split = await store.rebuild(DAY, last, chunk_days=1)
     assert chunks == [(DAY + dt.timedelta(days=k), DAY + dt.timedelta(days=k)) for k in range(3)]
-    assert split["events"] > whole["events"]  # each day's chunk reads the 16 h before it again
+    assert split["events"] > whole["events"]  # each day's chunk folds the 16 h around it again
     assert await rollup_rows(store) == one_chunk
     # A week's chunk that would hold more than max_events is cut to fewer days (a count first)
     chunks.clear()
