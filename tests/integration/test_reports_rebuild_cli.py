@@ -1,6 +1,6 @@
 """``floorwatch reports rebuild --max-events N``: the bound on what a rebuild holds in memory,
 given on the command line, cuts the rebuild into shorter chunks without changing the roll-ups;
-a bound below 1 is refused with the reason."""
+a bound below 1, or not a number, is refused with the reason."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ async def test_max_events_cuts_the_rebuild_and_keeps_the_roll_ups(tmp_path: Path
         # cut into days: each folds the 16 h before and after it again
         assert read[one] <= len(events) < read[cut]
         assert rows[cut] == rows[one]
-        refused = _rebuild(url, "--max-events", "0")
-        assert refused.returncode == 2
-        assert "--max-events: must be at least 1, not 0" in refused.stderr
+        for bad, reason in (("0", "must be at least 1, not 0"),
+                            ("lots", "expected a whole number, got 'lots'")):
+            refused = _rebuild(url, "--max-events", bad)
+            assert refused.returncode == 2
+            assert f"--max-events: {reason}" in refused.stderr
