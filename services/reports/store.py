@@ -161,8 +161,10 @@ class ReportStore:
         day = first
         while day <= last:
             days = chunk_days
-            while days > 1 and (n := await self._count(day, min(last, day + dt.timedelta(days=days - 1)),
-                                                       top)) > max_events:
+            while days > 1:
+                n = await self._count(day, min(last, day + dt.timedelta(days=days - 1)))
+                if n <= max_events:
+                    break
                 days = max(1, min(days - 1, days * max_events // n))
             end = min(last, day + dt.timedelta(days=days - 1))
             for k, v in (await self._rebuild_chunk(day, end, top, keep and end == last, cutoff)).items():
@@ -177,14 +179,14 @@ class ReportStore:
         start = min(c.day_start(first) for c in cals) - LOOKBACK
         return start, max(c.day_start(last + dt.timedelta(days=1)) for c in cals)
 
-    async def _count(self, first: dt.date, last: dt.date, top: int | None) -> int:
-        """The events a chunk would hold (``ix_events_ts``). Exact on PostgreSQL; on SQLite, which
-        keeps local wall times, the count of a range as long, shifted by the sites' UTC offset."""
+    async def _count(self, first: dt.date, last: dt.date) -> int:
+        """The events a chunk would hold, from ``ix_events_ts`` alone (an index-only count; events
+        stored after a refresh's ``top`` are counted too, which only makes chunks smaller). On
+        SQLite, which keeps local wall times, the count of a range as long, shifted by the sites'
+        UTC offset."""
         start, end = self._chunk_range(first, last)
         stmt = (select(func.count()).select_from(EventRow)
                 .where(EventRow.ts >= start, EventRow.ts < end + LOOKAHEAD))
-        if top is not None:
-            stmt = stmt.where(EventRow.pk <= top)
         async with self.engine.connect() as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
