@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import statistics
 import tempfile
 import time
@@ -24,18 +23,18 @@ import uuid
 
 from sqlalchemy import insert, text
 
+from benchmarks.scratch_db import event_row, pg, pg_url
 from floorwatch.sim import FloorSimulation, default_config
 from floorwatch.sim.config import with_agents
 from services.ingest.core import Accepted, RawRecord
 from services.ingest.history import EventHistory
 from shared.db import make_engine
-from shared.events import Event, encode_event, event_type
+from shared.events import Event, encode_event
 from shared.migrate import upgrade
 from shared.tables import EventRow
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BJ)
-PG_ADMIN = os.environ.get("FLOORWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def simulate(n: int) -> list[Event]:
@@ -54,25 +53,12 @@ async def prefill(url: str, events: list[Event]) -> None:
     try:
         async with engine.begin() as conn:
             for i in range(0, len(events), 5000):
-                await conn.execute(insert(EventRow), [{
-                    "source": ev.source, "event_id": ev.id, "site": ev.site, "type": event_type(ev),
-                    "ts": ev.ts, "payload": encode_event(ev).decode("utf-8"), "src_topic": "raw",
-                    "src_partition": 0, "src_offset": i + j, "ingested_at": now,
-                } for j, ev in enumerate(events[i:i + 5000])])
+                await conn.execute(insert(EventRow),
+                                   [event_row(ev, i + j, now) for j, ev in enumerate(events[i:i + 5000])])
             if conn.dialect.name == "postgresql":
                 await conn.execute(text("ANALYZE events"))
     finally:
         await engine.dispose()
-
-
-async def pg(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def measure(urls: dict[str, str], batches: list[list[Accepted]]) -> dict[str, list[float]]:
@@ -113,8 +99,7 @@ def main() -> None:
         urls = {k: f"sqlite+aiosqlite:///{tmp}/{k}.db" for k in ("with", "without")}
     else:
         names = [f"floorwatch_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        urls = {k: f"{base}/{n}" for k, n in zip(("with", "without"), names, strict=True)}
+        urls = {k: pg_url(n) for k, n in zip(("with", "without"), names, strict=True)}
     try:
         for n in names:
             asyncio.run(pg(f'CREATE DATABASE "{n}"'))

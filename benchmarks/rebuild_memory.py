@@ -30,7 +30,6 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -40,20 +39,19 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select
 
+from benchmarks.scratch_db import event_row, pg, pg_url
 from floorwatch.sim import FloorSimulation, default_config
 from floorwatch.sim.config import with_agents
 from services.reports.core import SiteCalendar
 from services.reports.core.config import ReportConfig
 from services.reports.store import DAY_TABLES, MAX_CHUNK_EVENTS, ReportStore
 from shared.db import make_engine, rollups_url
-from shared.events import encode_event, event_type
 from shared.migrate import upgrade
 from shared.tables import REPORT_STATE, EventRow
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BJ)
 CONFIG = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")})
-PG_ADMIN = os.environ.get("FLOORWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def peak_mib() -> float:
@@ -77,11 +75,8 @@ async def generate(url: str, days: int, agents: int) -> int:
     n = 0
     try:
         for hour in range(1, days * 24 + 1):
-            rows = [{
-                "source": ev.source, "event_id": ev.id, "site": ev.site, "type": event_type(ev), "ts": ev.ts,
-                "payload": encode_event(ev).decode("utf-8"), "src_topic": "raw", "src_partition": 0,
-                "src_offset": n + i, "ingested_at": now,
-            } for i, ev in enumerate(sim.events_until(START + dt.timedelta(hours=hour)))]
+            rows = [event_row(ev, n + i, now)
+                    for i, ev in enumerate(sim.events_until(START + dt.timedelta(hours=hour)))]
             async with engine.begin() as conn:
                 for i in range(0, len(rows), 5000):
                     await conn.execute(insert(EventRow), rows[i:i + 5000])
@@ -139,16 +134,6 @@ async def child(url: str, days: int, chunk_days: int, max_events: int,
         await engine.dispose()
 
 
-async def pg(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def count(url: str) -> int:
     engine = make_engine(url)
     try:
@@ -181,7 +166,7 @@ def main() -> None:
     if args.pg:
         name = f"floorwatch_bench_{uuid.uuid4().hex[:8]}"
         asyncio.run(pg(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+        url = pg_url(name)
     else:
         url = f"sqlite+aiosqlite:///{args.db}"
     try:

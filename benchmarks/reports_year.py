@@ -26,12 +26,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import statistics
 import time
 import uuid
 from typing import Any
 
+from benchmarks.scratch_db import event_row, pg, pg_url
 from floorwatch.sim import FloorSimulation, default_config
 from floorwatch.sim.config import with_agents
 from services.reports.core import SiteCalendar, fold
@@ -39,12 +39,11 @@ from services.reports.core.config import Access, ReportConfig
 from services.reports.core.rollup import COUNTERS, Rollups
 from services.reports.store import ReportStore
 from shared.db import make_engine
-from shared.events import Event, encode_event, event_type
+from shared.events import Event
 from shared.migrate import upgrade
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 FIRST = dt.date(2025, 1, 6)
-PG_ADMIN = os.environ.get("FLOORWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CONFIG = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")})
 
 
@@ -89,16 +88,6 @@ COLUMNS = {
 }
 
 
-async def pg(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def timed(store: ReportStore, name: str, q: dict[str, Any], access: Access, repeat: int,
                 now: dt.datetime) -> tuple[list[float], int]:
     times = []
@@ -114,7 +103,7 @@ async def timed(store: ReportStore, name: str, q: dict[str, Any], access: Access
 async def main(args: argparse.Namespace) -> None:
     name = f"floorwatch_bench_{uuid.uuid4().hex[:8]}"
     await pg(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    url = pg_url(name)
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
     store = ReportStore(engine, CONFIG)
@@ -182,9 +171,7 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"| {rname} | {span} | {label} | {n:,} | {statistics.median(times):.3f} "
                       f"| {max(times):.3f} |")
         # 4. re-folding one day from the events table (what `refresh` does per touched day)
-        rows = [{"source": e.source, "event_id": e.id, "site": e.site, "type": event_type(e), "ts": e.ts,
-                 "payload": encode_event(e).decode(), "src_topic": "bench", "src_partition": 0,
-                 "src_offset": i, "ingested_at": now} for i, e in enumerate(day_events)]
+        rows = [event_row(e, i, now, "bench") for i, e in enumerate(day_events)]
         async with engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None
