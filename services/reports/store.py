@@ -300,7 +300,7 @@ class ReportStore:
             more = await self._refresh_step()
             steps += 1
             if self._behind is not None and self._behind <= upto:
-                self._behind = None  # nothing moved the reading on (cannot happen): the next refresh
+                self._behind = None  # the step did not move the reading on: the rest at the next refresh
             for key in ("new", "incremental", "events"):
                 more[key] = more.get(key, 0) + done.get(key, 0)
             more["days"] = sorted(set(done["days"]) | set(more["days"]))
