@@ -134,6 +134,7 @@ class ReportStore:
         self.settle_s = settle_s
         self._clock = clock
         self.refresh_events = REFRESH_EVENTS
+        self.max_events = MAX_CHUNK_EVENTS  # a refresh's re-folds are cut as a rebuild's (rebuild())
         self._behind: int | None = None
 
     async def _r(self) -> AsyncEngine:
@@ -156,17 +157,23 @@ class ReportStore:
         ``chunk_days`` days, fewer where a chunk would hold more than ``max_events`` events (never
         less than one day: a day is folded whole). ``top``: only events with ``pk <= top``;
         ``keep``: keep the last chunk's fold as the live fold (when no stored event lies beyond
-        ``last``), holding back its events after ``cutoff`` (epoch seconds) to feed later."""
+        ``last``), holding back its events after ``cutoff`` (epoch seconds) to feed later; that
+        chunk holds the last two days, even above ``max_events``."""
         totals: dict[str, int] = defaultdict(int)
+        # A fold kept live folds its last two days in one chunk, whatever the bound: a call or state
+        # open at its newest event began at most LOOKBACK (under a day) before it, on the last day
+        # or the one before, and the live fold books its end into that day only if it writes it.
+        whole = max(first, last - dt.timedelta(days=1)) if keep else None
         day = first
         while day <= last:
+            stop = last if whole is None else whole - dt.timedelta(days=1)
             days = chunk_days
-            while days > 1:
-                n = await self._count(day, min(last, day + dt.timedelta(days=days - 1)))
+            while days > 1 and day <= stop:
+                n = await self._count(day, min(stop, day + dt.timedelta(days=days - 1)))
                 if n <= max_events:
                     break
                 days = max(1, min(days - 1, days * max_events // n))
-            end = min(last, day + dt.timedelta(days=days - 1))
+            end = last if day > stop else min(stop, day + dt.timedelta(days=days - 1))
             for k, v in (await self._rebuild_chunk(day, end, top, keep and end == last, cutoff)).items():
                 totals[k] += v
             day = end + dt.timedelta(days=1)
@@ -199,10 +206,14 @@ class ReportStore:
                 .order_by(EventRow.ts, EventRow.pk))
         if top is not None:
             stmt = stmt.where(EventRow.pk <= top)
-        if not keep:  # kept: read on, to see whether anything lies beyond the range
-            stmt = stmt.where(EventRow.ts < hi)
+        stmt = stmt.where(EventRow.ts < hi)
         read = _Read(start, end, end + LOOKAHEAD)
         async with self.engine.connect() as conn:
+            if keep:  # anything stored beyond what is read lies beyond the range too (ix_events_ts)
+                later = select(EventRow.pk).where(EventRow.ts >= hi).limit(1)
+                if top is not None:
+                    later = later.where(EventRow.pk <= top)
+                read.beyond = (await conn.execute(later)).first() is not None
             # streamed and decoded a part at a time: only the decoded events of the range are held,
             # not every payload read as well (docs/reports.md, *Known limits*)
             result = await conn.stream(stmt.execution_options(yield_per=_READ_PART))
@@ -402,7 +413,8 @@ class ReportStore:
         read = 0
         for first, last in _runs(sorted(refold)):
             keep = self._keep_live and last == max(refold)
-            read += (await self.rebuild(first, last, top=top, keep=keep, cutoff=cutoff)).get("events", 0)
+            read += (await self.rebuild(first, last, max_events=self.max_events, top=top, keep=keep,
+                                        cutoff=cutoff)).get("events", 0)
         live = self._live
         held = live.held if live is not None else []
         stored = _mark_below(held, top)

@@ -346,3 +346,46 @@ async def test_a_refresh_after_an_outage_reads_in_bounded_steps(store: ReportSto
     assert done["steps"] == -(-behind // 300) and done["incremental"] == behind and done["days"] == []
     assert done["events_pk"] == len(events)
     await same_as_rebuild(store, events)
+
+
+@pytest.mark.parametrize("how", ["cut", "restart"])
+async def test_calls_open_across_the_day_boundary_are_booked_when_the_fold_starts_after_it(
+        store: ReportStore, how: str) -> None:
+    """The fold kept live starts at its first day: a call offered on the day before and finished
+    later is booked into a day it does not write. Two ways to get such a fold, just after the
+    business day turned: a re-fold of both days cut by ``max_events`` (the kept chunk only the new
+    day), and a restart whose first refresh reads only the new day's events. Either way the
+    calls open at the boundary must end up in their day, equal to a rebuild."""
+    events = sim_events()
+    extra = contacts(events)
+    turn = START + dt.timedelta(hours=2)  # 10:00 local: the business day turns
+    before = [e for e in events if e.ts < turn]
+    just_after = [e for e in events if turn <= e.ts < turn + dt.timedelta(minutes=2)]
+    rest = [e for e in events if e.ts >= turn + dt.timedelta(minutes=2)]
+    day = CONFIG.calendar("bj-01").business_day
+    assert {day(e.ts) for e in before} == {day(START)} and {day(e.ts) for e in just_after} == {day(turn)}
+    # some calls queued before the turn end after the first refresh's events: the case at issue
+    open_calls = {e.call for e in before if hasattr(e, "call")} - {
+        e.call for e in before if isinstance(e, CallWrapped)}
+    assert open_calls & {e.call for e in rest if isinstance(e, CallWrapped)}
+    if how == "cut":
+        store.max_events = len(before) // 2  # both days together are over it: cut into two chunks
+        await store_events(store.engine, before + just_after, extra)
+        assert (await store.refresh())["days"] == [day(START).isoformat(), day(turn).isoformat()]
+    else:
+        await store_events(store.engine, before, extra)
+        await store.refresh()
+        await store_events(store.engine, just_after, extra, offset0=len(before))
+        store = ReportStore(store.engine, CONFIG, rollups=store.rollups)  # a restart
+        assert (await store.refresh())["days"] == [day(turn).isoformat()]
+    stored = before + just_after
+    refolds = []
+    for i in range(0, len(rest), 200):
+        await store_events(store.engine, rest[i:i + 200], extra, offset0=len(stored))
+        stored += rest[i:i + 200]
+        if (await store.refresh())["incremental"] == 0:
+            refolds.append(i)
+    await same_as_rebuild(store, stored)
+    # cut: the kept fold held both days, so the live fold went on; restart: the first call of the
+    # day before that ended re-folded both days once, and the live fold went on from there
+    assert len(refolds) == (0 if how == "cut" else 1), refolds

@@ -106,11 +106,15 @@ class LiveFold:
         d = Delta()
         floor, first = self.floor, self.first
 
-        def keep(day: dt.date) -> bool:
+        def keep(day: dt.date, booked: bool = True) -> bool:
             if day >= floor:
                 return True
-            if day >= first:
-                d.reopened.add(day)  # a written day whose roll-ups were dropped: re-fold it
+            if day >= first or booked:
+                # a written day whose roll-ups were dropped, or a day before the first (the fold's
+                # lookback: it holds part of it only) that an event booked into: re-fold it whole.
+                # Open states booked there provisionally (the tail) are not new: the day's own
+                # fold booked them up to its end.
+                d.reopened.add(day)
             return False
 
         tail_new: dict[RollupKey, list[RollupKey]] = {}
@@ -118,7 +122,7 @@ class LiveFold:
             if k not in out.rows:
                 tail_new.setdefault(k._replace(bucket=0), []).append(k)
         for k in f.dirty | prev.rows.keys() | tail.rows.keys():
-            if keep(k.day):
+            if keep(k.day, k in f.dirty):
                 d.rows[k] = _plus(out.rows.get(k), tail.rows.get(k))
         # a day row is its 15-minute rows summed in order (as Rollups.days): the running sum up to
         # the first row that changed is kept from the last take, only the rest is added again
@@ -154,7 +158,7 @@ class LiveFold:
                 total = list(v) if total is None else _acc(total, v)
             d.days[dk] = total
         for rk in f.dirty_reasons | prev.reasons.keys() | tail.reasons.keys():
-            if keep(rk.day):
+            if keep(rk.day, rk in f.dirty_reasons):
                 base, extra = out.reasons.get(rk), tail.reasons.get(rk)
                 d.reasons[rk] = extra if base is None else (base if extra is None else base + extra)
         for ok in f.dirty_outcomes:
@@ -164,7 +168,7 @@ class LiveFold:
         d.follow_ups = [x for x in out.follow_ups[n_fu:] if keep(x.day)]
         d.wraps = [w for w in out.wraps[n_wr:] if keep(w[1])]
         d.spans = [s for s in out.spans[n_sp:] if keep(s.day)]
-        d.tail_spans = [s for s in tail.spans if keep(s.day)]
+        d.tail_spans = [s for s in tail.spans if keep(s.day, False)]
         f.dirty.clear()
         f.dirty_reasons.clear()
         f.dirty_outcomes.clear()
