@@ -158,25 +158,30 @@ class ReportStore:
         less than one day: a day is folded whole). ``top``: only events with ``pk <= top``;
         ``keep``: keep the last chunk's fold as the live fold (when no stored event lies beyond
         ``last``), holding back its events after ``cutoff`` (epoch seconds) to feed later; that
-        chunk holds the last two days, even above ``max_events``."""
-        totals: dict[str, int] = defaultdict(int)
-        # A fold kept live folds its last two days in one chunk, whatever the bound: a call or state
-        # open at its newest event began at most LOOKBACK (under a day) before it, on the last day
-        # or the one before, and the live fold books its end into that day only if it writes it.
-        whole = max(first, last - dt.timedelta(days=1)) if keep else None
+        chunk holds at least the last two days, even above ``max_events``."""
+        chunks: list[tuple[dt.date, dt.date]] = []
         day = first
         while day <= last:
-            stop = last if whole is None else whole - dt.timedelta(days=1)
             days = chunk_days
-            while days > 1 and day <= stop:
-                n = await self._count(day, min(stop, day + dt.timedelta(days=days - 1)))
+            while days > 1:
+                n = await self._count(day, min(last, day + dt.timedelta(days=days - 1)))
                 if n <= max_events:
                     break
                 days = max(1, min(days - 1, days * max_events // n))
-            end = last if day > stop else min(stop, day + dt.timedelta(days=days - 1))
-            for k, v in (await self._rebuild_chunk(day, end, top, keep and end == last, cutoff)).items():
-                totals[k] += v
+            end = min(last, day + dt.timedelta(days=days - 1))
+            chunks.append((day, end))
             day = end + dt.timedelta(days=1)
+        if keep and len(chunks) > 1 and chunks[-1][0] == last:
+            # A fold kept live holds at least its last two days, whatever the bound: a call or state
+            # open at its newest event began at most LOOKBACK (under a day) before it, on the last
+            # day or the one before, and the live fold books its end into a day only if it writes it.
+            a, b = chunks.pop(-2)
+            before = last - dt.timedelta(days=1)
+            chunks[-1:] = [(a, b - dt.timedelta(days=1)), (before, last)] if a < b else [(before, last)]
+        totals: dict[str, int] = defaultdict(int)
+        for a, b in chunks:
+            for k, v in (await self._rebuild_chunk(a, b, top, keep and b == last, cutoff)).items():
+                totals[k] += v
         return dict(totals)
 
     def _chunk_range(self, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:

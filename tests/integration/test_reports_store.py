@@ -231,6 +231,9 @@ async def test_a_rebuild_in_chunks_of_one_day_writes_what_one_chunk_does(
     assert read and max(read) <= len(events)  # pks from 1 in storing order: none of the far ones
     assert store._live is None
     assert await rollup_rows(store) == utc_whole
+    chunks.clear()
+    await store.rebuild(DAY, last, top=10**9, keep=True)  # under the bound: one chunk, as before
+    assert chunks == [(DAY, last)]
 
 
 async def rollup_rows(store: ReportStore) -> dict[str, list[tuple[str, ...]]]:
