@@ -152,13 +152,16 @@ class ReportStore:
     # -- writing -------------------------------------------------------------------------------
     async def rebuild(self, first: dt.date, last: dt.date, *, chunk_days: int = 7,
                       max_events: int = MAX_CHUNK_EVENTS, top: int | None = None, keep: bool = False,
-                      cutoff: float | None = None) -> dict[str, int]:
+                      cutoff: float | None = None, reach_back: bool = False) -> dict[str, int]:
         """Re-fold business days ``first`` .. ``last`` from the events table in chunks of up to
         ``chunk_days`` days, fewer where a chunk would hold more than ``max_events`` events (never
         less than one day: a day is folded whole). ``top``: only events with ``pk <= top``;
         ``keep``: keep the last chunk's fold as the live fold (when no stored event lies beyond
         ``last``), holding back its events after ``cutoff`` (epoch seconds) to feed later; that
-        chunk holds at least the last two days, even above ``max_events``."""
+        chunk holds at least the last two days, even above ``max_events``. ``reach_back`` (a
+        refresh's re-fold, whose new events may end a call or state of the day before ``first``):
+        when the kept chunk starts at ``first`` and its lookback holds events, it is folded from
+        the day before instead (``reached_back`` in the result)."""
         chunks: list[tuple[dt.date, dt.date]] = []
         day = first
         while day <= last:
@@ -180,7 +183,13 @@ class ReportStore:
             chunks[-1:] = [(a, b - dt.timedelta(days=1)), (before, last)] if a < b else [(before, last)]
         totals: dict[str, int] = defaultdict(int)
         for a, b in chunks:
-            for k, v in (await self._rebuild_chunk(a, b, top, keep and b == last, cutoff)).items():
+            kept = keep and b == last
+            done = await self._rebuild_chunk(a, b, top, kept, cutoff, reach_back and kept and a == first)
+            if done is None:  # something of the day before may be open: fold it too
+                done = await self._rebuild_chunk(a - dt.timedelta(days=1), b, top, kept, cutoff)
+                assert done is not None
+                done["reached_back"] = 1
+            for k, v in done.items():
                 totals[k] += v
         return dict(totals)
 
@@ -203,7 +212,8 @@ class ReportStore:
             return int((await conn.execute(stmt)).scalar_one())
 
     async def _rebuild_chunk(self, first: dt.date, last: dt.date, top: int | None,
-                             keep: bool, cutoff: float | None) -> dict[str, int]:
+                             keep: bool, cutoff: float | None,
+                             reach_back: bool = False) -> dict[str, int] | None:
         start, end = self._chunk_range(first, last)
         # SQLite keeps the events' local wall time: read a day wider each side, filter exactly below
         lo, hi = start - dt.timedelta(days=1), end + LOOKAHEAD + dt.timedelta(days=1)
@@ -225,6 +235,10 @@ class ReportStore:
             async for part in result.partitions():
                 # decoding is CPU work: off the event loop (the API keeps serving meanwhile)
                 await asyncio.to_thread(read.add, part)
+        if reach_back:
+            starts = max(c.day_start(first) for c in self.config.every_calendar())
+            if any(self._day(ev) < first for _, ev in read.events if ev.ts < starts):
+                return None  # events in the lookback: rebuild() folds from the day before instead
         # a fold kept live holds back what has not settled yet (fed at a later refresh)
         cutoff = cutoff if keep and top is not None else None
         done = await asyncio.to_thread(self._fold, read, first, last, cutoff)
@@ -372,12 +386,13 @@ class ReportStore:
             else:
                 refold = self._days(old)
         if live is None:
-            return await self._refold_all(refold, top, len(new), cutoff)
+            return await self._refold_all(refold, top, len(new), cutoff, new)
         read = 0
         for first, last in _runs(sorted(refold)):  # old days only: outside the live fold's window
             read += (await self.rebuild(first, last, top=top)).get("events", 0)
         if self._live is not live:
-            return await self._refold_all(refold | self._days([*live.held, *fresh]), top, len(new), cutoff)
+            return await self._refold_all(refold | self._days([*live.held, *fresh]), top, len(new), cutoff,
+                                          [*new, *live.held])
         t1 = time.perf_counter()
         waiting = sorted([*live.held, *fresh], key=lambda x: event_order(x[1]))
         cut = _settled(waiting, cutoff)
@@ -400,7 +415,7 @@ class ReportStore:
             raise
         if not applied:
             refold |= delta.reopened | self._live_days(live.fold) | self._days(waiting)
-            return await self._refold_all(refold, top, len(new), cutoff)
+            return await self._refold_all(refold, top, len(new), cutoff, [*new, *live.held])
         live.held, live.read_to = held, top
         t4 = time.perf_counter()
         floor = live.fold.floor
@@ -412,19 +427,29 @@ class ReportStore:
                 "seconds": {"read": round(t1 - t0, 4), "feed": round(t2 - t1, 4), "take": round(t3 - t2, 4),
                             "write": round(t4 - t3, 4), "prune": round(time.perf_counter() - t4, 4)}}
 
-    async def _refold_all(self, refold: set[dt.date], top: int, new: int, cutoff: float) -> dict[str, Any]:
-        """Re-fold every day of ``refold`` whole; the last becomes the live fold."""
+    async def _refold_all(self, refold: set[dt.date], top: int, new: int, cutoff: float,
+                          unfolded: Sequence[tuple[int, Event]]) -> dict[str, Any]:
+        """Re-fold every day of ``refold`` whole; the last becomes the live fold. ``unfolded``: the
+        events read since the watermark (and any held), which the roll-ups do not hold yet."""
         self._live = None
         read = 0
+        days = set(refold)
         for first, last in _runs(sorted(refold)):
             keep = self._keep_live and last == max(refold)
-            read += (await self.rebuild(first, last, max_events=self.max_events, top=top, keep=keep,
-                                        cutoff=cutoff)).get("events", 0)
+            # one of them may end a call or state of the day before the kept run (within the
+            # lookahead a rebuild of that day reads): then that day is re-folded with the run
+            ends = max(c.day_start(first) for c in self.config.every_calendar()) + LOOKAHEAD
+            back = keep and any(ev.ts < ends for _, ev in unfolded)
+            done = await self.rebuild(first, last, max_events=self.max_events, top=top, keep=keep,
+                                      cutoff=cutoff, reach_back=back)
+            read += done.get("events", 0)
+            if done.get("reached_back"):
+                days.add(first - dt.timedelta(days=1))
         live = self._live
         held = live.held if live is not None else []
         stored = _mark_below(held, top)
         await self._set_mark(stored)
-        return {"days": [d.isoformat() for d in sorted(refold)], "events_pk": stored, "new": new,
+        return {"days": [d.isoformat() for d in sorted(days)], "events_pk": stored, "new": new,
                 "incremental": 0, "held": len(held), "events": read}
 
     def _cutoff(self, now: float, ahead: float) -> float:
