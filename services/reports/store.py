@@ -342,6 +342,7 @@ class ReportStore:
     async def _refresh_step(self) -> dict[str, Any]:
         t0 = time.perf_counter()
         self._behind = None
+        late = False  # a late event inside the live fold's window
         # the clock is read before the table: an event stored after the read is younger than it
         now = self._clock()
         live = self._live
@@ -383,16 +384,17 @@ class ReportStore:
             if fresh and fresh[0][1].ts.timestamp() < lf.frontier:
                 refold |= self._live_days(lf)  # a late event inside the live fold's window
                 live = self._live = None
+                late = True
             else:
                 refold = self._days(old)
-        if live is None:
-            return await self._refold_all(refold, top, len(new), cutoff, new)
+        if live is None:  # the live fold's days (a late event) hold whatever is open: no reach back
+            return await self._refold_all(refold, top, len(new), cutoff, [] if late else new)
         read = 0
         for first, last in _runs(sorted(refold)):  # old days only: outside the live fold's window
             read += (await self.rebuild(first, last, top=top)).get("events", 0)
         if self._live is not live:
-            return await self._refold_all(refold | self._days([*live.held, *fresh]), top, len(new), cutoff,
-                                          [*new, *live.held])
+            refold |= self._days([*live.held, *fresh])  # not the live fold's days: they may reach back
+            return await self._refold_all(refold, top, len(new), cutoff, [*live.held, *fresh])
         t1 = time.perf_counter()
         waiting = sorted([*live.held, *fresh], key=lambda x: event_order(x[1]))
         cut = _settled(waiting, cutoff)
@@ -415,7 +417,7 @@ class ReportStore:
             raise
         if not applied:
             refold |= delta.reopened | self._live_days(live.fold) | self._days(waiting)
-            return await self._refold_all(refold, top, len(new), cutoff, [*new, *live.held])
+            return await self._refold_all(refold, top, len(new), cutoff, [])
         live.held, live.read_to = held, top
         t4 = time.perf_counter()
         floor = live.fold.floor
@@ -430,7 +432,9 @@ class ReportStore:
     async def _refold_all(self, refold: set[dt.date], top: int, new: int, cutoff: float,
                           unfolded: Sequence[tuple[int, Event]]) -> dict[str, Any]:
         """Re-fold every day of ``refold`` whole; the last becomes the live fold. ``unfolded``: the
-        events read since the watermark (and any held), which the roll-ups do not hold yet."""
+        events read since the watermark when ``refold`` does not hold the live fold's days (a
+        restart, the first refresh, another writer, a rules change), else empty: those days
+        already reach back as far as anything open does."""
         self._live = None
         read = 0
         days = set(refold)
