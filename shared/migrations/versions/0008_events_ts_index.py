@@ -26,7 +26,8 @@ def upgrade() -> None:
         if op.get_bind().dialect.name == "postgresql":
             invalid = op.get_bind().execute(sa.text(
                 "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = 'ix_events_ts' AND NOT i.indisvalid")).first()
+                "WHERE c.relname = 'ix_events_ts' AND i.indrelid = 'events'::regclass "
+                "AND NOT i.indisvalid")).first()
             if invalid is not None:
                 op.drop_index("ix_events_ts", table_name="events", postgresql_concurrently=True)
         op.create_index("ix_events_ts", "events", ["ts"], unique=False, postgresql_concurrently=True,
