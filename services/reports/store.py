@@ -525,7 +525,9 @@ class ReportStore:
                     still[_span_key(x)] = rid
                     end_ids.append(rid)
                     ends.append((x.end,))
-            gone = list(was.values())
+            # an open state's share of a day the fold dropped stays as written (it ends at that
+            # day's end and no longer changes); only shares of the days still held can be gone
+            gone = [rid for key, rid in was.items() if key[1] >= live.fold.floor]
             for i in range(0, len(gone), _CHUNK):
                 await conn.execute(delete(REPORT_SPANS).where(REPORT_SPANS.c.id.in_(gone[i:i + _CHUNK])))
             await _update_by_id(conn, REPORT_SPANS, ("end",), end_ids, ends)

@@ -22,7 +22,15 @@ from services.reports import store as store_module
 from services.reports.core import SiteCalendar
 from services.reports.core.config import ReportConfig
 from services.reports.store import DAY_TABLES, ReportStore
-from shared.events import AgentLogin, AgentLogout, AgentStateChanged, CallWrapped, Event
+from shared.events import (
+    AgentLogin,
+    AgentLogout,
+    AgentStateChanged,
+    CallAnswered,
+    CallQueued,
+    CallWrapped,
+    Event,
+)
 from tests.support.reportdb import report_store, store_events
 
 BJ = dt.timezone(dt.timedelta(hours=8))
@@ -392,3 +400,39 @@ async def test_calls_open_across_the_day_boundary_are_booked_when_the_fold_start
             refolds.append(i)
     await same_as_rebuild(store, stored)
     assert refolds == []  # the kept fold held both days: the live fold went on
+
+
+async def test_an_agent_in_one_state_for_two_days_does_not_make_every_refresh_refold(
+        store: ReportStore) -> None:
+    """The live fold forgets state older than 32 h (KEEP_S) when it drops closed days, yet an agent
+    can stay in one state longer (logged in over a weekend). The open state's share of a dropped
+    day was written while the fold held that day and does not change: booking it again as the
+    open state's provisional tail must not re-fold the day at every refresh."""
+    t0 = START
+
+    def at(i: int, minutes: float) -> dict[str, object]:
+        return {"v": 1, "id": f"long-{i}", "source": "t", "site": "bj-01",
+                "ts": t0 + dt.timedelta(minutes=minutes)}
+
+    events: list[Event] = [AgentLogin(agent="idle", team="t1", **at(0, 0)),  # type: ignore[arg-type]
+                           AgentLogin(agent="busy", team="t1", **at(1, 0))]  # type: ignore[arg-type]
+    for k in range(96):  # a call every 30 min for 48 h, answered by the busy agent
+        m = 30 * k + 1
+        events += [CallQueued(call=f"c{k}", queue="q", **at(10 * k + 2, m)),  # type: ignore[arg-type]
+                   CallAnswered(call=f"c{k}", queue="q", agent="busy", wait_s=5.0,
+                                **at(10 * k + 3, m + 0.1)),  # type: ignore[arg-type]
+                   CallWrapped(call=f"c{k}", agent="busy", **at(10 * k + 4, m + 5))]  # type: ignore[arg-type]
+    refolds, stored = [], 0
+    for step in range(24):  # a refresh every 2 h of events
+        until = t0 + dt.timedelta(hours=2 * (step + 1))
+        batch = [e for e in events[stored:] if e.ts < until]
+        await store_events(store.engine, batch, offset0=stored)
+        stored += len(batch)
+        done = await store.refresh()
+        if step and done["incremental"] == 0:
+            refolds.append(step)
+    live = await tables(store)
+    days = {CONFIG.calendar("bj-01").business_day(e.ts) for e in events[:stored]}
+    await store.rebuild(min(days), max(days))
+    assert live == await tables(store) and live["report_rollup_15m"] and live["report_spans"]
+    assert refolds == []

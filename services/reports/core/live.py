@@ -104,16 +104,17 @@ class LiveFold:
         tail = f.tail(self.frontier)
         prev = self._tail
         d = Delta()
-        floor, first = self.floor, self.first
+        floor = self.floor
 
         def keep(day: dt.date, booked: bool = True) -> bool:
             if day >= floor:
                 return True
-            if day >= first or booked:
-                # a written day whose roll-ups were dropped, or a day before the first (the fold's
-                # lookback: it holds part of it only) that an event booked into: re-fold it whole.
-                # Open states booked there provisionally (the tail) are not new: the day's own
-                # fold booked them up to its end.
+            if booked:
+                # an event booked into a written day whose roll-ups were dropped, or into a day
+                # before the first (the fold's lookback: it holds part of it only): re-fold it
+                # whole. An open state's provisional share of such a day (the tail) is not new:
+                # it was written while the day was held, or by the day's own fold, and it does not
+                # change (a state open longer than KEEP_S books into days already dropped)
                 d.reopened.add(day)
             return False
 
