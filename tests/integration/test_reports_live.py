@@ -408,23 +408,19 @@ async def test_an_agent_in_one_state_for_two_days_does_not_make_every_refresh_re
     can stay in one state longer (logged in over a weekend). The open state's share of a dropped
     day was written while the fold held that day and does not change: booking it again as the
     open state's provisional tail must not re-fold the day at every refresh."""
-    t0 = START
+    def ev(cls: type, i: int, minutes: float, **kw: object) -> Event:
+        at = START + dt.timedelta(minutes=minutes)
+        return cls(v=1, id=f"long-{i}", source="t", ts=at, site="bj-01", **kw)  # type: ignore[no-any-return]
 
-    def at(i: int, minutes: float) -> dict[str, object]:
-        return {"v": 1, "id": f"long-{i}", "source": "t", "site": "bj-01",
-                "ts": t0 + dt.timedelta(minutes=minutes)}
-
-    events: list[Event] = [AgentLogin(agent="idle", team="t1", **at(0, 0)),  # type: ignore[arg-type]
-                           AgentLogin(agent="busy", team="t1", **at(1, 0))]  # type: ignore[arg-type]
+    events = [ev(AgentLogin, 0, 0, agent="idle", team="t1"), ev(AgentLogin, 1, 0, agent="busy", team="t1")]
     for k in range(96):  # a call every 30 min for 48 h, answered by the busy agent
         m = 30 * k + 1
-        events += [CallQueued(call=f"c{k}", queue="q", **at(10 * k + 2, m)),  # type: ignore[arg-type]
-                   CallAnswered(call=f"c{k}", queue="q", agent="busy", wait_s=5.0,
-                                **at(10 * k + 3, m + 0.1)),  # type: ignore[arg-type]
-                   CallWrapped(call=f"c{k}", agent="busy", **at(10 * k + 4, m + 5))]  # type: ignore[arg-type]
+        events += [ev(CallQueued, 10 * k + 2, m, call=f"c{k}", queue="q"),
+                   ev(CallAnswered, 10 * k + 3, m + 0.1, call=f"c{k}", queue="q", agent="busy", wait_s=5.0),
+                   ev(CallWrapped, 10 * k + 4, m + 5, call=f"c{k}", agent="busy")]
     refolds, stored = [], 0
     for step in range(24):  # a refresh every 2 h of events
-        until = t0 + dt.timedelta(hours=2 * (step + 1))
+        until = START + dt.timedelta(hours=2 * (step + 1))
         batch = [e for e in events[stored:] if e.ts < until]
         await store_events(store.engine, batch, offset0=stored)
         stored += len(batch)
