@@ -115,11 +115,43 @@ class EventLag(Collector):
         yield family
 
 
+_MISSING: Any = object()
+
+
+def _text(cmd: dict[str, Any], key: str, default: Any = _MISSING) -> Any:
+    """A command's string field (``default`` when absent or null, if one is given)."""
+    value = cmd.get(key)
+    if value is None and default is not _MISSING:
+        return default
+    if not isinstance(value, str):
+        raise TypeError(f"{key!r} must be a string, not {type(value).__name__}")
+    if len(value) > 10_000:
+        raise ValueError(f"{key!r} is longer than 10,000 characters")
+    return value
+
+
+def _aware(cmd: dict[str, Any], key: str) -> dt.datetime:
+    at = dt.datetime.fromisoformat(_text(cmd, key))
+    if at.utcoffset() is None:
+        raise ValueError(f"{key!r} has no UTC offset")
+    return at
+
+
+def _matchers(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not value or len(value) > 100:
+        raise TypeError("'matchers' must be an object of 1 to 100 labels")
+    for k, v in value.items():
+        if not isinstance(v, str) or len(k) > 1_000 or len(v) > 1_000:
+            raise TypeError(f"matcher {k[:100]!r} must be a string of at most 1,000 characters")
+    return value
+
+
 @dataclass
 class AlertsMetrics:
     events: Counter
     transitions: Counter
     floor_published: Counter
+    floor_refused: Counter
     bad_records: Counter
     failed_records: Counter
     lag_s: EventLag
@@ -141,6 +173,12 @@ class AlertsMetrics:
             ),
             floor_published=Counter(
                 "floorwatch_floor_snapshots", "Floor snapshots published", registry=registry
+            ),
+            floor_refused=Counter(
+                "floorwatch_floor_snapshots_refused",
+                "Floor snapshots the producer or the broker refused (too large, broker away): the "
+                "site's wallboards keep the last one",
+                registry=registry,
             ),
             bad_records=Counter(
                 "floorwatch_alerts_bad_records",
@@ -304,6 +342,13 @@ class AlertsWorker:
         # commit once it is written). The consumer thread only encodes the engine; it no longer
         # waits for the database (and the transitions queued on the loop before it) every interval.
         self._saving: dict[int, tuple[concurrent.futures.Future[None], Offsets]] = {}
+        # A step (batch or tick) that raised: the engines may hold events whose transitions were
+        # never published or recorded, so no snapshot is saved from them any more. Closing the
+        # consumer after the failure revokes the partitions, and a save there would make those
+        # transitions impossible to re-derive after the restart.
+        self.failed: BaseException | None = None
+        # Floor snapshots refused per site: monotonic time of the last error logged about it
+        self._floor_refused: dict[str, float] = {}
         metrics.busy_s.set_function(self.busy_for)
         metrics.lag_s.read = self.newest_events
         metrics.lag_s.wall = lambda: self.wall().timestamp()
@@ -319,9 +364,27 @@ class AlertsWorker:
                 logger.info("partition %s: no snapshot, starting from committed/earliest", tp.partition)
             else:
                 offset, data, side, saved_at = saved
-                part = Partition(
-                    Engine.restore(data, self.rules, horizon_s=self.horizon_s, max_sites=self.max_sites)
-                )
+                try:
+                    engine = Engine.restore(
+                        data, self.rules, horizon_s=self.horizon_s, max_sites=self.max_sites
+                    )
+                except Exception as exc:  # noqa: BLE001 - any reason: the partition replays
+                    # Not a reason to stop every partition, nor one to go on from the committed
+                    # offset without the state before it: this one is replayed from the start, and
+                    # what it re-derives is checked against the alerts topic from its start too.
+                    logger.error("partition %s: snapshot at offset %s cannot be restored (%r); "
+                                 "replaying the partition from its first event", tp.partition, offset,
+                                 exc)
+                    part = Partition(self._new_engine())
+                    part.alerts_from = 0
+                    self.consumer.seek_to_beginning(tp)
+                    control = TopicPartition(self.control_topic, tp.partition)
+                    if control in assigned:
+                        self.consumer.seek_to_beginning(control)
+                    part.assigned_at = self.monotonic()
+                    self.parts[tp.partition] = part
+                    continue
+                part = Partition(engine)
                 self._seed_clocks(part, saved_at)
                 part.alerts_from = side.get(self.alerts_topic)
                 part.next_offset = offset
@@ -354,7 +417,11 @@ class AlertsWorker:
             if tp.topic == self.events_topic and tp.partition in self.parts:
                 # kafka-python runs rebalance listeners on its IO thread: no blocking client calls.
                 part = self.parts.pop(tp.partition)
-                self._save(tp.partition, part, commit=False)
+                if self.failed is None:
+                    self._save(tp.partition, part, commit=False)
+                else:
+                    logger.warning("partition %s revoked after a failed step: not saved, the next "
+                                   "owner replays from the last snapshot", tp.partition)
                 if self.export is not None:
                     self.export.forget_sites(part.last_floor)
         self._alerts_changed = True
@@ -394,6 +461,9 @@ class AlertsWorker:
         self._busy_since = self.monotonic()
         try:
             self._handle(batch)
+        except BaseException as exc:
+            self.failed = exc
+            raise
         finally:
             self._busy_since = None
 
@@ -516,25 +586,30 @@ class AlertsWorker:
     def _command(self, part: Partition, rec: Any) -> list[Any]:
         try:
             cmd = orjson.loads(rec.value)
+            if not isinstance(cmd, dict):
+                raise TypeError("a command is a JSON object")
             op = cmd["op"]
-            at = dt.datetime.fromisoformat(cmd["at"])
+            at = _aware(cmd, "at")
             if op == "ack":
-                result = part.engine.ack(cmd["fingerprint"], by=cmd["by"], note=cmd.get("note") or "", at=at)
+                result = part.engine.ack(
+                    _text(cmd, "fingerprint"), by=_text(cmd, "by"), note=_text(cmd, "note", ""), at=at
+                )
             elif op == "silence":
-                until = dt.datetime.fromisoformat(cmd["until"])
+                # typed here: the engine keeps a silence in its snapshot, and a value of another type
+                # there would make every later restore of this partition fail
                 result = part.engine.silence(
-                    cmd["matchers"],
-                    until=until,
-                    by=cmd["by"],
-                    comment=cmd.get("comment") or "",
+                    _matchers(cmd.get("matchers")),
+                    until=_aware(cmd, "until"),
+                    by=_text(cmd, "by"),
+                    comment=_text(cmd, "comment", ""),
                     at=at,
-                    silence_id=cmd.get("silence_id"),
+                    silence_id=_text(cmd, "silence_id", None),
                 )
             elif op == "unsilence":
-                result = part.engine.unsilence(cmd["silence_id"], at=at)
+                result = part.engine.unsilence(_text(cmd, "silence_id"), at=at)
             else:
                 raise ValueError(f"unknown op {op!r}")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             self.metrics.bad_records.labels(rec.topic).inc()
             logger.warning("ignored control command at offset %s: %s", rec.offset, exc)
             return []
@@ -581,10 +656,19 @@ class AlertsWorker:
                        "fingerprint": w["fingerprint"], "transition_id": w["transition_id"]},
             )
         self.producer.flush()
+        failed = []
         for fut in sent:  # where our transitions went: the next snapshot says where to look
-            if fut is not None and fut.succeeded():
+            if fut is None:
+                continue
+            if fut.succeeded():
                 md = fut.value
                 self._published[md.partition] = max(self._published.get(md.partition, 0), md.offset + 1)
+            elif fut.failed():
+                failed.append(fut.exception)
+        if failed:
+            # Not dropped quietly: the step fails, no snapshot is saved from here on (``failed``),
+            # and the restart re-derives these transitions from the last snapshot and sends them.
+            raise KafkaError(f"{len(failed)} of {len(sent)} alert transitions not published: {failed[0]!r}")
         # Recording is off the latency path; the loop runs these in order.
         self.loop.submit(self.store.record(fresh + seen, self.wall()), what="recording alert transitions")
 
@@ -593,6 +677,9 @@ class AlertsWorker:
         self._busy_since = self.monotonic()
         try:
             self._on_idle()
+        except BaseException as exc:
+            self.failed = exc
+            raise
         finally:
             self._busy_since = None
 
@@ -645,7 +732,7 @@ class AlertsWorker:
         logger.info("rule set published version=%s rules=%d", doc["version"], len(doc["rules"]))
 
     def _publish_floors(self, mono: float) -> None:
-        sent = False
+        sent: list[tuple[str, int, Any, dict[str, Any]]] = []  # (site, bytes, the send's future, snapshot)
         wall = self.wall()
         for part in self.parts.values():
             part.dirty |= part.engine.pop_dirty_sites()
@@ -655,15 +742,40 @@ class AlertsWorker:
                 if mono - last < (self.floor_interval_s if site in part.dirty else HEARTBEAT_S):
                     continue
                 part.dirty.discard(site)
-                snap = part.engine.floor_snapshot(site)
-                self.producer.send(self.floor_topic, key=site.encode(), value=orjson.dumps(snap))
-                if self.export is not None:
-                    self.export.floor_published(snap, wall.timestamp())
                 part.last_floor[site] = mono
-                self.metrics.floor_published.inc()
-                sent = True
-        if sent:
-            self.producer.flush()
+                snap = part.engine.floor_snapshot(site)
+                value = orjson.dumps(snap)
+                try:
+                    # raises at once when larger than the producer's max_request_size
+                    fut = self.producer.send(self.floor_topic, key=site.encode(), value=value)
+                except KafkaError as exc:
+                    self._floor_not_published(site, len(value), exc, mono)
+                    continue
+                sent.append((site, len(value), fut, snap))
+        if not sent:
+            return
+        self.producer.flush()
+        for site, size, fut, snap in sent:
+            if fut is not None and fut.failed():  # e.g. larger than the broker's message.max.bytes
+                self._floor_not_published(site, size, fut.exception, mono)
+                continue
+            if self.export is not None:
+                self.export.floor_published(snap, wall.timestamp())
+            self.metrics.floor_published.inc()
+
+    def _floor_not_published(self, site: str, size: int, exc: object, mono: float) -> None:
+        """A floor snapshot is state, not an event: the next one replaces it, so one that cannot be
+        published (a site so large, or made so by hostile events, that its snapshot passes the
+        producer's or the broker's size limit) costs the wallboards that update, not the engine.
+        Counted, and logged once a minute per site."""
+        self.metrics.floor_refused.inc()
+        if mono - self._floor_refused.get(site, -1e9) < 60.0:
+            return
+        if len(self._floor_refused) >= 10_000:  # bounded: sites come from events
+            self._floor_refused.clear()
+        self._floor_refused[site] = mono
+        logger.error("floor snapshot of site %r not published (%d bytes): %r", site[:100], size, exc,
+                     extra={"site": site[:100], "bytes": size, "reason": repr(exc)[:500]})
 
     def _export_alerts(self, mono: float) -> None:
         if self.export is None or not self._alerts_changed or mono - self._alerts_exported < ALERTS_EXPORT_S:

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka.errors import KafkaTimeoutError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.structs import TopicPartition
 
 from services.alerts.core import load_rules
@@ -81,6 +81,13 @@ class Sent:
 
     def succeeded(self) -> bool:
         return self.value is not None
+
+    def failed(self) -> bool:
+        return self.value is None
+
+    @property
+    def exception(self) -> Exception | None:
+        return None if self.value is not None else KafkaError("delivery timed out")
 
 
 class Producer:
@@ -257,13 +264,15 @@ def _three_owners(owners: Owners) -> tuple[list[str], int]:
     fired = [w_["transition_id"] for w_ in b.alerts]
     for i in range(3, 6):
         b.add("call.answered", 63, f"c{i}", agent="a1")
-    a_producer.lose = lambda w: w["state"] == "resolved"  # its send fails; recorded all the same
-    a.handle(b.batch(10, 13))
+    a_producer.lose = lambda w: w["state"] == "resolved"  # its send fails: A's step fails
+    with pytest.raises(KafkaError, match="1 of 1 alert transitions not published"):
+        a.handle(b.batch(10, 13))
+    assert a.failed is not None  # A stops: no snapshot is saved from this engine any more
     assert b.ids() == fired and len(a_producer.lost) == 1
-    assert a_producer.lost[0] in owners.history(*a_producer.lost)
+    assert a_producer.lost[0] not in owners.history(*a_producer.lost)
     clock.mono = 1096.0
     a_loop.recording = False
-    a.on_idle()  # long-wait fires on A's clock: published, never recorded; then A dies
+    a.on_idle()  # a tick already under way as A stops: long-wait published, never recorded
     assert [w_["rule"] for w_ in b.alerts][-1] == "long-wait" and b.ids()[-1] not in owners.history()
     b.add("call.queued", 97, "c6")  # on the partition before B is assigned: B replays it too
     clock.mono = 1100.0
