@@ -102,11 +102,28 @@ class CallEnded(_Base, frozen=True, tag="call.ended"):
     talk_s: Seconds | None = None
 
 
+# The range event times may take (the floor engine's, engine.py *Bounded work*; ingest refuses
+# events outside it): a time here converts to any zone and back without overflow.
+EARLIEST: Final = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+LATEST: Final = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
 class Outcome(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     code: Name
     success: bool | None = None
     reason: Annotated[str, msgspec.Meta(max_length=256)] | None = None
     follow_up_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        at = self.follow_up_at
+        if at is None:
+            return
+        # the reports book it in the site's zone: 0001-01-01 overflowed there and stopped every
+        # refresh and rebuild of its day; a time without an offset has no place on the clock
+        if at.tzinfo is None:
+            raise ValueError("outcome.follow_up_at must carry a UTC offset (RFC 3339)")
+        if not EARLIEST <= at < LATEST:
+            raise ValueError("outcome.follow_up_at must lie within 1980-01-01 .. 2100-01-01")
 
 
 class CallWrapped(_Base, frozen=True, tag="call.wrapped"):
@@ -170,7 +187,29 @@ def decode_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
     except RecursionError:
         # msgspec gives up at ~1,000 levels; any nesting that deep is hostile, never an event.
         raise InvalidEvent("JSON nested too deep (over ~1,000 levels of arrays/objects)") from None
+    if data.find(b"\\u0000") >= 0:  # JSON writes NUL only so (a raw one is malformed); then exact
+        field = _with_nul(event)
+        if field is not None:
+            # agents, teams, queues, reasons and codes become report rows and keys: PostgreSQL
+            # text cannot hold NUL, and one such event stopped every refresh of the reports
+            raise InvalidEvent(f"{field} must not contain NUL (\\u0000)")
     return event
+
+
+def _with_nul(event: Event) -> str | None:
+    """The first field of ``event`` whose text holds NUL, or None."""
+    for name in event.__struct_fields__:
+        value = getattr(event, name)
+        if isinstance(value, str) and "\x00" in value:
+            return name
+        if isinstance(value, list) and any("\x00" in v for v in value):
+            return name
+        if isinstance(value, Outcome):
+            for sub in ("code", "reason"):
+                text = getattr(value, sub)
+                if text is not None and "\x00" in text:
+                    return f"outcome.{sub}"
+    return None
 
 
 def _explain(data: bytes, message: str) -> str:

@@ -91,7 +91,9 @@ def _contact(payload: str) -> str | None:
         return None
     doc = orjson.loads(payload)
     value = doc.get("contact") or doc.get("customer") or (doc.get("outcome") or {}).get("contact")
-    return str(value)[:128] if value else None
+    # a stored row: PostgreSQL text cannot hold NUL (an extra field is not checked at ingest)
+    text = str(value).replace("\x00", "")[:128] if value else ""
+    return text or None
 
 
 @dataclass(slots=True)

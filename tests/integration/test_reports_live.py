@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from floorwatch.sim import FloorSimulation, default_config
 from services.reports import store as store_module
@@ -30,7 +30,9 @@ from shared.events import (
     CallQueued,
     CallWrapped,
     Event,
+    Outcome,
 )
+from shared.tables import EventRow
 from tests.support.reportdb import report_store, store_events
 
 BJ = dt.timezone(dt.timedelta(hours=8))
@@ -432,3 +434,43 @@ async def test_an_agent_in_one_state_for_two_days_does_not_make_every_refresh_re
     await store.rebuild(min(days), max(days))
     assert live == await tables(store) and live["report_rollup_15m"] and live["report_spans"]
     assert refolds == []
+
+
+async def test_events_stored_with_nul_or_a_follow_up_out_of_range_do_not_stop_the_reports(
+        store: ReportStore) -> None:
+    """Ingest let these in until 2026-12-07 (a review found them): NUL in an agent's name, a team,
+    a contact, and a follow-up in year 1. On PostgreSQL the NUL made every refresh (and rebuild)
+    fail, and the follow-up overflowed on both backends: the reports stopped for good. Now the
+    events are unreadable, as for any stored event that is no longer valid, and skipped; a contact
+    (an extra field) loses its NUL."""
+    def ev(cls: type, i: int, minutes: float, **kw: object) -> Event:
+        at = START + dt.timedelta(minutes=minutes)
+        return cls(v=1, id=f"h-{i}", source="t", ts=at, site="bj-01", **kw)  # type: ignore[no-any-return]
+
+    hostile = [
+        ev(AgentLogin, 0, 0, agent="a\x00b", team="t1"),
+        ev(AgentLogin, 1, 0, agent="c", team="t\x00"),
+        ev(CallWrapped, 2, 1, call="c9", agent="ok", outcome=Outcome(code="x")),
+    ]
+    fine = [
+        ev(AgentLogin, 10, 0, agent="ok", team="t1"),
+        ev(CallQueued, 11, 1, call="c1", queue="q"),
+        ev(CallAnswered, 12, 1.1, call="c1", queue="q", agent="ok", wait_s=4.0),
+        ev(CallWrapped, 13, 3, call="c1", agent="ok",
+           outcome=Outcome(code="callback", follow_up_at=START + dt.timedelta(days=1))),
+    ]
+    await store_events(store.engine, hostile + fine, extra={"c1": {"contact": "cu\x00st"}})
+    async with store.engine.begin() as conn:  # the year-1 follow-up, as ingest stored it then
+        await conn.execute(update(EventRow).where(EventRow.event_id == "h-2").values(
+            payload=func.replace(EventRow.payload, '"follow_up_at":null', '"follow_up_at":"0001-01-01T00:00:00+01:00"')))
+    for step in range(3):
+        later = [ev(AgentStateChanged, 20 + step, 10 + step, agent="ok", state="available")]
+        await store_events(store.engine, later, offset0=100 + step)
+        await store.refresh()  # raised on PostgreSQL at every step (and on both with the year-1 one)
+    async with store.rollups.connect() as conn:
+        t = store_module.REPORT_FOLLOW_UPS
+        follow_ups = [tuple(r) for r in await conn.execute(select(t.c.call, t.c.contact))]
+    assert follow_ups == [("c1", "cust")]
+    live = await tables(store)
+    agents = {r[2] for r in live["report_spans"]}
+    assert agents == {"ok"}, agents
