@@ -247,6 +247,7 @@ class ReportStore:
         live = None
         if keep and not done.beyond and top is not None:
             live = LiveFold(done.folder, first, start.timestamp(), done.until, done.contacts)
+            live.last = done.last
             live.seed(done.tail)
         counts = await self.write(done.rollups, first, last, live=live, top=top)
         if live is not None and self._live is not None and self._live.fold is live:
@@ -280,7 +281,8 @@ class ReportStore:
             folder.feed(ev)
         tail = folder.tail(until.timestamp())
         rollups = folder.with_tail(tail).only_days(first, last)
-        return _Folded(rollups, len(events), bad, folder, tail, contacts, until.timestamp(), beyond, held)
+        return _Folded(rollups, len(events), bad, folder, tail, contacts, until.timestamp(), beyond, held,
+                       event_order(events[-1]) if events else None)
 
     async def write(self, r: Rollups, first: dt.date, last: dt.date, *, live: LiveFold | None = None,
                     top: int | None = None) -> dict[str, int]:
@@ -383,7 +385,7 @@ class ReportStore:
             refold |= self._days(live.held)  # for a fall-back: read, not fed
             old = [x for x in new if x[1].ts.timestamp() < lf.window_start]
             fresh = [x for x in new if x[1].ts.timestamp() >= lf.window_start]
-            if fresh and fresh[0][1].ts.timestamp() < lf.frontier:
+            if fresh and lf.is_late(fresh[0][1]):
                 refold |= self._live_days(lf)  # a late event inside the live fold's window
                 live = self._live = None
                 late = True
@@ -834,6 +836,7 @@ class _Folded:
     until: float
     beyond: bool  # events stored after the range were seen (so the fold cannot go on live)
     held: list[tuple[int, Event]]  # (pk, event) not folded yet: younger than the settle time
+    last: tuple[float, int, str, str] | None  # the fold order of the last event folded
 
 
 async def prepare_rollups(events: AsyncEngine, rollups: AsyncEngine) -> None:

@@ -27,6 +27,7 @@ from shared.events import (
     AgentLogout,
     AgentStateChanged,
     CallAnswered,
+    CallEnded,
     CallQueued,
     CallWrapped,
     Event,
@@ -395,11 +396,16 @@ async def test_calls_open_across_the_day_boundary_are_booked_when_the_fold_start
             return
     stored = before + just_after
     refolds = []
-    for i in range(0, len(rest), 200):
-        await store_events(store.engine, rest[i:i + 200], extra, offset0=len(stored))
-        stored += rest[i:i + 200]
+    i = 0
+    while i < len(rest):
+        j = min(i + 200, len(rest))
+        while j < len(rest) and rest[j].ts == rest[j - 1].ts:
+            j += 1  # a second's events in one step: one stored later comes first in the fold order
+        await store_events(store.engine, rest[i:j], extra, offset0=len(stored))
+        stored += rest[i:j]
         if (await store.refresh())["incremental"] == 0:
             refolds.append(i)
+        i = j
     await same_as_rebuild(store, stored)
     assert refolds == []  # the kept fold held both days: the live fold went on
 
@@ -462,7 +468,8 @@ async def test_events_stored_with_nul_or_a_follow_up_out_of_range_do_not_stop_th
     await store_events(store.engine, hostile + fine, extra={"c1": {"contact": "cu\x00st"}})
     async with store.engine.begin() as conn:  # the year-1 follow-up, as ingest stored it then
         await conn.execute(update(EventRow).where(EventRow.event_id == "h-2").values(
-            payload=func.replace(EventRow.payload, '"follow_up_at":null', '"follow_up_at":"0001-01-01T00:00:00+01:00"')))
+            payload=func.replace(EventRow.payload, '"follow_up_at":null',
+                                 '"follow_up_at":"0001-01-01T00:00:00+01:00"')))
     for step in range(3):
         later = [ev(AgentStateChanged, 20 + step, 10 + step, agent="ok", state="available")]
         await store_events(store.engine, later, offset0=100 + step)
@@ -474,3 +481,30 @@ async def test_events_stored_with_nul_or_a_follow_up_out_of_range_do_not_stop_th
     live = await tables(store)
     agents = {r[2] for r in live["report_spans"]}
     assert agents == {"ok"}, agents
+
+
+async def test_an_event_of_the_same_second_stored_after_one_later_in_fold_order_refolds(
+        store: ReportStore) -> None:
+    """A call.answered is folded at one refresh, its call.queued of the same second is stored
+    after it (another subsystem, or a source that stamps to the second). The rebuild folds the
+    queue first (the fold order: time, then the step of the call's life); the live fold took the
+    queued event as not late, being no older, and booked the call as answered without being
+    offered, then left it waiting. Now it is late, and its day is re-folded."""
+    def ev(cls: type, i: int, minutes: float, **kw: object) -> Event:
+        at = START + dt.timedelta(minutes=minutes)
+        return cls(v=1, id=f"s-{i}", source="t", ts=at, site="bj-01", **kw)  # type: ignore[no-any-return]
+
+    first = [ev(AgentLogin, 0, 0, agent="a1", team="t1"),
+             ev(CallAnswered, 2, 1, call="c1", queue="q1", agent="a1")]
+    second = [ev(CallQueued, 1, 1, call="c1", queue="q1"),
+              ev(CallEnded, 3, 3, call="c1", agent="a1"),
+              ev(CallWrapped, 4, 4, call="c1", agent="a1")]
+    await store_events(store.engine, first)
+    await store.refresh()
+    await store_events(store.engine, second, offset0=10)
+    done = await store.refresh()
+    assert done["incremental"] == 0 and done["days"]  # re-folded, not fed
+    live = await tables(store)
+    day = CONFIG.calendar("bj-01").business_day(START)
+    await store.rebuild(day, day)
+    assert live == await tables(store) and live["report_rollup_15m"]

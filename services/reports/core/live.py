@@ -25,7 +25,17 @@ from typing import Final
 
 from shared.events import Event
 
-from .rollup import FollowUp, OutcomeKey, ReasonKey, RollupKey, Rollups, Span, _Folder, accumulate
+from .rollup import (
+    FollowUp,
+    OutcomeKey,
+    ReasonKey,
+    RollupKey,
+    Rollups,
+    Span,
+    _Folder,
+    accumulate,
+    event_order,
+)
 
 _AFTER: Final = 1 << 62  # the place of a key not yet in the fold's rows: after every one that is
 KEEP_S: Final = 32 * 3600  # the oldest state the live fold keeps: twice the rebuild's 16 h lookback
@@ -63,6 +73,10 @@ class LiveFold:
         self.floor = first  # rows of days before it are not held (lookback, or dropped when closed)
         self.window_start = window_start
         self.frontier = frontier
+        # the fold order (time, step of a call's life, source, id) of the last event fed: one of
+        # the same second but earlier in that order is late too (fed after, a call.queued stored
+        # after its call.answered of the same second was booked as a call never queued)
+        self.last: tuple[float, int, str, str] | None = None
         self.contacts = contacts  # the folder's own mapping: new events' contacts are added to it
         self._tail = Rollups()  # the open states booked at the last take (written provisionally)
         self._seen = (len(folder.out.follow_ups), len(folder.out.wraps), len(folder.out.spans))
@@ -78,6 +92,10 @@ class LiveFold:
         """The open states as the whole-day write booked them (``folder.tail(frontier)``)."""
         self._tail = tail
 
+    def is_late(self, ev: Event) -> bool:
+        """Whether ``ev`` comes before what was fed last (in the fold's order): not to be fed."""
+        return ev.ts.timestamp() < self.frontier or (self.last is not None and event_order(ev) < self.last)
+
     def tail_spans(self) -> set[Span]:
         """The spans of the open states as last written: replaced at the next take."""
         return set(self._tail.spans)
@@ -89,9 +107,10 @@ class LiveFold:
         feed = self.folder.feed
         for ev in events:
             t = ev.ts.timestamp()
-            if t < self.frontier:
-                raise ValueError("the live fold only goes forward in event time: re-fold instead")
-            self.frontier = t
+            key = event_order(ev)
+            if t < self.frontier or (self.last is not None and key < self.last):
+                raise ValueError("the live fold only goes forward in event order: re-fold instead")
+            self.frontier, self.last = t, key
             self.sites.add(ev.site)
             feed(ev)
             n += 1

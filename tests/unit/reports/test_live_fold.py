@@ -10,7 +10,7 @@ import pytest
 from floorwatch.sim import FloorSimulation, default_config
 from services.reports.core import SiteCalendar, fold
 from services.reports.core.live import LiveFold
-from services.reports.core.rollup import new_folder
+from services.reports.core.rollup import event_order, new_folder
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=BJ)
@@ -39,7 +39,7 @@ def test_the_tail_on_the_side_equals_finish() -> None:
 
 
 def test_takes_in_steps_add_up_to_one_fold() -> None:
-    evs = events()
+    evs = sorted(events(), key=event_order)  # the fold order, as the store feeds it
     folder = new_folder(calendars=CALS)
     live = LiveFold(folder, dt.date(2026, 11, 29), evs[0].ts.timestamp(), evs[0].ts.timestamp(), {})
     rows: dict = {}
@@ -64,3 +64,15 @@ def test_takes_in_steps_add_up_to_one_fold() -> None:
     assert sorted(map(repr, spans + tail)) == sorted(map(repr, want.spans))
     with pytest.raises(ValueError, match="forward"):
         live.feed(evs[:1], {})
+
+
+def test_an_event_of_the_same_second_but_earlier_in_the_fold_order_is_late() -> None:
+    evs = sorted(events(), key=event_order)
+    i = next(i for i in range(1, len(evs) - 1)
+             if evs[i].ts == evs[i - 1].ts and event_order(evs[i - 1]) < event_order(evs[i]))
+    live = LiveFold(new_folder(calendars=CALS), dt.date(2026, 11, 29), evs[0].ts.timestamp(),
+                    evs[0].ts.timestamp(), {})
+    live.feed([*evs[:i - 1], evs[i]], {})
+    assert live.is_late(evs[i - 1]) and not live.is_late(evs[i + 1])
+    with pytest.raises(ValueError, match="forward"):
+        live.feed([evs[i - 1]], {})
