@@ -67,6 +67,7 @@ LOOKBACK = dt.timedelta(hours=16)  # agent state and waiting calls known from th
 # and a day's calls, agents' states and follow-ups finished from this long after it, where the
 # events go on (a rebuild cut between two days must book what one across both books)
 LOOKAHEAD = dt.timedelta(hours=16)
+_WIDEST_OFFSET = dt.timedelta(hours=14)  # of any UTC offset
 DAY_TABLES = (ROLLUP_15M, ROLLUP_DAY, REPORT_NOT_READY, REPORT_OUTCOMES, REPORT_FOLLOW_UPS,
               REPORT_CONTACT_WRAPS, REPORT_SPANS)
 INTERVALS = {"15m": 900, "30m": 1800, "60m": 3600, "day": 0}
@@ -346,7 +347,6 @@ class ReportStore:
     async def _refresh_step(self) -> dict[str, Any]:
         t0 = time.perf_counter()
         self._behind = None
-        late = False  # a late event inside the live fold's window
         # the clock is read before the table: an event stored after the read is younger than it
         now = self._clock()
         live = self._live
@@ -387,12 +387,17 @@ class ReportStore:
             fresh = [x for x in new if x[1].ts.timestamp() >= lf.window_start]
             if fresh and lf.is_late(fresh[0][1]):
                 refold |= self._live_days(lf)  # a late event inside the live fold's window
+                refold |= await self._neighbours(new, refold, since)
                 live = self._live = None
-                late = True
             else:
                 refold = self._days(old)
-        if live is None:  # the live fold's days (a late event) hold whatever is open: no reach back
-            return await self._refold_all(refold, top, len(new), cutoff, [] if late else new)
+                near = await self._neighbours(old, refold, since)
+                refold |= near
+                if near and max(near) >= lf.floor:  # a day the live fold holds (sites' calendars apart)
+                    refold |= self._live_days(lf)
+                    live = self._live = None
+        if live is None:
+            return await self._refold_all(refold, top, len(new), cutoff, new)
         read = 0
         for first, last in _runs(sorted(refold)):  # old days only: outside the live fold's window
             read += (await self.rebuild(first, last, top=top)).get("events", 0)
@@ -478,6 +483,40 @@ class ReportStore:
     def _days(self, events: Iterable[tuple[int, Event]]) -> set[dt.date]:
         """The business days of ``(pk, event)`` pairs."""
         return {self._day(ev) for _, ev in events}
+
+    async def _neighbours(self, events: Sequence[tuple[int, Event]], days: set[dt.date],
+                          since: int) -> set[dt.date]:
+        """The days next to ``days`` that ``events`` (read since the watermark, folded again with
+        ``days``) may change too, as a rebuild sees them: the day before when one lies within the
+        lookahead of its day's start (it may end a call or state of the day before, or an abandon's
+        ``wait_s`` may put the offer there), the day after when one lies within the lookback before
+        the next day's start (it may begin what the next day's events end). Only days that held
+        events before this read (``since``: the watermark): the rest have nothing to change, and a
+        day that holds only events read now is one of ``days`` already."""
+        candidates: set[dt.date] = set()
+        for _, ev in events:
+            cal = self.config.calendar(ev.site)
+            day = cal.business_day(ev.ts)
+            if ev.ts < cal.day_start(day) + LOOKAHEAD:
+                candidates.add(day - dt.timedelta(days=1))
+            wait = getattr(ev, "wait_s", None)
+            if wait:
+                candidates.add(cal.business_day(ev.ts - dt.timedelta(seconds=min(wait, 86_400.0))))
+            if ev.ts >= cal.day_start(day + dt.timedelta(days=1)) - LOOKBACK:
+                candidates.add(day + dt.timedelta(days=1))
+        out = set()
+        # SQLite keeps each event's wall time (as ``_count`` says): there the range is widened by
+        # the largest UTC offset on both sides
+        wide = _WIDEST_OFFSET if self.engine.dialect.name == "sqlite" else dt.timedelta(0)
+        for day in sorted(candidates - days):
+            start, end = self._chunk_range(day, day)
+            start += LOOKBACK  # the day itself
+            has = (select(EventRow.pk).where(EventRow.ts >= start - wide, EventRow.ts < end + wide,
+                                             EventRow.pk <= since).limit(1))
+            async with self.engine.connect() as conn:
+                if (await conn.execute(has)).first() is not None:
+                    out.add(day)
+        return out
 
     def _live_days(self, lf: LiveFold) -> set[dt.date]:
         """The days the live fold holds: its floor to the frontier's latest business day."""

@@ -26,6 +26,7 @@ from shared.events import (
     AgentLogin,
     AgentLogout,
     AgentStateChanged,
+    CallAbandoned,
     CallAnswered,
     CallEnded,
     CallQueued,
@@ -508,3 +509,78 @@ async def test_an_event_of_the_same_second_stored_after_one_later_in_fold_order_
     day = CONFIG.calendar("bj-01").business_day(START)
     await store.rebuild(day, day)
     assert live == await tables(store) and live["report_rollup_15m"]
+
+
+UTC_DAYS = ReportConfig()  # business days from 00:00 UTC
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def utc_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReportStore]:
+    async with report_store(request.param, tmp_path, UTC_DAYS) as s:
+        yield s
+
+
+async def equal_to_rebuild(store: ReportStore, first: dt.date, last: dt.date) -> None:
+    live = await tables(store)
+    await store.rebuild(first, last)
+    rebuilt = await tables(store)
+    assert live == rebuilt and live["report_rollup_15m"]
+
+
+def utc_event(cls: type, i: int, at: dt.datetime, **kw: object) -> Event:
+    return cls(v=1, id=f"n-{i}", source="t", ts=at, site="s1", **kw)  # type: ignore[no-any-return]
+
+
+H, M = dt.timedelta(hours=1), dt.timedelta(minutes=1)
+D = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+
+async def test_an_old_event_refolds_the_days_next_to_its_own_that_it_changes(utc_store: ReportStore) -> None:
+    """Events stored days late, before the live fold's window: a rebuild of a day reads 16 h on
+    either side, so such an event can change the day after (a login of 23:00 whose logout after
+    midnight was folded already) and the day before (the wrap after midnight of a call of the day
+    before). Only the event's own day was re-folded (a review found it)."""
+    e = utc_event
+    far = D + dt.timedelta(days=3, hours=9)  # the floor works on D+3 today
+    n1 = D + dt.timedelta(days=1)
+    stored = [e(AgentLogout, 1, n1 + H, agent="z"),
+              e(AgentLogin, 2, D + 22 * H, agent="a", team="t"),
+              e(CallQueued, 3, D + 23 * H + 50 * M, call="c", queue="q"),
+              e(CallAnswered, 4, D + 23 * H + 51 * M, call="c", queue="q", agent="a"),
+              e(CallEnded, 5, D + 23 * H + 59 * M, call="c", agent="a"),
+              e(AgentLogout, 6, n1 + 2 * H, agent="a"),
+              e(AgentLogin, 7, far, agent="y", team="t"),
+              e(AgentStateChanged, 8, far + H, agent="y", state="not_ready", reason="lunch")]
+    await store_events(utc_store.engine, stored)
+    await utc_store.refresh()
+    late_login = [e(AgentLogin, 10, D + 23 * H, agent="z", team="t"),  # its logout is on D+1
+                  e(AgentStateChanged, 11, far + 2 * H, agent="y", state="available")]
+    await store_events(utc_store.engine, late_login, offset0=100)
+    assert (await utc_store.refresh())["days"] == [D.date().isoformat(), n1.date().isoformat()]
+    sale = Outcome(code="sale", success=True)
+    late_wrap = [e(CallWrapped, 12, n1 + 10 * M, call="c", agent="a", outcome=sale),
+                 e(AgentStateChanged, 13, far + 3 * H, agent="y", state="not_ready", reason="x")]
+    await store_events(utc_store.engine, late_wrap, offset0=200)  # the wrap of D's call, on D+1
+    assert (await utc_store.refresh())["days"] == [D.date().isoformat(), n1.date().isoformat()]
+    await equal_to_rebuild(utc_store, D.date(), far.date())
+
+
+async def test_a_late_event_that_books_into_the_day_before_the_fold_refolds_it(
+        utc_store: ReportStore) -> None:
+    """An abandon at 00:05 after 10 minutes of waiting, stored after the live fold dropped the day
+    before: its offer belongs to that day. The late event re-folded the fold's days only, from the
+    new day on, and the offer was lost (since e8ff0d6, found by a review)."""
+    e = utc_event
+    t = D + dt.timedelta(days=1)
+    await store_events(utc_store.engine, [e(AgentLogin, 1, t - 4 * H, agent="a", team="t"),
+                                          e(AgentLogout, 2, t - H, agent="a"),
+                                          e(AgentLogin, 3, t + M, agent="b", team="t")])
+    await utc_store.refresh()
+    await store_events(utc_store.engine, [e(AgentStateChanged, 4, t + 30 * M, agent="b", state="not_ready",
+                                            reason="x")], offset0=10)
+    await utc_store.refresh()
+    assert utc_store._live is not None and utc_store._live.fold.floor == t.date()  # the day before: dropped
+    await store_events(utc_store.engine, [e(CallAbandoned, 5, t + 5 * M, call="c9", queue="q", wait_s=600.0)],
+                       offset0=20)
+    assert (await utc_store.refresh())["days"] == [D.date().isoformat(), t.date().isoformat()]
+    await equal_to_rebuild(utc_store, D.date(), t.date())

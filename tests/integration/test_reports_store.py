@@ -162,7 +162,11 @@ async def test_late_events_are_folded_in_by_refresh(store: ReportStore) -> None:
             ev(CallQueued, 7, -60, call="c0", queue="q")]
     await store_events(store.engine, late, {"c2": {"contact": "cust-1"}}, offset0=100)
     done = await store.refresh()
-    assert done["days"] == ["2026-11-30", "2026-12-01"]
+    # c0, early on the first day, may end what the day before began: that day is re-folded too if
+    # it holds events. On SQLite, which keeps wall times, that check is widened by the largest UTC
+    # offset, and finds the first day's events
+    before = ["2026-11-29"] if store.engine.dialect.name == "sqlite" else []
+    assert done["days"] == [*before, "2026-11-30", "2026-12-01"]
     two_days = {"from": DAY, "to": DAY + dt.timedelta(days=1)}
     assert await store.report("follow-ups", two_days, Access(), NOW) == []
     rows = await store.report("project-daily", Q, Access(), NOW)
