@@ -379,6 +379,11 @@ class ReportStore:
                     contacts[(ev.site, getattr(ev, "call", ""))] = contact
         new.sort(key=lambda x: event_order(x[1]))  # the floor's event order, as a rebuild reads
         cutoff = self._cutoff(now, _middle([ev.ts.timestamp() for _, ev in new]))  # new: in time order
+        if self._behind is not None and new:
+            # catching up a backlog, the clock is far ahead of these events and would let all of
+            # them in; the next step's events, stored out of order as these were, would then be
+            # late ones (a whole-day re-fold at most steps). The newest read settles them instead
+            cutoff = min(cutoff, new[-1][1].ts.timestamp() - self.settle_s)
         refold = self._days(new)
         if live is not None:
             lf = live.fold
