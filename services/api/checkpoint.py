@@ -22,6 +22,7 @@ the topic's partitions) are JSON; one checkpoint is split into ``chunks`` record
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from services.api.state import LiveState, Update
 CHECKPOINT_TYPE = "alerts_checkpoint"
 ALERTS_PER_CHUNK = 200  # ~1 KiB each: a chunk stays well under Kafka's 1 MiB record limit
 RECENT_IDS = 2000  # transition ids carried for dedup of redeliveries across the checkpoint
+MAX_OPEN_CHECKPOINTS = 64  # incomplete checkpoints a reader holds chunks of at once
 
 
 class AlertMirror:
@@ -92,11 +94,18 @@ class Checkpoint:
 class CheckpointPicker:
     """Fed checkpoint records (any order, any writers), keeps per alerts partition the complete
     checkpoint with the highest offset. Records that do not parse, of another topic or with
-    missing chunks are ignored: the partition then falls back to an older one or a full read."""
+    missing chunks are ignored: the partition then falls back to an older one or a full read.
 
-    def __init__(self, topic: str) -> None:
+    What it holds is bounded whatever it is fed: the best checkpoint per partition, and the
+    chunks of at most ``max_open`` checkpoints still incomplete that could beat it (the oldest
+    started is dropped first). A reader may thus feed it a whole topic."""
+
+    def __init__(self, topic: str, max_open: int = MAX_OPEN_CHECKPOINTS) -> None:
         self.topic = topic
-        self._parts: dict[str, dict[int, dict[str, Any]]] = {}  # id -> chunk -> doc
+        self.max_open = max_open
+        self._best: dict[int, Checkpoint] = {}
+        self._open: OrderedDict[str, dict[int, dict[str, Any]]] = OrderedDict()  # id -> chunk -> doc
+        self._broken: OrderedDict[str, None] = OrderedDict()  # ids whose chunks disagree
         self.ignored = 0
 
     def add(self, value: bytes | None) -> None:
@@ -108,26 +117,39 @@ class CheckpointPicker:
         if not _well_formed(doc) or doc["topic"] != self.topic:
             self.ignored += 1
             return
-        self._parts.setdefault(doc["id"], {})[doc["chunk"]] = doc
+        held = self._best.get(doc["partition"])
+        if (held is not None and held.offset >= doc["offset"]) or doc["id"] in self._broken:
+            return  # cannot win
+        chunks = self._open.setdefault(doc["id"], {})
+        where = (doc["offset"], doc["partition"], doc["chunks"])
+        if any((c["offset"], c["partition"], c["chunks"]) != where for c in chunks.values()):
+            del self._open[doc["id"]]
+            self._broken[doc["id"]] = None
+            if len(self._broken) > self.max_open:
+                self._broken.popitem(last=False)
+            return
+        chunks[doc["chunk"]] = doc
+        if len(chunks) == doc["chunks"]:
+            del self._open[doc["id"]]
+            self._complete(chunks)
+        elif len(self._open) > self.max_open:
+            self._open.popitem(last=False)
+
+    def _complete(self, chunks: dict[int, dict[str, Any]]) -> None:
+        first = chunks[0]
+        self._best[first["partition"]] = Checkpoint(
+            self.topic, first["partition"], first["offset"],
+            [a for n in range(first["chunks"]) for a in chunks[n]["alerts"]],
+            [t for t in first.get("recent_ids") or [] if isinstance(t, str)],
+            list(first.get("rules") or []))
+        beaten = [i for i, c in self._open.items()
+                  if next(iter(c.values()))["partition"] == first["partition"]
+                  and next(iter(c.values()))["offset"] <= first["offset"]]
+        for ckpt_id in beaten:
+            del self._open[ckpt_id]
 
     def latest(self) -> dict[int, Checkpoint]:
-        best: dict[int, Checkpoint] = {}
-        for chunks in self._parts.values():
-            first = chunks.get(0)
-            if first is None or sorted(chunks) != list(range(first["chunks"])):
-                continue
-            where = (first["offset"], first["partition"])
-            if any((c["offset"], c["partition"]) != where for c in chunks.values()):
-                continue
-            held = best.get(first["partition"])
-            if held is not None and held.offset >= first["offset"]:
-                continue
-            best[first["partition"]] = Checkpoint(
-                self.topic, first["partition"], first["offset"],
-                [a for n in range(first["chunks"]) for a in chunks[n]["alerts"]],
-                [t for t in first.get("recent_ids") or [] if isinstance(t, str)],
-                list(first.get("rules") or []))
-        return best
+        return dict(self._best)
 
 
 def _well_formed(doc: Any) -> bool:

@@ -9,6 +9,9 @@
   the largest valid body, a silence with 16 matchers and a 1,000-character comment, is ~5 KB) is
   answered 413: at once when ``Content-Length`` says so, else as soon as the bytes read pass the
   limit. At most ``max_body_bytes`` (plus one chunk of the server's) of a body is ever held.
+* **No NUL.** A path or query parameter holding the NUL character (``%00``) is answered 422, as a
+  validation error of that parameter: no database stores it (PostgreSQL refuses it in text), and
+  no name or id of the API contains one. ``?token=`` excepted: it is only ever hashed.
 * **nosniff.** Every HTTP response carries ``X-Content-Type-Options: nosniff``.
 """
 
@@ -20,7 +23,7 @@ from typing import Any
 import orjson
 
 from services.api.auth import Authenticator, Principal, bearer_token
-from services.api.error_texts import translate
+from services.api.error_texts import translate, validation_part
 from shared.i18n import SiteLanguages, choose_language, load_catalogue, one_site
 
 Scope = MutableMapping[str, Any]
@@ -33,6 +36,7 @@ PRINCIPAL_KEY = "floorwatch.principal"  # in scope["state"]: the principal the g
 MISSING_TOKEN = "missing token: send 'Authorization: Bearer <token>' or '?token=<token>'"
 INVALID_TOKEN = "invalid or revoked token"
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+NUL_REFUSED = "the NUL character (%00) is not allowed"
 
 
 class HttpGuard:
@@ -61,18 +65,27 @@ class HttpGuard:
         headers = {k.lower(): v for k, v in scope.get("headers", ())}
         principal: Principal | None = None
 
-        def said(detail: str) -> str:  # the reader's language: token's, site's, browser's
+        def language() -> str:  # the reader's: token's, site's, browser's
             query = scope.get("query_string", b"")
             scoped = principal.scope.sites if principal is not None else None
             site = one_site(_query_value(query, "site"), scoped)
-            lang = choose_language(
+            return choose_language(
                 page=_query_value(query, "lang"),
                 token=principal.language if principal is not None else None,
                 site=self.languages.of(site),
                 accept=headers.get(b"accept-language", b"").decode("latin-1") or None,
             )
-            return str(translate(detail, lang, load_catalogue()))
 
+        def said(detail: str) -> str:
+            return str(translate(detail, language(), load_catalogue()))
+
+        where = _nul_in(scope)
+        if where is not None:  # answered as FastAPI answers a parameter that fails validation
+            lang = language()
+            detail = validation_part(".".join(where), "value_error", NUL_REFUSED, lang, load_catalogue())
+            await _answer(send_nosniff, 422, detail, errors=[{"loc": where, "msg": NUL_REFUSED,
+                                                              "type": "value_error"}])
+            return
         length = _content_length(headers)
         if length is None and b"transfer-encoding" not in headers:
             await self.app(scope, receive, send_nosniff)  # no body: nothing to guard
@@ -132,6 +145,23 @@ def _content_length(headers: dict[bytes, bytes]) -> int | None:
     return length if length > 0 else None
 
 
+def _nul_in(scope: Scope) -> list[str] | None:
+    """Where the request's path or query string holds a NUL character: ``["path"]`` or
+    ``["query", name]``; None when nowhere. Not ``token``: a token is only ever hashed, and one
+    that is wrong is a 401 (or ignored, after an ``Authorization`` header)."""
+    from urllib.parse import parse_qsl
+
+    if "\x00" in scope.get("path", ""):
+        return ["path"]
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" not in query and "\x00" not in query:
+        return None
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if ("\x00" in name or "\x00" in value) and name != "token":
+            return ["query", name.replace("\x00", "")[:64]]
+    return None
+
+
 def _query_value(query: bytes, name: str) -> str | None:
     from urllib.parse import parse_qs
 
@@ -139,9 +169,9 @@ def _query_value(query: bytes, name: str) -> str | None:
     return values[-1] if values else None
 
 
-async def _answer(send: Send, status: int, detail: str,
-                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = orjson.dumps({"detail": detail})
+async def _answer(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None,
+                  errors: list[dict[str, Any]] | None = None) -> None:
+    body = orjson.dumps({"detail": detail} if errors is None else {"detail": detail, "errors": errors})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()), (b"connection", b"close"),

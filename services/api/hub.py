@@ -35,8 +35,12 @@ Design (python-websockets' broadcast pattern, plus what a floor needs):
   (``control``), so a connection can hold at most ``max_controls`` replies, each small (``ws.py``
   clips whatever it echoes).
 * Every sent frame is logged (bounded by ``replay_size``) so that a client reconnecting with its
-  session id can ``resume`` from its last seq. A disconnected session keeps collecting (and
-  coalescing) for ``resume_ttl_s``, then expires.
+  session id can ``resume`` from its last seq. A ``hello`` / ``resync`` is logged as a mark only
+  (a whole floor each, ``replay_size`` of them would be megabytes per client): a resume from
+  before one is not covered, and the client gets a fresh ``hello``. A disconnected session keeps
+  collecting (and coalescing) for ``resume_ttl_s``, then expires.
+* ``subscribe`` (a fresh ``hello`` each) is limited to ``max_subscribes`` per ``subscribe_window_s``
+  per session; beyond, it is refused with an ``error`` and the scope is left as it is.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import logging
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -59,6 +64,7 @@ from services.api.metrics import ApiMetrics
 from services.api.scoping import alert_visible, filter_floor
 from services.api.state import LiveState, Update
 
+logger = logging.getLogger(__name__)
 CLOSE_TOO_SLOW = 4008
 Snapshot = Literal["hello", "resync"]
 
@@ -85,6 +91,8 @@ class HubOptions:
     max_controls: int = 64  # control replies queued for one client; more: it is closed 4008
     gc_pause_max_s: float = 0.5  # longest garbage-collector pause for one burst of fan-outs; 0 = none
     gc_freeze_step: int = 256  # gc.freeze() every this many new connections (gcfreeze.py); 0 = never
+    max_subscribes: int = 20  # subscribes (each answered with a whole hello) per session ...
+    subscribe_window_s: float = 60.0  # ... within this long; more are refused
 
 
 class Session:
@@ -92,7 +100,7 @@ class Session:
 
     __slots__ = ("alert_backlog", "closing", "connected", "controls", "detached_at", "id", "keys", "log",
                  "next_beat", "pending", "principal", "resumable", "resumed", "resyncs", "scope", "sending",
-                 "seq", "sink", "snapshot_due", "wake", "writer_gen")
+                 "seq", "sink", "snapshot_due", "subscribes", "wake", "writer_gen")
 
     def __init__(self, principal: Principal, replay_size: int) -> None:
         self.id = secrets.token_urlsafe(12)
@@ -105,9 +113,10 @@ class Session:
         self.alert_backlog = 0
         self.snapshot_due: Snapshot | None = "hello"
         self.resumed: bool | None = None
-        self.log: deque[tuple[int, str, str]] = deque(maxlen=replay_size)
+        self.log: deque[tuple[int, str, str | None]] = deque(maxlen=replay_size)  # tail None: a snapshot
         self.wake = asyncio.Event()
         self.resyncs: deque[float] = deque()
+        self.subscribes: deque[float] = deque()
         self.closing: int | None = None
         self.resumable = True
         self.connected = False
@@ -174,10 +183,11 @@ class Hub:
     def detach(self, session: Session, gen: int) -> None:
         """The connection of writer ``gen`` ended; keep the session for a resume unless it was closed
         for good (shutdown). A session closed as too slow stays resumable: replay + pending is the
-        cheapest way back for that client."""
+        cheapest way back for that client. Call once per connection: each one ended is counted for
+        ``gc_freezer``, one taken over by a resume (an older ``gen``) too."""
+        self.gc_freezer.detached()
         if session.writer_gen != gen:
             return
-        self.gc_freezer.detached()
         session.sink = None
         session.connected = False
         session.detached_at = self._clock()
@@ -283,7 +293,7 @@ class Hub:
             scope = session.scope
             ok = visible.get(id(scope))
             if ok is None:
-                ok = visible[id(scope)] = alert_visible(update.doc, scope, self.live.agent, self.live.floor)
+                ok = visible[id(scope)] = self._alert_visible(update.doc, scope, update.shown)
             if not ok:
                 continue
             if tail is None:
@@ -304,6 +314,23 @@ class Hub:
             session.wake.set()
         if direct:
             self.metrics.sent["alert"].inc(direct)
+
+    def _alert_visible(self, alert: dict[str, Any], scope: Scope,
+                       shown: dict[str, Any] | None = None) -> bool:
+        """``alert_visible``, by the agent's current row or, for an agent's alert, by the team and
+        queues ``shown`` it was first accepted under (``Update.shown``: a ``resolved`` reaches the
+        screens that showed it firing after the agent logged out or moved). An alert it cannot
+        judge (a shape ``LiveState`` let through) is not visible: it must not stop the fan-out,
+        nor every hello of the scope."""
+        try:
+            if alert_visible(alert, scope, self.live.agent, self.live.floor):
+                return True
+            return shown is not None and alert_visible(alert, scope, lambda _site, _agent: shown,
+                                                       self.live.floor)
+        except Exception as exc:  # noqa: BLE001 - logged; the alert is then hidden from this scope
+            logger.warning("alert hidden from a scope: deciding its visibility raised fingerprint=%.64s "
+                           "reason=%r", alert.get("fingerprint"), exc)
+            return False
 
     def _publish_floor(self, update: Update) -> None:
         tails: dict[tuple[Scope, frozenset[str] | None], tuple[str, bytes] | None] = {}
@@ -344,7 +371,7 @@ class Hub:
         if not scope.allows_site(update.site):
             return None
         if scope.partial:
-            doc = filter_floor(update.doc, scope, named_sites)
+            doc = _filtered_floor(update.doc, scope, named_sites)
             if doc is None:
                 return None
             body = orjson.dumps(doc).decode()
@@ -427,8 +454,16 @@ class Hub:
         session.wake.set()
 
     def subscribe(self, session: Session, sites: list[str] | None, teams: list[str] | None,
-                  queues: list[str] | None) -> Scope:
-        """Narrow the session to the token scope ∩ request; the client then gets a fresh ``hello``."""
+                  queues: list[str] | None) -> Scope | None:
+        """Narrow the session to the token scope ∩ request; the client then gets a fresh ``hello``.
+        None, and nothing changed, when the session has subscribed ``max_subscribes`` times within
+        ``subscribe_window_s`` already."""
+        now = self._clock()
+        while session.subscribes and session.subscribes[0] <= now - self.options.subscribe_window_s:
+            session.subscribes.popleft()
+        if len(session.subscribes) >= self.options.max_subscribes:
+            return None
+        session.subscribes.append(now)
         session.scope = session.principal.scope.narrow(sites, teams, queues)
         session.pending.clear()
         session.alert_backlog = 0
@@ -437,13 +472,21 @@ class Hub:
         return session.scope
 
     def replay(self, session: Session, since: int) -> list[str] | None:
-        """Frames after ``since`` from the sent log (original seqs), or None when not covered."""
+        """Frames after ``since`` from the sent log (original seqs), or None when not covered: the log
+        does not reach back to ``since``, or a ``hello`` / ``resync`` was sent since (logged as a
+        mark only)."""
         if since < 0 or since > session.seq:
             return None
         oldest = session.log[0][0] if session.log else session.seq + 1
         if since < oldest - 1:
             return None
-        return [frame(kind, seq, tail) for seq, kind, tail in session.log if seq > since]
+        frames = []
+        for seq, kind, tail in session.log:
+            if seq > since:
+                if tail is None:
+                    return None
+                frames.append(frame(kind, seq, tail))
+        return frames
 
     # -- the writer's side ---------------------------------------------------------------------
     def next_frame(self, session: Session) -> str | None:
@@ -462,7 +505,7 @@ class Hub:
         else:
             return None
         session.seq += 1
-        session.log.append((session.seq, kind, tail))
+        session.log.append((session.seq, kind, None if kind in ("hello", "resync") else tail))
         self.metrics.sent[kind].inc()
         return frame(kind, session.seq, tail)
 
@@ -473,10 +516,10 @@ class Hub:
         floor = {}
         for site in self.live.sites():
             doc = self.live.floor(site)
-            filtered = filter_floor(doc, scope, named) if doc is not None else None
+            filtered = _filtered_floor(doc, scope, named) if doc is not None else None
             if filtered is not None:
                 floor[site] = filtered
-        alerts = [a for a in self.live.alerts() if alert_visible(a, scope, self.live.agent, self.live.floor)]
+        alerts = [a for a in self.live.alerts() if self._alert_visible(a, scope)]
         body: dict[str, Any] = {"session": session.id, "role": session.principal.role,
                                 "scope": scope.to_json(), "heartbeat_s": self.options.heartbeat_s,
                                 "floor": floor, "alerts": alerts}
@@ -502,3 +545,15 @@ class Hub:
         self._resume_gc()  # shutdown: the loop may stop before the scheduled resume runs
         for session in list(self._sessions.values()):
             self.close(session, code)
+
+
+def _filtered_floor(snapshot: dict[str, Any], scope: Scope,
+                    named_sites: frozenset[str] | None) -> dict[str, Any] | None:
+    """``filter_floor``, with a snapshot it cannot cut (a shape ``LiveState`` let through) not
+    visible to ``scope``: it must not stop the fan-out, nor every hello of the scope."""
+    try:
+        return filter_floor(snapshot, scope, named_sites)
+    except Exception as exc:  # noqa: BLE001 - logged; the snapshot is then hidden from this scope
+        logger.warning("floor snapshot hidden from a scope: cutting it raised site=%.64s reason=%r",
+                       snapshot.get("site"), exc)
+        return None

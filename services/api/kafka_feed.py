@@ -33,8 +33,9 @@ from shared.kafka import BrokerProbe, fetched_end, make_consumer
 
 logger = logging.getLogger(__name__)
 FLOOR_BACKLOG = 20  # floor records per partition read back at start
-CHECKPOINT_WINDOW = 1000  # checkpoint records per partition read back at start (doubled if too few)
-CHECKPOINT_READ_S = 30.0  # longest the checkpoints are read at start (then: what was read, or all)
+CHECKPOINT_WINDOW = 1000  # checkpoint records per partition read back at start (×4 while too few)
+CHECKPOINT_READ_S = 30.0  # longest the checkpoints are read at start, in all (then: what was read)
+CHECKPOINT_BLOCK_MS = 2_000  # longest a checkpoint write may hold the feed's thread (connect, metadata)
 
 
 class KafkaFeed:
@@ -59,7 +60,7 @@ class KafkaFeed:
         self._checkpoint_parts = 0  # partitions of the checkpoint topic (0: it does not exist)
         self._producer: KafkaProducer | None = None
         self.stats = {"alert_records_read": 0, "checkpoints_used": 0, "checkpoints_written": 0,
-                      "restored_items": 0}
+                      "restored_items": 0, "checkpoint_failures": 0}
 
     def problem(self) -> str | None:
         """Why the feed cannot be trusted to be current (``/readyz``): the broker is unreachable.
@@ -137,38 +138,44 @@ class KafkaFeed:
 
     def _load_checkpoints(self, consumer: KafkaConsumer) -> dict[int, Checkpoint]:
         """The latest complete checkpoint per alerts partition, from the last records of the
-        checkpoint topic (a window doubled while some partition has none and more is left)."""
+        checkpoint topic (a window widened while some alerts partition holding records has none
+        and more is left), within ``CHECKPOINT_READ_S`` in all."""
         consumer.topics()  # refresh metadata: the topic may have been created since the client started
         parts = consumer.partitions_for_topic(self.checkpoint_topic)
         self._checkpoint_parts = len(parts or ())
-        alert_parts = consumer.partitions_for_topic(self.settings.topic("alerts")) or set()
         if not parts:
             return {}
+        alerts = [TopicPartition(self.settings.topic("alerts"), p)
+                  for p in sorted(consumer.partitions_for_topic(self.settings.topic("alerts")) or ())]
+        alert_ends: dict[TopicPartition, int] = consumer.end_offsets(alerts) if alerts else {}
+        alert_begins: dict[TopicPartition, int] = consumer.beginning_offsets(alerts) if alerts else {}
+        # a partition holding no record has nothing to checkpoint, and may never have had one
+        wanted = {tp.partition for tp in alerts if alert_ends[tp] > alert_begins[tp]}
         tps = [TopicPartition(self.checkpoint_topic, p) for p in sorted(parts)]
         consumer.assign(tps)
         ends: dict[TopicPartition, int] = consumer.end_offsets(tps)
         begins: dict[TopicPartition, int] = consumer.beginning_offsets(tps)
+        picker = CheckpointPicker(self.settings.topic("alerts"))  # holds the best found, not what was read
         window = CHECKPOINT_WINDOW
+        deadline = time.monotonic() + CHECKPOINT_READ_S
         while True:
-            picker = CheckpointPicker(self.settings.topic("alerts"))
             for tp in tps:
                 consumer.seek(tp, max(begins[tp], ends[tp] - window))
             # to the end offsets and then until a poll is empty: Tansu can report a partition's
             # end one short after a batch of several records (seen: 2 for 3 records)
             polled: dict[Any, Any] = {None: None}
-            deadline = time.monotonic() + CHECKPOINT_READ_S
             while polled or any(consumer.position(tp) < ends[tp] for tp in tps):
                 if self._stop.is_set() or time.monotonic() > deadline:
                     logger.warning("reading the alerts checkpoints took over %s s: using what was read",
                                    CHECKPOINT_READ_S)
-                    break
+                    return picker.latest()
                 polled = consumer.poll(timeout_ms=200)
                 for recs in polled.values():
                     for rec in recs:
                         picker.add(rec.value)
             found = picker.latest()
             whole = all(ends[tp] - window <= begins[tp] for tp in tps)
-            if whole or set(alert_parts) <= set(found) or self._stop.is_set():
+            if whole or wanted <= set(found) or self._stop.is_set():
                 return found
             window *= 4
 
@@ -208,15 +215,28 @@ class KafkaFeed:
 
     def _checkpoint(self, now: float, every_s: float, last: float) -> float:
         """Write a checkpoint of every alerts partition read further since our last one, when
-        ``every_s`` has passed since ``last``; returns when this was last done."""
+        ``every_s`` has passed since ``last``; returns when this was last done. A failure is
+        logged and counted, and the next interval tries again: checkpoints only shorten the next
+        start, so they must never stop the feed, nor hold its thread for long."""
         if every_s <= 0 or now - last < every_s or not self._checkpoint_parts:
             return last
+        try:
+            self._write_checkpoints()
+        except Exception as exc:  # noqa: BLE001 - any failure here must leave the feed running
+            self.stats["checkpoint_failures"] += 1
+            logger.warning("writing the alerts checkpoints failed: retried in %s s reason=%r", every_s, exc)
+        return now
+
+    def _write_checkpoints(self) -> None:
         written_at = dt.datetime.now(dt.UTC).isoformat()
         topic = self.settings.topic("alerts")
         if self._producer is None:
             from shared.kafka import make_producer
 
-            self._producer = make_producer(self.settings, linger_ms=0)
+            # bounded waits: the broker unreachable or the topic's metadata missing would
+            # otherwise block this thread, which carries the alerts, for 30 s to build and 60 s a send
+            self._producer = make_producer(self.settings, linger_ms=0, max_block_ms=CHECKPOINT_BLOCK_MS,
+                                           bootstrap_timeout_ms=CHECKPOINT_BLOCK_MS)
         for partition, mirror in self._mirrors.items():
             if mirror.position is None or mirror.position == self._written.get(partition):
                 continue
@@ -228,7 +248,6 @@ class KafkaFeed:
                                     ).add_errback(self._not_written, partition)
             self._written[partition] = mirror.position
             self.stats["checkpoints_written"] += 1
-        return now
 
     def _not_written(self, partition: int, exc: BaseException) -> None:
         """A checkpoint record was not written: the next interval writes the partition again."""

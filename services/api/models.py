@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 LabelValue = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+MAX_SITE = 64  # audit_log.site (tables.py)
 
 
 class AckIn(BaseModel):
@@ -23,6 +24,17 @@ class SilenceIn(BaseModel):
     matchers: Annotated[dict[Label, LabelValue], Field(min_length=1, max_length=16)]
     until: AwareDatetime
     comment: Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_whitespace=True)]
+
+    @field_validator("matchers")
+    @classmethod
+    def _storable(cls, matchers: dict[str, str]) -> dict[str, str]:
+        """What the audit log can store: a site of at most 64 characters, no NUL character."""
+        if len(matchers.get("site", "")) > MAX_SITE:
+            raise ValueError(f"matchers.site: at most {MAX_SITE} characters")
+        named = [k for k, v in matchers.items() if "\x00" in v]
+        if named:
+            raise ValueError(f"matchers.{named[0]}: the NUL character (\\u0000) is not allowed")
+        return matchers
 
 
 class Accepted(BaseModel):

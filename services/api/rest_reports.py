@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from services.api.auth import Principal
@@ -30,6 +31,9 @@ MAX_DAYS = 400
 DEFAULT_ROWS, MAX_ROWS = 10_000, 200_000
 MAX_AGENT_DAYS = 31  # failure reasons per agent: a month at most
 MAX_INTERVAL_DAYS = 31  # interval rows: a month at most
+# business days a caller may name: a shift's bounds and the next day are computed from one, which
+# overflows Python's dates at the ends of their range (years 1 and 9999)
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 LISTS = ("follow-ups", "agent-log")  # reports that list rows rather than sum them
 BY = ("project", "queue", "team", "agent")
 
@@ -51,10 +55,16 @@ def _day(text: str | None, name: str, default: dt.date) -> dt.date:
     if text is None:
         return default
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"{name}: expected a business day as YYYY-MM-DD, got {text!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # answered as a validation error of the parameter
+        kind, bound = ("greater_than_equal", FIRST_DAY) if day < FIRST_DAY else ("less_than_equal", LAST_DAY)
+        relation = "greater" if day < FIRST_DAY else "less"
+        raise RequestValidationError([{"type": kind, "loc": ("query", name), "input": text,
+                                       "msg": f"Input should be {relation} than or equal to {bound}"}])
+    return day
 
 
 def _today(runtime: Runtime, store: ReportStore, site: str | None) -> dt.date:

@@ -2,12 +2,14 @@
 
 * the latest floor snapshot per site (an older ``as_of`` than the one held is ignored);
 * the active alerts (``pending`` / ``firing``) by fingerprint; a ``resolved`` transition removes one;
+  for an agent's alert, also the agent's team and queues when it was first accepted (``Update.shown``);
 * a bounded memory of recent ``transition_id`` values, so a redelivered transition is dropped;
 * the rule set in force, as the alerts service publishes it (docs/wire.md, *Rule set*), the
   latest received; and, for an engine that does not publish it, the rules seen in transitions
   (name, kind, severity, threshold, metric / op / clear / for) and the sites they fired at.
 
-``apply(item)`` is the only writer; it returns what changed (or why nothing did) and does no I/O.
+``apply(item)`` is the only writer; it returns what changed (or why nothing did) and does no I/O. A
+record whose fields ``scoping.py`` reads have the wrong type is skipped as invalid.
 ``mark_ready()`` may be called from any thread (it only sets a flag).
 """
 
@@ -36,6 +38,9 @@ class Update:
     site: str
     doc: dict[str, Any]
     raw: bytes
+    # an agent's alert: the agent's ``team`` and ``queues`` when the alert was first accepted (the
+    # screens that were shown it must get its later transitions, wherever the agent is by then)
+    shown: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class LiveState:
     def __init__(self, *, dedup_size: int = 50_000) -> None:
         self._floors: dict[str, _Floor] = {}
         self._alerts: dict[str, dict[str, Any]] = {}
+        self._shown: dict[str, dict[str, Any]] = {}  # active agent alerts: Update.shown, by fingerprint
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._dedup_size = dedup_size
         self._ready = False
@@ -108,6 +114,9 @@ class LiveState:
         site = scope.get("site")
         if not isinstance(site, str):
             return Skip("invalid", "alert scope has no site")
+        problem = _alert_shape_problem(doc, scope)
+        if problem is not None:
+            return Skip("invalid", problem)
         tid = doc.get("transition_id")
         if isinstance(tid, str):
             if tid in self._seen:
@@ -119,9 +128,19 @@ class LiveState:
         self._note_rule(doc, site)
         if state in ACTIVE_STATES:
             self._alerts[fingerprint] = doc
+            shown = self._shown.get(fingerprint)
+            if shown is None:
+                shown = self._agent_as_shown(site, scope.get("agent"))
+                if shown is not None:
+                    self._shown[fingerprint] = shown
         else:
             self._alerts.pop(fingerprint, None)
-        return Update("alert", site, doc, raw)
+            shown = self._shown.pop(fingerprint, None)
+        return Update("alert", site, doc, raw, shown)
+
+    def _agent_as_shown(self, site: str, agent: Any) -> dict[str, Any] | None:
+        row = self.agent(site, agent) if isinstance(agent, str) else None
+        return None if row is None else {"team": row.get("team"), "queues": list(row.get("queues") or ())}
 
     def _apply_checkpoint(self, doc: dict[str, Any], raw: bytes) -> Update | Skip:
         """What a checkpoint (``checkpoint.py``) carries besides the active alerts: the transition
@@ -171,6 +190,9 @@ class LiveState:
         site = doc.get("site")
         if not isinstance(site, str):
             return Skip("invalid", "floor snapshot has no site")
+        problem = _floor_shape_problem(doc)
+        if problem is not None:
+            return Skip("invalid", problem)
         as_of = _parse_time(doc.get("as_of"))
         held = self._floors.get(site)
         if held is not None and held.as_of is not None and as_of is not None and as_of < held.as_of:
@@ -210,6 +232,84 @@ class LiveState:
     def rules(self) -> list[tuple[dict[str, Any], frozenset[str]]]:
         """Rules seen in transitions, by name, with the sites they were seen at."""
         return [(info, frozenset(sites)) for _, (info, sites) in sorted(self._rules.items())]
+
+
+# What ``scoping.py`` reads of an alert and of a floor snapshot must have the shape it expects: a
+# record that does not would make every scoped client's hello fail, for as long as it is held.
+_ALERT_SCOPE_TEXT = ("queue", "team", "agent", "campaign")
+_FLOOR_ROWS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # list: (name field, other text fields, list-of-text fields, number fields); each may be null.
+    # The agents (thousands per snapshot, twice a second) are checked by _agents_problem instead
+    "queues": ("queue", (), (), ("calls_waiting", "offered", "answered", "abandoned", "longest_wait_s")),
+    "teams": ("team", (), (), ()),
+    "projects": ("project", (), ("queues",), ()),
+}
+
+
+def _alert_shape_problem(doc: dict[str, Any], scope: dict[str, Any]) -> str | None:
+    for key in _ALERT_SCOPE_TEXT:
+        if not _text_or_null(scope.get(key)):
+            return f"alert scope.{key} must be a string"
+    labels = doc.get("labels")
+    if labels is not None and not isinstance(labels, dict):
+        return "alert labels must be an object"
+    for key in ("queue", "team"):
+        if labels and not _text_or_null(labels.get(key)):
+            return f"alert labels.{key} must be a string"
+    return None
+
+
+def _agents_problem(rows: Any) -> str | None:
+    """``_floor_shape_problem`` for the agents, written out: the whole check of a snapshot of 3,350
+    agents takes 1.6 ms so, 3.3 ms with the generic loop (measured on the project's machine), on
+    the thread that carries the alerts."""
+    if not isinstance(rows, list):
+        return "floor snapshot agents must be a list of objects"
+    for row in rows:
+        if type(row) is not dict:
+            return "floor snapshot agents must be a list of objects"
+        get = row.get
+        for key in ("agent", "team", "state"):
+            value = get(key)
+            if value is not None and type(value) is not str:
+                return f"floor snapshot agents[].{key} has the wrong type"
+        queues = get("queues")
+        if queues is not None and (type(queues) is not list or not all(type(q) is str for q in queues)):
+            return "floor snapshot agents[].queues has the wrong type"
+    return None
+
+
+def _floor_shape_problem(doc: dict[str, Any]) -> str | None:
+    agents = doc.get("agents")
+    if agents is not None:
+        problem = _agents_problem(agents)
+        if problem is not None:
+            return problem
+    for rows_key, (name, texts, lists, numbers) in _FLOOR_ROWS.items():
+        rows = doc.get(rows_key)
+        if rows is None:
+            continue
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            return f"floor snapshot {rows_key} must be a list of objects"
+        for row in rows:
+            bad = ([k for k in (name, *texts) if not _text_or_null(row.get(k))]
+                   + [k for k in lists if not _texts_or_null(row.get(k))]
+                   + [k for k in numbers if not _number_or_null(row.get(k))])
+            if bad:
+                return f"floor snapshot {rows_key}[].{bad[0]} has the wrong type"
+    return None
+
+
+def _text_or_null(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _texts_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+def _number_or_null(value: Any) -> bool:
+    return value is None or isinstance(value, int | float)
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

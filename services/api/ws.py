@@ -283,7 +283,11 @@ def _subscribe(hub: Hub, session: Session, op: dict[str, Any]) -> None:
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         hub.control(session, "error", {"op": "subscribe", "detail": f"unknown fields {named}{more}"})
         return
-    hub.subscribe(session, wanted["sites"], wanted["teams"], wanted["queues"])
+    if hub.subscribe(session, wanted["sites"], wanted["teams"], wanted["queues"]) is None:
+        opts = hub.options
+        hub.control(session, "error", {"op": "subscribe", "detail": f"too many subscribes: at most "
+                                       f"{opts.max_subscribes} within {opts.subscribe_window_s:g} s; "
+                                       "the scope is unchanged"})
 
 
 def _reason(code: int) -> str:

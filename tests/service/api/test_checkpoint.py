@@ -4,6 +4,7 @@ incomplete, foreign and malformed records."""
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import orjson
@@ -89,3 +90,31 @@ def test_an_empty_partition_still_checkpoints() -> None:
     mirror = mirror_of([alert(1, "firing", "a"), alert(1, "resolved", "b")])
     ckpt = picked(mirror.encode(TOPIC, 0, "e", "t"))[0]
     assert (ckpt.offset, ckpt.alerts) == (2, [])
+
+
+def test_the_picker_holds_the_best_checkpoint_not_every_record_it_is_fed() -> None:
+    """Bounded memory while a reader feeds it a whole checkpoint topic, same choice as before."""
+    one = mirror_of(records(30)).encode(TOPIC, 0, "ID", "t")[0]  # 30 alerts, 10 resolved: ~6 KiB
+    picker = CheckpointPicker(TOPIC)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(5000):  # ~30 MiB of records, each a complete checkpoint of offset 40
+            picker.add(one.replace(b'"ID"', f'"id{n}"'.encode()))
+        for n in range(5000):  # and as many incomplete ones (chunk 0 of 2), newer each time
+            picker.add(one.replace(b'"ID"', f'"open{n}"'.encode()).replace(b'"chunks":1', b'"chunks":2')
+                       .replace(b'"offset":40', f'"offset":{41 + n}'.encode()))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 2 * 1024 * 1024, held
+    assert picker.latest()[0].offset == 40
+    # holding less, it still takes the newest complete one in any order
+    old = mirror_of(records(10)).encode(TOPIC, 0, "old", "t")
+    newer = mirror_of(records(ALERTS_PER_CHUNK * 2)).encode(TOPIC, 0, "new", "t")
+    other = mirror_of(records(ALERTS_PER_CHUNK * 3)).encode(TOPIC, 0, "other", "t")
+    # the newer one first, its chunks interleaved with another writer's; the older one last
+    assert picked([newer[0], other[0], newer[1], *old])[0].offset == len(records(ALERTS_PER_CHUNK * 2))
+    # chunks sharing an id but not an offset are not one checkpoint
+    forged = orjson.loads(newer[1]) | {"offset": 99_999}
+    assert picked([newer[0], orjson.dumps(forged), *old])[0].offset == len(records(10))

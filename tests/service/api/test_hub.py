@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import orjson
@@ -194,3 +195,100 @@ def test_detached_sessions_expire_and_count_what_they_lose() -> None:
     hub.reap()
     assert hub.find(session.id, ADMIN) is None
     assert value(registry, "floorwatch_ws_dropped_total", reason="session_expired") == 1
+
+
+class LaxState(LiveState):
+    """A LiveState that also holds one alert and one floor snapshot it was never fed: shapes that
+    ``scoping.py`` cannot read, as a state missing one of its checks would hold them."""
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return [*super().alerts(), samples.alert("fp-bad") | {"labels": "x", "scope": {"site": "bj-01"}}]
+
+    def sites(self) -> list[str]:
+        return [*super().sites(), "sh-02"]
+
+    def floor(self, site: str) -> dict[str, Any] | None:
+        return samples.floor("sh-02") | {"agents": "x"} if site == "sh-02" else super().floor(site)
+
+
+SALES_BOTH = Principal("supervisor", Scope.of(sites=["bj-01", "sh-02"], queues=["sales"]), "sam", key="k-sam")
+
+
+def test_what_scoping_cannot_judge_is_hidden_from_that_scope_only() -> None:
+    registry = CollectorRegistry()
+    live = LaxState()
+    hub = Hub(live, ApiMetrics(registry, live))
+    feed(hub, "floor", samples.floor("bj-01"))
+    scoped, admin = connected(hub, SALES_BOTH), connected(hub)
+    hello = drain(hub, scoped)  # a hello leaves out what it cannot judge, and is sent
+    assert [m["type"] for m in hello] == ["hello"]
+    assert list(hello[0]["floor"]) == ["bj-01"] and hello[0]["alerts"] == []
+    assert [a["fingerprint"] for a in drain(hub, admin)[0]["alerts"]] == ["fp-bad"]
+    bad = samples.alert("fp-bad2", queue=None) | {"labels": "x"}
+    hub.publish(Update("alert", "bj-01", bad, orjson.dumps(bad)))  # the fan-out goes on
+    feed(hub, "alert", samples.alert("fp-ok"))
+    assert [m["alert"]["fingerprint"] for m in drain(hub, scoped)] == ["fp-ok"]
+    assert [m["alert"]["fingerprint"] for m in drain(hub, admin)] == ["fp-bad2", "fp-ok"]
+
+
+def test_snapshots_are_logged_as_marks_and_a_resume_across_one_gets_no_replay() -> None:
+    hub, _, clock = make()
+    big = samples.floor()
+    big["agents"] = [samples.agent_row(f"a{i:04d}", "t-sales", ["sales"]) for i in range(500)]  # ~70 KB
+    feed(hub, "floor", big)
+    session = connected(hub, Principal("wallboard", Scope.of(sites=["bj-01"]), "tv", key="k-tv"))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):  # a client looping {"op": "subscribe"} and reading each hello
+            clock.now += 60  # (slowly enough not to be refused)
+            hub.subscribe(session, None, None, None)
+            assert orjson.loads(hub.next_frame(session) or "")["type"] == "hello"
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 1024 * 1024, held  # 200 hellos of ~70 KB were 14 MB in the log
+    feed(hub, "alert", samples.alert("fp-1"))
+    sent = hub.next_frame(session)
+    assert hub.replay(session, session.seq - 1) == [sent]  # after the last hello: covered
+    assert hub.replay(session, session.seq - 2) is None  # across it: a fresh hello instead
+
+
+def test_subscribes_beyond_the_limit_are_refused_and_change_nothing() -> None:
+    hub, _, clock = make(HubOptions(max_subscribes=3, subscribe_window_s=60))
+    session = connected(hub)
+    drain(hub, session)
+    for _ in range(3):
+        assert hub.subscribe(session, None, None, ["sales"]) is not None
+        drain(hub, session)
+    assert hub.subscribe(session, None, None, ["support"]) is None
+    assert session.snapshot_due is None and session.scope.queues == frozenset({"sales"})
+    clock.now += 61  # the window has passed: allowed again
+    assert hub.subscribe(session, None, None, ["support"]) == Scope.of(queues=["support"])
+
+
+def test_an_agent_alert_s_resolve_reaches_the_screens_that_showed_it_after_the_agent_left() -> None:
+    hub, _, _ = make()
+    feed(hub, "floor", samples.floor())
+    team = Principal("supervisor", Scope.of(sites=["bj-01"], teams=["t-sales"]), "tom", key="k-tom")
+    other = Principal("supervisor", Scope.of(sites=["bj-01"], teams=["t-support"]), "sue", key="k-sue")
+    shown, queue, not_shown = connected(hub, team), connected(hub, SALES), connected(hub, other)
+    for s in (shown, queue, not_shown):
+        drain(hub, s)
+    feed(hub, "alert", samples.alert("fp-a1", queue=None, agent="a1", rule="agent-eff", n=1))
+    gone = samples.floor(seq=2, as_of="2026-11-28T09:16:00+08:00")  # a1 logged out
+    gone["agents"] = [a for a in gone["agents"] if a["agent"] != "a1"]
+    feed(hub, "floor", gone)
+    feed(hub, "alert", samples.alert("fp-a1", queue=None, agent="a1", rule="agent-eff", state="resolved",
+                                     n=2))
+    for s in (shown, queue):
+        got = [(m["alert"]["fingerprint"], m["alert"]["state"]) for m in drain(hub, s) if "alert" in m]
+        assert got == [("fp-a1", "firing"), ("fp-a1", "resolved")]
+    assert [m["type"] for m in drain(hub, not_shown)] == ["floor"]
+    # the agent back in another team: its next alert is decided by where it is now
+    moved = samples.floor(seq=3, as_of="2026-11-28T09:17:00+08:00")
+    moved["agents"] = [samples.agent_row("a1", "t-support", ["support"])]
+    feed(hub, "floor", moved)
+    feed(hub, "alert", samples.alert("fp-a1", queue=None, agent="a1", rule="agent-eff", n=3))
+    assert [m["type"] for m in drain(hub, shown)] == ["floor"]
+    assert [m["type"] for m in drain(hub, not_shown)] == ["floor", "alert"]

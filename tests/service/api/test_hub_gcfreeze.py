@@ -91,3 +91,22 @@ def test_freezer_counts_and_refuses_a_negative_step() -> None:
     assert calls == ["collect1", "freeze", "collect1", "freeze", "unfreeze"]
     with pytest.raises(ValueError, match="step"):
         GcFreezer(-1)
+
+
+def test_connections_taken_over_by_a_resume_count_as_ended(unfrozen: None) -> None:
+    hub, _, _ = make(HubOptions(gc_freeze_step=2))
+    sessions = [connected(hub) for _ in range(2)]
+    for s in sessions:
+        hub.set_sink(s, s.writer_gen, MemorySink())
+    assert hub.gc_freezer.freezes == 1
+    state = ConnectionState()
+    gc.freeze()
+    for s in sessions:  # each client resumes on a new connection; the old one then ends (4009)
+        old = s.writer_gen
+        hub.attach(s)
+        hub.detach(s, old)
+    assert hub.gc_freezer.unfreezes == 1  # two connections ended: the heap is handed back
+    assert tracked(state)
+    for s in sessions:  # the new connections, when they end, are counted once each
+        hub.detach(s, s.writer_gen)
+    assert hub.gc_freezer.unfreezes == 2 and hub.gc_freezer.detached_since == 0

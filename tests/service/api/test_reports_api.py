@@ -130,6 +130,30 @@ async def test_errors_say_what_is_wrong(http: httpx.AsyncClient, db_url: str) ->
         assert r.status_code == 503 and "database" in r.json()["detail"]
 
 
+async def test_days_at_the_ends_of_the_calendar_are_a_422_not_a_500(db_url: str) -> None:
+    engine = make_engine(db_url)
+    app = build_app(ReportStore(engine, CONFIG))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a 500 is an answer here
+    late, early = "less than or equal to 9998-12-31", "greater than or equal to 1900-01-01"
+    cases = {  # a shift's bounds, or the next shift's day, overflowed Python's dates: 500
+        "/v1/handover?site=bj-01&shift=late&day=9999-12-31": f"query.day: Input should be {late}",
+        "/v1/handover?site=bj-01&shift=early&day=9999-12-31": f"query.day: Input should be {late}",
+        "/v1/handover?site=bj-01&shift=early&day=0001-01-01": f"query.day: Input should be {early}",
+        "/v1/reports/project-daily?from=0001-01-01&to=0001-01-01": f"query.from: Input should be {early}",
+    }
+    try:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                        base_url="http://api.test") as c:
+            for path, detail in cases.items():
+                r = await c.get(path, headers=AUTH)
+                assert r.status_code == 422, (path, r.status_code, r.text)
+                assert r.json()["detail"] == detail, path
+            r = await c.get("/v1/handover?site=bj-01&shift=late&day=9998-12-31", headers=AUTH)
+            assert r.status_code == 200, r.text  # the last day named is served
+    finally:
+        await engine.dispose()
+
+
 async def test_handover_json_pdf_and_note(http: httpx.AsyncClient) -> None:
     q = "site=bj-01&shift=early&day=2026-11-30"
     doc = (await http.get(f"/v1/handover?{q}", headers=AUTH)).json()

@@ -271,4 +271,5 @@ async def test_a_record_the_api_cannot_handle_does_not_stop_the_feed(
                  if line.startswith("floorwatch_feed_skipped_total{") and 'reason="failed"' in line)
     invalid = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                   if line.startswith("floorwatch_feed_skipped_total{") and 'reason="invalid"' in line)
-    assert failed + invalid >= 3 and failed >= 2, text
+    # the two floors: refused as invalid by LiveState's shape checks (they raised in handling before)
+    assert failed + invalid >= 3, text

@@ -72,3 +72,45 @@ def test_ready_after_first_record_or_mark_ready() -> None:
     other = LiveState()
     other.apply(floor_item(samples.floor()))
     assert other.ready
+
+
+def _with(doc: dict, path: tuple, value: object) -> dict:
+    """``doc`` with the field at ``path`` (keys and list indexes) set to ``value``."""
+    out = orjson.loads(orjson.dumps(doc))
+    held = out
+    for key in path[:-1]:
+        held = held[key]
+    held[path[-1]] = value
+    return out
+
+
+# each makes scoping.py raise on a queue- or team-scoped caller when held
+MALFORMED_ALERTS = [(("labels",), "x"), (("labels",), ["queue"]), (("labels",), {"queue": ["sales"]}),
+                    (("scope", "queue"), ["sales"]), (("scope", "team"), {"t": 1}),
+                    (("scope", "agent"), ["a1"]), (("scope", "campaign"), ["p"])]
+MALFORMED_FLOORS = [(("agents",), "x"), (("agents", 0), "a1"), (("agents", 0, "queues"), 5),
+                    (("agents", 0, "team"), ["t-sales"]), (("agents", 0, "state"), {"s": 1}),
+                    (("queues", 0, "queue"), ["sales"]), (("queues", 0, "offered"), "100"),
+                    (("queues", 0, "calls_waiting"), "3"), (("teams", 0), None),
+                    (("projects",), {"p": 1}), (("projects", 0, "queues"), 5)]
+
+
+def test_alerts_scoping_cannot_read_are_skipped_as_invalid() -> None:
+    for path, bad in MALFORMED_ALERTS:
+        live = LiveState()
+        result = live.apply(alert_item(_with(samples.alert("fp-1"), path, bad)))
+        assert isinstance(result, Skip) and result.reason == "invalid", (path, bad, result)
+        assert live.alerts() == []
+    live = LiveState()  # the fields may be absent or null
+    doc = samples.alert("fp-1") | {"labels": None}
+    assert isinstance(live.apply(alert_item(doc)), Update)
+
+
+def test_floors_scoping_cannot_read_are_skipped_and_the_held_one_stays() -> None:
+    for path, bad in MALFORMED_FLOORS:
+        live = LiveState()
+        live.apply(floor_item(samples.floor_with_projects(seq=1)))
+        later = _with(samples.floor_with_projects(seq=2, as_of="2026-11-28T09:16:00+08:00"), path, bad)
+        result = live.apply(floor_item(later))
+        assert isinstance(result, Skip) and result.reason == "invalid", (path, bad, result)
+        assert live.floor("bj-01")["seq"] == 1

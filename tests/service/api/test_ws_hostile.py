@@ -154,6 +154,21 @@ async def test_protocol_violations_mid_stream_are_not_logged_as_errors(
     assert errors_logged(caplog) == []
 
 
+async def test_a_client_looping_subscribe_is_refused_past_the_limit(connect) -> None:
+    conn = await connect(ADMIN)
+    await recv(conn)
+    limit = HubOptions().max_subscribes
+    for _ in range(limit):  # each answered with a whole hello
+        await conn.send('{"op": "subscribe"}')
+        assert (await recv(conn))["type"] == "hello"
+    await conn.send('{"op": "subscribe", "queues": ["sales"]}')
+    error = await recv(conn)
+    assert error["type"] == "error" and error["op"] == "subscribe"
+    assert f"at most {limit} within 60 s" in error["detail"]
+    await conn.send('{"op": "ping"}')  # the connection stays, its scope unchanged
+    assert (await recv(conn))["type"] == "pong"
+
+
 # The stated bound: what K hostile clients may add to the API's resident memory, per client. Measured
 # ~2 MB (ping / op floods): docs/benchmarks.md. (Oversized frames: measured by the benchmark only, see there.)
 MAX_MB_PER_HOSTILE_CLIENT = 8.0
