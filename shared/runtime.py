@@ -41,8 +41,9 @@ class LoopThread:
         """Run ``coro`` without waiting for it; the caller reads the outcome from the future."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
-    def submit(self, coro: Coroutine[Any, Any, Any], *, what: str) -> None:
-        """Run ``coro`` without waiting for it; a failure is logged loudly."""
+    def submit(self, coro: Coroutine[Any, Any, Any], *, what: str) -> concurrent.futures.Future[Any]:
+        """Run ``coro`` without waiting for it; a failure is logged loudly (and the future returned
+        says it too, for a caller that must know later)."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
 
         def done(f: concurrent.futures.Future[Any]) -> None:
@@ -50,6 +51,7 @@ class LoopThread:
                 logger.error("%s failed", what, exc_info=f.exception())
 
         future.add_done_callback(done)
+        return future
 
     def drain(self, timeout: float = 5.0) -> None:
         """Wait (up to ``timeout``) for everything submitted so far to finish."""

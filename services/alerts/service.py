@@ -36,7 +36,7 @@ import datetime as dt
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -347,6 +347,11 @@ class AlertsWorker:
         # consumer after the failure revokes the partitions, and a save there would make those
         # transitions impossible to re-derive after the restart.
         self.failed: BaseException | None = None
+        # Transitions being recorded in the history (and any whose recording failed): a snapshot is
+        # written only once those queued before it are recorded. Saved past a failed recording, the
+        # snapshot would make those transitions impossible to re-derive: they would never be in
+        # the history. Bounded: the ones done and recorded are dropped at every step.
+        self._recordings: list[concurrent.futures.Future[Any]] = []
         # Floor snapshots refused per site: monotonic time of the last error logged about it
         self._floor_refused: dict[str, float] = {}
         metrics.busy_s.set_function(self.busy_for)
@@ -670,7 +675,11 @@ class AlertsWorker:
             # and the restart re-derives these transitions from the last snapshot and sends them.
             raise KafkaError(f"{len(failed)} of {len(sent)} alert transitions not published: {failed[0]!r}")
         # Recording is off the latency path; the loop runs these in order.
-        self.loop.submit(self.store.record(fresh + seen, self.wall()), what="recording alert transitions")
+        recording = self.loop.submit(self.store.record(fresh + seen, self.wall()),
+                                     what="recording alert transitions")
+        if recording is not None:
+            self._recordings = [f for f in self._recordings if not f.done() or f.exception() is not None]
+            self._recordings.append(recording)
 
     # -- time-driven work --------------------------------------------------------------------
     def on_idle(self) -> None:
@@ -873,7 +882,8 @@ class AlertsWorker:
                 logger.warning("snapshot of partition %s encoded in the consumer thread: fork failed: %s",
                                number, exc)
         write = self._write_snapshot(
-            number, part.next_offset, part.engine.snapshot() if data is None else data, side, self.wall()
+            number, part.next_offset, part.engine.snapshot() if data is None else data, side, self.wall(),
+            [f for f in self._recordings if not f.done() or f.exception() is not None],
         )
         offsets = {TopicPartition(self.events_topic, number): OffsetAndMetadata(part.next_offset, "", -1)}
         offsets.update({
@@ -891,7 +901,10 @@ class AlertsWorker:
     async def _write_snapshot(
         self, number: int, next_offset: int, data: bytes | concurrent.futures.Future[bytes],
         side: dict[str, int], now: dt.datetime,
+        recordings: Sequence[concurrent.futures.Future[Any]] = (),
     ) -> None:
+        for recording in recordings:  # raises if one failed: this snapshot is then not written
+            await asyncio.wrap_future(recording)
         if not isinstance(data, bytes):
             data = await asyncio.wrap_future(data)
         await self.store.save_snapshot(self.events_topic, number, next_offset, data, side, now)

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from services.alerts.core import Engine, load_rules
 from services.alerts.service import AlertsMetrics, AlertsWorker, Partition
+from shared.runtime import LoopThread
 from tests.service.alerts.test_floor_metrics import RULES, WALL, ev
 
 TP = TopicPartition("events", 0)
@@ -203,3 +204,38 @@ def test_a_snapshot_that_cannot_be_restored_replays_its_partition_from_the_start
     assert part.next_offset is None and part.alerts_from == 0
     w.handle([queued(0, 0)])  # type: ignore[list-item]
     assert part.next_offset == 1
+
+
+def test_no_snapshot_is_written_past_transitions_whose_recording_failed() -> None:
+    """The history is written off the latency path. A snapshot written after a recording failed
+    (SQLite locked past its timeout, the database away for that one write) made those transitions
+    impossible to re-derive: they were never in the history. Now the snapshot waits for the
+    recordings queued before it, and one that failed fails the save: the loop stops, the restart
+    re-derives them from the snapshot before."""
+    class FailingStore(Store):
+        fail = True
+
+        async def record(self, transitions: Any, at: Any) -> None:
+            if self.fail and transitions:
+                raise RuntimeError("database is locked")
+
+    loop = LoopThread("test-failed-recording")
+    try:
+        w, _, _, _, _ = worker()
+        store = FailingStore()
+        w.store, w.loop = store, loop  # type: ignore[assignment]
+        w.handle([queued(0, 0)])  # type: ignore[list-item]  # backlog fires: its recording fails
+        loop.drain()
+        with pytest.raises(RuntimeError, match="database is locked"):
+            w.save_all()
+        assert store.saved == []
+        w2, _, _, _, _ = worker()  # recorded fine: no obstacle
+        store2 = FailingStore()
+        store2.fail = False
+        w2.store, w2.loop = store2, loop  # type: ignore[assignment]
+        w2.handle([queued(0, 0)])  # type: ignore[list-item]
+        w2.save_all()
+        assert store2.saved == [1]
+    finally:
+        loop.drain()
+        loop.stop()
