@@ -392,7 +392,6 @@ class ReportStore:
             fresh = [x for x in new if x[1].ts.timestamp() >= lf.window_start]
             if fresh and lf.is_late(fresh[0][1]):
                 refold |= self._live_days(lf)  # a late event inside the live fold's window
-                refold |= await self._neighbours(new, refold, since)
                 live = self._live = None
             else:
                 refold = self._days(old)
@@ -401,7 +400,8 @@ class ReportStore:
                 if near and max(near) >= lf.floor:  # a day the live fold holds (sites' calendars apart)
                     refold |= self._live_days(lf)
                     live = self._live = None
-        if live is None:
+        if live is None:  # a late event, a restart, the first refresh, another writer, rules changed
+            refold |= await self._neighbours(new, refold, since)
             return await self._refold_all(refold, top, len(new), cutoff, new)
         read = 0
         for first, last in _runs(sorted(refold)):  # old days only: outside the live fold's window

@@ -604,3 +604,31 @@ async def test_a_late_event_that_books_into_the_day_before_the_fold_refolds_it(
                        offset0=20)
     assert (await utc_store.refresh())["days"] == [D.date().isoformat(), t.date().isoformat()]
     await equal_to_rebuild(utc_store, D.date(), t.date())
+
+
+@pytest.mark.parametrize("restart", [False, True])
+async def test_a_late_login_changes_the_next_day_also_after_a_restart(
+        store: ReportStore, restart: bool) -> None:
+    """A login of the last hour of a day, stored after its logout of the next day was folded: the
+    next day must book the time logged in. With no live fold (a restart, another writer) the
+    re-fold took the login's own day only (found by a review of the fix above)."""
+    d0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=BJ)  # business day starts 10:00 local
+    nxt = d0 + dt.timedelta(days=1)
+
+    def ev(cls: type, i: int, at: dt.datetime, **kw: object) -> Event:
+        return cls(v=1, id=f"r-{i}", source="t", ts=at, site="bj-01", **kw)  # type: ignore[no-any-return]
+
+    await store_events(store.engine, [
+        ev(AgentLogin, 0, d0 + dt.timedelta(hours=1), agent="a0", team="t1"),
+        ev(AgentLogin, 1, nxt + dt.timedelta(minutes=5), agent="a9", team="t1"),
+        ev(AgentLogout, 2, nxt + dt.timedelta(minutes=30), agent="a2"),
+        ev(AgentStateChanged, 3, nxt + dt.timedelta(hours=2), agent="a9", state="available")])
+    await store.refresh()
+    if restart:
+        store = ReportStore(store.engine, CONFIG, rollups=store.rollups)
+    await store_events(store.engine, [ev(AgentLogin, 4, nxt - dt.timedelta(hours=1), agent="a2", team="t1")],
+                       offset0=10)
+    await store.refresh()
+    live = await tables(store)
+    await store.rebuild(d0.date(), nxt.date())
+    assert live == await tables(store) and live["report_spans"]
