@@ -35,6 +35,8 @@ CHECKPOINT_TYPE = "alerts_checkpoint"
 ALERTS_PER_CHUNK = 200  # ~1 KiB each: a chunk stays well under Kafka's 1 MiB record limit
 RECENT_IDS = 2000  # transition ids carried for dedup of redeliveries across the checkpoint
 MAX_OPEN_CHECKPOINTS = 64  # incomplete checkpoints a reader holds chunks of at once
+MAX_CHUNKS = 10_000  # chunks of one checkpoint (2 million active alerts)
+MAX_PARTITIONS = 10_000  # partitions of the alerts topic a checkpoint may name
 
 
 class AlertMirror:
@@ -157,6 +159,9 @@ def _well_formed(doc: Any) -> bool:
         return False
     ints = ("partition", "offset", "chunk", "chunks")
     if not all(isinstance(doc.get(k), int) and doc[k] >= 0 for k in ints) or doc["chunk"] >= doc["chunks"]:
+        return False
+    # bounds a writer of ours never reaches: what a picker holds per checkpoint and per partition
+    if doc["chunks"] > MAX_CHUNKS or doc["partition"] >= MAX_PARTITIONS:
         return False
     return (isinstance(doc.get("id"), str) and isinstance(doc.get("topic"), str)
             and isinstance(doc.get("alerts"), list))

@@ -293,7 +293,10 @@ class Hub:
             scope = session.scope
             ok = visible.get(id(scope))
             if ok is None:
-                ok = visible[id(scope)] = self._alert_visible(update.doc, scope, update.shown)
+                # the team and queues it was first shown under: for its resolve only (a firing of an
+                # agent who moved is shown by where the agent is now, as a hello would)
+                shown = update.shown if update.doc.get("state") == "resolved" else None
+                ok = visible[id(scope)] = self._alert_visible(update.doc, scope, shown)
             if not ok:
                 continue
             if tail is None:

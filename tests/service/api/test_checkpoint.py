@@ -118,3 +118,15 @@ def test_the_picker_holds_the_best_checkpoint_not_every_record_it_is_fed() -> No
     # chunks sharing an id but not an offset are not one checkpoint
     forged = orjson.loads(newer[1]) | {"offset": 99_999}
     assert picked([newer[0], orjson.dumps(forged), *old])[0].offset == len(records(10))
+
+
+def test_a_checkpoint_naming_more_chunks_or_partitions_than_any_writer_is_ignored() -> None:
+    """Chunks per checkpoint and the partition it names are bounded: one hostile record could
+    otherwise make a reader hold chunks without end, or a best checkpoint per any number."""
+    one = mirror_of(records(3)).encode(TOPIC, 0, "ID", "t")[0]
+    picker = CheckpointPicker(TOPIC)
+    picker.add(one.replace(b'"chunks":1', b'"chunks":10001'))
+    picker.add(one.replace(b'"partition":0', b'"partition":10000'))
+    assert picker.latest() == {} and picker.ignored == 2
+    picker.add(one)
+    assert list(picker.latest()) == [0]
