@@ -115,6 +115,7 @@ class EventLag(Collector):
         yield family
 
 
+RECORD_ATTEMPTS = 3  # tries of one recording of alert transitions in the history
 _MISSING: Any = object()
 
 
@@ -352,6 +353,7 @@ class AlertsWorker:
         # snapshot would make those transitions impossible to re-derive: they would never be in
         # the history. Bounded: the ones done and recorded are dropped at every step.
         self._recordings: list[concurrent.futures.Future[Any]] = []
+        self.record_retry_s = 1.0  # the wait before a recording's second try (doubled before the third)
         # Floor snapshots refused per site: monotonic time of the last error logged about it
         self._floor_refused: dict[str, float] = {}
         metrics.busy_s.set_function(self.busy_for)
@@ -675,11 +677,25 @@ class AlertsWorker:
             # and the restart re-derives these transitions from the last snapshot and sends them.
             raise KafkaError(f"{len(failed)} of {len(sent)} alert transitions not published: {failed[0]!r}")
         # Recording is off the latency path; the loop runs these in order.
-        recording = self.loop.submit(self.store.record(fresh + seen, self.wall()),
+        recording = self.loop.submit(self._record(fresh + seen, self.wall()),
                                      what="recording alert transitions")
         if recording is not None:
             self._recordings = [f for f in self._recordings if not f.done() or f.exception() is not None]
             self._recordings.append(recording)
+
+    async def _record(self, transitions: list[dict[str, Any]], now: dt.datetime) -> None:
+        """Record in the history, tried ``RECORD_ATTEMPTS`` times (a transition already recorded
+        is left alone): a failure that lasts stops the loop at the next snapshot."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                await self.store.record(transitions, now)
+                return
+            except Exception as exc:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                logger.warning("recording %d alert transitions failed (attempt %d of %d): %r",
+                               len(transitions), attempt, RECORD_ATTEMPTS, exc)
+                await asyncio.sleep(self.record_retry_s * attempt)
 
     # -- time-driven work --------------------------------------------------------------------
     def on_idle(self) -> None:

@@ -213,26 +213,28 @@ def test_no_snapshot_is_written_past_transitions_whose_recording_failed() -> Non
     recordings queued before it, and one that failed fails the save: the loop stops, the restart
     re-derives them from the snapshot before."""
     class FailingStore(Store):
-        fail = True
+        fail = 99  # the recordings that fail
 
         async def record(self, transitions: Any, at: Any) -> None:
             if self.fail and transitions:
+                self.fail -= 1
                 raise RuntimeError("database is locked")
 
     loop = LoopThread("test-failed-recording")
     try:
         w, _, _, _, _ = worker()
         store = FailingStore()
-        w.store, w.loop = store, loop  # type: ignore[assignment]
+        w.store, w.loop, w.record_retry_s = store, loop, 0.0  # type: ignore[assignment]
         w.handle([queued(0, 0)])  # type: ignore[list-item]  # backlog fires: its recording fails
         loop.drain()
         with pytest.raises(RuntimeError, match="database is locked"):
             w.save_all()
         assert store.saved == []
-        w2, _, _, _, _ = worker()  # recorded fine: no obstacle
+        assert store.fail == 99 - 3  # tried three times
+        w2, _, _, _, _ = worker()  # a failure that passes: recorded at the second try, no obstacle
         store2 = FailingStore()
-        store2.fail = False
-        w2.store, w2.loop = store2, loop  # type: ignore[assignment]
+        store2.fail = 1
+        w2.store, w2.loop, w2.record_retry_s = store2, loop, 0.0  # type: ignore[assignment]
         w2.handle([queued(0, 0)])  # type: ignore[list-item]
         w2.save_all()
         assert store2.saved == [1]
