@@ -148,6 +148,7 @@ class Hub:
         self.options = options or HubOptions()
         self._clock = clock
         self._sessions: dict[str, Session] = {}
+        self._scopes: dict[Scope, Scope] = {}  # _interned
         self._gc_paused = False  # this hub turned the collector off, and has not turned it on again
         self._gc_paused_at = 0.0
         self._gc_resume_due = False  # a resume is scheduled for the next loop iteration
@@ -159,9 +160,21 @@ class Hub:
         while len(self._sessions) >= self.options.max_sessions and self._evict_one():
             pass
         session = Session(principal, self.options.replay_size)
+        session.scope = self._interned(session.scope)
         self._sessions[session.id] = session
         self.metrics.ws_sessions.set(len(self._sessions))
         return session
+
+    def _interned(self, scope: Scope) -> Scope:
+        """One object per distinct scope: the fan-out decides visibility once per scope object
+        (``_publish_alert``), and a token store that builds a principal per connection (the SQL
+        one) gives equal scopes as distinct objects. Bounded: cleared at ``max_sessions``."""
+        held = self._scopes.get(scope)
+        if held is None:
+            if len(self._scopes) >= self.options.max_sessions:
+                self._scopes.clear()
+            held = self._scopes[scope] = scope
+        return held
 
     def find(self, session_id: str, principal: Principal) -> Session | None:
         """A held session owned by the same credential, else None."""
@@ -467,7 +480,7 @@ class Hub:
         if len(session.subscribes) >= self.options.max_subscribes:
             return None
         session.subscribes.append(now)
-        session.scope = session.principal.scope.narrow(sites, teams, queues)
+        session.scope = self._interned(session.principal.scope.narrow(sites, teams, queues))
         session.pending.clear()
         session.alert_backlog = 0
         session.snapshot_due = "hello"

@@ -292,3 +292,30 @@ def test_an_agent_alert_s_resolve_reaches_the_screens_that_showed_it_after_the_a
     feed(hub, "alert", samples.alert("fp-a1", queue=None, agent="a1", rule="agent-eff", n=3))
     assert [m["type"] for m in drain(hub, shown)] == ["floor"]
     assert [m["type"] for m in drain(hub, not_shown)] == ["floor", "alert"]
+
+
+def test_sessions_with_equal_scopes_share_one_and_an_alert_is_judged_once_per_scope() -> None:
+    """A token store that builds a principal per connection gives equal scopes as distinct
+    objects; the fan-out decides visibility per scope object, so it decided once per session."""
+    hub, _, _ = make()
+    feed(hub, "floor", samples.floor("bj-01"))
+    sessions = []
+    for i in range(5):  # equal scopes, each its own object
+        s = connected(hub, Principal("supervisor", Scope.of(sites=["bj-01"], queues=["sales"]), f"u{i}",
+                                     key=f"k{i}"))
+        drain(hub, s)
+        sessions.append(s)
+    other = connected(hub, SALES)
+    drain(hub, other)
+    assert len({id(s.scope) for s in [*sessions, other]}) == 1
+    judged = []
+    real = hub._alert_visible
+
+    def counted(*args: Any) -> bool:
+        judged.append(args[1])
+        return real(*args)
+
+    hub._alert_visible = counted  # type: ignore[method-assign]
+    feed(hub, "alert", samples.alert("fp-1"))
+    assert len(judged) == 1
+    assert all(drain(hub, s)[0]["alert"]["fingerprint"] == "fp-1" for s in [*sessions, other])
