@@ -23,7 +23,10 @@ MAX_EVENT_BYTES: Final = 64 * 1024
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-Seconds = Annotated[float, msgspec.Meta(ge=0)]
+# a wait, talk or handle time: up to a week. The reports place a call's offer at ``ts - wait_s``;
+# 1e12 s put it before year 1 and stopped every refresh (a review, 2026-12-07)
+MAX_SECONDS: Final = 7 * 86_400.0
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
 
 AgentStateName = Literal["available", "not_ready"]
 AbandonCause = Literal["caller", "timeout", "empty", "key"]
@@ -187,6 +190,12 @@ def decode_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
     except RecursionError:
         # msgspec gives up at ~1,000 levels; any nesting that deep is hostile, never an event.
         raise InvalidEvent("JSON nested too deep (over ~1,000 levels of arrays/objects)") from None
+    try:
+        # msgspec checks the text of the fields it reads, not of unknown ones it skips; ingest
+        # stores the payload as text, and invalid UTF-8 there stopped it at every restart
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
     if data.find(b"\\u0000") >= 0:  # JSON writes NUL only so (a raw one is malformed); then exact
         field = _with_nul(event)
         if field is not None:

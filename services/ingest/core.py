@@ -201,6 +201,9 @@ class Known:
     republish: list[Accepted] = field(default_factory=list)
     duplicates: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
+    # repeats whose first version in the batch is not stored (the database refused it): not
+    # duplicates of anything kept, so they go to the DLQ rather than nowhere
+    unstored: list[Accepted] = field(default_factory=list)
 
 
 EARLIEST_TS = 315_532_800.0  # 1980-01-01T00:00:00Z: the floor engine's range (engine.py, *Bounded work*)
@@ -230,7 +233,8 @@ def classify_known(
     that crashed before its offsets were committed: publish it again (downstream dedups on
     ``(source, id)``). Stored from anywhere else with the same content, it is a true duplicate:
     count it, drop it; with other content, a :class:`Conflict`. ``repeats`` (a key seen earlier in
-    the same batch; ``held`` then has the version kept) are never published again.
+    the same batch; ``held`` then has the version kept) are never published again; one whose key
+    ``held`` lacks (the first version was refused by the database) is ``unstored``.
     """
     out = Known()
     for acc in accepted:
@@ -242,7 +246,7 @@ def classify_known(
     for acc in repeats:
         stored = held.get(acc.key)
         if stored is None:
-            out.duplicates += 1
+            out.unstored.append(acc)
         else:
             _compare(acc, stored, out)
     return out

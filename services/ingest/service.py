@@ -115,13 +115,18 @@ def _log_accepted(fresh: list[Any]) -> None:
         )
 
 
+DLQ_MAX_VALUE = 900_000  # bytes of a rejected record's value kept on the DLQ (Kafka's default limit: 1 MB)
+MAX_DLQ_HEADERS = 64  # of the record's own headers copied to the DLQ
+
+
 def _ident(acc: Accepted) -> tuple[Origin, tuple[str, str]]:
     return (acc.record.origin, acc.key)
 
 
 def _is_data_error(exc: BaseException) -> bool:
     """The database (or the driver) refused a value, as opposed to being unreachable."""
-    return isinstance(exc, DataError) or (isinstance(exc, StatementError) and not isinstance(exc, DBAPIError))
+    return (isinstance(exc, DataError | UnicodeError)
+            or (isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)))
 
 
 def to_raw(rec: object) -> RawRecord:
@@ -185,7 +190,7 @@ class Ingest:
             if refused:
                 accepted = [a for a in accepted if _ident(a) not in refused]
             known = [a for a in accepted if a.key not in inserted]
-            duplicates, conflicts = result.in_batch_duplicates, []
+            duplicates, conflicts, unstored = result.in_batch_duplicates, [], []
             publish = inserted
             if known or result.repeats:
                 held = await self.history.held([a.key for a in known]) if known else {}
@@ -195,6 +200,7 @@ class Ingest:
                 publish = inserted | {a.key for a in decided.republish}
                 duplicates += decided.duplicates
                 conflicts = decided.conflicts
+                unstored = decided.unstored
         except (SQLAlchemyError, OSError, TimeoutError) as exc:  # the database, not a bug of ours
             self.metrics.db_retries.inc()
             raise RetryLater(f"database unavailable: {type(exc).__name__}: {exc}"[:300]) from exc
@@ -202,7 +208,10 @@ class Ingest:
         # In the records' order: events stored but never published before a crash are replayed
         # beside new ones, and the engine must see a site's events in the order they came.
         fresh = [a for a in accepted if a.key in publish]
-        rejected = [*result.rejected, *refused.values()]
+        rejected = [*result.rejected, *refused.values(), *(
+            Rejected(a.record, self.adapters[a.record.topic].name,
+                     "a repeat of an event whose first version in this batch the database refused; "
+                     "not stored: resend it once the first is fixed") for a in unstored)]
         outcome = Outcome()
         send, topic, track = self.producer.send, self.events_topic, outcome.track
         for acc in fresh:
@@ -288,8 +297,21 @@ class Ingest:
 
     def _send_dlq(self, rec: RawRecord, reason: str, adapter: str,
                   extra: list[tuple[str, bytes]] | None = None) -> Any:
+        value = rec.value
+        # what the producer refuses would fail the send, and the loop at every restart: a header
+        # whose value is null (Java clients and librdkafka send them), a record with neither key
+        # nor value (a tombstone without a key), a value so large that it and the headers pass
+        # the broker's limit. The raw topic keeps the record as it came.
+        kept = [(k, v if isinstance(v, bytes) else b"") for k, v in rec.headers if isinstance(k, str)]
+        cut: list[tuple[str, bytes]] = []
+        if value is not None and len(value) > DLQ_MAX_VALUE:
+            cut = [("truncated_from_bytes", str(len(value)).encode())]
+            value = value[:DLQ_MAX_VALUE]
+        if value is None and rec.key is None:
+            value = b""
         headers = [
-            *rec.headers,
+            *kept[:MAX_DLQ_HEADERS],
+            *cut,
             ("error", reason.encode("utf-8", "replace")),
             ("adapter", adapter.encode()),
             ("source_topic", rec.topic.encode()),
@@ -297,4 +319,4 @@ class Ingest:
             ("source_offset", str(rec.offset).encode()),
             *(extra or ()),
         ]
-        return self.producer.send(self.dlq_topic, key=rec.key, value=rec.value, headers=headers)
+        return self.producer.send(self.dlq_topic, key=rec.key, value=value, headers=headers)

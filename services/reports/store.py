@@ -90,8 +90,15 @@ _PAIRED = "paired_to"  # report_state: an id of the events database (its own rep
 def _contact(payload: str) -> str | None:
     if '"contact"' not in payload and '"customer"' not in payload:
         return None
-    doc = orjson.loads(payload)
-    value = doc.get("contact") or doc.get("customer") or (doc.get("outcome") or {}).get("contact")
+    try:
+        doc = orjson.loads(payload)
+    except ValueError:  # an extra field only orjson refuses (1e999): the call has no contact here
+        return None
+    if not isinstance(doc, dict):
+        return None
+    outcome = doc.get("outcome")
+    value = (doc.get("contact") or doc.get("customer")
+             or (outcome.get("contact") if isinstance(outcome, dict) else None))
     # a stored row: PostgreSQL text cannot hold NUL (an extra field is not checked at ingest)
     text = str(value).replace("\x00", "")[:128] if value else ""
     return text or None

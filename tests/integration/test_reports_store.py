@@ -250,3 +250,14 @@ async def rollup_rows(store: ReportStore) -> dict[str, list[tuple[str, ...]]]:
             out[table.name] = sorted(tuple(str(v) for v in r) for r in rows)
     assert all(out[t] for t in ("report_rollup_15m", "report_rollup_day", "report_spans"))
     return out
+
+
+def test_a_contact_beside_a_field_only_orjson_refuses_is_no_contact() -> None:
+    """Ingest stores unknown fields as they came; orjson refuses 1e999 where msgspec skipped it,
+    and the refresh raised at every run (a review, 2026-12-07)."""
+    from services.reports.store import _contact
+
+    base = '{"v":1,"type":"call.wrapped","id":"e","source":"s","ts":"2026-12-01T09:00:00Z","site":"s1"'
+    assert _contact(base + ',"contact":"cust-1","x":1e999}') is None
+    assert _contact(base + ',"contact":"cust-1"}') == "cust-1"
+    assert _contact(base + ',"outcome":"x","customer":"c\\u0000d"}') == "cd"
