@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.ingest.adapters import AmiAdapter, get_adapter, iter_ami_blocks
+from services.ingest.adapters.ami import _Call
 from shared.events import (
     AgentLogin,
     AgentStateChanged,
@@ -214,3 +215,68 @@ def test_any_sequence_of_queue_events_for_one_call_decodes(names: list[str]) -> 
             "DestUniqueid": "1700000002.6",
         }
         assert_round_trip(a.decode(block(name, n, **fields)))
+
+
+LONG_ID = "1700000000." + "9" * 200  # over the 128 characters of a canonical id
+LONG_NAME = "q" * 65  # over the 64 characters of a canonical name
+
+
+@pytest.mark.parametrize(
+    ("event", "fields", "reason"),
+    [
+        ("QueueCallerJoin", {"Uniqueid": LONG_ID, "Queue": "sales"}, "Uniqueid is 211 characters"),
+        ("QueueCallerJoin", {"Uniqueid": "u9", "Queue": LONG_NAME}, "Queue is 65 characters, more than 64"),
+        ("AgentConnect", {"Uniqueid": LONG_ID, "Queue": "sales", "MemberName": "A"}, "Uniqueid is 211"),
+        ("AgentConnect", {"Uniqueid": "u9", "Queue": LONG_NAME, "MemberName": "A"}, "Queue is 65"),
+        ("AgentConnect", {"Uniqueid": "u9", "Queue": "sales", "MemberName": "A" * 129}, "member"),
+        (
+            "AgentConnect",
+            {"Uniqueid": "u9", "Queue": "sales", "MemberName": "A", "DestUniqueid": LONG_ID},
+            "DestUniqueid is 211 characters, more than 128",
+        ),
+        ("QueueCallerAbandon", {"Uniqueid": "u1", "Queue": LONG_NAME}, "Queue is 65"),
+        ("AgentComplete", {"Uniqueid": "u1", "MemberName": "A" * 129}, "member .* 129 characters"),
+    ],
+)
+def test_oversized_values_are_rejected_before_the_call_state_changes(
+    event: str, fields: dict[str, str], reason: str
+) -> None:
+    # Until 2026-12-07 the state was written before the event was checked: 10,000 rejected
+    # AgentConnect blocks with 20 KB values stayed in the call maps (654 MB).
+    a = ami()
+    a.decode(block("QueueCallerJoin", 1, Uniqueid="u1", Queue="sales", Timestamp=100))
+    a.decode(
+        block(
+            "AgentConnect", 2, Uniqueid="u1", Queue="sales", MemberName="A", DestUniqueid="m1", Timestamp=105
+        )
+    )
+    with pytest.raises(InvalidEvent, match=reason):
+        a.decode(block(event, 3, Timestamp=110, **fields))
+    assert list(a._calls._data) == ["u1"] and list(a._agent_side._data) == ["m1"]
+    assert a._calls.get("u1") == _Call(queue="sales", joined=100, agent="A", connected=105, agent_uid="m1")
+
+
+def test_a_rejected_record_does_not_move_the_time_estimate() -> None:
+    a = ami()
+    a.decode(block("Newchannel", 1, Uniqueid="1764320000.1"))
+    with pytest.raises(InvalidEvent, match="Queue is 65"):
+        a.decode(block("QueueCallerJoin", 2, Uniqueid="1764320500.2", Queue=LONG_NAME))
+    (pause,) = a.decode(block("QueueMemberPause", 3, Interface="SIP/100", Paused=0))
+    assert pause.ts == at(1764320000)
+
+
+def test_time_evidence_outside_1980_2100_or_over_a_day_ahead_is_ignored() -> None:
+    # One garbled Uniqueid (year 2286) used to move the estimate, which never moves back, so every
+    # later event without a Timestamp header was dated 2286 and rejected until a restart.
+    a = ami()
+    a.decode(block("Newchannel", 1, Uniqueid="100000000.1"))  # 1973: not evidence
+    with pytest.raises(InvalidEvent, match="no time evidence"):
+        a.decode(block("QueueMemberPause", 2, Interface="SIP/100", Paused=0))
+    a.decode(block("Newchannel", 3, Uniqueid="1764320000.1"))
+    for n, noise in enumerate(["9999999999.7", "4102444800.1", f"{1764320000 + 86_401}.1"]):
+        a.decode(block("Newchannel", 10 + n, Uniqueid=noise))
+        (pause,) = a.decode(block("QueueMemberPause", 20 + n, Interface="SIP/100", Paused=0))
+        assert pause.ts == at(1764320000)
+    a.decode(block("Newchannel", 30, Uniqueid=f"{1764320000 + 86_400}.2"))  # a day ahead at most: taken
+    (pause,) = a.decode(block("QueueMemberPause", 31, Interface="SIP/100", Paused=0))
+    assert pause.ts == at(1764320000 + 86_400)

@@ -116,3 +116,14 @@ def test_split_records_takes_content_not_a_path() -> None:
     assert list(split_records(lines, "asterisk-queue-log")) == [(None, b"1,2,3"), (None, b"4,5,6")]
     assert list(split_records([b'[{"a": 1},', b' {"b": 2,}]'], "amazon-connect-ctr")) == [
         (None, b'{"a":1}'), (None, b'{"b":2}')]
+
+
+def test_json_nested_deeper_than_the_parser_goes_comes_out_raw() -> None:
+    # json.loads raises RecursionError at about 1,000 levels; until 2026-12-07 it escaped
+    # split_records and stopped `floorwatch replay` / `stats` on such a file.
+    deep = "[" * 100_000 + "]" * 100_000
+    assert list(split_records(deep)) == [deep.encode()]
+    out = list(split_records('[{"a": 1}, ' + deep + "]"))
+    assert out == [b'{"a":1}', deep.encode()]
+    with pytest.raises(InvalidEvent, match="nested too deep"):
+        get_adapter("amazon-connect-ctr", site="s", source="t").decode(out[1])

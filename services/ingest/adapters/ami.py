@@ -13,7 +13,13 @@ Time: with ``timestampevents = yes`` in ``manager.conf`` every event has a ``Tim
 that is used. Without it, the adapter estimates, deterministically from the events alone: a
 channel's ``Uniqueid`` starts with its creation epoch, the member channel is created when it starts
 ringing (so connect ≈ ``DestUniqueid`` + ``RingTime``), completion = connect + ``TalkTime``; any other
-event takes the latest time evidence seen so far. Enable ``timestampevents`` for exact times.
+event takes the latest time evidence seen so far. Evidence before 1980-01-01 or from 2100-01-01 on,
+or more than a day ahead of the current estimate, is ignored (the estimate only moves forward, so one
+garbled block could otherwise hold it in the future). Enable ``timestampevents`` for exact times.
+
+Call state is written only after a record's events are made, so a rejected record leaves it as it
+was. Values the state keeps are first checked against the canonical limits (ids 128, names 64
+characters), so oversized values cannot fill memory.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from services.ingest.adapters.base import (
+    MAX_ID,
+    MAX_NAME,
     AdapterBase,
     BoundedMap,
     clip,
@@ -33,6 +41,8 @@ from services.ingest.adapters.base import (
     utc_from_epoch,
 )
 from shared.events import (
+    EARLIEST,
+    LATEST,
     AgentLogin,
     AgentLogout,
     AgentStateChanged,
@@ -50,6 +60,9 @@ from shared.events import (
 
 _KEY_LINE = re.compile(rb"^[A-Za-z][\w()./-]*:(?: |$)")
 _UNIQUEID_EPOCH = re.compile(r"(\d{9,11})\.\d+$")
+_EVIDENCE_FROM = EARLIEST.timestamp()
+_EVIDENCE_UNTIL = LATEST.timestamp()  # excluded
+_MAX_LEAP_S = 86_400.0  # evidence further ahead of the estimate than this is ignored
 
 
 def iter_ami_blocks(data: bytes) -> Iterator[bytes]:
@@ -147,9 +160,14 @@ class AmiAdapter(AdapterBase):
             if ignored_as:
                 self._ignore(ignored_as)
             return list(events)
+        clock = self._clock
         self._observe(f)
         handler = getattr(self, f"_on_{name.lower()}", None)
-        events = handler(f, base) if handler else []
+        try:
+            events = handler(f, base) if handler else []
+        except BaseException:
+            self._clock = clock  # a rejected record leaves no trace, not even its time evidence
+            raise
         ignored_as = None if events else name[:64]  # includes state-only events (Leave, Hangup)
         if ignored_as:
             self._ignore(ignored_as)
@@ -159,7 +177,12 @@ class AmiAdapter(AdapterBase):
     # -- time ----------------------------------------------------------------------------------
 
     def _observe(self, f: dict[str, str]) -> None:
-        """Advance the evidence clock from a Timestamp header or channel creation epochs."""
+        """Advance the evidence clock from a Timestamp header or channel creation epochs.
+
+        Evidence outside 1980-01-01 .. 2100-01-01, or more than a day ahead of the current
+        estimate, is ignored: the clock never moves back, so one garbled value would otherwise
+        date every later event that relies on the estimate.
+        """
         seen: list[float] = []
         if "Timestamp" in f:
             seen.append(utc_from_epoch(f["Timestamp"]).timestamp())
@@ -167,8 +190,11 @@ class AmiAdapter(AdapterBase):
             m = _UNIQUEID_EPOCH.search(f.get(k, ""))
             if m:
                 seen.append(float(m.group(1)))
-        if seen:
-            self._clock = max([*seen, self._clock or 0.0])
+        for when in seen:
+            if not _EVIDENCE_FROM <= when < _EVIDENCE_UNTIL:
+                continue
+            if self._clock is None or self._clock < when <= self._clock + _MAX_LEAP_S:
+                self._clock = when
 
     def _when(self, f: dict[str, str], estimate: float | None = None) -> float:
         if "Timestamp" in f:
@@ -194,10 +220,23 @@ class AmiAdapter(AdapterBase):
         return [f[k] for k in keys]
 
     @staticmethod
+    def _check_length(f: dict[str, str], field: str, value: str | None, limit: int) -> None:
+        """Reject a value longer than the canonical limit before the adapter keeps it."""
+        if value is not None and len(value) > limit:
+            raise InvalidEvent(
+                f"AMI {f.get('Event')}: {field} is {len(value):,} characters, more than {limit}"
+            )
+
+    def _check_call(self, f: dict[str, str], uid: str, queue: str | None = None) -> None:
+        self._check_length(f, "Uniqueid", uid, MAX_ID)
+        self._check_length(f, "Queue", queue, MAX_NAME)
+
+    @staticmethod
     def _member(f: dict[str, str]) -> str:
         member = f.get("MemberName") or f.get("Interface") or f.get("Location") or f.get("Name")
         if not member:
             raise InvalidEvent(f"AMI {f.get('Event')} without MemberName/Interface")
+        AmiAdapter._check_length(f, "member (MemberName/Interface)", member, MAX_ID)
         return member
 
     def _unresolved_leave(self, uid: str, call: _Call) -> list[Event]:
@@ -205,37 +244,36 @@ class AmiAdapter(AdapterBase):
         if call.left is None:
             return []
         when, leave_id = call.left
-        call.left = None
         wait = (
             when - call.joined
             if when is not None and call.joined is not None and when >= call.joined
             else None
         )
         at = when if when is not None else self._when({})
-        return [
-            self._make(
-                CallAbandoned,
-                event_id(leave_id, "call.abandoned"),
-                self._at(at),
-                call=uid,
-                queue=call.queue,
-                wait_s=wait,
-            )
-        ]
+        abandoned = self._make(
+            CallAbandoned,
+            event_id(leave_id, "call.abandoned"),
+            self._at(at),
+            call=uid,
+            queue=call.queue,
+            wait_s=wait,
+        )
+        call.left = None
+        return [abandoned]
 
     # -- queue events (Asterisk 12+ names, with the 1.8/11 aliases) ---------------------------
 
     def _on_queuecallerjoin(self, f: dict[str, str], base: str) -> list[Event]:
         uid, queue = self._need(f, "Uniqueid", "Queue")
+        self._check_call(f, uid, queue)
+        when = self._when(f)
+        queued = self._make(CallQueued, event_id(base, "call.queued"), self._at(when), call=uid, queue=queue)
         events: list[Event] = []
         previous = self._calls.get(uid)
         if previous is not None:
             events += self._unresolved_leave(uid, previous)
-        when = self._when(f)
         self._calls.put(uid, _Call(queue=queue, joined=when))
-        events.append(
-            self._make(CallQueued, event_id(base, "call.queued"), self._at(when), call=uid, queue=queue)
-        )
+        events.append(queued)
         return events
 
     _on_join = _on_queuecallerjoin
@@ -250,53 +288,54 @@ class AmiAdapter(AdapterBase):
 
     def _on_queuecallerabandon(self, f: dict[str, str], base: str) -> list[Event]:
         uid, queue = self._need(f, "Uniqueid", "Queue")
+        self._check_call(f, uid, queue)
         wait = seconds(f.get("HoldTime"), "HoldTime")
-        call = self._calls.pop(uid)
+        call = self._calls.get(uid)
         estimate = call.joined + wait if call and call.joined is not None and wait is not None else None
         when = self._when(f, estimate)
-        return [
-            self._make(
-                CallAbandoned,
-                event_id(base, "call.abandoned"),
-                self._at(when),
-                call=uid,
-                queue=queue,
-                wait_s=wait,
-                cause="caller",
-            )
-        ]
+        abandoned = self._make(
+            CallAbandoned,
+            event_id(base, "call.abandoned"),
+            self._at(when),
+            call=uid,
+            queue=queue,
+            wait_s=wait,
+            cause="caller",
+        )
+        self._calls.pop(uid)
+        return [abandoned]
 
     def _on_agentconnect(self, f: dict[str, str], base: str) -> list[Event]:
         uid, queue = self._need(f, "Uniqueid", "Queue")
+        self._check_call(f, uid, queue)
         agent = self._member(f)
+        self._check_length(f, "DestUniqueid", f.get("DestUniqueid"), MAX_ID)
         wait = seconds(f.get("HoldTime"), "HoldTime")
         ring = seconds(f.get("RingTime"), "RingTime")
         m = _UNIQUEID_EPOCH.search(f.get("DestUniqueid", ""))
         when = self._when(f, float(m.group(1)) + (ring or 0.0) if m else None)
+        answered = self._make(
+            CallAnswered,
+            event_id(base, "call.answered"),
+            self._at(when),
+            call=uid,
+            queue=queue,
+            agent=agent,
+            wait_s=wait,
+        )
         call = self._calls.get(uid) or _Call(queue=queue, joined=None)
         call.agent, call.connected, call.left, call.agent_uid = agent, when, None, f.get("DestUniqueid")
         self._calls.put(uid, call)
         if call.agent_uid:
             self._agent_side.put(call.agent_uid, uid)
-        return [
-            self._make(
-                CallAnswered,
-                event_id(base, "call.answered"),
-                self._at(when),
-                call=uid,
-                queue=queue,
-                agent=agent,
-                wait_s=wait,
-            )
-        ]
+        return [answered]
 
     def _on_agentcomplete(self, f: dict[str, str], base: str) -> list[Event]:
         (uid,) = self._need(f, "Uniqueid")
+        self._check_call(f, uid)
         agent = self._member(f)
         talk = seconds(f.get("TalkTime"), "TalkTime")
-        call = self._calls.pop(uid)
-        if call is not None and call.agent_uid:
-            self._agent_side.pop(call.agent_uid)
+        call = self._calls.get(uid)
         connected = call.connected if call else None
         when = self._at(
             self._when(f, connected + talk if connected is not None and talk is not None else None)
@@ -313,6 +352,9 @@ class AmiAdapter(AdapterBase):
             events.append(
                 self._make(CallWrapped, event_id(base, "call.wrapped"), when, call=uid, agent=agent)
             )
+        self._calls.pop(uid)
+        if call is not None and call.agent_uid:
+            self._agent_side.pop(call.agent_uid)
         return events
 
     def _on_hangup(self, f: dict[str, str], base: str) -> list[Event]:
@@ -320,8 +362,9 @@ class AmiAdapter(AdapterBase):
         call = self._calls.get(uid)
         if call is None or call.agent is not None:
             return []  # not a waiting caller; AgentComplete closes answered calls
+        events = self._unresolved_leave(uid, call)
         self._calls.pop(uid)
-        return self._unresolved_leave(uid, call)
+        return events
 
     def _hold(self, f: dict[str, str], base: str, cls: Callable[..., Event]) -> list[Event]:
         uid = f.get("Uniqueid", "")

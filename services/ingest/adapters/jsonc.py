@@ -116,7 +116,11 @@ def _stray_brace_candidates(text: str) -> list[int]:
 
 
 def loads_tolerant(text: str) -> Any:
-    """Parse JSON-with-mess; raises ``ValueError`` (``json.JSONDecodeError``) when beyond repair."""
+    """Parse JSON-with-mess; raises ``ValueError`` (``json.JSONDecodeError``) when beyond repair.
+
+    JSON nested deeper than the parser goes raises ``RecursionError`` (no repair here changes the
+    nesting).
+    """
     try:
         return json.loads(text)
     except ValueError:
@@ -175,13 +179,14 @@ def split_records(text: str) -> Iterator[bytes]:
     """One strict-JSON payload per record: array elements, a lone object, or JSON Lines.
 
     Tries the whole document first (with repairs); when that fails, each element / object / line
-    is parsed alone and the ones beyond repair come out as their raw text.
+    is parsed alone and the ones beyond repair come out as their raw text. So does JSON nested
+    deeper than the parser goes (``RecursionError``): the adapter rejects it as too deep.
     """
     if not text.strip():
         return
     try:
         doc = loads_tolerant(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     else:
         yield from (_dump(v) for v in (doc if isinstance(doc, list) else [doc]))
@@ -192,5 +197,5 @@ def split_records(text: str) -> Iterator[bytes]:
     for chunk in chunks:
         try:
             yield _dump(loads_tolerant(chunk))
-        except ValueError:
+        except (ValueError, RecursionError):
             yield chunk.encode()
