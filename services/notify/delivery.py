@@ -1,10 +1,12 @@
 """Delivery: one asyncio task per receiver sends its outbox in order, with retries and backoff.
 
 A receiver that is down or hangs only delays itself: each has its own task, each attempt has a
-time limit, and the others go on. A failed attempt is retried (1 s, 2 s, 4 s … up to
-``max_backoff_s``) until it is delivered or older than ``give_up_after_s``; an answer that will
-not get better (a 4xx other than 408 / 425 / 429) fails the message at once. Every attempt is
-recorded. While a receiver's backlog is at the configured limit, the dispatcher holds its groups
+time limit for the whole exchange (a server that trickles its answer is cut off too), at most
+``MAX_RESPONSE_BYTES`` of an answer are read, and the others go on. Any error in an attempt (a
+bad URL included) makes it a failed attempt. A failed attempt is recorded and retried (1 s, 2 s,
+4 s … up to ``max_backoff_s``) until it is delivered or older than ``give_up_after_s``; an
+answer that will not get better (a 4xx other than 408 / 425 / 429) fails the message at once.
+While a receiver's backlog is at the configured limit, the dispatcher holds its groups
 back instead of adding messages (``blocked()``), so the outbox stays bounded and later alerts are
 grouped, not dropped.
 
@@ -35,6 +37,8 @@ from services.notify.store import NotifyStore, Outgoing
 
 logger = logging.getLogger(__name__)
 
+MAX_RESPONSE_BYTES = 64 * 1024  # robots answer with a small JSON; the rest is not read
+
 
 class SecretError(ValueError):
     pass
@@ -49,7 +53,7 @@ def resolve(ref: str | None, env: dict[str, str] | None = None) -> str | None:
         name = ref[4:]
         if name not in environ:
             raise SecretError(f"environment variable {name} is not set")
-        return environ[name]
+        return environ[name].strip()  # a value set from a file or a heredoc ends with a newline
     if ref.startswith("file:"):
         try:
             return Path(ref[5:]).read_text(encoding="utf-8").strip()
@@ -215,10 +219,13 @@ class Deliverer:
         if msg.kind == "none":  # a receiver without integrations: logged, nothing to send
             return Result("delivered")
         try:
-            if msg.kind == "email":
-                return await self._email(endpoint, msg)
-            return await self._http_post(endpoint, msg)
-        except (httpx.HTTPError, aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            async with asyncio.timeout(self.policy.timeout_s):
+                if msg.kind == "email":
+                    return await self._email(endpoint, msg)
+                return await self._http_post(endpoint, msg)
+        except TimeoutError:
+            return Result("retry", error=f"no answer within {self.policy.timeout_s:g} s")
+        except Exception as exc:  # noqa: BLE001 -- any error is a failed attempt, recorded and retried
             return Result("retry", error=endpoint.scrub(f"{type(exc).__name__}: {exc}"))
 
     async def _http_post(self, endpoint: Endpoint, msg: Outgoing) -> Result:
@@ -227,14 +234,19 @@ class Deliverer:
                       msg.notification_id, msg.content_type)
         headers = dict(endpoint.receiver.headers)
         headers.update(signed.headers)
-        response = await self._http.post(signed.url, content=signed.body, headers=headers)
+        async with self._http.stream("POST", signed.url, content=signed.body, headers=headers) as response:
+            content = b""
+            async for chunk in response.aiter_bytes():
+                content += chunk[: MAX_RESPONSE_BYTES - len(content)]
+                if len(content) >= MAX_RESPONSE_BYTES:
+                    break
         code = response.status_code
-        problem = vendor_error(msg.kind, code, response.content)
+        problem = vendor_error(msg.kind, code, content)
         if problem is not None:  # a robot's own error code: its rate limits are worth a retry
             return Result("retry" if problem.retry else "failed", code, endpoint.scrub(problem.message))
         if 200 <= code < 300:
             return Result("delivered", code)
-        error = endpoint.scrub(f"HTTP {code}: {response.text[:300]}")
+        error = endpoint.scrub(f"HTTP {code}: {content[:300].decode(errors='replace')}")
         if 400 <= code < 500 and code not in (408, 425, 429):
             return Result("failed", code, error)
         return Result("retry", code, error)

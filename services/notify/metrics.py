@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class NotifyMetrics:
     transitions: Counter
     bad_records: Counter
+    template_errors: Counter
     notifications: Counter
     attempts: Counter
     duration: Histogram
@@ -24,6 +25,9 @@ class NotifyMetrics:
                                 registry=registry),
             bad_records=Counter("floorwatch_notify_bad_records",
                                 "Records on the alerts topic the notifier could not read", registry=registry),
+            template_errors=Counter("floorwatch_notify_template_errors",
+                                    "Renderings of a receiver's template that failed (the default was used)",
+                                    registry=registry),
             notifications=Counter("floorwatch_notify_notifications",
                                   "Messages decided, by route and receiver",
                                   ["route", "receiver"], registry=registry),

@@ -82,7 +82,7 @@ class NotifyWorker:
         self.external_url = external_url
         self.parts: dict[int, Partition] = {}
         self.ledger = Ledger({r.name: r.rate_limit for r in config.receivers})
-        self.templates = Templates(load_catalogue())
+        self.templates = Templates(load_catalogue(), on_error=self._template_failed)
 
     # -- rebalance -------------------------------------------------------------------------------
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
@@ -100,6 +100,11 @@ class NotifyWorker:
             self.consumer.seek(tp, offset)
             logger.info("partition %s: restored notifier state at offset %s (%d groups)", tp.partition,
                         offset, len(dispatcher.groups))
+
+    def _template_failed(self, exc: BaseException) -> None:
+        self.metrics.template_errors.inc()
+        logger.warning("a receiver's template failed, the default was used: %s: %.200s",
+                       type(exc).__name__, exc)
 
     def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         for tp in revoked:

@@ -18,6 +18,9 @@ Semantics, per route and group (``group_by`` labels):
   still firing, once ``repeat_interval`` has passed since the last one;
 * silenced, acknowledged, inhibited or grouped-into alerts are left out: a silence or an ack
   stops the repeats; a resolved alert is announced (``send_resolved``) only if its firing was;
+* an alert whose labels change so that a group's route no longer matches it (it escalated into
+  another route) stays in that group only to have its resolution announced there: the group no
+  longer sends it as firing, and forgets it when it resolves or if it was never sent;
 * while a mute interval is active (or outside the route's active intervals) nothing is sent;
   the group is looked at again the minute the quiet time ends, so what still fires is sent then;
 * while the receiver is over its vendor rate limit (``Ledger``) or its delivery backlog is full
@@ -82,6 +85,22 @@ class Group:
     sent: dict[str, str] = field(default_factory=dict)  # fingerprint -> "firing:<severity>" | "resolved"
     last_notified: float | None = None
     seq: int = 0
+    moved: set[str] = field(default_factory=set)  # fingerprints the route no longer matches
+
+
+def route_identities(root: Route) -> dict[str, str]:
+    """Each route's name → a hash of what decides where its groups go: the matchers on its path
+    from the root, its receiver and its ``group_by``."""
+    out: dict[str, str] = {}
+
+    def walk(route: Route, path: tuple[tuple[str, ...], ...]) -> None:
+        path += (tuple(f"{m.name}{m.op}{m.value!r}" for m in route.matchers),)
+        out[route.name] = hashlib.sha1(repr((path, route.receiver, route.group_by)).encode()).hexdigest()[:16]
+        for child in route.routes:
+            walk(child, path)
+
+    walk(root, ())
+    return out
 
 
 def _signature(alert: Alert) -> str:
@@ -94,7 +113,9 @@ class Dispatcher:
         self.prefix = prefix
         self.groups: dict[str, Group] = {}
         self.seen: OrderedDict[str, None] = OrderedDict()
+        self.holding: dict[str, set[str]] = {}  # fingerprint -> keys of the groups that hold it
         self._routes = {r.name: r for r in config.routes()}
+        self._route_ids = route_identities(config.route)
 
     # -- input ---------------------------------------------------------------------------------
     def on_alert(self, alert: Alert, now: float) -> bool:
@@ -107,6 +128,8 @@ class Dispatcher:
         if alert.state not in ("firing", "resolved"):
             return False
         labels = alert.label_map
+        fp = alert.fingerprint
+        matched: set[str] = set()
         for route in routes_for(self.config, labels, escalated=alert.escalated):
             glabels = group_labels(route, labels)
             key = group_key(route, glabels)
@@ -115,7 +138,18 @@ class Dispatcher:
                 if not alert.firing:
                     continue  # the end of an alert this route never carried
                 group = self.groups[key] = Group(key, route.name, glabels, next_flush=now + route.group_wait)
-            group.alerts[alert.fingerprint] = alert
+            group.alerts[fp] = alert
+            group.moved.discard(fp)
+            matched.add(key)
+        # groups that took it before but whose route no longer matches: the ack or the resolution
+        # still reaches them, and they stop repeating it (_due)
+        for key in self.holding.get(fp, set()) - matched:
+            group = self.groups.get(key)
+            if group is not None:
+                group.alerts[fp] = alert
+                group.moved.add(fp)
+        if matched:
+            self.holding.setdefault(fp, set()).update(matched)
         return True
 
     # -- output --------------------------------------------------------------------------------
@@ -129,7 +163,7 @@ class Dispatcher:
                 continue
             route = self._routes.get(group.route)
             if route is None:  # the route left the configuration
-                del self.groups[group.key]
+                self._drop(group)
                 continue
             note = self._due(group, route, now, ledger, blocked)
             if note is not None:
@@ -154,7 +188,8 @@ class Dispatcher:
              blocked: frozenset[str]) -> Notification | None:
         """The group's notification if one is due and may go now; otherwise reschedules it."""
         firing = tuple(a for a in group.alerts.values()
-                       if a.firing and not a.suppressed and not a.silenced(now) and a.acked_by is None)
+                       if a.firing and a.fingerprint not in group.moved and not a.suppressed
+                       and not a.silenced(now) and a.acked_by is None)
         resolved = tuple(a for a in group.alerts.values()
                          if not a.firing and group.sent.get(a.fingerprint, "").startswith("firing"))
         changed = any(group.sent.get(a.fingerprint) != _signature(a) for a in firing)
@@ -205,13 +240,29 @@ class Dispatcher:
         self._settle(group, route, now, note.firing)
 
     def _settle(self, group: Group, route: Route, now: float, firing: tuple[Alert, ...]) -> None:
-        """Drop what ended, and schedule the next look (or forget an empty group)."""
-        for fp in [fp for fp, a in group.alerts.items() if not a.firing]:
-            del group.alerts[fp]
-            group.sent.pop(fp, None)
+        """Drop what ended (and moved alerts whose firing this group never sent), and schedule
+        the next look (or forget an empty group)."""
+        for fp in [fp for fp, a in group.alerts.items() if not a.firing
+                   or (fp in group.moved and not group.sent.get(fp, "").startswith("firing"))]:
+            self._forget(group, fp)
         group.next_flush = now + route.group_interval
         if not group.alerts:
-            del self.groups[group.key]
+            self._drop(group)
+
+    def _forget(self, group: Group, fp: str) -> None:
+        del group.alerts[fp]
+        group.sent.pop(fp, None)
+        group.moved.discard(fp)
+        keys = self.holding.get(fp)
+        if keys is not None:
+            keys.discard(group.key)
+            if not keys:
+                del self.holding[fp]
+
+    def _drop(self, group: Group) -> None:
+        for fp in list(group.alerts):
+            self._forget(group, fp)
+        del self.groups[group.key]
 
     def _digest(self, receiver: str, notes: list[Notification], now: float) -> Notification:
         """Many groups' notifications of one receiver as one message (rate limit)."""
@@ -228,12 +279,15 @@ class Dispatcher:
     def replace_config(self, config: NotifyConfig) -> None:
         self.config = config
         self._routes = {r.name: r for r in config.routes()}
+        self._route_ids = route_identities(config.route)
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "v": 1,
             "groups": [{**asdict(g), "alerts": [asdict(a) for a in g.alerts.values()],
-                        "labels": [list(p) for p in g.labels]} for g in self.groups.values()],
+                        "labels": [list(p) for p in g.labels], "moved": sorted(g.moved),
+                        "route_id": self._route_ids.get(g.route)}
+                       for g in self.groups.values()],
             "seen": list(self.seen),
         }
 
@@ -241,6 +295,11 @@ class Dispatcher:
     def restore(cls, config: NotifyConfig, data: dict[str, Any], prefix: str = "n") -> Dispatcher:
         d = cls(config, prefix)
         for g in data.get("groups", []):
+            # an unnamed route is named by its position (root.0): after an edit the name may
+            # belong to another route, so a group whose route is not the same one is dropped
+            # (a snapshot from before route ids were stored has none: its groups are kept)
+            if "route_id" in g and g["route_id"] != d._route_ids.get(g["route"]):
+                continue
             alerts = {}
             for a in g["alerts"]:
                 a = dict(a)
@@ -249,7 +308,9 @@ class Dispatcher:
             d.groups[g["key"]] = Group(
                 key=g["key"], route=g["route"], labels=tuple((str(k), str(v)) for k, v in g["labels"]),
                 next_flush=g["next_flush"], alerts=alerts, sent=dict(g["sent"]),
-                last_notified=g["last_notified"], seq=g["seq"],
+                last_notified=g["last_notified"], seq=g["seq"], moved=set(g.get("moved", [])),
             )
+            for fp in alerts:
+                d.holding.setdefault(fp, set()).add(g["key"])
         d.seen = OrderedDict((t, None) for t in data.get("seen", []))
         return d

@@ -39,10 +39,14 @@ def load_config(text: str, name: str = "<notifications>", *, language: str = "en
     ``language`` (``FLOORWATCH_LANGUAGE``, the default of every site)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # PyYAML composes recursively: thousands of nested brackets
+        raise ConfigError(name, [(1, "YAML nested too deeply")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
         raise ConfigError(name, [(line, f"YAML syntax: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(name, [(1, f"YAML error: {exc}")]) from None
     r = Reader()
     if root is None:
         raise ConfigError(name, [(1, "the file is empty: it needs receivers and a route")])

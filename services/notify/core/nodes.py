@@ -12,6 +12,7 @@ from typing import Any, Final
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+INVALID: Final = object()  # what Reader.python gives for a scalar YAML cannot read (the error is recorded)
 _DURATION_RE: Final = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -59,10 +60,19 @@ class Reader:
         self._loader = yaml.SafeLoader("")
 
     def error(self, node: Node, message: str) -> None:
-        self.errors.append((line_of(node), message))
+        if (line_of(node), message) not in self.errors:  # a node may be read twice (root keys)
+            self.errors.append((line_of(node), message))
 
     def python(self, node: Node) -> Any:
-        return self._loader.construct_object(node, deep=True)
+        """The node's value; :data:`INVALID` (with the error recorded) when its tag cannot read it
+        (``!!int abc``, a ``!!python/…`` tag)."""
+        try:
+            return self._loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, yaml.YAMLError) as exc:
+            self._loader = yaml.SafeLoader("")  # a failed construction leaves state behind in it
+            problem = getattr(exc, "problem", None) or exc
+            self.error(node, f"cannot read {getattr(node, 'value', '')!r} as {node.tag}: {problem}")
+            return INVALID
 
     def mapping(self, node: Node, what: str, known: tuple[str, ...] | None = None
                 ) -> dict[str, tuple[Node, Node]] | None:
@@ -73,6 +83,8 @@ class Reader:
         out: dict[str, tuple[Node, Node]] = {}
         for key_node, value_node in node.value:
             key = self.python(key_node) if isinstance(key_node, ScalarNode) else None
+            if key is INVALID:
+                continue
             if not isinstance(key, str):
                 self.error(key_node, f"{what}: keys must be strings")
             elif key in out:
@@ -93,6 +105,8 @@ class Reader:
         """The value of a scalar node of the wanted kind (``str``, ``int``, ``number``, ``bool``,
         ``duration``) or None (the error is recorded)."""
         value = self.python(node) if isinstance(node, ScalarNode) else node
+        if value is INVALID:
+            return None
         if kind == "str" and isinstance(value, str):
             return value
         if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
@@ -129,6 +143,8 @@ class Reader:
         out: dict[str, str] = {}
         for key, (_, value_node) in items.items():
             value = self.python(value_node) if isinstance(value_node, ScalarNode) else None
+            if value is INVALID:
+                continue
             if isinstance(value, bool) or value is None or isinstance(value, list | dict):
                 self.error(value_node, f"{what}: {key!r} must be a string")
             else:

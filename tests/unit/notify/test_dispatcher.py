@@ -3,6 +3,8 @@ rate-limit planning — the pure dispatcher, fed by hand with an explicit clock.
 
 from __future__ import annotations
 
+import json
+
 from services.notify.core import Alert, Dispatcher, Ledger, Notification, load_config
 from shared.quiet_times import next_change
 
@@ -177,3 +179,52 @@ def test_next_change_finds_the_end_of_a_quiet_time() -> None:
     lunch = cfg.time_intervals
     assert next_change(lunch, T0) == T0 + 3 * 3600  # 09:00 → lunch starts 12:00
     assert next_change(lunch, T0 + 3 * 3600 + 1) == T0 + 4 * 3600
+
+
+def test_an_alert_that_escalates_into_another_route_stops_repeating_in_its_first_group() -> None:
+    # t0: warning fires (root → hook) → t0: sent; t0+600: escalated to critical, now matching
+    # "managers" only → sent to boss; t0+660: acked; t0+720: resolved → announced to both at the
+    # groups' next look, t0+780; then 3 h of nothing: no "still firing" repeat of the old
+    # warning, and every group is freed
+    d, ledger = make("""\
+receivers: [{name: hook, kind: none}, {name: boss, kind: none}]
+route:
+  receiver: hook
+  group_wait: 0s
+  group_interval: 1m
+  repeat_interval: 1h
+  routes:
+    - {name: managers, match: {escalated: "true"}, receiver: boss}
+""")
+    esc = {"labels": {"escalated": "true"}, "severity": "critical", "escalated": True, "fp": "f"}
+    sent = drive(d, ledger, [alert(at=T0, fp="f"), alert(at=T0 + 600, **esc),  # type: ignore[arg-type]
+                             alert(at=T0 + 660, ack="lead-1", **esc),  # type: ignore[arg-type]
+                             alert(state="resolved", at=T0 + 720, **esc)], T0 + 4 * 3600)  # type: ignore[arg-type]
+    assert [(at - T0, n.receiver, n.status) for at, n in sent] == [
+        (0, "hook", "firing"), (600, "boss", "firing"), (780, "boss", "resolved"), (780, "hook", "resolved")]
+    assert d.groups == {} and d.holding == {}
+
+
+def test_a_restored_group_whose_unnamed_route_changed_is_dropped() -> None:
+    # v1: root.0 = critical → boss; v2 inserts a route first, so root.0 = queue sales → robot.
+    # The group restored under the name root.0 must not repeat to robot, a receiver its route
+    # never had; restored under the same file, it is kept.
+    head = """\
+receivers: [{name: hook, kind: none}, {name: boss, kind: none}, {name: robot, kind: none}]
+route:
+  receiver: hook
+  group_wait: 0s
+  repeat_interval: 1h
+  routes:
+"""
+    v1 = load_config(head + "    - {match: {severity: critical}, receiver: boss}\n")
+    v2 = load_config(head + "    - {match: {queue: sales}, receiver: robot}\n"
+                            "    - {match: {severity: critical}, receiver: boss}\n")
+    d = Dispatcher(v1, "p0")
+    d.on_alert(alert(queue="billing", severity="critical", at=T0), T0)
+    assert [(n.route, n.receiver) for n in d.flush(T0, Ledger({}))] == [("root.0", "boss")]
+    snap = json.loads(json.dumps(d.snapshot()))
+    assert list(Dispatcher.restore(v1, snap, "p0").groups) == list(d.groups)
+    restored = Dispatcher.restore(v2, snap, "p0")
+    assert restored.groups == {}
+    assert run(restored, Ledger({}), T0 + 3 * 3600) == []

@@ -110,3 +110,19 @@ def test_every_error_is_reported_not_just_the_first() -> None:
         load_config(text)
     lines = [ln for ln, _ in info.value.errors]
     assert 2 in lines and 3 in lines and 4 in lines
+
+
+_OK = "receivers:\n  - {name: a, kind: webhook, url: x}\nroute: {receiver: a}\n"
+
+
+@pytest.mark.parametrize(("text", "line", "needle"), [
+    (_OK + "backlog_limit: !!int abc\n", 4, "cannot read 'abc'"),
+    (_OK + "!!python/name:os.system x: 1\n", 4, "could not determine a constructor"),
+    ("receivers:\n  - {name: a, kind: webhook, url: x, headers: {X-A: !!float zz}}\n"
+     "route: {receiver: a, group_wait: !!int q}\n", 2, "cannot read 'zz'"),
+    (_OK + "language: " + "[" * 3000 + "]" * 3000 + "\n", 1, "nested too deeply"),
+])
+def test_a_value_yaml_cannot_read_is_a_config_error_with_its_line(text: str, line: int, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(text, "n.yaml")
+    assert any(ln == line and needle in msg for ln, msg in info.value.errors), info.value.errors

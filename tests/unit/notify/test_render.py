@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import urllib.parse
 
 import pytest
@@ -160,3 +161,33 @@ def test_robot_errors_in_the_answer_body_rate_limits_retried() -> None:
     refused = vendor_error("dingtalk", 200, b'{"errcode":310000,"errmsg":"sign not match"}')
     assert refused is not None and not refused.retry
     assert vendor_error("webhook", 200, b"whatever") is None
+
+
+@pytest.mark.parametrize("source", [
+    "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",  # endless recursion
+    "{{ 'ab' * 300000000 }}",  # a 600 MB string
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",  # 10^10 steps
+    "{% for i in range(9999) %}{% for j in range(9999) %}{{ '' }}{% endfor %}{% endfor %}",
+    "{% for i in range(9999) %}{{ 'x' * 200 }}{% endfor %}",  # a 2 MB text
+])
+def test_a_template_that_fails_or_runs_away_falls_back_to_the_default_and_is_reported(source: str) -> None:
+    errors: list[BaseException] = []
+    tpl = Templates(on_error=errors.append)
+    default = tpl.render("{{ status }} default", {"status": "firing"})
+    t0 = time.monotonic()
+    assert tpl.render(source, {"status": "firing"}, fallback="{{ status }} default") == default
+    assert time.monotonic() - t0 < 5
+    assert len(errors) == 1
+
+
+def test_a_recursive_template_renders_the_default_message() -> None:
+    cfg = load_config("""\
+receivers:
+  - name: loop
+    kind: wecom
+    url: "http://x/"
+    templates: {text: "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"}
+route: {receiver: loop}
+""")
+    body = render(note(), cfg.receiver("loop"), templates=Templates()).body
+    assert "AHT 412 s" in json.loads(body)["markdown"]["content"]
