@@ -24,6 +24,9 @@ Path = tuple[str | int, ...]
 _INT_TAG: Final = "tag:yaml.org,2002:int"
 _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
 MAX_DEPTH: Final = 64  # no configuration nests deeper; deeper input is refused, not recursed into
+# Aliases are copied into the plain data, so a few lines of nested aliases can stand for billions of
+# values ("billion laughs"); a document that expands to more is refused before it is built.
+MAX_NODES: Final = 100_000
 
 
 class Sexagesimal(int):
@@ -112,13 +115,12 @@ class _Builder:
         self.doc = doc
         self.loader = yaml.SafeLoader("")
         self.active: set[int] = set()  # nodes being built: an alias cycle must not recurse forever
+        self.merging = 0  # merges being built: each is one level deeper, at the same path
+        self.nodes = 0  # values built so far, aliases counted at every use
 
     def build(self, node: Node, path: Path) -> Any:
         self.doc.marks[path] = _mark(node)
-        if len(path) > MAX_DEPTH:
-            raise YamlSyntaxError(*_pair(node), f"YAML error: nested more than {MAX_DEPTH} levels deep")
-        if id(node) in self.active:
-            raise YamlSyntaxError(*_pair(node), "a recursive alias (*name inside &name) is not supported")
+        self._enter(node, len(path))
         if isinstance(node, ScalarNode):
             value = self._scalar(node)
             if node.tag == _INT_TAG and isinstance(value, int) and ":" in str(node.value):
@@ -132,6 +134,17 @@ class _Builder:
             return self._mapping(node, path)
         finally:
             self.active.discard(id(node))
+
+    def _enter(self, node: Node, depth: int) -> None:
+        """The guards every value and every merged mapping passes before it is built."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            message = f"YAML error: aliases expand the document to more than {MAX_NODES} values"
+            raise YamlSyntaxError(*_pair(node), message)
+        if depth + self.merging > MAX_DEPTH:
+            raise YamlSyntaxError(*_pair(node), f"YAML error: nested more than {MAX_DEPTH} levels deep")
+        if id(node) in self.active:
+            raise YamlSyntaxError(*_pair(node), "a recursive alias (*name inside &name) is not supported")
 
     def _scalar(self, node: ScalarNode) -> Any:
         try:
@@ -160,9 +173,21 @@ class _Builder:
         for merged in merges:  # keys written in the mapping itself win, then the first merge
             if not isinstance(merged, MappingNode):
                 raise YamlSyntaxError(*_pair(merged), "YAML error: << merges a mapping or a list of mappings")
-            for key, value in self._mapping(merged, path).items():
+            for key, value in self._merged(merged, path).items():
                 out.setdefault(key, value)
         return out
+
+    def _merged(self, node: MappingNode, path: Path) -> dict[str, Any]:
+        """The keys of a ``<<`` mapping, under the same guards as any value: a merge of the mapping
+        being built is a cycle, and each merge inside a merge is one level deeper."""
+        self._enter(node, len(path) + 1)
+        self.active.add(id(node))
+        self.merging += 1
+        try:
+            return self._mapping(node, path)
+        finally:
+            self.merging -= 1
+            self.active.discard(id(node))
 
 
 def _pair(node: Node) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """Rules reload without restart: the shell watches the rules file and swaps in a new rule set
 only when the whole file is valid; a bad edit is logged with every error and its line, and the
-running rules stay in force."""
+running rules stay in force. So does any other failure to load it (a bug in the reader): it is
+logged with its reason and traceback, and the file is refused like a bad edit."""
 
 from __future__ import annotations
 
@@ -53,6 +54,16 @@ class RulesWatcher:
         except (OSError, UnicodeDecodeError) as exc:  # not UTF-8 text: refused like a bad edit
             self.rejected += 1
             logger.error("rules file %s unreadable: %s; the running rules stay", self.path, exc)
+            return None
+        except Exception as exc:  # a bug in the reader must not stop the engine: refuse the file
+            self.rejected += 1
+            logger.error(
+                "rules file %s refused: %s: %s; the running rules stay",
+                self.path,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
             return None
         logger.info("rules file %s reloaded: %d rules", self.path, len(ruleset.rules))
         return ruleset

@@ -8,6 +8,7 @@ from typing import ClassVar
 import pytest
 from pydantic import TypeAdapter
 
+from shared import yamldoc
 from shared.yamldoc import Mark, Sexagesimal, YamlSyntaxError, compose
 from shared.yamlmodel import YamlModel, doc_problems, validate
 from shared.yamltypes import Duration, Str, StrMap, parse_duration
@@ -108,3 +109,42 @@ def test_valid_document() -> None:
 @pytest.mark.parametrize(("raw", "seconds"), [(30, 30.0), ("1m30s", 90.0), ("1.5h", 5400.0), (" 90 ", 90.0)])
 def test_durations(raw: object, seconds: float) -> None:
     assert parse_duration(raw) == seconds
+
+
+def _merge_chain(length: int) -> str:
+    """``a1`` merges ``a0``, ``a2`` merges ``a1``…: merges nested ``length`` deep at one path."""
+    lines = ["a0: &a0 {k: 1}"] + [f"a{i}: &a{i} {{<<: *a{i - 1}}}" for i in range(1, length + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def _laughs(levels: int) -> str:
+    """Each line ten aliases of the one before: ``10 ** levels`` values in a few hundred bytes."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "start"),
+    [
+        ("x: &a {k: 1, <<: *a}\n", 1, "a recursive alias"),  # a mapping merging itself
+        (_merge_chain(1500), 1, "YAML error: nested more than 64 levels deep"),
+        (_laughs(8), 1, "YAML error: aliases expand the document to more than 100000 values"),
+    ],
+)
+def test_merges_and_aliases_are_refused_with_a_reason_not_a_crash(text: str, line: int, start: str) -> None:
+    with pytest.raises(YamlSyntaxError) as info:
+        compose(text)
+    assert info.value.line == line and info.value.message.startswith(start)
+
+
+def test_up_to_the_bounds_merges_and_aliases_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = compose(_merge_chain(60) + "b: &b [1, 2]\nc: [*b, *b]\n")
+    assert doc is not None
+    assert doc.data["a60"] == {"k": 1} and doc.data["c"] == [[1, 2], [1, 2]]
+    doc = compose(_laughs(3))  # 12,345 values
+    assert doc is not None and doc.data["a3"][9][9][9] == ["x"] * 10
+    monkeypatch.setattr(yamldoc, "MAX_NODES", 100)  # the bound itself, on a small document
+    assert compose("[" + "0, " * 99 + "]") is not None  # 100 values with the list
+    with pytest.raises(YamlSyntaxError, match="more than 100 values"):
+        compose("[" + "0, " * 100 + "]")

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 import operator
+import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Literal
@@ -53,6 +55,9 @@ OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
+# A summary travels in every transition (the producer refuses records over 4 MiB): a template whose
+# sample renders longer is refused at load, and a longer render (a large value) is cut to this.
+SUMMARY_MAX_CHARS: Final = 1000
 NOT_OP: Final[dict[str, str]] = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _TEMPLATE_KEYS: Final = (
     "rule",
@@ -295,11 +300,33 @@ def _texts(text: Text, scope: Mapping[str, str], fields: Mapping[str, Any], *, o
 
 
 def _render(template: str, scope: Mapping[str, str], **data: Any) -> str:
+    """The template filled in, cut to :data:`SUMMARY_MAX_CHARS` (ending in "…" when cut)."""
+    text = _fill(template, scope, **data)
+    return text if len(text) <= SUMMARY_MAX_CHARS else text[: SUMMARY_MAX_CHARS - 1] + "…"
+
+
+def _fill(template: str, scope: Mapping[str, str], **data: Any) -> str:
     values: dict[str, Any] = dict.fromkeys(("site", "queue", "team", "agent"), "")
     values.update(scope)
     values.update(data)
     values.setdefault("reason", "")
     return (template or "{metric} {value:g} {op} {threshold:g}").format_map(values)
+
+
+def _spec_problem(template: str) -> str:
+    """Why ``template`` could render too long whatever its sample gives, checked before rendering
+    it: a width or precision over the bound, or a placeholder inside a format spec (known only at
+    run time). "" when none; a malformed template is left to the sample render."""
+    try:
+        fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(template) if spec]
+    except ValueError:
+        return ""
+    for name, spec in fields:
+        if "{" in spec:
+            return f"a placeholder inside the format spec of {{{name}:{spec}}}"
+        if any(len(digits) > 4 or int(digits) > SUMMARY_MAX_CHARS for digits in re.findall(r"\d+", spec)):
+            return f"a width or precision over {SUMMARY_MAX_CHARS} in {{{name}:{spec}}}"
+    return ""
 
 
 def _num(x: float) -> str:
@@ -374,8 +401,12 @@ def _template_problems(
             continue
         if not template:
             continue
+        where = f" ({lang})" if lang else ""
+        if spec := _spec_problem(template):
+            out.append((key, f"{key}{where} template too long: {spec}"))
+            continue
         try:
-            _render(
+            sample = _fill(
                 template,
                 {"site": "s"},
                 rule=name,
@@ -387,9 +418,13 @@ def _template_problems(
                 severity=severity,
             )
         except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
-            where = f" ({lang})" if lang else ""
             out.append(
                 (key, f"bad {key}{where} template ({exc!r}); placeholders: {', '.join(_TEMPLATE_KEYS)}")
+            )
+            continue
+        if len(sample) > SUMMARY_MAX_CHARS:
+            out.append(
+                (key, f"{key}{where} template too long: {len(sample)} characters (max {SUMMARY_MAX_CHARS})")
             )
     return out
 
