@@ -57,3 +57,25 @@ def test_a_render_over_the_bound_is_cut() -> None:
     assert rule.render_resolved(1e300, scope, cleared, fired=True) == summary
     assert rule.said_resolved(1e300, scope, cleared, fired=True)["text"]["en"] == summary
     assert rule.render(2.5, scope) == "2.500000" * 4  # short renders are untouched
+
+
+GROUPED = ("rules:\n  - {{name: nr, kind: agent_state, not_ready: {{'*': 30m}},"
+           " group: {{by: team, min: 2, summary: {template}}}}}\n")
+
+
+@pytest.mark.parametrize(("template", "fragment"), [
+    ("'{count:>10000000}'", "group summary too long: a width or precision over 1000"),
+    ("'{team:>{count}}'", "group summary too long: a placeholder inside the format spec"),
+    ("'" + "x" * 1001 + "'", "group summary too long: 1001 characters (max 1000)"),
+])
+def test_a_group_summary_that_renders_too_long_is_refused_at_load(template: str, fragment: str) -> None:
+    with pytest.raises(RulesError) as info:
+        load_rules(GROUPED.format(template=template))
+    assert fragment in info.value.errors[0][1]
+
+
+def test_a_group_summary_render_over_the_bound_is_cut() -> None:
+    rule = load_rules(GROUPED.format(template="'{team} {count} not ready'")).rules[0]
+    assert rule.group is not None
+    text = rule.group.render(3, "nr", "s", "t" * 2000)
+    assert len(text) == SUMMARY_MAX_CHARS and text.endswith("…")

@@ -10,10 +10,36 @@ layer reads them (an escalated alert's severity is the next one up; its grouping
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from ..floor.metrics import SCOPE_KEYS
+
+# A summary travels in every transition (the producer refuses records over 4 MiB): a template whose
+# sample renders longer is refused at load, and a longer render (a large value) is cut to this.
+SUMMARY_MAX_CHARS: Final = 1000
+
+
+def bounded(text: str) -> str:
+    """``text`` cut to :data:`SUMMARY_MAX_CHARS` (ending in "…" when cut)."""
+    return text if len(text) <= SUMMARY_MAX_CHARS else text[: SUMMARY_MAX_CHARS - 1] + "…"
+
+
+def spec_problem(template: str) -> str:
+    """Why ``template`` could render too long whatever its sample gives, checked before rendering
+    it: a width or precision over the bound, or a placeholder inside a format spec (known only at
+    run time). "" when none; a malformed template is left to the sample render."""
+    try:
+        fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(template) if spec]
+    except ValueError:
+        return ""
+    for name, spec in fields:
+        if "{" in spec:
+            return f"a placeholder inside the format spec of {{{name}:{spec}}}"
+        if any(len(digits) > 4 or int(digits) > SUMMARY_MAX_CHARS for digits in re.findall(r"\d+", spec)):
+            return f"a width or precision over {SUMMARY_MAX_CHARS} in {{{name}:{spec}}}"
+    return ""
 
 
 class Seconds:
@@ -89,13 +115,24 @@ class Grouping:
         if self.message and self.message not in GROUP_MESSAGES:
             out.append(f"unknown group message {self.message!r}; known: {', '.join(GROUP_MESSAGES)}")
         if self.summary:
-            try:
-                self.render(1, "r", "s", "t")
-            except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
-                out.append(f"bad group summary ({exc!r}); placeholders: {', '.join(_PLACEHOLDERS)}")
+            problem = spec_problem(self.summary)
+            if problem:
+                out.append(f"group summary too long: {problem}")
+            else:
+                try:
+                    sample = self._fill(1, "r", "s", "t")
+                except (KeyError, ValueError, IndexError, AttributeError, TypeError) as exc:
+                    out.append(f"bad group summary ({exc!r}); placeholders: {', '.join(_PLACEHOLDERS)}")
+                else:
+                    if len(sample) > SUMMARY_MAX_CHARS:
+                        out.append(f"group summary too long: {len(sample)} characters "
+                                   f"(max {SUMMARY_MAX_CHARS})")
         return [("group", msg) for msg in out]
 
     def render(self, count: int, rule: str, site: str, team: str) -> str:
+        return bounded(self._fill(count, rule, site, team))
+
+    def _fill(self, count: int, rule: str, site: str, team: str) -> str:
         default = "{count} agents of team {team}: {rule}" if self.by == "team" else "{count} agents: {rule}"
         values = {"count": count, "min": self.min, "rule": rule, "site": site, "team": team}
         return (self.summary or default).format_map(values)

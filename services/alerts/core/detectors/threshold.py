@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import math
 import operator
-import re
-import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Literal
@@ -32,7 +30,7 @@ from typing import Any, ClassVar, Final, Literal
 from ..floor.metrics import METRICS, SCOPE_KEYS, Reader, Reading
 from ..floor.state import SiteFloor
 from ..lifecycle import AlertState, ThresholdAlert
-from .options import Duration, Grouping, basic_problems
+from .options import SUMMARY_MAX_CHARS, Duration, Grouping, basic_problems, bounded, spec_problem
 
 Op = Literal[">", ">=", "<", "<="]
 # A summary template: one for every language, or ``(language, template)`` pairs (``summary: {zh: ..,
@@ -55,9 +53,6 @@ OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
-# A summary travels in every transition (the producer refuses records over 4 MiB): a template whose
-# sample renders longer is refused at load, and a longer render (a large value) is cut to this.
-SUMMARY_MAX_CHARS: Final = 1000
 NOT_OP: Final[dict[str, str]] = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _TEMPLATE_KEYS: Final = (
     "rule",
@@ -301,8 +296,7 @@ def _texts(text: Text, scope: Mapping[str, str], fields: Mapping[str, Any], *, o
 
 def _render(template: str, scope: Mapping[str, str], **data: Any) -> str:
     """The template filled in, cut to :data:`SUMMARY_MAX_CHARS` (ending in "…" when cut)."""
-    text = _fill(template, scope, **data)
-    return text if len(text) <= SUMMARY_MAX_CHARS else text[: SUMMARY_MAX_CHARS - 1] + "…"
+    return bounded(_fill(template, scope, **data))
 
 
 def _fill(template: str, scope: Mapping[str, str], **data: Any) -> str:
@@ -311,22 +305,6 @@ def _fill(template: str, scope: Mapping[str, str], **data: Any) -> str:
     values.update(data)
     values.setdefault("reason", "")
     return (template or "{metric} {value:g} {op} {threshold:g}").format_map(values)
-
-
-def _spec_problem(template: str) -> str:
-    """Why ``template`` could render too long whatever its sample gives, checked before rendering
-    it: a width or precision over the bound, or a placeholder inside a format spec (known only at
-    run time). "" when none; a malformed template is left to the sample render."""
-    try:
-        fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(template) if spec]
-    except ValueError:
-        return ""
-    for name, spec in fields:
-        if "{" in spec:
-            return f"a placeholder inside the format spec of {{{name}:{spec}}}"
-        if any(len(digits) > 4 or int(digits) > SUMMARY_MAX_CHARS for digits in re.findall(r"\d+", spec)):
-            return f"a width or precision over {SUMMARY_MAX_CHARS} in {{{name}:{spec}}}"
-    return ""
 
 
 def _num(x: float) -> str:
@@ -402,7 +380,7 @@ def _template_problems(
         if not template:
             continue
         where = f" ({lang})" if lang else ""
-        if spec := _spec_problem(template):
+        if spec := spec_problem(template):
             out.append((key, f"{key}{where} template too long: {spec}"))
             continue
         try:
