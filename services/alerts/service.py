@@ -680,8 +680,11 @@ class AlertsWorker:
         recording = self.loop.submit(self._record(fresh + seen, self.wall()),
                                      what="recording alert transitions")
         if recording is not None:
-            self._recordings = [f for f in self._recordings if not f.done() or f.exception() is not None]
-            self._recordings.append(recording)
+            self._recordings = [*self._unsettled_recordings(), recording]
+
+    def _unsettled_recordings(self) -> list[concurrent.futures.Future[Any]]:
+        """The recordings still running, and the ones that failed."""
+        return [f for f in self._recordings if not f.done() or f.exception() is not None]
 
     async def _record(self, transitions: list[dict[str, Any]], now: dt.datetime) -> None:
         """Record in the history, tried ``RECORD_ATTEMPTS`` times (a transition already recorded
@@ -899,7 +902,7 @@ class AlertsWorker:
                                number, exc)
         write = self._write_snapshot(
             number, part.next_offset, part.engine.snapshot() if data is None else data, side, self.wall(),
-            [f for f in self._recordings if not f.done() or f.exception() is not None],
+            self._unsettled_recordings(),
         )
         offsets = {TopicPartition(self.events_topic, number): OffsetAndMetadata(part.next_offset, "", -1)}
         offsets.update({

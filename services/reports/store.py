@@ -31,6 +31,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.reports.core import reports as core
+from services.reports.core.calendar import neighbour_days
 from services.reports.core.config import Access, ReportConfig
 from services.reports.core.live import Delta, LiveFold
 from services.reports.core.rollup import (
@@ -499,33 +500,20 @@ class ReportStore:
     async def _neighbours(self, events: Sequence[tuple[int, Event]], days: set[dt.date],
                           since: int) -> set[dt.date]:
         """The days next to ``days`` that ``events`` (read since the watermark, folded again with
-        ``days``) may change too, as a rebuild sees them: the day before when one lies within the
-        lookahead of its day's start (it may end a call or state of the day before, or an abandon's
-        ``wait_s`` may put the offer there), the day after when one lies within the lookback before
-        the next day's start (it may begin what the next day's events end). Only days that held
-        events before this read (``since``: the watermark): the rest have nothing to change, and a
-        day that holds only events read now is one of ``days`` already."""
-        candidates: set[dt.date] = set()
-        for _, ev in events:
-            cal = self.config.calendar(ev.site)
-            day = cal.business_day(ev.ts)
-            if ev.ts < cal.day_start(day) + LOOKAHEAD:
-                candidates.add(day - dt.timedelta(days=1))
-            wait = getattr(ev, "wait_s", None)
-            if wait:
-                candidates.add(cal.business_day(ev.ts - dt.timedelta(seconds=min(wait, 86_400.0))))
-            if ev.ts >= cal.day_start(day + dt.timedelta(days=1)) - LOOKBACK:
-                candidates.add(day + dt.timedelta(days=1))
+        ``days``) may change too, as a rebuild sees them (``core.calendar.neighbour_days``). Only
+        days that held events before this read (``since``: the watermark): the rest have nothing to
+        change, and a day that holds only events read now is one of ``days`` already."""
+        candidates = neighbour_days((ev for _, ev in events), self.config.calendar, LOOKBACK, LOOKAHEAD)
         out = set()
         # SQLite keeps each event's wall time (as ``_count`` says): there the range is widened by
         # the largest UTC offset on both sides
         wide = _WIDEST_OFFSET if self.engine.dialect.name == "sqlite" else dt.timedelta(0)
-        for day in sorted(candidates - days):
-            start, end = self._chunk_range(day, day)
-            start += LOOKBACK  # the day itself
-            has = (select(EventRow.pk).where(EventRow.ts >= start - wide, EventRow.ts < end + wide,
-                                             EventRow.pk <= since).limit(1))
-            async with self.engine.connect() as conn:
+        async with self.engine.connect() as conn:
+            for day in sorted(candidates - days):
+                start, end = self._chunk_range(day, day)
+                start += LOOKBACK  # the day itself
+                has = (select(EventRow.pk).where(EventRow.ts >= start - wide, EventRow.ts < end + wide,
+                                                 EventRow.pk <= since).limit(1))
                 if (await conn.execute(has)).first() is not None:
                     out.add(day)
         return out

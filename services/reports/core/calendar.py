@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from shared.events import Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +54,36 @@ class SiteCalendar:
 
     def local(self, ts: dt.datetime) -> dt.datetime:
         return ts.astimezone(self._zone)
+
+
+def neighbour_days(events: Iterable[Event], calendar: Callable[[str], SiteCalendar],
+                   lookback: dt.timedelta, lookahead: dt.timedelta) -> set[dt.date]:
+    """The business days next to those of ``events`` that a rebuild of those days' neighbours
+    would see them in: the day before a day whose earliest event lies within ``lookahead`` of its
+    start (it may end a call or state of the day before), the day after a day whose latest one
+    lies within ``lookback`` of the next day's start (it may begin what the next day's events
+    end), and the day a ``wait_s`` puts a call's offer on (at most a day back). Only the earliest
+    and the latest event of each site's day are compared with its bounds."""
+    spans: dict[tuple[str, dt.date], list[dt.datetime]] = {}
+    out: set[dt.date] = set()
+    for ev in events:
+        cal = calendar(ev.site)
+        day = cal.business_day(ev.ts)
+        span = spans.get((ev.site, day))
+        if span is None:
+            spans[(ev.site, day)] = [ev.ts, ev.ts]
+        elif ev.ts < span[0]:
+            span[0] = ev.ts
+        elif ev.ts > span[1]:
+            span[1] = ev.ts
+        wait = getattr(ev, "wait_s", None)
+        if wait:
+            out.add(cal.business_day(ev.ts - dt.timedelta(seconds=min(wait, 86_400.0))))
+    one = dt.timedelta(days=1)
+    for (site, day), (first, last) in spans.items():
+        cal = calendar(site)
+        if first < cal.day_start(day) + lookahead:
+            out.add(day - one)
+        if last >= cal.day_start(day + one) - lookback:
+            out.add(day + one)
+    return out

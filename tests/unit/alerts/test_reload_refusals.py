@@ -4,7 +4,6 @@ engine thread that polls never sees the error."""
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,9 @@ import pytest
 from services.alerts import reload
 from services.alerts.core.detectors.threshold import ThresholdRule
 from services.alerts.reload import RulesWatcher
+from tests.service.alerts.test_reload import Clock, _write
 
 GOOD = 'rules:\n  - {name: backlog, metric: calls_waiting, op: ">", value: 5}\n'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def _write(path: Path, text: str, mtime: float) -> None:
-    path.write_text(text)
-    os.utime(path, (mtime, mtime))
 
 
 def _watch(tmp_path: Path) -> tuple[Path, Clock, RulesWatcher]:
