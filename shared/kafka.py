@@ -30,8 +30,10 @@ from kafka.partitioner.default import DefaultPartitioner
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from shared.config import Settings
+from shared.kafka_records import read_header_names_leniently
 
 logger = logging.getLogger(__name__)
+read_header_names_leniently()  # every consumer of the process: shared/kafka_records.py
 
 Batch = list[ConsumerRecord]
 RECONNECT_BACKOFF_MAX_MS = 1000

@@ -16,7 +16,7 @@ from services.ingest.main import IngestRunner
 from shared.config import Settings
 from shared.db import make_engine
 from shared.events import decode_event, encode_event
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.migrate import upgrade
 from shared.tables import EventRow
 from tests.support.kafkautil import canonical, produce, read_topic
@@ -142,3 +142,40 @@ def test_a_reused_id_with_other_content_goes_to_the_dlq_with_both_hashes(
     value = registry.get_sample_value
     assert value("floorwatch_ingest_duplicate_conflicts_total") == 2
     assert value("floorwatch_ingest_duplicates_total") == 1  # `first` again: a plain duplicate
+
+
+class _RawName(str):
+    """A header name the producer writes as bytes that are not UTF-8: Apache Kafka's broker and
+    its Java client take such a record (the client reads the name with U+FFFD in place)."""
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return b"trace-\xff\xfe"
+
+
+def test_a_header_name_that_is_not_utf8_neither_stops_nor_loses_its_batch(settings: Settings) -> None:
+    """kafka-python refused to read such a record (CorruptRecordError out of every poll): ingest
+    stayed at its offset at every restart, and so did every record of its batch after it."""
+    ensure_topics(settings)
+    good = [canonical("call.queued", call=f"c{i}", queue="sales") for i in range(4)]
+    hostile_bad = b"not json, and a hostile header name"
+    producer = make_producer(settings, linger_ms=200)  # all in one batch, the hostile ones inside
+    sends = [(orjson.dumps(good[0]), []), (orjson.dumps(good[1]), [(_RawName("x"), b"v")]),
+             (hostile_bad, [(_RawName("x"), b"v"), ("ok", b"1")]), (orjson.dumps(good[2]), []),
+             (orjson.dumps(good[3]), [])]
+    for value, headers in sends:
+        producer.send(settings.topic("raw"), key=b"bj-01", value=value, headers=headers)
+    producer.flush()
+    producer.close()
+    runner = IngestRunner(settings, CollectorRegistry()).start()
+    try:
+        events = read_topic(settings, settings.topic("events"), len(good), settle=1.0)
+        dlq = read_topic(settings, settings.topic("dlq"), 1, settle=0.5)
+    finally:
+        runner.stop()
+    assert runner.failed is None
+    assert sorted(json.loads(r.value)["id"] for r in events) == sorted(e["id"] for e in good)
+    assert [r.value for r in dlq] == [hostile_bad]
+    headers = dict(dlq[0].headers)
+    assert "not valid JSON" in headers["error"].decode()
+    # its own headers go with it, the name read as the Java client reads it
+    assert headers["trace-\ufffd\ufffd"] == b"v" and headers["ok"] == b"1"
