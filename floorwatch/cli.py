@@ -58,13 +58,14 @@ def _add_common(p: argparse.ArgumentParser, *, api: bool = False, rules: bool = 
 
 
 def load_ruleset(path: Path | None):  # type: ignore[no-untyped-def]
-    """The rules file's rule set, or the built-in defaults; raises ``RulesError`` with every problem."""
+    """The rules file's rule set, or the built-in defaults; raises ``RulesError`` with every
+    problem, or ``RulesUnreadable`` (services/alerts/reload.py). ``main`` reports either."""
     from services.alerts.core.rules.defaults import default_rules
-    from services.alerts.core.rules.reader import load_rules
+    from services.alerts.reload import read_rules_file
 
     if path is None:
         return default_rules()
-    return load_rules(path.read_text(encoding="utf-8"), name=str(path))
+    return read_rules_file(path)
 
 
 def with_demo_projects(rules, projects_json: str):  # type: ignore[no-untyped-def]
@@ -536,6 +537,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 # -- tools -------------------------------------------------------------------------------------
 def cmd_rules_check(args: argparse.Namespace) -> int:
     from services.alerts.core.rules.reader import RulesError
+    from services.alerts.reload import RulesUnreadable
     from shared.i18n import load_catalogue, patterns
 
     # the problems in the reader's language: --lang, else FLOORWATCH_LANGUAGE (issue 15)
@@ -552,11 +554,8 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
             print(f"{args.file}:{line}: {said(message)}", file=sys.stderr)
         print(said(f"{args.file}: {len(exc.errors)} error(s); not loaded"), file=sys.stderr)
         return 1
-    except OSError as exc:
-        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
-    except UnicodeDecodeError as exc:
-        print(f"{args.file}: not UTF-8 text ({exc.reason} at byte {exc.start}); not loaded", file=sys.stderr)
+    except RulesUnreadable as exc:
+        print(f"{exc}; not loaded", file=sys.stderr)
         return 1
     print(said(f"{args.file}: OK, {len(ruleset.rules)} rule(s)"))
     return 0
@@ -983,9 +982,12 @@ def _logging_settings(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from services.alerts.core.rules.reader import RulesError
+    from services.alerts.reload import RulesUnreadable
     from shared.logs import setup_logging
 
     raw = list(sys.argv[1:] if argv is None else argv)
+    args = None
     try:
         args = build_parser().parse_args(raw)
         args.raw_argv = raw
@@ -994,6 +996,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:  # stopped while starting, before a command's own handling
         return 130
+    except (RulesError, RulesUnreadable) as exc:  # a command that needs the rules file, at start
+        print(exc, file=sys.stderr)  # every problem as FILE:LINE: message, or why it is unreadable
+        print(f"floorwatch {args.command if args else ''}: the rules file is refused; nothing was "
+              "started (`floorwatch rules check FILE` checks a file)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

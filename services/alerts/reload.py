@@ -15,6 +15,24 @@ from services.alerts.core.rules.ruleset import RuleSet
 logger = logging.getLogger(__name__)
 
 
+class RulesUnreadable(ValueError):
+    """A rules file that cannot be read as text at all (missing, a directory, not UTF-8): the
+    message says which file and why, in one line."""
+
+
+def read_rules_file(path: Path) -> RuleSet:
+    """The rule set of the file at ``path``; raises :class:`RulesError` (every problem with its
+    line) or :class:`RulesUnreadable`. What every reader of the rules file uses: the alerts
+    service at start and on reload, ``floorwatch up`` and the reports' configuration."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesUnreadable(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise RulesUnreadable(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    return load_rules(text, name=str(path))
+
+
 class RulesWatcher:
     def __init__(self, path: Path, *, interval_s: float = 2.0, clock: Callable[[], float]):
         self.path = path
@@ -42,7 +60,7 @@ class RulesWatcher:
             return None
         self._stamp = stamp
         try:
-            ruleset = load_rules(self.path.read_text(encoding="utf-8"), name=str(self.path))
+            ruleset = read_rules_file(self.path)
         except RulesError as exc:
             self.rejected += 1
             for line, message in exc.errors:
@@ -51,9 +69,9 @@ class RulesWatcher:
                 "rules file %s refused (%d errors); the running rules stay", self.path, len(exc.errors)
             )
             return None
-        except (OSError, UnicodeDecodeError) as exc:  # not UTF-8 text: refused like a bad edit
+        except RulesUnreadable as exc:  # gone, or not UTF-8 text: refused like a bad edit
             self.rejected += 1
-            logger.error("rules file %s unreadable: %s; the running rules stay", self.path, exc)
+            logger.error("rules file unreadable: %s; the running rules stay", exc)
             return None
         except Exception as exc:  # a bug in the reader must not stop the engine: refuse the file
             self.rejected += 1

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.alerts.core.rules.reader import load_rules
+from services.alerts.reload import read_rules_file
 from services.reports.core.config import ProjectTarget, ReportConfig
 from services.reports.store import ReportStore
 from shared.config import Settings
@@ -20,7 +20,7 @@ def report_config(settings: Settings) -> ReportConfig:
     projects: tuple[ProjectTarget, ...] = ()
     definitions = None
     if settings.rules_file is not None:
-        rules = load_rules(settings.rules_file.read_text(encoding="utf-8"), name=str(settings.rules_file))
+        rules = read_rules_file(settings.rules_file)
         projects = tuple(ProjectTarget(p.name, p.target, p.campaigns, p.queues, p.site,
                                        success_codes=p.success_codes)
                          for p in rules.projects)
