@@ -147,7 +147,7 @@ class AlertsRunner:
         s = self.settings
         self._probe = BrokerProbe(s, s.topic("events"))
         self._loop = LoopThread("alerts-loop")
-        self._db = make_engine(s.database_url)
+        self._db = make_engine(s.database_url, timeout_s=s.alerts_db_timeout_s)
         self._producer = make_producer(s, acks=1, linger_ms=0)
         consumer = make_consumer(s, s.group(GROUP))
         export = FloorExport(ExportLimits.parse(s.metrics_agents, s.metrics_max_values))

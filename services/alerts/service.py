@@ -35,6 +35,7 @@ import concurrent.futures
 import datetime as dt
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -115,7 +116,16 @@ class EventLag(Collector):
         yield family
 
 
-RECORD_ATTEMPTS = 3  # tries of one recording of alert transitions in the history
+# The history (recordings of transitions, engine snapshots) is off the live path: the database
+# away, transitions still reach the screens. A recording is tried until it is done, waiting
+# record_retry_s, doubled at each try, up to RECORD_RETRY_MAX_S between tries; the transitions
+# waiting are kept as JSON (~1 KB each), at most MAX_UNRECORDED of them: past that the step fails
+# loudly (the restart re-derives them from the last snapshot, which is never saved past them).
+RECORD_RETRY_MAX_S = 5.0
+MAX_UNRECORDED = 100_000
+# How long a snapshot the shell waits for (a revoked partition, a clean stop) may take, the
+# recordings before it included; past it the snapshot is not saved: the next owner replays more.
+SAVE_WAIT_S = 5.0
 _MISSING: Any = object()
 
 
@@ -159,6 +169,8 @@ class AlertsMetrics:
     consumer_lag: Gauge
     busy_s: Gauge
     partitions: Gauge
+    unrecorded: Gauge
+    snapshot_failures: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlertsMetrics:
@@ -207,6 +219,18 @@ class AlertsMetrics:
             partitions=Gauge(
                 "floorwatch_alerts_partitions_owned",
                 "Events-topic partitions this instance owns now (0: an idle member of the group)",
+                registry=registry,
+            ),
+            unrecorded=Gauge(
+                "floorwatch_alerts_unrecorded_transitions",
+                "Alert transitions published but not in the history yet (the database away: "
+                "retried until recorded; no snapshot is saved past them meanwhile)",
+                registry=registry,
+            ),
+            snapshot_failures=Counter(
+                "floorwatch_alerts_snapshot_failures",
+                "Engine snapshots not saved (the database away, or the history behind at a "
+                "handover): a restart replays from the last one saved",
                 registry=registry,
             ),
         )
@@ -348,12 +372,17 @@ class AlertsWorker:
         # consumer after the failure revokes the partitions, and a save there would make those
         # transitions impossible to re-derive after the restart.
         self.failed: BaseException | None = None
-        # Transitions being recorded in the history (and any whose recording failed): a snapshot is
-        # written only once those queued before it are recorded. Saved past a failed recording, the
+        # Transitions being recorded in the history (tried until done, _record): a snapshot is
+        # written only once those queued before it are recorded. Saved past an unrecorded one, the
         # snapshot would make those transitions impossible to re-derive: they would never be in
         # the history. Bounded: the ones done and recorded are dropped at every step.
         self._recordings: list[concurrent.futures.Future[Any]] = []
-        self.record_retry_s = 1.0  # the wait before a recording's second try (doubled before the third)
+        self.record_retry_s = 1.0  # the wait before a recording's second try (doubled at each)
+        # transitions handed to a recording and not recorded yet, and why the last try failed
+        # (None once every one is recorded): for /readyz, /metrics and the MAX_UNRECORDED bound
+        self._unrecorded = 0
+        self._unrecorded_lock = threading.Lock()
+        self._history_error: str | None = None
         # Floor snapshots refused per site: monotonic time of the last error logged about it
         self._floor_refused: dict[str, float] = {}
         metrics.busy_s.set_function(self.busy_for)
@@ -449,10 +478,15 @@ class AlertsWorker:
         return 0.0 if since is None else max(0.0, self.monotonic() - since)
 
     def problem(self) -> str | None:
-        """Why the engine is not ready: one step running longer than ``stall_s``; else None."""
+        """Why the engine is not ready: one step running longer than ``stall_s``, or the history
+        behind (transitions not recorded: the database away); else None."""
         busy = self.busy_for()
         if busy > self.stall_s:
             return f"the floor engine has been busy with one step for {busy:.0f} s (limit {self.stall_s:g} s)"
+        error = self._history_error
+        if error is not None:
+            return (f"the alert history is behind: {self._unrecorded} transitions not recorded yet "
+                    f"({error}); alerts are still published")
         return None
 
     def newest_events(self) -> dict[str, float]:
@@ -647,7 +681,7 @@ class AlertsWorker:
                 else:
                     wires.append((w, ask))
         asked = [w["transition_id"] for w, ask in wires if ask]
-        known = self.loop.call(self.store.known_transitions(asked)) if asked else set()
+        known = self._known(asked) if asked else set()
         fresh = [w for w, _ in wires if w["transition_id"] not in known]
         sent = []
         for w in fresh:
@@ -677,28 +711,58 @@ class AlertsWorker:
             # and the restart re-derives these transitions from the last snapshot and sends them.
             raise KafkaError(f"{len(failed)} of {len(sent)} alert transitions not published: {failed[0]!r}")
         # Recording is off the latency path; the loop runs these in order.
-        recording = self.loop.submit(self._record(fresh + seen, self.wall()),
+        to_record = fresh + seen
+        with self._unrecorded_lock:
+            if self._unrecorded + len(to_record) > MAX_UNRECORDED:
+                raise RuntimeError(
+                    f"{self._unrecorded} alert transitions wait for the history ({self._history_error}) "
+                    f"and {len(to_record)} more would pass the {MAX_UNRECORDED} kept: stopping; "
+                    "the restart re-derives them from the last snapshot")
+            self._unrecorded += len(to_record)
+        self.metrics.unrecorded.set(self._unrecorded)
+        recording = self.loop.submit(self._record(to_record, self.wall()),
                                      what="recording alert transitions")
         if recording is not None:
             self._recordings = [*self._unsettled_recordings(), recording]
+
+    def _known(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` the history holds. The database away, none: a previous owner's
+        transitions are then published again, and consumers drop repeats by ``transition_id``
+        (a repeat is better than a stopped floor)."""
+        try:
+            return self.loop.call(self.store.known_transitions(ids))
+        except Exception as exc:  # noqa: BLE001 -- any database failure
+            logger.warning("the alert history cannot say which of %d transitions a previous owner "
+                           "published (%r): all are published", len(ids), exc)
+            return set()
 
     def _unsettled_recordings(self) -> list[concurrent.futures.Future[Any]]:
         """The recordings still running, and the ones that failed."""
         return [f for f in self._recordings if not f.done() or f.exception() is not None]
 
     async def _record(self, transitions: list[dict[str, Any]], now: dt.datetime) -> None:
-        """Record in the history, tried ``RECORD_ATTEMPTS`` times (a transition already recorded
-        is left alone): a failure that lasts stops the loop at the next snapshot."""
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
+        """Record in the history (a transition already recorded is left alone), tried until it is
+        done: the database away, alerts are still published, and the snapshots wait for this
+        (``_write_snapshot``). While it waits, the transitions are kept as JSON."""
+        count, kept = len(transitions), None
+        for attempt in itertools.count(1):
             try:
-                await self.store.record(transitions, now)
-                return
-            except Exception as exc:
-                if attempt == RECORD_ATTEMPTS:
-                    raise
-                logger.warning("recording %d alert transitions failed (attempt %d of %d): %r",
-                               len(transitions), attempt, RECORD_ATTEMPTS, exc)
-                await asyncio.sleep(self.record_retry_s * attempt)
+                await self.store.record(transitions if kept is None else [orjson.loads(t) for t in kept], now)
+                break
+            except Exception as exc:  # noqa: BLE001 -- any database failure: tried again
+                if kept is None:
+                    kept = [orjson.dumps(t) for t in transitions]
+                    transitions = []
+                self._history_error = f"{type(exc).__name__}: {exc}"[:300]
+                if attempt & (attempt - 1) == 0:  # tries 1, 2, 4, 8, ...: the log is not flooded
+                    logger.warning("recording %d alert transitions failed (try %d, tried until it is "
+                                   "done; alerts are still published): %r", count, attempt, exc)
+                await asyncio.sleep(min(RECORD_RETRY_MAX_S, self.record_retry_s * 2 ** min(attempt - 1, 20)))
+        with self._unrecorded_lock:
+            self._unrecorded -= count
+            if self._unrecorded == 0:
+                self._history_error = None
+        self.metrics.unrecorded.set(self._unrecorded)
 
     # -- time-driven work --------------------------------------------------------------------
     def on_idle(self) -> None:
@@ -848,17 +912,26 @@ class AlertsWorker:
             self._written(number, pending[0])
 
     def _written(self, number: int, write: concurrent.futures.Future[None]) -> bool:
-        """Whether a periodic write succeeded. A database failure raises (the loop stops, as for a
-        waited-for write); a failed encoder child only costs this snapshot, and later ones are
-        encoded in this thread again."""
+        """Whether a periodic write succeeded. A failure costs this snapshot: the next interval
+        saves another (a database away must not stop the live path). A failed encoder child makes
+        later ones be encoded in this thread again."""
         try:
             write.result()
         except ForkedEncodeFailed as exc:
             self.fork_snapshots = False
+            self.metrics.snapshot_failures.inc()
             logger.error("snapshot of partition %s not saved: %s; encoding in the consumer thread "
                          "from now on", number, exc)
             return False
+        except Exception as exc:  # noqa: BLE001 -- the database away, or refusing this write
+            self._not_saved(number, exc)
+            return False
         return True
+
+    def _not_saved(self, number: int, exc: BaseException) -> None:
+        self.metrics.snapshot_failures.inc()
+        logger.warning("snapshot of partition %s not saved (%r): a restart replays from the last one "
+                       "saved", number, exc)
 
     def _commit_snapshot(self, number: int, offsets: Offsets, *, wait: bool = True) -> None:
         # Kafka's committed offsets only mirror the snapshot (for lag dashboards); the snapshot rules,
@@ -913,7 +986,11 @@ class AlertsWorker:
         if not wait:
             self._saving[number] = (self.loop.start(write), offsets)
             return
-        self.loop.call(write)
+        try:  # bounded: a revocation or a stop does not wait for a database that is away
+            self.loop.call(asyncio.wait_for(write, SAVE_WAIT_S))
+        except Exception as exc:  # noqa: BLE001 -- not saved: the next owner replays from the last
+            self._not_saved(number, exc)
+            return
         if commit:
             self._commit_snapshot(number, offsets)
 
@@ -923,7 +1000,8 @@ class AlertsWorker:
         recordings: Sequence[concurrent.futures.Future[Any]] = (),
     ) -> None:
         for recording in recordings:  # raises if one failed: this snapshot is then not written
-            await asyncio.wrap_future(recording)
+            # shielded: a save given up (SAVE_WAIT_S) must not cancel the recording it waited for
+            await asyncio.shield(asyncio.wrap_future(recording))
         if not isinstance(data, bytes):
             data = await asyncio.wrap_future(data)
         await self.store.save_snapshot(self.events_topic, number, next_offset, data, side, now)
