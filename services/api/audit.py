@@ -51,10 +51,12 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
-    """Newest first. ``before_id`` pages backwards; ``sites`` restricts by site (None = any)."""
+    """Newest first. ``before_id`` pages backwards; ``sites`` restricts by site (None = any);
+    ``targets`` by any of several targets (the expirations of a page of silences, in one query)."""
 
     actions: tuple[str, ...] | None = None
     target: str | None = None
+    targets: tuple[str, ...] | None = None
     sites: frozenset[str] | None = None
     site: str | None = None
     before_id: int | None = None
@@ -94,6 +96,7 @@ def reader_visibility(principal: Principal, agents: AgentLookup | None = None) -
 def matches(entry: AuditEntry, query: AuditQuery) -> bool:
     return ((query.actions is None or entry.action in query.actions)
             and (query.target is None or entry.target == query.target)
+            and (query.targets is None or entry.target in query.targets)
             and (query.sites is None or entry.site in query.sites)
             and (query.site is None or entry.site == query.site)
             and (query.before_id is None or (entry.id or 0) < query.before_id))

@@ -55,6 +55,8 @@ class SqlAuditLog:
             stmt = stmt.where(AuditRow.action.in_(query.actions))
         if query.target is not None:
             stmt = stmt.where(AuditRow.target == query.target)
+        if query.targets is not None:
+            stmt = stmt.where(AuditRow.target.in_(sorted(query.targets)))
         if query.sites is not None:
             stmt = stmt.where(AuditRow.site.in_(sorted(query.sites)))
         if query.site is not None:

@@ -4,8 +4,11 @@ caller's token in SQL — a filter narrows the scope, never widens it (docs/repo
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +38,9 @@ MAX_INTERVAL_DAYS = 31  # interval rows: a month at most
 # overflows Python's dates at the ends of their range (years 1 and 9999)
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 LISTS = ("follow-ups", "agent-log")  # reports that list rows rather than sum them
+# reports whose rows `limit` caps: the lists, and failure-reasons, whose rows grow with the free-text
+# reasons of outcomes (anyone's text from events) times days and dimensions
+CAPPED = (*LISTS, "failure-reasons")
 BY = ("project", "queue", "team", "agent")
 
 
@@ -67,6 +73,14 @@ def _day(text: str | None, name: str, default: dt.date) -> dt.date:
     return day
 
 
+def attachment(filename: str) -> str:
+    """A Content-Disposition for a download named ``filename`` (site and shift names are anyone's
+    text): headers go out as Latin-1, so ``filename=`` carries an ASCII stand-in (other characters,
+    quotes, backslashes and controls as ``_``) and ``filename*=`` the name itself (RFC 6266 / 5987)."""
+    plain = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _today(runtime: Runtime, store: ReportStore, site: str | None) -> dt.date:
     return store.config.calendar(site or "").business_day(runtime.clock())
 
@@ -88,9 +102,9 @@ async def get_report(
     by: Annotated[str | None, Query(description="failure-reasons: comma-separated of project, queue, "
                                     "team, agent (default project)")] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
-    limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="follow-ups and agent-log: at most this "
-                                "many rows (overdue first / by agent and time); `truncated` says when "
-                                "there were more")] = DEFAULT_ROWS,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="follow-ups, agent-log and failure-reasons: "
+                                "at most this many rows (overdue first / by agent and time / by day); "
+                                "`truncated` says when there were more")] = DEFAULT_ROWS,
 ) -> Response:
     if name not in REPORTS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {name!r}; reports: {', '.join(REPORTS)}")
@@ -121,19 +135,21 @@ async def get_report(
     assert interval in INTERVALS
     q: dict[str, Any] = {"from": first, "to": last, "site": site, "project": project, "queue": queue,
                          "team": team, "agent": agent, "interval": interval, "by": by_dims,
-                         "limit": limit if name in LISTS else None}
+                         "limit": limit if name in CAPPED else None}
     rows = await store.report(name, q, access_of(principal), runtime.clock())
     truncated = q["limit"] is not None and len(rows) > limit
     if truncated:
         rows = rows[:limit]
     params = {**q, "from": first.isoformat(), "to": last.isoformat(), "by": list(by_dims)}
+    # the files are built in a worker thread: a 200,000-row XLSX takes seconds, which on the event
+    # loop would stall every other request and WebSocket push of this process
     if format == "csv":
-        return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{name}_{first}_{last}.csv"'})
+        return Response(await asyncio.to_thread(to_csv, rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": attachment(f"{name}_{first}_{last}.csv")})
     if format == "xlsx":
-        return Response(to_xlsx(name, rows, {"report": name, **params}),
+        return Response(await asyncio.to_thread(to_xlsx, name, rows, {"report": name, **params}),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}_{first}_{last}.xlsx"'})
+                        headers={"Content-Disposition": attachment(f"{name}_{first}_{last}.xlsx")})
     return json_response({"report": name, "params": params, "definitions": describe(store.config.definitions),
                           "rows": rows, "truncated": truncated})
 
@@ -192,8 +208,9 @@ async def get_handover(
     doc = await handover_doc(runtime, principal, site, shift, the_day)
     if format == "pdf":
         chosen = lang or await reader_language(request, runtime, principal)
-        return Response(handover_pdf(doc, chosen), media_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="handover_{site}_{shift}_{the_day}.pdf"'})
+        pdf = await asyncio.to_thread(handover_pdf, doc, chosen)  # off the event loop, as the exports
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": attachment(f"handover_{site}_{shift}_{the_day}.pdf")})
     return json_response(doc)
 
 

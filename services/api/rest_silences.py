@@ -21,7 +21,11 @@ from services.api.runtime import Runtime
 
 MAX_SILENCE = dt.timedelta(days=30)
 SCOPE_LABELS = ("queue", "team", "agent")
-LISTED = 1000
+LISTED = 1000  # active silences listed at most
+PAGE = 500  # silence.create entries read per query while listing (and their expirations, in one more)
+# a silence lives at most MAX_SILENCE from its creation; the margin covers API instances whose clocks
+# (which stamp the audit entries) disagree
+WINDOW = MAX_SILENCE + dt.timedelta(days=1)
 
 router = APIRouter(prefix="/v1/silences", tags=["silences"], responses=errors(401, 403, 422))
 
@@ -67,14 +71,42 @@ async def create_silence(body: SilenceIn, runtime: RuntimeDep, principal: Writer
 @router.get("", response_model=SilenceList, summary="Silences created through the API that have not "
             "expired or been expired, in scope")
 async def list_silences(runtime: RuntimeDep, principal: PrincipalDep) -> Response:
-    entries = await runtime.audit.query(
-        AuditQuery(actions=("silence.create", "silence.expire"), sites=principal.scope.sites, limit=LISTED),
-        reader_visibility(principal, runtime.live.agent))
-    expired = {e.target for e in entries if e.action == "silence.expire"}
+    """Every active silence, however many other silence entries are newer: the creations of the last
+    ``WINDOW`` (older ones have ended) are read page by page, newest first, each page's expirations
+    looked up by target. Per request: memory of one page plus the listed silences (≤ ``LISTED``);
+    work of one query per ``PAGE`` creations of the window, plus one for their expirations."""
     now = runtime.clock()
-    silences = [_silence(e) for e in entries if e.action == "silence.create" and e.target not in expired
-                and dt.datetime.fromisoformat(e.detail["until"]) > now]
+    visible = reader_visibility(principal, runtime.live.agent)
+    silences: list[dict[str, Any]] = []
+    before: int | None = None
+    while len(silences) < LISTED:
+        # visibility is applied here, not in the query: a query filtering by it may stop early (it
+        # bounds the rows it scans), and the next page could not tell where to go on from
+        page = await runtime.audit.query(AuditQuery(actions=("silence.create",), sites=principal.scope.sites,
+                                                    before_id=before, limit=PAGE), lambda _entry: True)
+        recent = [e for e in page if e.at > now - WINDOW]
+        active = [e for e in recent if visible(e) and dt.datetime.fromisoformat(e.detail["until"]) > now]
+        expired = await _expired(runtime, [e.target for e in active])
+        silences += [_silence(e) for e in active if e.target not in expired][: LISTED - len(silences)]
+        if len(page) < PAGE or len(recent) < len(page) or page[-1].id is None:
+            break  # the log is read to its start, or to creations too old to be active
+        before = page[-1].id
     return json_response({"silences": silences})
+
+
+async def _expired(runtime: Runtime, targets: list[str]) -> set[str]:
+    """Which of ``targets`` (silence ids) have a ``silence.expire`` entry."""
+    expired: set[str] = set()
+    before: int | None = None
+    while targets:  # one query, but for racing DELETEs that recorded an expiry twice
+        query = AuditQuery(actions=("silence.expire",), targets=tuple(targets), before_id=before,
+                           limit=len(targets))
+        found = await runtime.audit.query(query, lambda _entry: True)
+        expired |= {e.target for e in found}
+        if len(found) < len(targets) or len(expired) == len(targets) or found[-1].id is None:
+            break
+        before = found[-1].id
+    return expired
 
 
 @router.delete("/{silence_id}", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,

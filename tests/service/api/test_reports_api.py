@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -254,4 +255,79 @@ async def test_handover_alerts_raised_acknowledged_and_open(db_url: str) -> None
             from sqlalchemy import delete
 
             await conn.execute(delete(AlertTransitionRow))
+        await engine.dispose()
+
+
+async def test_failure_reasons_are_capped_by_limit_and_say_so(http: httpx.AsyncClient) -> None:
+    full = (await http.get(f"/v1/reports/failure-reasons?{DAYQ}&by=project,queue,team", headers=AUTH)).json()
+    assert full["truncated"] is False and len(full["rows"]) > 3
+    cut = (await http.get(f"/v1/reports/failure-reasons?{DAYQ}&by=project,queue,team&limit=3",
+                          headers=AUTH)).json()
+    assert cut["truncated"] is True and cut["params"]["limit"] == 3
+    assert cut["rows"] == full["rows"][:3]  # the first rows in the report's order (by day)
+    x = await http.get(f"/v1/reports/failure-reasons?{DAYQ}&by=project,queue,team&limit=3&format=csv",
+                       headers=AUTH)
+    assert len(list(csv.DictReader(io.StringIO(x.text)))) == 3
+
+
+async def test_exports_are_built_off_the_event_loop(http: httpx.AsyncClient,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # a 200,000-row XLSX takes seconds to build: on the loop it would stall every request and push
+    from services.api import rest_reports
+
+    on_loop: dict[str, bool] = {}
+
+    def spy(name: str, build: Any) -> Any:
+        def run(*args: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                on_loop[name] = True
+            except RuntimeError:  # no running loop in this thread: a worker thread
+                on_loop[name] = False
+            return build(*args)
+        return run
+
+    for name in ("to_csv", "to_xlsx", "handover_pdf"):
+        monkeypatch.setattr(rest_reports, name, spy(name, getattr(rest_reports, name)))
+    for path in (f"/v1/reports/project-daily?{DAYQ}&format=csv",
+                 f"/v1/reports/project-daily?{DAYQ}&format=xlsx",
+                 "/v1/handover?site=bj-01&shift=early&day=2026-11-30&format=pdf"):
+        assert (await http.get(path, headers=AUTH)).status_code == 200, path
+    assert on_loop == {"to_csv": False, "to_xlsx": False, "handover_pdf": False}
+
+
+async def test_filters_echoed_into_the_xlsx_are_text_never_formulas(http: httpx.AsyncClient) -> None:
+    from openpyxl import load_workbook
+
+    r = await http.get("/v1/reports/project-daily", headers=AUTH, params={
+        "from": "2026-11-30", "to": "2026-11-30", "format": "xlsx",
+        "project": "=HYPERLINK(\"http://evil.example\",\"x\")", "team": "a\x01b"})
+    assert r.status_code == 200, r.text  # a control character was an IllegalCharacterError: 500
+    params = load_workbook(io.BytesIO(r.content))["params"]
+    cells = {row[0].value: row[1] for row in params.iter_rows()}
+    assert cells["project"].data_type == "s"
+    assert cells["project"].value == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert cells["team"].value == "a\ufffdb"
+
+
+async def test_downloads_of_non_latin_names_are_named_in_ascii_and_utf8(db_url: str) -> None:
+    engine = make_engine(db_url)
+    config = ReportConfig(calendars={"bj-01": SiteCalendar("Asia/Shanghai")},
+                          shifts={"bj-01": (Shift("早班", 8 * 60, 16 * 60),
+                                            Shift('"晚"班', 16 * 60, 24 * 60))})
+    app = build_app(ReportStore(engine, config))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a 500 is an answer here
+    try:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                        base_url="http://api.test") as c:
+            for shift, plain, utf8 in (("早班", "__", "%E6%97%A9%E7%8F%AD"),
+                                       ('"晚"班', "____", "%22%E6%99%9A%22%E7%8F%AD")):
+                r = await c.get("/v1/handover", params={"site": "bj-01", "shift": shift, "day": "2026-11-30",
+                                                        "format": "pdf"}, headers=AUTH)
+                assert r.status_code == 200, r.text  # a header Starlette cannot encode as Latin-1: 500
+                assert r.content.startswith(b"%PDF")
+                assert r.headers["content-disposition"] == (
+                    f'attachment; filename="handover_bj-01_{plain}_2026-11-30.pdf"; '
+                    f"filename*=UTF-8''handover_bj-01_{utf8}_2026-11-30.pdf")
+    finally:
         await engine.dispose()
