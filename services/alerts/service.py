@@ -126,6 +126,10 @@ MAX_UNRECORDED = 100_000
 # How long a snapshot the shell waits for (a revoked partition, a clean stop) may take, the
 # recordings before it included; past it the snapshot is not saved: the next owner replays more.
 SAVE_WAIT_S = 5.0
+# A partition assigned while its snapshot cannot be read waits, paused, and is tried again after
+# RESTORE_RETRY_S, doubled at each try up to RESTORE_RETRY_MAX_S.
+RESTORE_RETRY_S = 1.0
+RESTORE_RETRY_MAX_S = 10.0
 _MISSING: Any = object()
 
 
@@ -383,6 +387,10 @@ class AlertsWorker:
         self._unrecorded = 0
         self._unrecorded_lock = threading.Lock()
         self._history_error: str | None = None
+        # events partitions assigned whose snapshot could not be read yet (the database away),
+        # paused: partition -> (control partition assigned too, monotonic time of the next try,
+        # the wait before it, the last error)
+        self._unrestored: dict[int, tuple[bool, float, float, str]] = {}
         # Floor snapshots refused per site: monotonic time of the last error logged about it
         self._floor_refused: dict[str, float] = {}
         metrics.busy_s.set_function(self.busy_for)
@@ -394,47 +402,88 @@ class AlertsWorker:
         for tp in assigned:
             if tp.topic != self.events_topic:
                 continue
-            saved = self.loop.call(self.store.load_snapshot(self.events_topic, tp.partition))
-            if saved is None:
-                part = Partition(self._new_engine())
-                logger.info("partition %s: no snapshot, starting from committed/earliest", tp.partition)
-            else:
-                offset, data, side, saved_at = saved
-                try:
-                    engine = Engine.restore(
-                        data, self.rules, horizon_s=self.horizon_s, max_sites=self.max_sites
-                    )
-                except Exception as exc:  # noqa: BLE001 - any reason: the partition replays
-                    # Not a reason to stop every partition, nor one to go on from the committed
-                    # offset without the state before it: this one is replayed from the start, and
-                    # what it re-derives is checked against the alerts topic from its start too.
-                    logger.error("partition %s: snapshot at offset %s cannot be restored (%r); "
-                                 "replaying the partition from its first event", tp.partition, offset,
-                                 exc)
-                    part = Partition(self._new_engine())
-                    part.alerts_from = 0
-                    self.consumer.seek_to_beginning(tp)
-                    control = TopicPartition(self.control_topic, tp.partition)
-                    if control in assigned:
-                        self.consumer.seek_to_beginning(control)
-                    part.assigned_at = self.monotonic()
-                    self.parts[tp.partition] = part
-                    continue
-                part = Partition(engine)
-                self._seed_clocks(part, saved_at)
-                part.alerts_from = side.get(self.alerts_topic)
-                part.next_offset = offset
-                self.consumer.seek(tp, offset)
-                control = side.get(self.control_topic)
-                if control is not None:
-                    part.control_offset = control
-                    self.consumer.seek(TopicPartition(self.control_topic, tp.partition), control)
-                logger.info("partition %s: restored snapshot at offset %s", tp.partition, offset)
-            part.assigned_at = self.monotonic()
-            self.parts[tp.partition] = part
+            self._unrestored.pop(tp.partition, None)
+            control = TopicPartition(self.control_topic, tp.partition)
+            try:
+                saved = self.loop.call(self.store.load_snapshot(self.events_topic, tp.partition))
+            except Exception as exc:  # noqa: BLE001 -- the database away: this partition waits
+                self._wait_for_snapshot(tp, control in assigned, exc)
+                continue
+            self._restore(tp, saved, control in assigned)
         self._alerts_changed = True
         self.metrics.partitions.set(len(self.parts))
         logger.info("partitions assigned %s", sorted(self.parts))
+
+    def _wait_for_snapshot(self, tp: TopicPartition, with_control: bool, exc: BaseException) -> None:
+        """The partition's snapshot cannot be read (the database away): it is paused, and tried
+        again at the next steps (``_retry_restores``); the other partitions go on. Until
+        2026-12-08 the error left the rebalance listener and stopped the service."""
+        tps = [tp, TopicPartition(self.control_topic, tp.partition)] if with_control else [tp]
+        self.consumer.pause(*tps)
+        self._unrestored[tp.partition] = (with_control, self.monotonic() + RESTORE_RETRY_S,
+                                          RESTORE_RETRY_S, f"{type(exc).__name__}: {exc}"[:300])
+        logger.warning("partition %s: its snapshot cannot be read (%r); paused, tried again every "
+                       "%g s or more", tp.partition, exc, RESTORE_RETRY_S)
+
+    def _retry_restores(self) -> None:
+        """Read again the snapshots of the partitions waiting for one, those whose time has come."""
+        mono = self.monotonic()
+        for number, (with_control, due, wait, _error) in list(self._unrestored.items()):
+            if mono < due:
+                continue
+            tp = TopicPartition(self.events_topic, number)
+            try:
+                saved = self.loop.call(self.store.load_snapshot(self.events_topic, number))
+            except Exception as exc:  # noqa: BLE001 -- still away: later, waiting longer
+                wait = min(RESTORE_RETRY_MAX_S, wait * 2)
+                self._unrestored[number] = (with_control, mono + wait, wait, f"{type(exc).__name__}: {exc}"[:300])
+                continue
+            del self._unrestored[number]
+            self._restore(tp, saved, with_control)
+            tps = [tp, TopicPartition(self.control_topic, number)] if with_control else [tp]
+            self.consumer.resume(*tps)
+            self._alerts_changed = True
+            self.metrics.partitions.set(len(self.parts))
+            logger.info("partition %s: snapshot read after waiting; resumed", number)
+
+    def _restore(self, tp: TopicPartition, saved: Any, with_control: bool) -> None:
+        """Take partition ``tp`` on from its snapshot ``saved`` (None: from the committed offset)."""
+        if saved is None:
+            part = Partition(self._new_engine())
+            logger.info("partition %s: no snapshot, starting from committed/earliest", tp.partition)
+        else:
+            offset, data, side, saved_at = saved
+            try:
+                engine = Engine.restore(
+                    data, self.rules, horizon_s=self.horizon_s, max_sites=self.max_sites
+                )
+            except Exception as exc:  # noqa: BLE001 - any reason: the partition replays
+                # Not a reason to stop every partition, nor one to go on from the committed
+                # offset without the state before it: this one is replayed from the start, and
+                # what it re-derives is checked against the alerts topic from its start too.
+                logger.error("partition %s: snapshot at offset %s cannot be restored (%r); "
+                             "replaying the partition from its first event", tp.partition, offset,
+                             exc)
+                part = Partition(self._new_engine())
+                part.alerts_from = 0
+                self.consumer.seek_to_beginning(tp)
+                if with_control:
+                    self.consumer.seek_to_beginning(TopicPartition(self.control_topic, tp.partition))
+                part.assigned_at = self.monotonic()
+                self.parts[tp.partition] = part
+                return
+            part = Partition(engine)
+            self._seed_clocks(part, saved_at)
+            part.alerts_from = side.get(self.alerts_topic)
+            part.next_offset = offset
+            self.consumer.seek(tp, offset)
+            control = side.get(self.control_topic)
+            if control is not None:
+                part.control_offset = control
+                self.consumer.seek(TopicPartition(self.control_topic, tp.partition), control)
+            logger.info("partition %s: restored snapshot at offset %s", tp.partition, offset)
+        part.assigned_at = self.monotonic()
+        self.parts[tp.partition] = part
 
     def _seed_clocks(self, part: Partition, saved_at: dt.datetime) -> None:
         """Each site's clock, as the previous owner left it: where the site's grid was when the
@@ -450,6 +499,8 @@ class AlertsWorker:
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
+            if tp.topic == self.events_topic:
+                self._unrestored.pop(tp.partition, None)
             if tp.topic == self.events_topic and tp.partition in self.parts:
                 # kafka-python runs rebalance listeners on its IO thread: no blocking client calls.
                 part = self.parts.pop(tp.partition)
@@ -483,6 +534,10 @@ class AlertsWorker:
         busy = self.busy_for()
         if busy > self.stall_s:
             return f"the floor engine has been busy with one step for {busy:.0f} s (limit {self.stall_s:g} s)"
+        waiting = dict(self._unrestored)
+        if waiting:
+            return (f"partitions {sorted(waiting)} wait for their snapshots (the database: "
+                    f"{next(iter(waiting.values()))[3]})")
         error = self._history_error
         if error is not None:
             return (f"the alert history is behind: {self._unrecorded} transitions not recorded yet "
@@ -777,6 +832,8 @@ class AlertsWorker:
 
     def _on_idle(self) -> None:
         self._settle_saves()
+        if self._unrestored:
+            self._retry_restores()
         mono = self.monotonic()
         outs: dict[int, list[Any]] = {}
         if self.rules_watcher is not None:

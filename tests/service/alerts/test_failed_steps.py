@@ -88,6 +88,13 @@ class Loop:
 class Consumer:
     def __init__(self) -> None:
         self.seeks: list[tuple[TopicPartition, Any]] = []
+        self.paused: set[TopicPartition] = set()
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.paused.update(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.paused.difference_update(tps)
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks.append((tp, offset))
@@ -315,3 +322,62 @@ def test_past_the_transitions_kept_for_the_history_the_step_fails_loudly(
     w, _, _, _, _ = worker()
     with pytest.raises(RuntimeError, match="wait for the history"):
         w.handle([queued(0, 0)])  # type: ignore[list-item]
+
+
+def test_a_partition_whose_snapshot_cannot_be_read_waits_paused_and_is_taken_on_later() -> None:
+    """A rebalance (or a start) while the database is away: the snapshot read raised out of the
+    rebalance listener, kafka-python raised that out of poll, and the service stopped."""
+    clock = [100.0]
+    w, _, store, consumer, _ = worker()
+    w.monotonic = lambda: clock[0]  # type: ignore[method-assign]
+    w.parts.clear()
+    store.snapshot = (5, Engine(w.rules).snapshot(), {"control": 3}, WALL)
+    away = [True]
+
+    async def load(topic: str, partition: int) -> Any:
+        if away[0]:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return store.snapshot
+
+    store.load_snapshot = load  # type: ignore[method-assign]
+    control = TopicPartition("control", 0)
+    w.on_partitions_assigned([TP, control])
+    assert consumer.paused == {TP, control} and w.parts == {} and consumer.seeks == []
+    assert "partitions [0] wait for their snapshots (the database: ConnectionResetError" in (w.problem() or "")
+    w.handle([queued(0, 0)])  # type: ignore[list-item]  # fetched before the pause: not applied
+    clock[0] += 0.5
+    w.on_idle()  # not yet tried again
+    away[0] = False
+    w.on_idle()
+    assert w.parts == {}
+    clock[0] += 1.0
+    w.on_idle()
+    assert 0 in w.parts and w.parts[0].next_offset == 5
+    assert consumer.seeks == [(TP, 5), (control, 3)] and consumer.paused == set()
+    assert w.problem() is None and w.failed is None
+
+
+def test_a_partition_waiting_for_its_snapshot_waits_longer_each_time_and_forgets_it_when_revoked() -> None:
+    clock = [100.0]
+    w, _, store, consumer, _ = worker()
+    w.monotonic = lambda: clock[0]  # type: ignore[method-assign]
+    w.parts.clear()
+    tries: list[float] = []
+
+    async def load(topic: str, partition: int) -> Any:
+        tries.append(clock[0])
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    store.load_snapshot = load  # type: ignore[method-assign]
+    w.on_partitions_assigned([TP])
+    for _ in range(400):
+        clock[0] += 0.25
+        w.on_idle()
+    gaps = [b - a for a, b in zip(tries, tries[1:])]
+    assert gaps[:5] == [1.0, 2.0, 4.0, 8.0, 10.0] and max(gaps) == 10.0  # 1 s doubled, at most 10 s
+    w.on_partitions_revoked([TP])
+    assert w.problem() is None
+    before = len(tries)
+    clock[0] += 60
+    w.on_idle()
+    assert len(tries) == before  # revoked: not read any more
