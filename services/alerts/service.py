@@ -436,7 +436,8 @@ class AlertsWorker:
                 saved = self.loop.call(self.store.load_snapshot(self.events_topic, number))
             except Exception as exc:  # noqa: BLE001 -- still away: later, waiting longer
                 wait = min(RESTORE_RETRY_MAX_S, wait * 2)
-                self._unrestored[number] = (with_control, mono + wait, wait, f"{type(exc).__name__}: {exc}"[:300])
+                why = f"{type(exc).__name__}: {exc}"[:300]
+                self._unrestored[number] = (with_control, mono + wait, wait, why)
                 continue
             del self._unrestored[number]
             self._restore(tp, saved, with_control)

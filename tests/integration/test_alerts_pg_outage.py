@@ -31,6 +31,7 @@ from shared.db import make_engine
 from shared.kafka import ensure_topics
 from shared.migrate import upgrade
 from shared.tables import AlertTransitionRow, EngineSnapshotRow
+from tests.integration.test_ingest_pg_outage import wait_for
 from tests.support.kafkautil import canonical, produce, read_topic
 from tests.support.tcpproxy import TcpProxy
 
@@ -61,14 +62,6 @@ def history(url: str, site: str, group: str) -> tuple[list[str], dt.datetime | N
         return list(ids), max(saved, default=None)
 
     return asyncio.run(go())
-
-
-def wait_for(what: str, check, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def firing(settings: Settings, site: str, queues: int) -> dict[str, dict]:

@@ -40,8 +40,10 @@ def test_a_bad_rules_file_is_refused_at_start_with_its_lines(
     assert any(line.startswith(f"{bad}:3: unknown metric 'nope'") for line in lines)
 
 
-@pytest.mark.parametrize("content, why", [(None, "cannot be read: No such file or directory"),
-                                          (b"rules: []\n# \xff\n", "not UTF-8 text (invalid start byte at byte 12)")])
+@pytest.mark.parametrize("content, why", [
+    (None, "cannot be read: No such file or directory"),
+    (b"rules: []\n# \xff\n", "not UTF-8 text (invalid start byte at byte 12)"),
+])
 @pytest.mark.parametrize("command", ["alerts", "up"])
 def test_an_unreadable_rules_file_is_refused_at_start_in_one_line(
     command: str, content: bytes | None, why: str, capsys: pytest.CaptureFixture[str],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import time
 from typing import Any
 
@@ -343,7 +344,8 @@ def test_a_partition_whose_snapshot_cannot_be_read_waits_paused_and_is_taken_on_
     control = TopicPartition("control", 0)
     w.on_partitions_assigned([TP, control])
     assert consumer.paused == {TP, control} and w.parts == {} and consumer.seeks == []
-    assert "partitions [0] wait for their snapshots (the database: ConnectionResetError" in (w.problem() or "")
+    assert "partitions [0] wait for their snapshots (the database: ConnectionResetError" in (
+        w.problem() or "")
     w.handle([queued(0, 0)])  # type: ignore[list-item]  # fetched before the pause: not applied
     clock[0] += 0.5
     w.on_idle()  # not yet tried again
@@ -359,7 +361,7 @@ def test_a_partition_whose_snapshot_cannot_be_read_waits_paused_and_is_taken_on_
 
 def test_a_partition_waiting_for_its_snapshot_waits_longer_each_time_and_forgets_it_when_revoked() -> None:
     clock = [100.0]
-    w, _, store, consumer, _ = worker()
+    w, _, store, _, _ = worker()
     w.monotonic = lambda: clock[0]  # type: ignore[method-assign]
     w.parts.clear()
     tries: list[float] = []
@@ -373,7 +375,7 @@ def test_a_partition_waiting_for_its_snapshot_waits_longer_each_time_and_forgets
     for _ in range(400):
         clock[0] += 0.25
         w.on_idle()
-    gaps = [b - a for a, b in zip(tries, tries[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(tries)]
     assert gaps[:5] == [1.0, 2.0, 4.0, 8.0, 10.0] and max(gaps) == 10.0  # 1 s doubled, at most 10 s
     w.on_partitions_revoked([TP])
     assert w.problem() is None

@@ -57,7 +57,8 @@ def test_names_that_are_not_utf8_read_with_replacement_and_the_batch_goes_on(com
     ], compression)
     assert read(buf) == [
         (0, 1_700_000_000_000, b"a", b"first", [("ok", b"1")]),
-        (1, 1_700_000_000_007, None, b"second", [("trace-\ufffd\ufffd", b"x"), ("ok", None), ("\ufffd", b"")]),
+        (1, 1_700_000_000_007, None, b"second",
+         [("trace-\ufffd\ufffd", b"x"), ("ok", None), ("\ufffd", b"")]),
         (2, 1_700_000_000_014, b"c", None, []),
     ]
 
