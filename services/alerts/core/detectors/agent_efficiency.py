@@ -71,10 +71,15 @@ def _bucket(tr: AgentTrack, t: float) -> list[float]:
     return tr.buckets.setdefault(int(t // BUCKET_S), [0.0] * 6)
 
 
-def _accrue(tr: AgentTrack, upto: float) -> None:
+def _accrue(tr: AgentTrack, upto: float, window: float) -> None:
+    """Book the open interval ``[tr.since, upto)`` into the buckets. Only the buckets the window
+    can still hold at ``upto`` are written (from the bucket ``window`` before ``upto``, as
+    ``Agg.accrue`` in the floor): an agent first seen in an old event costs at most the window's
+    buckets, not one per 5 minutes of the gap; older ones would be pruned unread anyway."""
     if tr.ready is None or upto <= tr.since:
         return
-    col, start = (READY_S if tr.ready else NR_S), tr.since
+    oldest = float((int(upto // BUCKET_S) - int(window // BUCKET_S)) * BUCKET_S)
+    col, start = (READY_S if tr.ready else NR_S), max(tr.since, oldest)
     while start < upto:
         end = min(upto, (int(start // BUCKET_S) + 1) * BUCKET_S)
         _bucket(tr, start)[col] += end - start
@@ -137,7 +142,7 @@ class AgentEfficiencyRule(Detector):
                 if ready is not None:
                     agents[name] = AgentTrack(ready, t)
             elif ready != tr.ready:
-                _accrue(tr, t)
+                _accrue(tr, t, self.window)
                 tr.ready, tr.since = ready, max(t, tr.since)
         for h in handled:
             tr = agents.get(h.agent)

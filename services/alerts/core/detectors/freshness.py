@@ -12,6 +12,14 @@ Per source (the events' ``source`` field) of a site. Two conditions, either rais
 
 The alert resolves when the source is heard from again with a fresh event.
 
+Bounds (module constants, per site and rule): a source silent for :data:`FORGET_AFTER_S`
+(7 days) of event time is forgotten — its alert, if any, resolves then as any other (``for`` /
+``keep_firing_for`` as usual), and a later event makes it a new source; at most
+:data:`MAX_SOURCES` (100) sources are watched — an event of a further new source is not tracked
+(no alert, ever, while the site has that many) and counted in the track's ``untracked``, which
+the engine's snapshot persists. So a flood of made-up source names costs bounded memory and
+raises at most :data:`MAX_SOURCES` alerts, each resolved within :data:`FORGET_AFTER_S`.
+
 YAML::
 
     - name: feed-silent
@@ -35,11 +43,14 @@ from .base import NOTHING, Assessment, Ctx, Detector, DetectorTrack, Explanation
 from .options import Duration
 
 CLOSED_RECHECK_S = 60.0  # while the site is closed, look again every minute
+FORGET_AFTER_S = 7 * 86400.0  # a source silent this long is forgotten (its alert resolves)
+MAX_SOURCES = 100  # sources watched per site and rule; events of further new sources are counted only
 
 
 class SourceTrack(DetectorTrack, tag="sources"):
     last: dict[str, float] = msgspec.field(default_factory=dict)  # newest event time per source
     lag: dict[str, float] = msgspec.field(default_factory=dict)  # site newest - that event, on arrival
+    untracked: int = 0  # events of new sources refused past MAX_SOURCES (0 in older snapshots)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +82,9 @@ class FreshnessRule(Detector):
     def observe(self, ctx: Ctx, ev: Event, t: float, handled: list[HandledCall], touches: Touches) -> None:
         track = self._track(ctx)
         prev = track.last.get(ev.source)
+        if prev is None and len(track.last) >= MAX_SOURCES:
+            track.untracked += 1  # past the cap: not watched (module docstring, *Bounds*)
+            return
         prev_lag = track.lag.get(ev.source, 0.0)
         lag = max(0.0, ctx.floor.latest - t)
         if prev is None or t > prev:
@@ -90,6 +104,10 @@ class FreshnessRule(Detector):
         last = track.last.get(name)
         if last is None:
             return NOTHING
+        if now - last >= FORGET_AFTER_S:  # silent past the retention: forgotten, its alert resolves
+            del track.last[name]
+            track.lag.pop(name, None)
+            return NOTHING
         if self.require_open and ctx.floor.total.logged_in == 0:
             return Assessment(False, None, self.silent)
         silence = max(0.0, now - last)
@@ -107,13 +125,22 @@ class FreshnessRule(Detector):
         if self.require_open and ctx.floor.total.logged_in == 0:
             return now + CLOSED_RECHECK_S
         due = last + self.silent
-        return due if due > now else None
+        if due > now:
+            return due
+        return last + FORGET_AFTER_S  # silent: look again when it is to be forgotten
 
     def explain(self, ctx: Ctx, name: str, now: float, a: Assessment, state: str) -> Explanation:
         track = self._track(ctx)
         last = track.last.get(name, now)
         silence = max(0.0, now - last)
         details = {"silent_s": round(silence, 3), "lag_s": track.lag.get(name, 0.0), "limit_s": a.threshold}
+        if state == "resolved" and name not in track.last:  # forgotten (assess): silent too long
+            days = FORGET_AFTER_S / 86400
+            return Explanation(
+                f"source {name}: cleared, silent over {days:.0f} days, no longer watched",
+                {"silent_s": FORGET_AFTER_S, "lag_s": 0.0, "limit_s": FORGET_AFTER_S, "forgotten": True},
+                message("alert.cleared", scope_name=name, cleared_by="no_data"),
+            )
         if state == "resolved":
             return Explanation(
                 f"source {name}: cleared, events flowing again",
