@@ -104,7 +104,10 @@ def merge_labelled(bodies: Sequence[tuple[str, bytes]]) -> bytes:
     for name, body in bodies:
         label = f'process="{name}"'
         family = ""
-        for line in body.decode("utf-8", "replace").splitlines():
+        # "\n" only: the exposition's one line break. str.splitlines() also breaks at U+2028, U+0085
+        # and other characters prometheus_client leaves unescaped in label values (a queue named
+        # with one made the merged scrape unreadable)
+        for line in body.decode("utf-8", "replace").split("\n"):
             if line.startswith(("# HELP ", "# TYPE ")):
                 family = line.split(" ", 3)[2]
                 head = heads.setdefault(family, [])

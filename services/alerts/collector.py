@@ -81,9 +81,14 @@ class FloorCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         x = self._export
-        floors = sorted(dict(x.floors).items())
-        published = dict(x.published)
         dropped = Counter[str]()
+        # the sites the export keeps (the first max_values seen, export.py); the others' floors
+        # are left out of the scrape and counted, as queues and teams past the limit are
+        kept = set(x._sites)
+        every = sorted(dict(x.floors).items())
+        floors = [(site, snap) for site, snap in every if site in kept]
+        dropped["site"] += len(every) - len(floors)
+        published = dict(x.published)
         yield from self._floor_info(floors, published)
         yield from self._totals(floors)
         yield from self._queues(floors, dropped)
@@ -256,11 +261,13 @@ class FloorCollector(Collector):
             )
         }
         counts = dict(self._export.calls)
-        limit = self._export.limits.max_values
+        queues = self._export._queues
         for site, snap in floors:
-            for q in list(snap.get("queues") or [])[:limit]:
-                for kind in fams:
-                    counts.setdefault((site, str(q["queue"]), kind), 0)
+            kept = set(queues.get(site, ()))  # the queues counted under their own name (export.py)
+            for q in snap.get("queues") or []:
+                if str(q["queue"]) in kept:
+                    for kind in fams:
+                        counts.setdefault((site, str(q["queue"]), kind), 0)
         for (site, queue, kind), n in sorted(counts.items()):
             fams[kind].add_metric([site, queue], n)
         yield from fams.values()

@@ -259,12 +259,15 @@ def test_names_beyond_the_limit_count_under_other() -> None:
     assert value(samples, "floorwatch_queue_offered_calls_total", site="s1", queue="_other") == 1
     assert value(samples, "floorwatch_source_events_total", site="_other", source="other") == 1
     assert (value(samples, "floorwatch_metrics_other_names_total") or 0) >= 3
-    # snapshot series: one queue and one team per site, the rest counted as dropped
-    assert {dict(k[1])["queue"] for k in samples if k[0] == "floorwatch_queue_calls_waiting"} == {
-        "sales",
-        "q",
-    }
+    # snapshot series: one site, one queue and one team per site, the rest counted as dropped (s2's
+    # floor, and its queue "q", were exported before 2026-12-08: sites were not capped)
+    assert {dict(k[1])["queue"] for k in samples if k[0] == "floorwatch_queue_calls_waiting"} == {"sales"}
+    assert {dict(k[1])["site"] for k in samples if k[0] == "floorwatch_site_calls_waiting"} == {"s1"}
     assert value(samples, "floorwatch_metrics_dropped_names", kind="queue") == 1
+    assert value(samples, "floorwatch_metrics_dropped_names", kind="site") == 1
+    # counters: the kept queue and _other only, no zero series for the snapshot's other queues
+    assert {dict(k[1])["queue"] for k in samples if k[0] == "floorwatch_queue_offered_calls_total"
+            and dict(k[1])["site"] == "s1"} == {"sales", "_other"}
 
 
 def test_exposition_passes_promtool() -> None:
