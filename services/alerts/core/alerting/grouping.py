@@ -15,7 +15,8 @@ grouped ``by: team``; ``by: site`` groups every agent of the site.
 firing while at least ``clear`` are (default ``min - 1``: one agent coming back and another
 leaving does not make it flap), and resolves below that. ``value`` = firing members,
 ``threshold`` = ``min``; ``details.members`` lists the members (agent, fingerprint, state, value,
-since, summary), ``details.group`` the configuration. While it fires, every membership change
+since, summary; at most :data:`MEMBERS_LISTED`, the longest active first, ``details.members_more``
+counting the others), ``details.group`` the configuration. While it fires, every membership change
 (join, leave, pending -> firing) gives it one state-unchanged record with the new count.
 
 **Marks.** While the group fires, each member carries ``grouped_into`` = the group's
@@ -35,6 +36,7 @@ of a rule with a group; ``regroup(...)`` after a rules swap; ``index(...)`` afte
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -45,6 +47,11 @@ from ..floor.times import rfc3339
 from ..lifecycle import FIRING, PENDING, RESOLVED, AlertState, Decision, Key, ThresholdAlert, fingerprint
 from .publishing import Publisher
 from .records import AlertRecords, describe, message_of
+
+MEMBERS_LISTED = 50
+"""``details.members`` of a group alert lists at most this many members (the longest active
+first: by ``since``, then agent), and ``details.members_more`` counts the others: a record of a
+team of thousands stays a few tens of KiB instead of passing the producer's record limit."""
 
 
 def group_machine(st: AlertState) -> ThresholdAlert:
@@ -66,6 +73,11 @@ class Grouper:
         # member fingerprint -> its agent's team when it became active ("" none); persisted
         self.teams: dict[str, str] = teams if teams is not None else {}
         self.members: dict[Key, dict[Key, None]] = {}  # group key -> member keys (derived)
+        # derived too, kept with every member decision so that a step costs O(log n), not O(n):
+        self.firing: dict[Key, set[Key]] = {}  # group key -> its firing members
+        self.order: dict[Key, list[tuple[float, str, Key]]] = {}  # group key -> (since, agent, key) sorted
+        self.entry: dict[Key, tuple[float, str, Key]] = {}  # member key -> its entry in `order`
+        self.loose: set[Key] = set()  # groups whose members' marks must all be checked (after index)
 
     def state(self) -> dict[str, str]:
         """What to persist (the rest is rebuilt from the alerts)."""
@@ -110,13 +122,49 @@ class Grouper:
             self.teams.pop(st.fingerprint, None)
             if gk is not None and gk in self.members:
                 self.members[gk].pop(key, None)
+                self._leave(gk, key)
         elif gk is not None:
             self.members.setdefault(gk, {})[key] = None
+            self._join(gk, key, st)
         if gk is not None:
+            # a recheck the group's record causes must look at this member too: it is active
+            # already, but its own record (which looks up its inhibitor) follows
+            extra = publisher.inhibition.extra
+            extra.add(key)
             self._settle(publisher, book, rule, rules, alerts, by_fp, gk, d.at, s.tz, out, skip=key)
+            extra.discard(key)
             if not self.members.get(gk):
                 self.members.pop(gk, None)
+                self.firing.pop(gk, None)
+                self.order.pop(gk, None)
         publisher.publish(book, rules, alerts, key, rule, st, d, s.tz, out)
+
+    def _join(self, gk: Key, key: Key, st: AlertState) -> None:
+        """Member ``key`` of ``gk`` is active (pending or firing): keep the derived indexes."""
+        entry = (st.started_at, st.name, key)
+        old = self.entry.get(key)
+        if old != entry:
+            order = self.order.setdefault(gk, [])
+            if old is not None:
+                i = bisect.bisect_left(order, old)
+                if i < len(order) and order[i] == old:
+                    del order[i]
+            bisect.insort(order, entry)
+            self.entry[key] = entry
+        firing = self.firing.setdefault(gk, set())
+        if st.state == FIRING:
+            firing.add(key)
+        else:
+            firing.discard(key)
+
+    def _leave(self, gk: Key, key: Key) -> None:
+        self.firing.get(gk, set()).discard(key)
+        old = self.entry.pop(key, None)
+        order = self.order.get(gk)
+        if old is not None and order:
+            i = bisect.bisect_left(order, old)
+            if i < len(order) and order[i] == old:
+                del order[i]
 
     def _settle(
         self,
@@ -137,10 +185,11 @@ class Grouper:
         site, name, by, value = gk
         current = rules.get(name)
         spec = current.group if current is not None else None
-        keys = sorted(self.members.get(gk, ()))
-        firing = sum(1 for k in keys if alerts[k].st.state == FIRING)
+        members = self.members.get(gk, {})
+        firing = len(self.firing.get(gk, ()))
         g = alerts.get(gk)
         was_firing = g is not None and g.firing
+        was_mark = g.st.fingerprint if g is not None and g.firing else None
         cond = spec is not None and spec.by == by and firing >= (spec.clear_at if was_firing else spec.min)
         if g is None:
             if not cond:
@@ -151,7 +200,8 @@ class Grouper:
         before = (g.st.summary, g.st.value, g.st.details, g.st.message)
         g.st.value = float(firing)
         if spec is not None and spec.by == by:
-            self._explain(rule, spec, g.st, [alerts[k].st for k in keys], firing, tz)
+            listed = [alerts[k].st for _, _, k in self.order.get(gk, ())[:MEMBERS_LISTED]]
+            self._explain(rule, spec, g.st, listed, len(members), firing, tz)
         d = g.observe(cond, float(firing), now)
         if d is not None and d.state == FIRING:
             alerts[gk], by_fp[g.st.fingerprint] = g, gk
@@ -167,7 +217,13 @@ class Grouper:
             if g.st.suppressed is None:
                 out.append(tr)
         mark = g.st.fingerprint if g.firing else None
-        for k in keys:
+        if skip is not None and mark == was_mark and gk not in self.loose:
+            # the others carry `was_mark` already (set when it last changed): only `skip` may not
+            if skip in members:
+                alerts[skip].st.grouped_into = mark
+            return
+        self.loose.discard(gk)
+        for k in sorted(members):
             m = alerts[k]
             if m.st.grouped_into == mark:
                 continue
@@ -180,13 +236,14 @@ class Grouper:
 
     @staticmethod
     def _explain(
-        rule: Rule, spec: Grouping, st: AlertState, members: list[AlertState], firing: int, tz: int
+        rule: Rule, spec: Grouping, st: AlertState, listed: list[AlertState], total: int, firing: int, tz: int
     ) -> None:
+        """Summary, message and details of group alert ``st``: ``listed`` = its first
+        :data:`MEMBERS_LISTED` members by (since, agent), of ``total``."""
         team = st.name if st.kind == "team" else ""
         st.summary = spec.render(firing, rule.name, st.site, team)
         st.message = spec.said(firing, rule.name, st.site, team)
         st.threshold = float(spec.min)
-        listed = sorted(members, key=lambda m: (m.started_at, m.name))
         st.details = {
             "group": {"by": spec.by, "min": spec.min, "clear": spec.clear_at},
             "count": firing,
@@ -203,6 +260,8 @@ class Grouper:
                 for m in listed
             ],
         }
+        if total > len(listed):
+            st.details["members_more"] = total - len(listed)
 
     def regroup(
         self,
@@ -233,9 +292,11 @@ class Grouper:
 
     def index(self, rules: Mapping[str, Rule], alerts: Mapping[Key, ThresholdAlert]) -> None:
         """Rebuild the member index from the active alerts (after a restore or a rules swap)."""
-        self.members = {}
+        self.members, self.firing, self.order, self.entry = {}, {}, {}, {}
         for key, m in alerts.items():
             rule = rules.get(m.st.rule)
             gk = None if rule is None else self._group_key(rule, m.st)
             if gk is not None:
                 self.members.setdefault(gk, {})[key] = None
+                self._join(gk, key, m.st)
+        self.loose = set(self.members)

@@ -20,6 +20,9 @@ targets are rechecked at once, at that decision's event time, and their records 
 the output — not at the end of the engine call, whose boundaries depend on how often the shell
 calls ``advance`` (a source resolving on a grid point, e.g. at the end of a resolve hold, would
 otherwise be rechecked at a different point of the stream in a live run and in a replay).
+A recheck looks only at the alerts a changed source can affect (``inhibition.py``), and an
+escalation moves its alert in the inhibit indexes instead of rebuilding them: the work follows
+what changed, not the number of active alerts; records still come in the order of the alerts.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..detectors.registry import Rule
 from ..lifecycle import FIRING, INACTIVE, RESOLVED, AlertState, Decision, Key, Machine
 from .escalation import Escalations
 from .inhibition import Inhibit, Inhibitions
+from .labels import alert_labels
 from .records import AlertRecords
 from .transition import Transition
 
@@ -74,9 +78,13 @@ class Publisher:
         was = st.suppressed
         inhibition = self.inhibition
         if inhibition.inhibits:
-            inhibition.track(rule, st, d)
+            labels = alert_labels(rule, st)
+            inhibition.track(rule, st, d, labels)
             if d.state != RESOLVED:
-                st.suppressed = inhibition.inhibitor(rule, st)
+                inhibition.enroll(key, labels)
+                st.suppressed = inhibition.inhibitor(rule, st, labels)
+            else:
+                inhibition.withdraw(key)
         tr = book.record(rule, st, d, tz)
         self.escalation.track(key, rule, st, d)
         if tr is None:
@@ -104,17 +112,33 @@ class Publisher:
         if not inhibition.dirty:
             return []
         inhibition.dirty = False
-        out = []
-        for m in list(alerts.values()):
+        full = inhibition.full or rules is not inhibition.indexed
+        if full:  # after index(), or under other rules (a swap): every active alert
+            if rules is inhibition.indexed:
+                inhibition.full = False
+            inhibition.candidates()
+            ms = list(alerts.values())
+        else:  # the targets of the changed sources (inhibition.py), in the order of `alerts`
+            keys = inhibition.candidates()
+            ms = [m for k in keys if (m := alerts.get(k)) is not None]
+        flipped = []
+        for m in ms:
             st = m.st
             now_by = inhibition.inhibitor(rules[st.rule], st)
             if now_by == st.suppressed:
                 continue
             was, st.suppressed = st.suppressed, now_by
             if (was is None) != (now_by is None):
-                offset = self.tz.get(st.site, 0) if tz is None else tz[st.site]
-                when = at if at is not None and st.site == site else st.last_eval
-                out.append(book.changed(rules[st.rule], st, when, offset))
+                flipped.append(m)
+        if len(flipped) > 1 and not full:
+            chosen = {id(m) for m in flipped}
+            flipped = [m for m in alerts.values() if id(m) in chosen]
+        out = []
+        for m in flipped:
+            st = m.st
+            offset = self.tz.get(st.site, 0) if tz is None else tz[st.site]
+            when = at if at is not None and st.site == site else st.last_eval
+            out.append(book.changed(rules[st.rule], st, when, offset))
         return out
 
     def escalate(
@@ -133,9 +157,10 @@ class Publisher:
             m = alerts.get(key)
             if m is None or m.st.state != FIRING or m.st.ack is not None or m.st.escalated:
                 continue
-            m.st.escalated = True  # labels changed (severity, escalated): sources are re-indexed
-            if inhibition.inhibits:
-                inhibition.index(rules, alerts)
+            before = alert_labels(rules[m.st.rule], m.st) if inhibition.inhibits else None
+            m.st.escalated = True  # labels changed (severity, escalated): moved in the indexes
+            if before is not None:
+                inhibition.relabel(rules, alerts, key, before, m.st)
             tr = book.changed(rules[m.st.rule], m.st, now, tz)
             if m.st.suppressed is None:
                 out.append(tr)
