@@ -52,6 +52,10 @@ class FloorConfig:
     short_abandon_s: float = 5.0
     recent_calls: int = 100_000  # per site: finished-call memory used to drop stale re-deliveries
     max_wait_s: float = 4 * 3600.0  # a call "waiting" longer was lost by the feed: forget it
+    # open call legs per agent (a feed that loses call.ended would pile them up): past this many the
+    # oldest is forgotten; and a leg still connected this long after it opened lost its end: forgotten
+    max_legs: int = 8
+    max_leg_s: float = 4 * 3600.0
     definitions: DefinitionSet | None = None
     ledger_days: int | None = 2
 
@@ -77,6 +81,8 @@ class FloorConfig:
             raise ValueError("sl_threshold_s and short_abandon_s must be >= 0")
         if self.recent_calls < 2 or self.max_wait_s <= 0:
             raise ValueError("recent_calls must be >= 2 and max_wait_s > 0")
+        if self.max_legs < 1 or self.max_leg_s <= 0:
+            raise ValueError("max_legs must be >= 1 and max_leg_s > 0")
 
     @property
     def minutes(self) -> int:

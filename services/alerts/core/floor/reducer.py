@@ -5,8 +5,9 @@
 1. ``apply(ev)`` for each event, in arrival order (duplicates should be filtered before; repeated
    facts are tolerated anyway). Returns the :data:`~.touches.Touches` — which scopes changed and how.
 2. ``expire(site, now)`` when that site's event-time clock passes a minute boundary: drops
-   window buckets that left the window (memory; reads are correct without it) and calls waiting
-   longer than ``max_wait_s`` (lost by the feed); returns the touches like ``apply``.
+   window buckets that left the window (memory; reads are correct without it), calls waiting
+   longer than ``max_wait_s`` and call legs connected longer than ``max_leg_s`` (their end was
+   lost by the feed); returns the touches like ``apply``.
 3. Reads (``site(...)``, metrics, snapshots) are pure and may happen at any ``now``.
 
 The queue side lives in :mod:`.calls`, the agent side in :mod:`.agents`; both document how
@@ -110,8 +111,9 @@ class Floor(msgspec.Struct):
         return touches
 
     def expire(self, site: str, now: float) -> Touches:
-        """Forget window buckets of ``site`` older than the window ending at ``now``, and calls
-        waiting longer than ``max_wait_s`` (their answer/abandon was lost). Returns the touches."""
+        """Forget window buckets of ``site`` older than the window ending at ``now``, calls
+        waiting longer than ``max_wait_s`` (their answer/abandon was lost) and call legs connected
+        longer than ``max_leg_s`` (their end was lost). Returns the touches."""
         touches: Touches = {}
         s = self.sites.get(site)
         if s is None:
@@ -122,6 +124,7 @@ class Floor(msgspec.Struct):
             s.queues[name].remove(call)
             touch(touches, "queue", name, F_WAIT)
             touch(touches, "site", site, F_WAIT)
+        agents.expire_legs(self.config, s, now, touches)
         keep = self.config.ledger_days
         if keep is not None:
             today, _ = slot(now, self.config.defs.for_site(site), s.tz)

@@ -6,6 +6,8 @@ to JSON for snapshots with no extra code). Times are float epoch seconds of even
 
 from __future__ import annotations
 
+from heapq import heapify, heappop, heappush
+
 import msgspec
 
 from .kpis import Agg
@@ -24,6 +26,11 @@ class Leg(msgspec.Struct):
     ended_at: float | None = None
     talk_s: float | None = None
     offered_at: float | None = None  # when the call was offered: its day and interval in the ledger
+    # a leg answered again by its agent after it ended (transferred back): talk of the spans before
+    # the current one (None = never reopened) and the hold seconds already in ``hold_s`` by then
+    talk_before: float | None = None
+    hold_before: float = 0.0
+    opened_at: float | None = None  # when the floor opened the leg (its age for the open-leg limit)
 
 
 class HandledCall(msgspec.Struct, array_like=True):
@@ -77,16 +84,39 @@ class QueueFloor(msgspec.Struct):
     agg: Agg
     waiting: dict[str, float] = msgspec.field(default_factory=dict)  # call -> queued at
     oldest: float | None = None  # min(waiting.values()), kept up to date
+    # lazy min-heap of (queued at, call): every waiting call has its entry; entries of calls gone
+    # (or re-put) are dropped when they reach the top, and the heap is rebuilt when they are the
+    # majority, so keeping ``oldest`` costs O(log n) per call instead of a scan of all waiting
+    heap: list[tuple[float, str]] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.heap) < len(self.waiting):  # a snapshot from before the heap existed
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.heap = [(at, call) for call, at in self.waiting.items()]
+        heapify(self.heap)
 
     def remove(self, call: str) -> float | None:
-        queued_at = self.waiting.pop(call, None)
-        if queued_at is not None and queued_at == self.oldest:
-            self.oldest = min(self.waiting.values(), default=None)
+        waiting = self.waiting
+        queued_at = waiting.pop(call, None)
+        if queued_at is None:
+            return None
+        heap = self.heap
+        if len(heap) > 2 * len(waiting) + 32:  # mostly entries of calls gone: compact
+            self._rebuild()
+            heap = self.heap
+        if queued_at == self.oldest:
+            while heap and waiting.get(heap[0][1]) != heap[0][0]:
+                heappop(heap)
+            self.oldest = heap[0][0] if heap else None
         return queued_at
 
     def put(self, call: str, queued_at: float) -> None:
         self.waiting[call] = queued_at
-        if self.oldest is None or queued_at < self.oldest:
+        heappush(self.heap, (queued_at, call))
+        oldest = self.oldest
+        if oldest is None or queued_at < oldest:
             self.oldest = queued_at
 
 
@@ -108,6 +138,11 @@ class SiteFloor(msgspec.Struct):
     roster: int = 0  # bumped when an agent joins or leaves the floor or changes team
     # outbox of calls booked by the last apply(); None = not recorded (nobody drains it)
     handled: list[HandledCall] | None = None
+    # (agent, call) legs recently booked or forgotten -> (queue or "", when): later leg events of
+    # such a call (re-sent, or out of order after its wrap-up) must not open a ghost leg. Created
+    # on first use with ``FloorConfig.recent_calls`` capacity (None in snapshots of older floors)
+    done_legs: RecentMap | None = None
+    legs_checked: float = 0.0  # when the open legs were last checked against ``max_leg_s``
 
     def calls_waiting(self) -> int:
         return len(self.waiting_in)
