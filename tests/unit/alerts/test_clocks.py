@@ -161,3 +161,34 @@ def test_site_time_is_where_a_new_owner_resumes_the_sites_clock() -> None:
     assert eng.site_time("a") == epoch(40)  # the grid point its clock ran to
     restored = Engine.restore(eng.snapshot(), RuleSet((LONGEST,)))
     assert restored.site_time("a") == epoch(40)
+
+
+def test_names_past_a_sites_limits_are_refused_without_changing_anything() -> None:
+    """Queues, teams and agents come from events, anyone's text: 20,000 made-up queues took 9 s
+    to apply (every grid second goes over the site's queues) and 100,000 did not finish in 10
+    minutes (found by a review, 2026-12-08). Past the limits such an event is refused."""
+    eng = Engine(RuleSet((LONGEST,)))
+    eng.max_queues, eng.max_teams, eng.max_agents = 3, 1, 2
+    feed = Feed()
+    eng.on_event(feed("login", 0, agent="a1", team="t1", queues=["q1", "q2"]))
+    eng.on_event(feed("queued", 1, call="c1", queue="q3"))
+    before = eng.snapshot()
+    refused = [
+        (feed("queued", 2, call="c2", queue="q4"), "1 new queue(s) would take site 'bj-01' past the "
+         "engine's limit of 3 queues"),
+        (feed("login", 2, agent="a2", queues=["q1", "q4", "q5", "q4"]), "2 new queue(s)"),
+        (feed("login", 2, agent="a2", team="t2"), "team 't2' would take site 'bj-01' past the engine's "
+         "limit of 1 teams"),
+        (feed("transferred", 2, call="c1", agent="a1", to_queue="q9"), "limit of 3 queues"),
+    ]
+    for ev, why in refused:
+        with pytest.raises(EventRefused, match=re.escape(why)):
+            eng.on_event(ev)
+    assert eng.snapshot() == before
+    eng.on_event(feed("login", 3, agent="a2", team="t1", queues=["q3"]))  # known names go on
+    with pytest.raises(EventRefused, match="limit of 2 agents"):
+        eng.on_event(feed("answered", 4, call="c1", queue="q3", agent="a3"))
+    with pytest.raises(EventRefused, match="limit of 2 agents"):
+        eng.on_event(feed("transferred", 4, call="c1", agent="a1", to_agent="a9"))
+    eng.on_event(feed("answered", 5, call="c1", queue="q3", agent="a2"))
+    assert sorted(eng.floor.sites["bj-01"].queues) == ["q1", "q2", "q3"]

@@ -35,7 +35,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from shared.events import Event
+from shared.events import AgentLogin, CallTransferred, Event
 
 from ..alerting.actions import acknowledge, covered_by
 from ..alerting.grouping import Grouper, is_group
@@ -70,6 +70,11 @@ from .wakes import Wakes
 EARLIEST_TS: Final = 315_532_800.0  # 1980-01-01T00:00:00Z
 LATEST_TS: Final = 4_102_444_800.0  # 2100-01-01T00:00:00Z (excluded)
 
+
+# Names one site may have in the engine (``Engine._check_names``); an event past them is refused.
+MAX_QUEUES: Final = 2_000
+MAX_TEAMS: Final = 2_000
+MAX_AGENTS: Final = 50_000
 
 class EventRefused(ValueError):
     """An event the engine will not apply (see *Bounded work* in the module docstring); the
@@ -117,6 +122,8 @@ class Engine:
         self.lateness = allowed_lateness_s
         self.horizon = int(horizon_s)
         self.max_sites = max_sites
+        # names per site (_check_names): configuration, not in the snapshot
+        self.max_queues, self.max_teams, self.max_agents = MAX_QUEUES, MAX_TEAMS, MAX_AGENTS
         self.duplicates = 0
         self.jumps = 0  # grid moves beyond the horizon (landed instead of stepped)
         self._index(rules)
@@ -206,6 +213,7 @@ class Engine:
             raise EventRefused(f"event time {ev.ts.isoformat()} is outside 1980-01-01 .. 2100-01-01")
         if g is None and len(self._grid) >= self.max_sites:
             raise EventRefused(f"site {site!r} would exceed the engine's limit of {self.max_sites} sites")
+        self._check_names(site, ev)
         if not self._dedup.add(f"{ev.source}\x00{ev.id}"):
             self.duplicates += 1
             return []
@@ -229,6 +237,44 @@ class Engine:
             self._dirty.add(site)
             self._evaluate_touches(self._floor.sites[site], touches, t, out)
         return self._done(out) if self._publisher.inhibition.dirty else out
+
+    def _check_names(self, site: str, ev: Event) -> None:
+        """Refuse an event that would take its site past ``max_queues``, ``max_teams`` or
+        ``max_agents`` names: they come from events, anyone's text, and a flood of made-up ones
+        would grow the floor, and the work of every grid second over its queues, without bound
+        (20,000 made-up queues took 9 s to apply, 100,000 did not finish in 10 minutes). A real
+        floor is far below the limits (docs/architecture.md, *Clocks and bounded work*)."""
+        sf = self._floor.sites.get(site)
+        if sf is None:
+            queues: Mapping[str, Any] = {}
+            agents: Mapping[str, Any] = {}
+            teams: Mapping[str, Any] = {}
+        else:
+            queues, agents, teams = sf.queues, sf.agents, sf.teams
+        new_queues = new_agents = 0
+        queue = getattr(ev, "queue", None)
+        if queue is not None and queue not in queues:
+            new_queues = 1
+        agent = getattr(ev, "agent", None)
+        if agent is not None and agent not in agents:
+            new_agents = 1
+        if type(ev) is AgentLogin:
+            if ev.queues:
+                new_queues = len({q for q in ev.queues if q not in queues})
+            if ev.team is not None and ev.team not in teams and len(teams) >= self.max_teams:
+                raise EventRefused(f"team {ev.team!r} would take site {site!r} past the engine's "
+                                   f"limit of {self.max_teams} teams")
+        elif type(ev) is CallTransferred:
+            if ev.to_queue is not None and ev.to_queue not in queues:
+                new_queues = 1
+            if ev.to_agent is not None and ev.to_agent not in agents:
+                new_agents += 1
+        if new_queues and len(queues) + new_queues > self.max_queues:
+            raise EventRefused(f"{new_queues} new queue(s) would take site {site!r} past the engine's "
+                               f"limit of {self.max_queues} queues")
+        if new_agents and len(agents) + new_agents > self.max_agents:
+            raise EventRefused(f"{new_agents} new agent(s) would take site {site!r} past the engine's "
+                               f"limit of {self.max_agents} agents")
 
     def advance(self, now: dt.datetime | Mapping[str, dt.datetime]) -> list[Transition]:
         """Evaluate time-based conditions up to ``now - allowed_lateness``: of every site, or, given
