@@ -30,7 +30,7 @@ ready state the agent returns to after wrap-up, as ACDs do.
 * Once a leg is booked (or forgotten, below), later ``call.held`` / ``resumed`` / ``ended`` /
   ``transferred`` / ``wrapped`` of that call for that agent are stale (re-sent, or out of order
   after the wrap-up) and ignored, as is an answer the queue side found repeated that is not later
-  than the booking: the site remembers the last ``recent_calls`` booked legs. A genuinely new
+  than the booking: the site remembers the last ``recent_legs`` booked legs. A genuinely new
   answer later (transferred back after the wrap-up) opens a new leg.
 * Bounded: an agent keeps at most ``max_legs`` open legs; opening one more forgets the oldest
   (not booked: its end was lost). A leg still connected ``max_leg_s`` after it opened is forgotten
@@ -199,7 +199,7 @@ def _done(s: SiteFloor, agent: str, call: str) -> tuple[str, float] | None:
 def _remember(cfg: FloorConfig, s: SiteFloor, a: Agent, leg: Leg, t: float) -> None:
     done = s.done_legs
     if done is None:
-        done = s.done_legs = RecentMap(cfg.recent_calls)
+        done = s.done_legs = RecentMap(cfg.recent_legs)
     done.put(_done_key(a.agent, leg.call), (leg.queue or "", t))
 
 
@@ -471,7 +471,7 @@ def _book_handle(
     _drop(a, leg)
     done = s.done_legs  # (_remember, inlined: once per booked call)
     if done is None:
-        done = s.done_legs = RecentMap(cfg.recent_calls)
+        done = s.done_legs = RecentMap(cfg.recent_legs)
     done.put(f"{a.agent}\x00{leg.call}", (leg.queue or "", t))
     at = next(x for x in (leg.offered_at, leg.answered_at, leg.ended_at, t) if x is not None)
     if leg.talk_s is None or leg.ended_at is None:

@@ -51,6 +51,9 @@ class FloorConfig:
     sl_threshold_s: float = 20.0
     short_abandon_s: float = 5.0
     recent_calls: int = 100_000  # per site: finished-call memory used to drop stale re-deliveries
+    # per site: booked call legs remembered to drop their late leg events (re-sent, or after the
+    # wrap-up): they come within minutes, and the memory goes into every snapshot (~100 B a leg)
+    recent_legs: int = 20_000
     max_wait_s: float = 4 * 3600.0  # a call "waiting" longer was lost by the feed: forget it
     # open call legs per agent (a feed that loses call.ended would pile them up): past this many the
     # oldest is forgotten; and a leg still connected this long after it opened lost its end: forgotten
@@ -79,8 +82,8 @@ class FloorConfig:
             raise ValueError(f"window_s must be a positive multiple of 60, got {self.window_s}")
         if self.sl_threshold_s < 0 or self.short_abandon_s < 0:
             raise ValueError("sl_threshold_s and short_abandon_s must be >= 0")
-        if self.recent_calls < 2 or self.max_wait_s <= 0:
-            raise ValueError("recent_calls must be >= 2 and max_wait_s > 0")
+        if self.recent_calls < 2 or self.recent_legs < 2 or self.max_wait_s <= 0:
+            raise ValueError("recent_calls and recent_legs must be >= 2 and max_wait_s > 0")
         if self.max_legs < 1 or self.max_leg_s <= 0:
             raise ValueError("max_legs must be >= 1 and max_leg_s > 0")
 

@@ -140,7 +140,7 @@ class SiteFloor(msgspec.Struct):
     handled: list[HandledCall] | None = None
     # (agent, call) legs recently booked or forgotten -> (queue or "", when): later leg events of
     # such a call (re-sent, or out of order after its wrap-up) must not open a ghost leg. Created
-    # on first use with ``FloorConfig.recent_calls`` capacity (None in snapshots of older floors)
+    # on first use with ``FloorConfig.recent_legs`` capacity (None in snapshots of older floors)
     done_legs: RecentMap | None = None
     legs_checked: float = 0.0  # when the open legs were last checked against ``max_leg_s``
 
