@@ -585,7 +585,7 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from services.alerts.backtest import backtest
     from services.alerts.core.rules.reader import RulesError
     from services.ingest.adapters import get_adapter
-    from services.ingest.vendor_files import iter_records
+    from services.ingest.vendor_files import iter_records, too_long_reason
     from shared.events import InvalidEvent
 
     try:
@@ -594,13 +594,23 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
         for line, message in exc.errors:
             print(f"{args.rules}:{line}: {message}", file=sys.stderr)
         return 1
-    adapter = get_adapter(args.format, site=args.site, source=args.source)
-    events, unreadable = [], 0
-    for key, value in iter_records(args.events, args.format):
-        try:
-            events.extend(adapter.decode(value, key))
-        except InvalidEvent:
-            unreadable += 1
+    events, records_, unreadable = [], 0, 0
+    try:
+        adapter = get_adapter(args.format, site=args.site, source=args.source)
+        for key, value in iter_records(args.events, args.format):
+            records_ += 1
+            try:
+                if too_long_reason(value) is not None:
+                    raise InvalidEvent("line too long")
+                events.extend(adapter.decode(value, key))
+            except InvalidEvent:
+                unreadable += 1
+    except (OSError, ValueError) as exc:  # EventFileUnreadable (one line naming the file), unknown format
+        print(f"floorwatch rules backtest: {exc}", file=sys.stderr)
+        return 2
+    if unreadable == records_:
+        print(_nothing_read(args.events, args.format, records_), file=sys.stderr)
+        return 1
     result = backtest(events, rules)
     for t in result.transitions:
         scope = ",".join(f"{k}={v}" for k, v in t["scope"].items())
@@ -649,9 +659,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
         read = stats.read_events(
             args.file, args.format, site=args.site, source=args.source, progress=stats.Progress("reading")
         )
-    except ValueError as exc:
+    except (OSError, ValueError) as exc:  # EventFileUnreadable: one line naming the file and why
         print(f"floorwatch stats: {exc}", file=sys.stderr)
         return 2
+    if read.unreadable == read.records:  # empty, or not one record could be read
+        if read.records:
+            print(f"{read.records} records, all unreadable", file=sys.stderr)
+            for reason, n in sorted(read.reasons.items(), key=lambda kv: -kv[1])[:5]:
+                print(f"  unreadable x{n}: {reason}", file=sys.stderr)
+        print(_nothing_read(args.file, args.format, read.records), file=sys.stderr)
+        return 1
     rows, engine = stats.compute(read.events, defs, by=by, progress=stats.Progress("computing"))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -667,6 +684,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for reason, n in sorted(read.reasons.items(), key=lambda kv: -kv[1])[:5]:
         print(f"  unreadable x{n}: {reason}", file=sys.stderr)
     return 0
+
+
+def _nothing_read(path: Path, fmt: str, records: int) -> str:
+    """The one line that says a file gave nothing to work on (the command then exits 1)."""
+    if records == 0:
+        return f"{path}: no {fmt} records in it (empty, or not in the {fmt} format?)"
+    return f"{path}: none of its {records} records could be read as {fmt} (the wrong --format?)"
 
 
 def rules_definitions(rules: Any):  # type: ignore[no-untyped-def]
@@ -783,27 +807,47 @@ def _day(text: str) -> str:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+
     from floorwatch.replay import records
     from floorwatch.stats import Progress
+    from services.ingest.vendor_files import MAX_LINE_BYTES, too_long_reason
     from shared.kafka import ensure_topics, make_producer
 
     settings = _settings(args)
     topic = args.topic or settings.topic("raw")
     try:
-        todo = list(records(args.file, args.format, raw=args.raw, bound_s=args.reorder_bound))
-    except (OSError, ValueError) as exc:
+        # a line over the reader's cap stands as a TooLong record: counted, never published
+        todo, too_long = [], 0
+        for rec in records(args.file, args.format, raw=args.raw, bound_s=args.reorder_bound):
+            if too_long_reason(rec[1]) is None:
+                todo.append(rec)
+            else:
+                too_long += 1
+    except (OSError, ValueError) as exc:  # EventFileUnreadable: one line naming the file and why
         print(f"floorwatch replay: {exc}", file=sys.stderr)
         return 2
-    ensure_topics(settings, [topic])
-    producer = make_producer(settings)
-    progress = Progress("replaying")
-    for count, (key, value) in enumerate(todo, 1):
-        producer.send(topic, key=key, value=value)
-        if count % 2000 == 0:
-            progress(count, len(todo))
-    progress(len(todo), len(todo))
-    producer.flush()
-    producer.close()
+    if too_long:
+        print(f"{args.file}: {too_long} line(s) over the {MAX_LINE_BYTES // 2**20} MiB a line may have; "
+              "skipped", file=sys.stderr)
+    if not todo:
+        print(_nothing_read(args.file, args.format, too_long), file=sys.stderr)
+        return 1
+    try:
+        ensure_topics(settings, [topic])
+        producer = make_producer(settings)
+        progress = Progress("replaying")
+        for count, (key, value) in enumerate(todo, 1):
+            producer.send(topic, key=key, value=value)
+            if count % 2000 == 0:
+                progress(count, len(todo))
+        progress(len(todo), len(todo))
+        producer.flush()
+        producer.close()
+    except KafkaError as exc:
+        print(f"floorwatch replay: Kafka at {settings.kafka_bootstrap}: {exc}; the file was not (or not "
+              "wholly) published", file=sys.stderr)
+        return 1
     order = "file order" if args.raw else "event-time order"
     if args.reorder_bound is not None and not args.raw:
         order += f" (reorder bound {args.reorder_bound:g} s)"

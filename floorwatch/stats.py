@@ -57,18 +57,25 @@ class Read:
 def read_events(
     path: Path, fmt: str, *, site: str, source: str, progress: Callable[[int, int], None] | None = None
 ) -> Read:
-    """Every event of ``path`` read with adapter ``fmt``; unreadable records counted by reason."""
+    """Every event of ``path`` read with adapter ``fmt``; unreadable records counted by reason
+    (a line over the reader's cap among them). Raises ``EventFileUnreadable`` (a ``ValueError``)
+    for a file that cannot be read at all."""
     from services.ingest.adapters import get_adapter
-    from services.ingest.vendor_files import iter_records
+    from services.ingest.vendor_files import check_event_file, iter_records, too_long_reason
 
     adapter = get_adapter(fmt, site=site, source=source)
     out = Read()
+    check_event_file(path)
     size = path.stat().st_size
     done = 0
     for key, value in iter_records(path, fmt):
         out.records += 1
         done += len(value) + 1
         try:
+            reason = too_long_reason(value)
+            if reason is not None:
+                done += value.size  # type: ignore[attr-defined]
+                raise InvalidEvent(reason)
             out.events.extend(adapter.decode(value, key))
         except InvalidEvent as exc:
             out.unreadable += 1

@@ -6,6 +6,7 @@ logged with its reason and traceback, and the file is refused like a bad edit.""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,9 +16,12 @@ from services.alerts.core.rules.ruleset import RuleSet
 logger = logging.getLogger(__name__)
 
 
+MAX_RULES_BYTES = 10 * 1024 * 1024  # a rules file is refused above this size (docs/rules.md)
+
+
 class RulesUnreadable(ValueError):
-    """A rules file that cannot be read as text at all (missing, a directory, not UTF-8): the
-    message says which file and why, in one line."""
+    """A rules file that cannot be read as text at all (missing, a directory, not UTF-8, over
+    :data:`MAX_RULES_BYTES`): the message says which file and why, in one line."""
 
 
 def read_rules_file(path: Path) -> RuleSet:
@@ -25,7 +29,16 @@ def read_rules_file(path: Path) -> RuleSet:
     line) or :class:`RulesUnreadable`. What every reader of the rules file uses: the alerts
     service at start and on reload, ``floorwatch up`` and the reports' configuration."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            # refused by its size before it is read; never more than the limit read (/dev/zero, growing)
+            data = b"" if size > MAX_RULES_BYTES else fh.read(MAX_RULES_BYTES + 1)
+            if size > MAX_RULES_BYTES or len(data) > MAX_RULES_BYTES:
+                size = max(size, len(data))
+                raise RulesUnreadable(
+                    f"{path}: {size} bytes, over the {MAX_RULES_BYTES // 2**20} MiB a rules file may have"
+                )
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
     except UnicodeDecodeError as exc:
         raise RulesUnreadable(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
