@@ -29,14 +29,24 @@ site and queue (``floor/definitions.py``, ``docs/metrics.md``):
   ``call.wrapped``, or when the agent answers its next call or logs out first — to the queue the
   leg was answered from: talk = the ``talk_s`` of ``call.ended``, else end - answer - hold (none
   when the end is the answer); hold = held -> resumed time; wrap = wrap-up over - ended. A leg
-  without talk time counts in ``handled_untimed`` only (kept out of the means). ``outcomes`` /
-  ``successes`` (the project's ``success_codes`` when it has them, else ``outcome.success``
-  true) at ``call.wrapped``.
+  without talk time counts in ``handled_untimed`` only (kept out of the means).
+* a leg the same agent answers again after it ended and before its wrap-up is over (the call was
+  transferred back to that agent) is reopened and stays one handled call, as on the live floor
+  (``floor/agents.py``, ``docs/metrics.md``): talk = the sum of its connected spans (each span's
+  ``talk_s`` when given, else that span's end - answer - its hold), hold = all its held time, the
+  seconds between an end and the next answer are neither talk nor wrap, and wrap runs from the
+  last end. A leg whose earlier span had no talk time stays without times unless a later
+  ``call.ended`` gives ``talk_s``. An answer stamped no later than the leg's end (or its answer)
+  is a repeat, not a new span; an answer after the wrap-up is over is a new leg (a new call).
+* ``outcomes`` / ``successes`` (the project's ``success_codes`` when it has them, else
+  ``outcome.success`` true) at ``call.wrapped``.
 * agent-state seconds (``available_s``, ``not_ready_s`` (+ per reason), ``talking_s``,
   ``holding_s``, ``wrapping_s``, ``logged_in_s``) integrate the agent's state over time, cut at
   bucket boundaries. The agent's state is talking while a call is connected, hold while held,
   wrap between ``call.ended`` and ``call.wrapped``, else the state it set (available /
-  not_ready + reason) from login to logout.
+  not_ready + reason) from login to logout. A leg transferred back is connected again from the
+  new answer (talking); between its end and that answer the agent is in wrap, as the live floor
+  shows it.
 """
 
 from __future__ import annotations
@@ -211,6 +221,10 @@ class _Leg:
     hold_sum: float = 0.0
     ended_at: float | None = None
     talk_s: float | None = None
+    # reopened (transferred back to the same agent): talk of the spans before the current one
+    # (None = never reopened) and the hold seconds already in ``hold_sum`` by then
+    talk_before: float | None = None
+    hold_before: float = 0.0
 
     @property
     def phase(self) -> str:
@@ -398,8 +412,9 @@ class _Folder:
             leg = self.leg(site, ev.agent, a, ev.call)
             talk = ev.talk_s if isinstance(ev, CallEnded) else None
             if leg.ended_at is not None:
-                if talk is not None:
-                    leg.talk_s = talk  # the source's own figure wins over a transfer's estimate
+                if talk is not None:  # the source's own figure wins over a transfer's estimate
+                    before = leg.talk_before
+                    leg.talk_s = talk if before is None else before + talk
                 return
             _end(leg, max(t, a.since), talk)
             self.restate(site, ev.agent, a, t)
@@ -449,8 +464,13 @@ class _Folder:
                 self.add(site, at, ev.queue, c.project, a.team, ev.agent,
                          (ANSWERED, 1.0), (WAIT_SUM, wait), (IN_SL, in_sl))
         leg = a.legs.get(ev.call)
-        if leg is not None:  # repeated, or arrived after later events of the call
-            if leg.answered_at is None and leg.ended_at is None:
+        if leg is not None:  # repeated, or arrived after later events of the call, or transferred back
+            ended = leg.ended_at
+            if ended is not None and t > ended and (leg.answered_at is None or t > leg.answered_at):
+                _reopen(leg, t)  # answered again before its wrap-up: connected again
+                self.restate(site, ev.agent, a, t)
+                return
+            if leg.answered_at is None and ended is None:
                 leg.answered_at, leg.queue = t, ev.queue
             if leg.offered_at is None:
                 leg.offered_at = c.anchor
@@ -560,12 +580,31 @@ class _Folder:
                        wraps=list(self.out.wraps))
 
 
+def _reopen(leg: _Leg, t: float) -> None:
+    """The agent answered ``leg`` again at ``t`` after it ended (transferred back): a new span."""
+    if leg.talk_s is None or leg.answered_at is None:
+        leg.answered_at = None  # the earlier span had no times: neither has the call
+        leg.talk_before = None
+    else:
+        leg.answered_at = t
+        leg.talk_before = leg.talk_s  # talk_s already includes the spans before it
+        leg.hold_before = leg.hold_sum
+    leg.ended_at = None
+    leg.talk_s = None
+
+
 def _end(leg: _Leg, t: float, talk_s: float | None) -> None:
     if leg.hold_from is not None:
         leg.hold_sum += max(0.0, t - leg.hold_from)
         leg.hold_from = None
     leg.ended_at = t
-    if talk_s is not None:
+    before = leg.talk_before
+    if before is not None:  # a reopened leg: this span's talk adds to the earlier spans'
+        if talk_s is not None:
+            leg.talk_s = before + talk_s
+        elif leg.answered_at is not None:
+            leg.talk_s = before + max(0.0, t - leg.answered_at - (leg.hold_sum - leg.hold_before))
+    elif talk_s is not None:
         leg.talk_s = talk_s
     elif leg.answered_at is not None and not (t == leg.answered_at and leg.hold_sum == 0.0):
         leg.talk_s = max(0.0, t - leg.answered_at - leg.hold_sum)

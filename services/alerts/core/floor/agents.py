@@ -314,7 +314,7 @@ def on_answered(
         _join(cfg, s, a, None, a.state, t, touches)
     if leg is not None:  # repeated, or arrived after later events of the call, or transferred back
         ended = leg.ended_at
-        if ended is not None and t >= ended and (leg.answered_at is None or t > leg.answered_at):
+        if ended is not None and t > ended and (leg.answered_at is None or t > leg.answered_at):
             _reopen(leg, t)
             _set_state(cfg, s, a, TALKING, t, touches)
             return
