@@ -24,6 +24,17 @@ only evaluates grid points that the next event would have evaluated anyway, prov
 not later than the lateness (every later event of the site has ``ts >= now - lateness``). Hence a
 replay and a live run of the same events give identical transitions, and so does a run restored
 from ``snapshot()`` in the middle. Grid points with provably nothing to do are skipped.
+
+Horizon: a site's grid that must move more than ``horizon_s`` at once (a clock jump, a gap in
+the feed) lands on the last whole minute before the target and steps the rest; conditions whose
+time ran out in the gap take effect at the landing point. So one call evaluates at most
+``horizon_s`` grid points per site, whatever the jump (counted in ``jumps``).
+
+Bounded work: the engine refuses (:class:`EventRefused`, nothing changed) an event dated before
+1980 or from 2100 on, the first event of one site more than ``max_sites``, and an event that
+would take its site past ``MAX_QUEUES`` queues, ``MAX_TEAMS`` teams or ``MAX_AGENTS`` agents
+(``_check_names``): names come from events, and every grid second goes over a site's queues
+(docs/architecture.md, *Clocks and bounded work*).
 """
 
 from __future__ import annotations
