@@ -10,8 +10,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
-from collections.abc import Iterable, Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -224,13 +227,53 @@ class InMemoryTokenStore:
         return self._infos[token_id], info.language
 
 
-class Authenticator:
-    """Token -> Principal: the admin token first (constant-time), then the store."""
+logger = logging.getLogger(__name__)
 
-    def __init__(self, admin_token: str | None, store: TokenStore) -> None:
+# While the token store cannot be asked (its database away), a credential it accepted within the
+# last STORE_AWAY_GRACE_S is still accepted, so that screens reconnecting during a database
+# restart see the floor; at most REMEMBERED credentials are remembered for it (the newest).
+STORE_AWAY_GRACE_S = 600.0
+REMEMBERED = 10_000
+
+
+class StoreUnavailable(Exception):
+    """The token store could not be asked, and the credential was not accepted recently."""
+
+
+class Authenticator:
+    """Token -> Principal: the admin token first (constant-time), then the store; the store away,
+    what it accepted within ``STORE_AWAY_GRACE_S`` (else :class:`StoreUnavailable`)."""
+
+    def __init__(self, admin_token: str | None, store: TokenStore,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._admin = admin_token.encode() if admin_token else None
         self._admin_key = hash_token(admin_token) if admin_token else None
         self.store = store
+        self._clock = clock
+        self._accepted: OrderedDict[str, tuple[Principal, float]] = OrderedDict()  # key -> (it, when)
+        self._away_logged = float("-inf")
+
+    async def _lookup(self, key: str) -> Principal | None:
+        try:
+            found = await self.store.lookup(key)
+        except Exception as exc:
+            now = self._clock()
+            kept = self._accepted.get(key)
+            if now - self._away_logged >= 60.0:
+                self._away_logged = now
+                logger.warning("the token store cannot be asked (%r): credentials it accepted in the "
+                               "last %.0f s are still accepted", exc, STORE_AWAY_GRACE_S)
+            if kept is not None and now - kept[1] <= STORE_AWAY_GRACE_S:
+                return kept[0]
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}"[:200]) from exc
+        if found is None:
+            self._accepted.pop(key, None)
+            return None
+        self._accepted[key] = (found, self._clock())
+        self._accepted.move_to_end(key)
+        if len(self._accepted) > REMEMBERED:
+            self._accepted.popitem(last=False)
+        return found
 
     async def authenticate(self, token: str | None) -> Principal | None:
         if not token:
@@ -238,7 +281,7 @@ class Authenticator:
         digest = hash_token(token)
         if self._admin is not None and hmac.compare_digest(token.encode(), self._admin):
             return Principal("admin", ADMIN_SCOPE, "admin", key=digest)
-        found = await self.store.lookup(digest)
+        found = await self._lookup(digest)
         if found is None:
             return None
         return Principal(found.role, found.scope, found.name, key=digest, language=found.language)
@@ -247,7 +290,7 @@ class Authenticator:
         """Whether the credential with this key (sha256 hex) is still accepted (not revoked)."""
         if self._admin_key is not None and hmac.compare_digest(key, self._admin_key):
             return True
-        return await self.store.lookup(key) is not None
+        return await self._lookup(key) is not None
 
 
 def bearer_token(authorization: str | None, query_token: str | None) -> str | None:

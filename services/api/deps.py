@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
-from services.api.auth import Principal, bearer_token
-from services.api.guard import INVALID_TOKEN, MISSING_TOKEN, PRINCIPAL_KEY
+from services.api.auth import Principal, StoreUnavailable, bearer_token
+from services.api.guard import INVALID_TOKEN, MISSING_TOKEN, PRINCIPAL_KEY, store_away
 from services.api.runtime import Runtime
 
 
@@ -32,7 +32,11 @@ async def get_principal(
     if raw is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING_TOKEN,
                             headers={"WWW-Authenticate": "Bearer"})
-    principal = await runtime.auth.authenticate(raw)
+    try:
+        principal = await runtime.auth.authenticate(raw)
+    except StoreUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, store_away(exc),
+                            headers={"Retry-After": "5"}) from None
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, INVALID_TOKEN,
                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

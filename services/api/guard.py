@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from services.api.auth import Authenticator, Principal, bearer_token
+from services.api.auth import Authenticator, Principal, StoreUnavailable, bearer_token
 from services.api.error_texts import translate, validation_part
 from shared.i18n import SiteLanguages, choose_language, load_catalogue, one_site
 
@@ -35,6 +35,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PRINCIPAL_KEY = "floorwatch.principal"  # in scope["state"]: the principal the guard authenticated
 MISSING_TOKEN = "missing token: send 'Authorization: Bearer <token>' or '?token=<token>'"
 INVALID_TOKEN = "invalid or revoked token"
+
+
+def store_away(exc: StoreUnavailable) -> str:
+    """The 503's detail when a token cannot be checked (the token store's database away)."""
+    return f"the token store is unavailable, so the token cannot be checked; try again soon: {exc}"
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 NUL_REFUSED = "the NUL character (%00) is not allowed"
 
@@ -93,7 +98,11 @@ class HttpGuard:
         if scope.get("path", "").startswith("/v1/"):
             query = _query_value(scope.get("query_string", b""), "token")
             raw = bearer_token(headers.get(b"authorization", b"").decode("latin-1") or None, query)
-            principal = await self.auth.authenticate(raw)
+            try:
+                principal = await self.auth.authenticate(raw)
+            except StoreUnavailable as exc:
+                await _answer(send_nosniff, 503, said(store_away(exc)), [(b"retry-after", b"5")])
+                return
             if principal is None:
                 challenge = "Bearer" if raw is None else 'Bearer error="invalid_token"'
                 await _answer(send_nosniff, 401, said(MISSING_TOKEN if raw is None else INVALID_TOKEN),

@@ -179,7 +179,8 @@ ERROR_DESCRIPTIONS = {
     422: "invalid input: what and where in `detail`, structured in `errors` when the input did not "
          "match the schema",
     501: "this API instance's token store cannot issue or revoke tokens",
-    503: "a dependency (the alerts engine's command topic, the audit log, the feed) is unavailable",
+    503: "a dependency (the alerts engine's command topic, the audit log, the feed, the token store) "
+         "is unavailable",
 }
 
 

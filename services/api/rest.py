@@ -13,7 +13,7 @@ from services.api.deps import PrincipalDep, RuntimeDep, WriterDep
 from services.api.models import Accepted, AckIn, AlertList, FloorMap, errors
 from services.api.scoping import alert_visible, filter_floor
 
-router = APIRouter(prefix="/v1", responses=errors(401, 403, 422))
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422, 503))
 Name = Annotated[str | None, Query(max_length=128)]
 
 

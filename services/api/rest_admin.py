@@ -24,7 +24,7 @@ from services.api.rest import check_site, json_response
 from services.api.runtime import Runtime
 from services.api.ws import CLOSE_UNAUTHORIZED
 
-router = APIRouter(prefix="/v1", responses=errors(401, 403, 422))
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422, 503))
 INT64_MAX = 2**63 - 1  # ids are 64-bit (BIGINT / SQLite INTEGER): larger ones are 422, not a database error
 
 

@@ -8,7 +8,7 @@ from services.api.deps import PrincipalDep, RuntimeDep
 from services.api.models import errors
 from services.api.rest import json_response
 
-router = APIRouter(prefix="/v1", responses=errors(401, 422))
+router = APIRouter(prefix="/v1", responses=errors(401, 422, 503))
 
 
 @router.get("/wallboard/sound", tags=["wallboard"],

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 
-from services.api.auth import Principal, bearer_token
+from services.api.auth import Principal, StoreUnavailable, bearer_token
 from services.api.deps import RuntimeDep
 from services.api.models import errors
 from services.api.runtime import Runtime
@@ -28,7 +28,10 @@ async def reader_language(request: Request, runtime: Runtime, principal: Princip
     page = request.query_params.get("lang")
     if principal is None:
         raw = bearer_token(request.headers.get("authorization"), request.query_params.get("token"))
-        principal = await runtime.auth.authenticate(raw) if raw else None
+        try:
+            principal = await runtime.auth.authenticate(raw) if raw else None
+        except StoreUnavailable:  # the token only picks the language: the others decide
+            principal = None
     scoped = principal.scope.sites if principal is not None else None
     site = one_site(request.query_params.get("site"), scoped)
     return choose_language(

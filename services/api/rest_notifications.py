@@ -11,7 +11,7 @@ from services.api.models import errors
 from services.api.notifications import MAX_LIMIT, STATUSES, NotificationQuery, visibility
 from services.api.rest import check_site, json_response
 
-router = APIRouter(prefix="/v1", responses=errors(401, 403, 422))
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422, 503))
 
 
 @router.get("/notifications", tags=["notifications"],

@@ -27,7 +27,7 @@ PAGE = 500  # silence.create entries read per query while listing (and their exp
 # (which stamp the audit entries) disagree
 WINDOW = MAX_SILENCE + dt.timedelta(days=1)
 
-router = APIRouter(prefix="/v1/silences", tags=["silences"], responses=errors(401, 403, 422))
+router = APIRouter(prefix="/v1/silences", tags=["silences"], responses=errors(401, 403, 422, 503))
 
 
 def check_matchers(principal: Principal, matchers: dict[str, str]) -> str:

@@ -18,7 +18,7 @@ from services.api.rest import check_site, json_response
 from services.api.runtime import Runtime
 from services.api.scoping import alert_visible, filter_floor
 
-router = APIRouter(prefix="/v1", responses=errors(401, 403, 422))
+router = APIRouter(prefix="/v1", responses=errors(401, 403, 422, 503))
 Name = Annotated[str | None, Query(max_length=128)]
 
 PROJECTS_DOC = ("projects of every site in scope with their progress against plan, from the latest floor "

@@ -28,7 +28,7 @@ import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from services.api.auth import Principal, bearer_token
+from services.api.auth import Principal, StoreUnavailable, bearer_token
 from services.api.direct import transport_sink
 from services.api.hub import CLOSE_TOO_SLOW, Hub, Session
 from services.api.runtime import Runtime
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_SUPERSEDED = 4009
 CLOSE_GOING_AWAY = 1001
+CLOSE_TRY_AGAIN = 1013  # RFC 6455 "Try Again Later": the wallboard reconnects with its back-off
 MAX_ECHO_BYTES = 256  # a ping's id, as JSON, is echoed only up to this size
 MAX_ECHO_NAME = 64  # characters of an unknown op's name or field names quoted in an error
 
@@ -55,7 +56,12 @@ _last_warning = [float("-inf")]
 async def stream(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.floorwatch
     raw = bearer_token(websocket.headers.get("authorization"), websocket.query_params.get("token"))
-    principal = await runtime.auth.authenticate(raw)
+    try:
+        principal = await runtime.auth.authenticate(raw)
+    except StoreUnavailable:  # the token store's database away: the client reconnects later
+        await websocket.accept()
+        await websocket.close(CLOSE_TRY_AGAIN, "the token store is unavailable: try again soon")
+        return
     await websocket.accept()
     if principal is None:
         reason = "missing token" if raw is None else "invalid or revoked token"

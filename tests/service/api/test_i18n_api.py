@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry
 
 from services.api import error_texts
 from services.api.app import create_app
-from services.api.guard import INVALID_TOKEN, MISSING_TOKEN
+from services.api.auth import StoreUnavailable
+from services.api.guard import INVALID_TOKEN, MISSING_TOKEN, store_away
 from services.api.runtime import ApiOptions
 from services.reports.settings import report_config
 from services.reports.store import ReportStore
@@ -131,7 +132,8 @@ def _raised_texts() -> list[tuple[str, int, str]]:
                 )
                 out.append((path.name, node.lineno, text))
     return [*out, ("guard.py", 0, MISSING_TOKEN), ("guard.py", 0, INVALID_TOKEN),
-            ("guard.py", 0, "request body larger than 65536 bytes")]
+            ("guard.py", 0, "request body larger than 65536 bytes"),
+            ("guard.py", 0, store_away(StoreUnavailable("X1q")))]
 
 
 def test_every_error_detail_the_api_raises_is_in_the_catalogue() -> None:
