@@ -138,6 +138,7 @@ class AlertsRunner:
         self.rules = rules
         self.worker: AlertsWorker | None = None
         self._batch: BatchLoop | None = None
+        self._stopped_by: BaseException | None = None  # the loop's error, kept by stop()
         self._loop: LoopThread | None = None
         self._db = None
         self._producer = None
@@ -192,7 +193,8 @@ class AlertsRunner:
 
     @property
     def failed(self) -> BaseException | None:
-        return self._batch.error if self._batch else None
+        """The error that stopped the consumer loop, also after ``stop()`` (the exit status)."""
+        return self._batch.error if self._batch else self._stopped_by
 
     def problem(self) -> str | None:
         """Why the service is not ready (``/readyz``), or None."""
@@ -209,6 +211,7 @@ class AlertsRunner:
         parts = (self._batch, self._producer, self._db, self._loop)
         self._batch = self._producer = self._db = self._loop = None
         teardown(*parts, timeout)
+        self._stopped_by = parts[0].error if parts[0] is not None else self._stopped_by
         if self._probe is not None:
             self._probe.close()
         logger.info("alerts stopped")

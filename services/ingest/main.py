@@ -54,6 +54,7 @@ class IngestRunner:
         self.registry = registry
         self._loop: LoopThread | None = None
         self._batch: BatchLoop | None = None
+        self._stopped_by: BaseException | None = None  # the loop's error, kept by stop()
         self._producer = None
         self._engine = None
         self._probe: BrokerProbe | None = None
@@ -90,7 +91,8 @@ class IngestRunner:
 
     @property
     def failed(self) -> BaseException | None:
-        return self._batch.error if self._batch else None
+        """The error that stopped the consumer loop, also after ``stop()`` (the exit status)."""
+        return self._batch.error if self._batch else self._stopped_by
 
     def problem(self) -> str | None:
         """Why the service is not ready (``/readyz``), or None."""
@@ -103,6 +105,7 @@ class IngestRunner:
         parts = (self._batch, self._producer, self._engine, self._loop)
         self._batch = self._producer = self._engine = self._loop = None
         teardown(*parts, timeout)
+        self._stopped_by = parts[0].error if parts[0] is not None else self._stopped_by
         if self._probe is not None:
             self._probe.close()
         logger.info("ingest stopped")
