@@ -130,8 +130,8 @@ class Settings(BaseSettings):
     # A database call of ingest that takes longer fails, and the batch is retried (docs/ingest.md):
     # without it, a database that stops answering (no reset, no refusal) would hang ingest.
     ingest_db_timeout_s: float = Field(10.0, gt=0, description="PostgreSQL connect/statement timeout")
-    # The same for the alerts service's history and snapshots: a database that stops answering
-    # must not hold a recording or a snapshot forever (docs/reliability.md, *PostgreSQL outage*)
+    # The same for the alerts service's history and snapshots, and the notifier's commits: a
+    # database that stops answering must not hold them forever (docs/reliability.md, *PostgreSQL outage*)
     alerts_db_timeout_s: float = Field(10.0, gt=0, description="PostgreSQL connect/statement timeout")
     # events dated further ahead of ingest's wall clock (and of the record's broker timestamp, when
     # later) than this go to the DLQ; 0 turns the bound off (docs/architecture.md, "Clocks and bounded work")

@@ -63,13 +63,14 @@ class NotifyRunner:
         self.worker: NotifyWorker | None = None
         self.deliverer: Deliverer | None = None
         self._batch: BatchLoop | None = None
+        self._stopped_by: BaseException | None = None  # the loop's error, kept by stop()
         self._loop: LoopThread | None = None
         self._db = None
 
     def start(self) -> NotifyRunner:
         s = self.settings
         self._loop = LoopThread("notify-loop")
-        self._db = make_engine(s.database_url)
+        self._db = make_engine(s.database_url, timeout_s=s.alerts_db_timeout_s)
         store = NotifyStore(self._db, s.group(GROUP))
         metrics = NotifyMetrics.create(self.registry)
         self.deliverer = Deliverer(store, self.endpoints, metrics, self.policy,
@@ -88,10 +89,13 @@ class NotifyRunner:
 
     @property
     def failed(self) -> BaseException | None:
-        return self._batch.error if self._batch else None
+        """The error that stopped the consumer loop, also after ``stop()`` (the exit status)."""
+        return self._batch.error if self._batch else self._stopped_by
 
     def problem(self) -> str | None:
-        return "notify is not running" if self._batch is None else self._batch.problem()
+        if self._batch is None:
+            return "notify is not running"
+        return self._batch.problem() or (self.worker.problem() if self.worker is not None else None)
 
     def stop(self, timeout: float = 10.0) -> None:
         batch, db, loop, deliverer = self._batch, self._db, self._loop, self.deliverer
@@ -99,6 +103,7 @@ class NotifyRunner:
         if batch is not None:
             batch.stop()
             batch.join(timeout)
+            self._stopped_by = batch.error
         if loop is not None and deliverer is not None:
             loop.call(deliverer.stop(), timeout)
         teardown(None, None, db, loop, timeout)

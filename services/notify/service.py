@@ -13,12 +13,19 @@ keyed by site, so a site's alerts meet in one dispatcher). In the consumer's thr
 A flush that decided messages, or consumed records, commits the dispatcher's snapshot, the
 offset and the new outbox rows in one transaction, then wakes the receivers' delivery tasks.
 Kafka's committed offsets only mirror the snapshot (for lag dashboards).
+
+The database away, a commit that fails keeps its rows (and the newest snapshot and offset) for
+the next flush, tried again after ``RETRY_FIRST_S``, doubled up to ``RETRY_MAX_S``; the messages
+go out once it is saved. At most ``MAX_UNSAVED`` rows wait: past that the step fails loudly (the
+restart decides them again from the last snapshot). Until 2026-12-08 the first failed commit
+stopped the notifier, and ``floorwatch up`` with it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,10 +49,23 @@ from shared.runtime import LoopThread
 logger = logging.getLogger(__name__)
 
 
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 5.0
+MAX_UNSAVED = 10_000
+
+
 @dataclass
 class Partition:
     dispatcher: Dispatcher
     next_offset: int | None = None
+
+
+@dataclass
+class Unsaved:
+    """A partition's commit that failed: kept for the next flush."""
+
+    rows: list[dict[str, Any]]
+    notes: list[Notification]
 
 
 def outbox_row(note: Notification, config: NotifyConfig, templates: Templates, external_url: str,
@@ -83,6 +103,18 @@ class NotifyWorker:
         self.parts: dict[int, Partition] = {}
         self.ledger = Ledger({r.name: r.rate_limit for r in config.receivers})
         self.templates = Templates(load_catalogue(), on_error=self._template_failed)
+        self.unsaved: dict[int, Unsaved] = {}  # partition -> what its failed commits held
+        self.db_error: str | None = None  # why the last commit failed (None once one succeeds)
+        self._retry_at = 0.0  # monotonic: no commit is tried before, while ``unsaved``
+        self._retry_wait = RETRY_FIRST_S
+        self.monotonic = time.monotonic
+
+    def problem(self) -> str | None:
+        """Why notifications are held back (``/readyz``): the database away; else None."""
+        if not self.unsaved:
+            return None
+        rows = sum(len(u.rows) for u in self.unsaved.values())
+        return f"database unavailable: {rows} notifications not saved yet ({self.db_error})"
 
     # -- rebalance -------------------------------------------------------------------------------
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
@@ -110,6 +142,7 @@ class NotifyWorker:
         for tp in revoked:
             if tp.topic == self.topic:
                 self.parts.pop(tp.partition, None)
+                self.unsaved.pop(tp.partition, None)  # the new owner decides them again
 
     # -- per batch ---------------------------------------------------------------------------------
     def handle(self, batch: Batch) -> None:
@@ -136,10 +169,12 @@ class NotifyWorker:
         now = self.wall().timestamp()
         due = {n for n, p in self.parts.items()
                if (d := p.dispatcher.next_deadline()) is not None and d <= now}
-        if due:
+        if due or self.unsaved:
             self._flush(now, set())
 
     def _flush(self, now: float, touched: set[int]) -> None:
+        if self.unsaved and self.monotonic() < self._retry_at:
+            return  # the database away: tried again later (what was consumed is flushed then)
         blocked = self.deliverer.blocked()
         wall = self.wall()
         added: Counter[str] = Counter()
@@ -147,15 +182,23 @@ class NotifyWorker:
             deadline = part.dispatcher.next_deadline()
             due = deadline is not None and deadline <= now
             notes = part.dispatcher.flush(now, self.ledger, blocked) if due else []
-            if not notes and number not in touched:
+            if not notes and number not in touched and number not in self.unsaved:
                 continue
             rows = [outbox_row(n, self.config, self.templates, self.external_url, wall) for n in notes]
+            held = self.unsaved.pop(number, None)
+            if held is not None:
+                rows, notes = held.rows + rows, held.notes + notes
             if part.next_offset is None:
                 if rows:  # restored groups without a consumed record: nothing to resume from
                     logger.error("partition %s decided notifications before any offset is known", number)
                 continue
             data = orjson.dumps(part.dispatcher.snapshot())
-            self.loop.call(self.store.commit(self.topic, number, part.next_offset, data, rows, wall))
+            try:
+                self.loop.call(self.store.commit(self.topic, number, part.next_offset, data, rows, wall))
+            except Exception as exc:  # noqa: BLE001 -- the database away: kept for the next flush
+                self._not_saved(number, rows, notes, exc)
+                continue
+            self.db_error, self._retry_wait = None, RETRY_FIRST_S
             for note in notes:
                 added[note.receiver] += 1
                 self.metrics.notifications.labels(note.route, note.receiver).inc()
@@ -164,6 +207,21 @@ class NotifyWorker:
             self._mirror_offset(number, part.next_offset)
         if added:
             self.deliverer.added(dict(added))
+
+    def _not_saved(self, number: int, rows: list[dict[str, Any]], notes: list[Notification],
+                   exc: BaseException) -> None:
+        if sum(len(u.rows) for u in self.unsaved.values()) + len(rows) > MAX_UNSAVED:
+            raise RuntimeError(f"more than {MAX_UNSAVED} notifications wait for the database "
+                               f"({type(exc).__name__}: {exc}); stopping: the restart decides them "
+                               "again from the last snapshot") from exc
+        self.unsaved[number] = Unsaved(rows, notes)
+        first = self.db_error is None
+        self.db_error = f"{type(exc).__name__}: {exc}"[:300]
+        self._retry_at = self.monotonic() + self._retry_wait
+        self._retry_wait = min(RETRY_MAX_S, self._retry_wait * 2)
+        if first:
+            logger.warning("saving notifications failed (%s); kept and tried again until saved",
+                           self.db_error)
 
     def _mirror_offset(self, number: int, offset: int) -> None:
         try:
