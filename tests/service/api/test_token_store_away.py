@@ -6,8 +6,6 @@ STORE_AWAY_GRACE_S is still accepted, and one it cannot check gets a 503 (REST) 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 import websockets
@@ -65,18 +63,10 @@ def flaky() -> Flaky:
 
 
 @pytest.fixture
-def app(flaky: Flaky) -> FastAPI:
+def app(flaky: Flaky) -> FastAPI:  # conftest's `http` serves this app
     return create_app(Settings(admin_token=ADMIN), feed=QueueFeed(), commands=RecordingSink(),
                       registry=CollectorRegistry(), tokens=flaky,  # type: ignore[arg-type]
                       options=ApiOptions(drain_timeout_s=1.0))
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
-            yield client
 
 
 async def test_rest_answers_503_for_a_token_it_cannot_check_and_serves_one_accepted_lately(
