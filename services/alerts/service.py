@@ -130,6 +130,7 @@ SAVE_WAIT_S = 5.0
 # RESTORE_RETRY_S, doubled at each try up to RESTORE_RETRY_MAX_S.
 RESTORE_RETRY_S = 1.0
 RESTORE_RETRY_MAX_S = 10.0
+RESTORE_WAIT_S = 1.0  # how long one such try may hold the consumer thread (then: a failed try)
 _MISSING: Any = object()
 
 
@@ -433,7 +434,9 @@ class AlertsWorker:
                 continue
             tp = TopicPartition(self.events_topic, number)
             try:
-                saved = self.loop.call(self.store.load_snapshot(self.events_topic, number))
+                # bounded: this runs in the consumer thread, between the other partitions' steps;
+                # a database that stalls would otherwise hold them for its whole timeout
+                saved = self.loop.call(self.store.load_snapshot(self.events_topic, number), RESTORE_WAIT_S)
             except Exception as exc:  # noqa: BLE001 -- still away: later, waiting longer
                 wait = min(RESTORE_RETRY_MAX_S, wait * 2)
                 why = f"{type(exc).__name__}: {exc}"[:300]

@@ -79,7 +79,7 @@ class Store:
 
 
 class Loop:
-    def call(self, coro: Any) -> Any:
+    def call(self, coro: Any, timeout: float | None = None) -> Any:
         return asyncio.run(coro)
 
     def submit(self, coro: Any, *, what: str) -> None:
